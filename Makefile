@@ -1,0 +1,58 @@
+# flowdeck's verbs. Everything installs from this repository's own files (pyproject.toml, package.json).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+SPECPIPE := PYTHONPATH=specs $(PY) -m specpipe
+
+.PHONY: install generate spec-update spec-check test contract demo bench soak lint clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Rebuild specs/normalized/ from raw pages + overlays, print the API-surface report, regenerate generated/.
+generate: install
+	$(SPECPIPE) generate
+
+## A provider changed its spec: drop the new page into specs/raw/, then run this.
+spec-update: install
+	$(SPECPIPE) update
+
+## Fail if raw hashes, normalized specs or generated/ drifted from specs/.
+spec-check: install
+	$(SPECPIPE) check
+
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+define run_pytest
+	$(PY) -m pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+endef
+
+## The whole suite (includes the contract checks and the drift check).
+test: install
+	$(call run_pytest,)
+
+## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
+contract: install
+	$(call run_pytest,-m contract)
+
+demo: install
+	$(BIN)/flowdeck demo
+
+lint: install
+	$(BIN)/ruff check facade contract_tests specs/specpipe
+	$(BIN)/ruff format --check facade contract_tests specs/specpipe
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+"""flowdeck: one typed client for hosted workflow runners."""
+
+__version__ = "0.1.0"

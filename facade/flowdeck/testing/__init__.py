@@ -1,0 +1,1 @@
+"""Mock providers and test helpers for code that uses flowdeck."""
