@@ -16,3 +16,11 @@ def project_copy(tmp_path: Path) -> Path:
     for name in ("specs", "generated"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_retry_waits() -> None:
+    """Retries keep their attempt counts but skip their backoff sleeps (stamina's testing switch)."""
+    import stamina
+
+    stamina.set_testing(True, attempts=10, cap=True)

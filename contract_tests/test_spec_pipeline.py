@@ -50,9 +50,7 @@ def test_hash_check_names_the_changed_file(project_copy: Path) -> None:
     assert "# Provenance" in (project_copy / "specs/manifest.yaml").read_text()  # comments survive
 
 
-@pytest.mark.parametrize(
-    "name", [n for n, e in load_manifest(SPECS)["raw"].items() if e["extract"] != "none"]
-)
+@pytest.mark.parametrize("name", [n for n, e in load_manifest(SPECS)["raw"].items() if e["extract"] != "none"])
 def test_every_published_page_yields_one_openapi_document(name: str) -> None:
     doc = extract_openapi((SPECS / "raw" / name).read_text(encoding="utf-8"), name=name)
     assert doc["openapi"].startswith("3.")
@@ -103,9 +101,7 @@ def test_overlay_update_merges_objects_appends_arrays_replaces_scalars() -> None
 def test_overlay_remove_with_rfc9535_filter_and_root_update() -> None:
     doc: dict[str, Any] = {
         "paths": {
-            "/a": {
-                "post": {"parameters": [{"name": "x-apikey", "in": "header"}, {"name": "id", "in": "path"}]}
-            },
+            "/a": {"post": {"parameters": [{"name": "x-apikey", "in": "header"}, {"name": "id", "in": "path"}]}},
             "/b": {"get": {"parameters": [{"name": "x-apikey", "in": "header"}]}},
         },
         "security": [],
@@ -205,19 +201,12 @@ def test_generated_operation_exists_with_typed_success_response(provider: str, o
         assert callable(getattr(module, fn))
     annotation = str(module.sync_detailed.__annotations__["return"])
     # A dropped response would leave Response[Any]; every operation must return typed models.
-    assert "Any" not in annotation or (provider == "superai" and op.endswith("reexecute_flow_execution")), (
-        annotation
-    )
+    assert "Any" not in annotation or (provider == "superai" and op.endswith("reexecute_flow_execution")), annotation
 
 
 def test_every_operation_of_every_spec_was_generated() -> None:
     for provider, doc in build_all(SPECS).items():
-        op_ids = {
-            op["operationId"]
-            for item in doc["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict)
-        }
+        op_ids = {op["operationId"] for item in doc["paths"].values() for op in item.values() if isinstance(op, dict)}
         generated = {o.split(".")[1] for o in EXPECTED_OPERATIONS[provider]}
         assert op_ids == generated, provider
 
@@ -254,18 +243,14 @@ def test_report_flags_breaking_changes() -> None:
     assert diff_surfaces(old, old) == []
 
 
-def test_spec_update_command_reports_a_changed_raw_page(
-    project_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_spec_update_command_reports_a_changed_raw_page(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = project_copy / "specs/raw/databar-run-waterfall.md"
     text = page.read_text().replace(
         "        email_verifier:\n          anyOf:",
         "        country:\n          type: string\n        email_verifier:\n          anyOf:",
     )
     page.write_text(
-        text.replace(
-            "      required:\n        - params\n", "      required:\n        - params\n        - country\n"
-        )
+        text.replace("      required:\n        - params\n", "      required:\n        - params\n        - country\n")
     )
     assert main(["--root", str(project_copy), "build"]) == 1  # the hash no longer matches
     assert "make spec-update" in capsys.readouterr().err

@@ -68,8 +68,7 @@ def check_drift(specs: Path, normalized: dict[str, Path], generated: Path) -> No
         problems = diff_trees(Path(tmp) / PACKAGE, generated / PACKAGE)
     if problems:
         raise DriftError(
-            "generated/ differs from what `make generate` produces (never edit it by hand):\n  "
-            + "\n  ".join(problems)
+            "generated/ differs from what `make generate` produces (never edit it by hand):\n  " + "\n  ".join(problems)
         )
 
 

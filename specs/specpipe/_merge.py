@@ -25,16 +25,12 @@ def merge_documents(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             target = merged.setdefault("paths", {}).setdefault(path, {})
             for method, operation in item.items():
                 if method in target and target[method] != operation:
-                    raise MergeConflictError(
-                        f"{name}: {method.upper()} {path} differs from an earlier document"
-                    )
+                    raise MergeConflictError(f"{name}: {method.upper()} {path} differs from an earlier document")
                 target[method] = copy.deepcopy(operation)
         for section, entries in doc.get("components", {}).items():
             target = merged.setdefault("components", {}).setdefault(section, {})
             for key, value in entries.items():
                 if key in target and target[key] != value:
-                    raise MergeConflictError(
-                        f"{name}: components.{section}.{key} differs from an earlier document"
-                    )
+                    raise MergeConflictError(f"{name}: components.{section}.{key} differs from an earlier document")
                 target[key] = copy.deepcopy(value)
     return merged

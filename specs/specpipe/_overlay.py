@@ -60,9 +60,7 @@ def merge_update(target: Any, update: Any) -> Any:
     return copy.deepcopy(update)
 
 
-def apply_overlay(
-    document: dict[str, Any], overlay: dict[str, Any], *, name: str = "<overlay>"
-) -> dict[str, Any]:
+def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], *, name: str = "<overlay>") -> dict[str, Any]:
     """Return a copy of ``document`` with every action of ``overlay`` applied in order.
 
     Every stale action (target matching nothing) is collected and reported together, so one run

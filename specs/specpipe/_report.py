@@ -117,16 +117,12 @@ def _diff_operation(key: str, old: dict[str, Any], new: dict[str, Any]) -> list[
     out: list[Change] = []
     where = f"operation {key}"
     if old["operationId"] != new["operationId"]:
-        out.append(
-            Change("changed", where, f"operationId {old['operationId']} -> {new['operationId']}", True)
-        )
+        out.append(Change("changed", where, f"operationId {old['operationId']} -> {new['operationId']}", True))
     for p in sorted(old["params"].keys() - new["params"].keys()):
         out.append(Change("removed", f"{where} parameter {p}", breaking=True))
     for p in sorted(new["params"].keys() - old["params"].keys()):
         required = new["params"][p][0]
-        out.append(
-            Change("added", f"{where} parameter {p}", "required" if required else "optional", required)
-        )
+        out.append(Change("added", f"{where} parameter {p}", "required" if required else "optional", required))
     for p in sorted(old["params"].keys() & new["params"].keys()):
         (o_req, o_type), (n_req, n_type) = old["params"][p], new["params"][p]
         if o_type != n_type:

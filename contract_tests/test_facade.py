@@ -1,0 +1,489 @@
+"""The facade (issue 4) against respx-mocked providers: lifecycle, errors, retries, config, security."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import flowdeck
+import httpx
+import pytest
+import respx
+from flowdeck import Status
+
+from contract_tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID, SECRETS, FakeClock, async_client, client
+
+DB, SA, GL, SU, AUTH = BASES["databar"], BASES["stackai"], BASES["gumloop"], BASES["superai"], BASES["superai_auth"]
+
+
+def task(status: str, **extra: Any) -> dict[str, Any]:
+    return {"task_id": "t-1", "status": status, **extra}
+
+
+def exec_body(status: str) -> dict[str, Any]:
+    return {
+        "id": EXEC_UUID,
+        "flow_id": FLOW_UUID,
+        "status": status,
+        "created_at": "2026-11-23T10:00:00Z",
+        "updated_at": "2026-11-23T10:00:05Z",
+    }
+
+
+def superai_login(mock: respx.MockRouter) -> tuple[respx.Route, respx.Route]:
+    anon = mock.get(f"{SU}/auth/anon-key").respond(json={"anon_key": "anon-public"})
+    token = mock.post(f"{AUTH}/auth/v1/token").respond(
+        json={"access_token": "jwt-1", "refresh_token": "r-1", "expires_in": 3600}
+    )
+    return anon, token
+
+
+def mock_all_lifecycles(mock: respx.MockRouter) -> None:
+    """Every provider: a run that is started, polled twice, and succeeds."""
+    mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+    mock.get(f"{DB}/v1/tasks/t-1").mock(
+        side_effect=[
+            httpx.Response(200, json=task("processing")),
+            httpx.Response(200, json=task("completed", data={"email": "a@b.c"})),
+        ]
+    )
+    mock.post(f"{SA}/inference/v0/run/org/f1").respond(
+        json={"outputs": {"out-0": "hi"}, "run_id": "sa-1", "state": "COMPLETED", "error": None}
+    )
+    mock.post(f"{GL}/start_pipeline").respond(json={"run_id": "g-1", "url": "https://gumloop.com/run/g-1"})
+    mock.get(f"{GL}/get_pl_run").mock(
+        side_effect=[
+            httpx.Response(200, json={"state": "RUNNING"}),
+            httpx.Response(200, json={"state": "DONE", "outputs": {"summary": "ok"}, "log": []}),
+        ]
+    )
+    superai_login(mock)
+    mock.post(f"{SU}/flow-executions").respond(201, json=exec_body("queued"))
+    mock.get(f"{SU}/flow-executions/{EXEC_UUID}").mock(
+        side_effect=[httpx.Response(200, json=exec_body("running")), httpx.Response(200, json=exec_body("completed"))]
+    )
+    mock.get(f"{SU}/task-executions").respond(
+        json=[
+            {
+                "id": EXEC_UUID,
+                "flow_execution_id": EXEC_UUID,
+                "task_name": "extract",
+                "status": "completed",
+                "output": {"total": 3},
+            }
+        ]
+    )
+
+
+EXPECTED = {
+    "databar:flow/42": ({"domain": "stripe.com"}, {"email": "a@b.c"}, "completed"),
+    "stackai:org/f1": ({"in-0": "hello"}, {"out-0": "hi"}, "COMPLETED"),
+    "gumloop:saved-1": ({"topic": "x"}, {"summary": "ok"}, "DONE"),
+    f"superai:{FLOW_UUID}": ({"file_key": "a.pdf"}, {"extract": {"total": 3}}, "completed"),
+}
+
+
+@pytest.mark.parametrize("ref", list(EXPECTED))
+def test_run_lifecycle_sync(ref: str) -> None:
+    inputs, outputs, provider_status = EXPECTED[ref]
+    clock = FakeClock()
+    with respx.mock(assert_all_called=False) as mock, client(clock) as c:
+        mock_all_lifecycles(mock)
+        run = c.run(ref, inputs)
+    assert run.status is Status.SUCCEEDED and run.outputs == outputs and run.provider_status == provider_status
+    assert str(run.workflow) == ref
+    assert run.is_terminal and run.succeeded
+
+
+@pytest.mark.parametrize("ref", list(EXPECTED))
+async def test_run_lifecycle_async(ref: str) -> None:
+    inputs, outputs, _ = EXPECTED[ref]
+    clock = FakeClock()
+    with respx.mock(assert_all_called=False) as mock:
+        mock_all_lifecycles(mock)
+        async with async_client(clock) as c:
+            run = await c.run(ref, inputs)
+    assert run.status is Status.SUCCEEDED and run.outputs == outputs
+
+
+def test_polling_backs_off_and_reports_transitions() -> None:
+    clock, seen = FakeClock(), []
+    with (
+        respx.mock as mock,
+        client(clock, on_status_change=lambda old, new: seen.append((old.status, new.status))) as c,
+    ):
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        polls = mock.get(f"{DB}/v1/tasks/t-1").mock(
+            side_effect=[httpx.Response(200, json=task("processing"))] * 5
+            + [httpx.Response(200, json=task("completed", data=[1]))]
+        )
+        run = c.run("databar:flow/42", {"domain": "x"})
+    assert polls.call_count == 6 and run.outputs == [1]
+    assert clock.sleeps == sorted(clock.sleeps) and clock.sleeps[0] == 0.5 and clock.sleeps[-1] > 2.0
+    assert seen == [(Status.RUNNING, Status.SUCCEEDED)]
+
+
+def test_wait_deadline_raises_wait_timeout_with_last_run() -> None:
+    clock = FakeClock()
+    with respx.mock as mock, client(clock) as c:
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        mock.get(f"{DB}/v1/tasks/t-1").respond(json=task("processing"))
+        with pytest.raises(flowdeck.WaitTimeout) as info:
+            c.run("databar:flow/42", {"domain": "x"}, timeout=30)
+    assert info.value.run.status is Status.RUNNING
+    assert clock.now - 1000.0 == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize(
+    "expired", [httpx.Response(200, json=task("gone")), httpx.Response(410, json={"detail": "expired"})]
+)
+def test_databar_expiry_is_expired_status_both_ways(expired: httpx.Response) -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        mock.get(f"{DB}/v1/tasks/t-1").mock(return_value=expired)
+        run = c.wait(c.start("databar:flow/42", {"domain": "x"}), raise_on_failure=False)
+        assert run.status is Status.EXPIRED
+        with pytest.raises(flowdeck.RunExpired):
+            c.wait(c.start("databar:flow/42", {"domain": "x"}))
+
+
+def test_failed_run_raises_run_failed_with_provider_message() -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        mock.get(f"{DB}/v1/tasks/t-1").respond(json=task("failed", error=["no such domain", "quota"]))
+        with pytest.raises(flowdeck.RunFailed, match="no such domain; quota") as info:
+            c.run("databar:flow/42", {"domain": "x"})
+    assert info.value.run.status is Status.FAILED
+
+
+def test_cancel_databar_and_gumloop_and_unsupported_elsewhere() -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock_all_lifecycles(mock)
+        mock.post(f"{DB}/v1/tasks/t-1/cancel").mock(
+            side_effect=[
+                httpx.Response(200, json=task("cancelled", data=[])),
+                httpx.Response(409, json={"detail": "terminal"}),
+            ]
+        )
+        run = c.start("databar:flow/42", {"domain": "x"})
+        assert c.cancel(run).status is Status.CANCELLED
+        with pytest.raises(flowdeck.ConflictError):
+            c.cancel(run)
+        kill = mock.post(f"{GL}/kill_pipeline").respond(json={"success": True, "run_id": "g-1"})
+        mock.get(f"{GL}/get_pl_run").respond(json={"state": "TERMINATED"})
+        assert c.cancel(c.start("gumloop:saved-1", {})).status is Status.CANCELLED
+        assert json.loads(kill.calls.last.request.content) == {"run_id": "g-1", "user_id": "user-42"}
+        with pytest.raises(flowdeck.UnsupportedOperationError, match="stackai"):
+            c.cancel(c.start("stackai:org/f1", {"in-0": "x"}))
+        with pytest.raises(flowdeck.UnsupportedOperationError, match="superai"):
+            c.cancel(c.start(f"superai:{FLOW_UUID}", {}))
+
+
+ERRORS = [
+    (400, {"error": "INVALID_DATA", "detail": "bad", "fields": [{"field": "domain"}]}, flowdeck.BadRequestError),
+    (401, {"detail": "no key"}, flowdeck.AuthenticationError),
+    (403, {"detail": "Forbidden"}, flowdeck.PermissionDeniedError),
+    (404, {"detail": "Flow not found"}, flowdeck.NotFoundError),
+    (406, {"detail": "Check the number of remaining credits"}, flowdeck.InsufficientCreditsError),
+    (409, {"detail": "conflict"}, flowdeck.ConflictError),
+    (410, {"detail": "expired"}, flowdeck.GoneError),
+    (
+        422,
+        {"detail": [{"loc": ["body", "inputs"], "msg": "field required", "type": "missing"}]},
+        flowdeck.ValidationError,
+    ),
+    (429, {"detail": "slow down"}, flowdeck.RateLimitError),
+    (503, {"detail": "down"}, flowdeck.ServerError),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "error"), ERRORS)
+def test_error_status_maps_to_typed_error(status: int, body: dict[str, Any], error: type[Exception]) -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
+        # cancel_task, not get_task: a 410 on a poll is not an error but an EXPIRED run.
+        mock.post(f"{DB}/v1/tasks/t-9/cancel").respond(
+            status, json=body, headers={"x-request-id": "req-7", "Retry-After": "4"}
+        )
+        with pytest.raises(error) as info:
+            c.databar.cancel_task("t-9")
+    exc = info.value
+    assert isinstance(exc, flowdeck.ApiError)
+    assert exc.status_code == status and exc.body == body and exc.request_id == "req-7" and exc.provider == "databar"
+    if isinstance(exc, flowdeck.BadRequestError):
+        assert exc.details
+    if isinstance(exc, flowdeck.RateLimitError):
+        assert exc.retry_after == 4.0
+
+
+def test_idempotent_calls_retry_transport_errors_429_and_5xx() -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
+        route = mock.get(f"{DB}/v1/tasks/t-1").mock(
+            side_effect=[
+                httpx.ConnectError("refused"),
+                httpx.ReadTimeout("slow"),
+                httpx.Response(502),
+                httpx.Response(200, json=task("completed", data={})),
+            ]
+        )
+        assert c.databar.get_task("t-1").status is Status.SUCCEEDED
+    assert route.call_count == 4
+
+
+def test_retries_are_configurable_per_call_with_options() -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
+        route = mock.get(f"{DB}/v1/tasks/t-1").respond(503)
+        with pytest.raises(flowdeck.ServerError):
+            c.with_options(max_retries=0).databar.get_task("t-1")
+        assert route.call_count == 1
+        with pytest.raises(flowdeck.ServerError):
+            c.databar.get_task("t-1")
+        assert route.call_count == 5
+
+
+@pytest.mark.parametrize(
+    ("failure", "retried"),
+    [
+        (httpx.ConnectError("refused"), True),  # never reached the provider: safe to retry
+        (httpx.Response(429, headers={"Retry-After": "0"}), True),  # refused: safe to retry
+        (httpx.ReadTimeout("sent, no answer"), False),
+        (httpx.RemoteProtocolError("dropped mid-response"), False),
+        (httpx.Response(500, json={"detail": "oops"}), False),
+        (httpx.Response(502), False),
+    ],
+)
+def test_a_start_is_never_sent_twice_unless_it_certainly_did_not_start(failure: Any, retried: bool) -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
+        route = mock.post(f"{DB}/v1/flows/42/run").mock(
+            side_effect=[failure, httpx.Response(200, json=task("processing"))]
+        )
+        if retried:
+            assert c.start("databar:flow/42", {"domain": "x"}).id == "t-1"
+            assert route.call_count == 2
+        else:
+            with pytest.raises(flowdeck.StartOutcomeUnknown) as info:
+                c.start("databar:flow/42", {"domain": "x"})
+            assert route.call_count == 1
+            assert info.value.workflow == "databar:flow/42" and "may have started" in str(info.value)
+
+
+def test_retry_after_is_honoured_while_polling() -> None:
+    clock = FakeClock()
+    with respx.mock as mock, client(clock, max_retries=0) as c:
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        mock.get(f"{DB}/v1/tasks/t-1").mock(
+            side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=task("completed"))]
+        )
+        c.run("databar:flow/42", {"domain": "x"})
+    assert clock.sleeps == [0.5, 7.0]
+
+
+def test_unknown_status_is_surfaced_not_polled_forever() -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
+        route = mock.get(f"{DB}/v1/tasks/t-1").respond(json=task("teleported"))
+        with pytest.raises(flowdeck.UnknownStatusError) as info:
+            c.run("databar:flow/42", {"domain": "x"})
+    assert info.value.status == "teleported" and route.call_count == 1 and b"teleported" in info.value.body
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>502 Bad Gateway</html>"),
+        httpx.Response(200, content=b'{"task_id": "t-1", "sta'),
+        httpx.Response(200, content=b""),
+        httpx.Response(200, json={"status": "processing"}),
+        httpx.Response(200, json={"task_id": "t-1", "status": 7}),
+        httpx.Response(200, json=["not", "an", "object"]),
+        httpx.Response(201, json=task("processing")),
+    ],
+)
+def test_responses_that_break_the_contract_raise_contract_error_with_raw_body(response: httpx.Response) -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        mock.get(f"{DB}/v1/tasks/t-1").mock(return_value=response)
+        with pytest.raises(flowdeck.ContractError) as info:
+            c.databar.get_task("t-1")
+    assert info.value.body == response.content and info.value.operation == "get_task"
+
+
+def test_missing_credential_is_reported_at_first_use_naming_the_variable() -> None:
+    c = client(FakeClock(), env={})  # constructing needs no credentials
+    with pytest.raises(flowdeck.MissingCredentialError, match="DATABAR_API_KEY"):
+        c.start("databar:flow/1", {})
+    with pytest.raises(flowdeck.MissingCredentialError, match="GUMLOOP_USER_ID"):
+        client(FakeClock(), env={"GUMLOOP_API_KEY": "k"}).gumloop.get_run("r")
+    with pytest.raises(flowdeck.MissingCredentialError, match="SUPERAI_TOKEN"):
+        c.superai.get_execution(EXEC_UUID)
+
+
+def test_environment_base_url_override_and_explicit_arguments_win() -> None:
+    env = {**ENV, "DATABAR_BASE_URL": "http://127.0.0.1:9/"}
+    with respx.mock as mock, flowdeck.Client(env=env, databar_api_key="explicit-key") as c:
+        route = mock.get("http://127.0.0.1:9/v1/tasks/t-1").respond(json=task("processing"))
+        c.databar.get_task("t-1")
+    assert route.calls.last.request.headers["x-apikey"] == "explicit-key"
+
+
+def test_credentials_are_refused_over_plain_http_to_non_loopback_hosts() -> None:
+    c = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": "http://api.databar.ai"})
+    with pytest.raises(flowdeck.InsecureTransportError, match=r"http://api\.databar\.ai"):
+        c.databar.get_task("t-1")
+    allowed = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": "http://api.databar.ai"}, allow_insecure_http=True)
+    assert allowed.adapter("databar")
+
+
+def test_auth_headers_per_provider() -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock_all_lifecycles(mock)
+        for ref, (inputs, _, _) in EXPECTED.items():
+            c.run(ref, inputs)
+        sent = {str(call.request.url).split("?")[0]: call.request.headers for call in mock.calls}
+    assert sent[f"{DB}/v1/flows/42/run"]["x-apikey"] == ENV["DATABAR_API_KEY"]
+    assert sent[f"{SA}/inference/v0/run/org/f1"]["authorization"] == f"Bearer {ENV['STACKAI_API_KEY']}"
+    gl = sent[f"{GL}/start_pipeline"]
+    assert gl["authorization"] == f"Bearer {ENV['GUMLOOP_API_KEY']}" and gl["x-auth-key"] == "user-42"
+    assert sent[f"{AUTH}/auth/v1/token"]["apikey"] == "anon-public"
+    assert sent[f"{SU}/flow-executions"]["authorization"] == "Bearer jwt-1"
+
+
+def test_superai_logs_in_again_once_on_401_and_uses_the_refresh_token() -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        _, token = superai_login(mock)
+        token.mock(
+            side_effect=[
+                httpx.Response(200, json={"access_token": "jwt-1", "refresh_token": "r-1", "expires_in": 3600}),
+                httpx.Response(200, json={"access_token": "jwt-2", "refresh_token": "r-2", "expires_in": 3600}),
+            ]
+        )
+        get = mock.get(f"{SU}/flow-executions/{EXEC_UUID}").mock(
+            side_effect=[
+                httpx.Response(401, json={"error": {"message": "expired"}}),
+                httpx.Response(200, json=exec_body("running")),
+            ]
+        )
+        assert c.superai.get_execution(EXEC_UUID).status is Status.RUNNING
+    assert get.calls[1].request.headers["authorization"] == "Bearer jwt-2"
+    assert json.loads(token.calls[1].request.content) == {"refresh_token": "r-1"}
+    assert "grant_type=refresh_token" in str(token.calls[1].request.url)
+
+
+def test_superai_pagination_reexecute_and_task_outputs() -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page"])
+        return httpx.Response(200, json=[exec_body("completed")] * (2 if n < 3 else 1))
+
+    with respx.mock as mock, client(FakeClock(), superai_token="static-jwt") as c:
+        mock.get(f"{SU}/flow-executions").mock(side_effect=page)
+        assert len(list(c.superai.list_executions(FLOW_UUID, page_size=2))) == 5
+        rexec = mock.post(f"{SU}/flow-executions/{EXEC_UUID}/execute").respond(204)
+        mock.get(f"{SU}/flow-executions/{EXEC_UUID}").respond(json=exec_body("running"))
+        assert c.superai.reexecute(EXEC_UUID, only_stale=True).status is Status.RUNNING
+        assert rexec.calls.last.request.url.params["only_stale"] == "true"
+        mock.get(f"{SU}/task-executions").respond(
+            json=[
+                {"id": EXEC_UUID, "flow_execution_id": EXEC_UUID, "task_name": "ocr", "status": "failed",
+                 "error": {"message": "bad scan", "type": "E", "traceback": ""}},
+            ]
+        )  # fmt: skip
+        [t] = c.superai.task_outputs(EXEC_UUID)
+    assert t.name == "ocr" and t.error == "bad scan"
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("nope:1", "must start with one of"),
+        ("databar:1", "databar:flow/<id>"),
+        ("databar:flow/..", "not a valid id"),
+        ("databar:flow/ 1", "whitespace"),
+        ("stackai:only-flow", "stackai:<org_id>/<flow_id>"),
+        ("gumloop:a/b", "gumloop:<id>"),
+        ("superai:not-a-uuid", "must be a UUID"),
+    ],
+)
+def test_bad_references_fail_before_any_request(ref: str, message: str) -> None:
+    with respx.mock(assert_all_mocked=True) as mock, client(FakeClock()) as c:
+        with pytest.raises(flowdeck.InvalidRequestError, match=message):
+            c.start(ref, {})
+        assert mock.calls.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"domain": 3}, "must be a string"),
+        ("domain=x", "must be a mapping"),
+        ({"": "x"}, "non-empty strings"),
+        ({"d": "x" * 1_100_000}, "the limit is"),
+    ],
+)
+def test_bad_inputs_fail_before_any_request(inputs: Any, message: str) -> None:
+    with respx.mock(assert_all_mocked=True) as mock, client(FakeClock()) as c:
+        with pytest.raises(flowdeck.InvalidRequestError, match=message):
+            c.start("databar:flow/1", inputs)
+        assert mock.calls.call_count == 0
+
+
+def test_ids_with_path_characters_cannot_change_the_path() -> None:
+    with respx.mock as mock, client(FakeClock()) as c:
+        route = mock.get(url__regex=rf"{DB}/v1/tasks/[^/?]+(\?|$)").respond(json=task("processing"))
+        c.databar.get_task("a/../../admin?x=1#frag")
+    assert route.calls.last.request.url.path == "/v1/tasks/a/../../admin?x=1#frag"  # one segment, decoded
+    assert route.calls.last.request.url.raw_path.startswith(b"/v1/tasks/a%2F..%2F..%2Fadmin%3Fx%3D1%23frag?")
+
+
+def test_credentials_never_appear_in_reprs_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="flowdeck")
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock_all_lifecycles(mock)
+        mock.get(f"{DB}/v1/tasks/t-9").respond(403, json={"detail": "Forbidden"})
+        texts = [repr(c), str(c)]
+        for ref, (inputs, _, _) in EXPECTED.items():
+            run = c.run(ref, inputs)
+            texts += [repr(run), str(run)]
+        with pytest.raises(flowdeck.PermissionDeniedError) as info:
+            c.databar.get_task("t-9")
+        texts += [str(info.value), repr(info.value), repr(c._configs)]
+    texts += [r.getMessage() for r in caplog.records]
+    assert any("GET db.test/v1/tasks/t-1 -> 200 (attempt 1" in t for t in texts)
+    for secret in [*SECRETS, "jwt-1"]:
+        assert not any(secret in t for t in texts), secret
+
+
+def test_wait_many_and_as_completed_poll_all_runs_under_one_scheduler() -> None:
+    clock = FakeClock()
+    with respx.mock as mock, client(clock) as c:
+        counts: dict[str, int] = {}
+
+        def poll(request: httpx.Request, tid: str) -> httpx.Response:
+            counts[tid] = counts.get(tid, 0) + 1
+            done = counts[tid] > int(tid)  # task "3" needs 3 polls
+            return httpx.Response(200, json={"task_id": tid, "status": "completed" if done else "processing"})
+
+        mock.get(url__regex=rf"{DB}/v1/tasks/(?P<tid>\d+)\?").mock(side_effect=poll)
+        runs = [c.databar.get_task(str(n)) for n in (3, 1, 2)]
+        order = [r.id for r in c.as_completed(runs)]
+        assert order == ["1", "2", "3"]
+        counts.clear()
+        assert [r.status for r in c.wait_many(runs)] == [Status.SUCCEEDED] * 3
+
+
+async def test_async_wait_many_and_errors() -> None:
+    clock = FakeClock()
+    with respx.mock as mock:
+        mock.post(f"{DB}/v1/flows/42/run").mock(
+            side_effect=[httpx.Response(200, json={"task_id": f"t-{i}", "status": "processing"}) for i in range(20)]
+        )
+        mock.get(url__regex=rf"{DB}/v1/tasks/(?P<tid>t-\d+)\?").mock(
+            side_effect=lambda request, tid: httpx.Response(
+                200, json={"task_id": tid, "status": "completed", "data": tid}
+            )
+        )
+        mock.post(f"{DB}/v1/flows/bad/run").respond(406, json={"detail": "no credits"})
+        async with async_client(clock) as c:
+            runs = [await c.start("databar:flow/42", {"domain": str(i)}) for i in range(20)]
+            done = await c.wait_many(runs)
+            with pytest.raises(flowdeck.InsufficientCreditsError):
+                await c.databar.run_flow("bad", {})
+    assert [r.outputs for r in done] == [f"t-{i}" for i in range(20)]

@@ -1,0 +1,431 @@
+"""``Client`` and ``AsyncClient``: the same surface over one shared core; only the I/O edge differs."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from flowdeck._config import ProviderConfig, Secret, provider_configs
+from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
+from flowdeck._errors import FlowdeckError, InvalidRequestError
+from flowdeck._lifecycle import EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
+from flowdeck._models import PROVIDERS, Run, WorkflowRef
+from flowdeck._namespaces import (
+    AsyncDatabar,
+    AsyncGumloop,
+    AsyncStackAI,
+    AsyncSuperAI,
+    Databar,
+    Gumloop,
+    StackAI,
+    SuperAI,
+)
+from flowdeck._providers import Adapter, make_adapter
+from flowdeck._transport import AsyncRetryTransport, CallPolicy, RetryTransport, call_policy
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_WAIT_TIMEOUT = 3600.0
+# Enough connections for thousands of concurrent runs without opening one per run.
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+
+
+class _BaseClient:
+    """What both clients share: configuration, adapters, call policies and the lifecycle ops."""
+
+    def __init__(
+        self,
+        *,
+        databar_api_key: str | Secret | None = None,
+        stackai_api_key: str | Secret | None = None,
+        gumloop_api_key: str | Secret | None = None,
+        gumloop_user_id: str | None = None,
+        superai_token: str | Secret | None = None,
+        superai_email: str | None = None,
+        superai_password: str | Secret | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        poll_policy: PollPolicy | None = None,
+        wait_timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        on_status_change: EventHook | None = None,
+        allow_insecure_http: bool = False,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_retries < 0:
+            raise InvalidRequestError("max_retries must be >= 0")
+        self._configs: dict[str, ProviderConfig] = provider_configs(
+            env,
+            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key,
+            gumloop_api_key=gumloop_api_key, gumloop_user_id=gumloop_user_id,
+            superai_token=superai_token, superai_email=superai_email, superai_password=superai_password,
+            base_urls=base_urls, allow_insecure_http=allow_insecure_http,
+        )  # fmt: skip
+        self._adapters: dict[str, Adapter] = {}
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._max_retries = max_retries
+        self._poll = poll_policy or PollPolicy()
+        self._wait_timeout = wait_timeout
+        self._on_change = on_status_change
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(providers={sorted(self._configs)}, max_retries={self._max_retries})"
+
+    def adapter(self, provider: str) -> Adapter:
+        """The adapter of ``provider``, created at first use (that is when a missing credential is reported)."""
+        if provider not in self._adapters:
+            if provider not in self._configs:
+                raise InvalidRequestError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+            self._adapters[provider] = make_adapter(self._configs[provider])
+        return self._adapters[provider]
+
+    def _call_policy(self, call: Call[Any]) -> CallPolicy:
+        return CallPolicy(idempotent=not call.starts_run, max_retries=self._max_retries)
+
+    def _with(self, **changes: Any) -> Any:
+        clone = copy.copy(self)
+        for key, value in changes.items():
+            setattr(clone, key, value)
+        return clone
+
+    def _waiter(self, run: Run, timeout: float | None) -> Waiter:
+        limit = self._wait_timeout if timeout is None else timeout
+        deadline = None if limit is None else self._clock() + limit
+        return Waiter(run, self._poll, deadline, self._on_change)
+
+    def _start_op(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None) -> Op[Run]:
+        parsed = WorkflowRef.parse(ref)
+        return self.adapter(parsed.provider).start(parsed, inputs or {})
+
+    @staticmethod
+    def _check_run(run: object) -> Run:
+        if not isinstance(run, Run):
+            raise InvalidRequestError(f"expected a flowdeck.Run, got {type(run).__name__}")
+        return run
+
+
+class Client(_BaseClient):
+    """The synchronous client.
+
+    >>> with Client(base_urls={"databar": "http://127.0.0.1:8081"}) as client:  # doctest: +SKIP
+    ...     run = client.run("databar:flow/123", {"domain": "stripe.com"})
+    ...     print(run.outputs)
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._http = http_client or httpx.Client(
+            transport=RetryTransport(httpx.HTTPTransport(limits=LIMITS)), timeout=self._timeout, follow_redirects=False
+        )
+        self._sleep = sleep
+        self.databar = Databar(self)
+        self.stackai = StackAI(self)
+        self.gumloop = Gumloop(self)
+        self.superai = SuperAI(self)
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Client:
+        """A client sharing this one's connections and credentials with other retry or timeout settings.
+
+        >>> client.with_options(max_retries=0).refresh(run)  # doctest: +SKIP
+        """
+        clone: Client = self._with(
+            _max_retries=self._max_retries if max_retries is None else max_retries,
+            _timeout=self._timeout if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        )
+        for name, ns in (("databar", Databar), ("stackai", StackAI), ("gumloop", Gumloop), ("superai", SuperAI)):
+            setattr(clone, name, ns(clone))
+        return clone
+
+    def drive(self, op: Op[T]) -> T:
+        """Carry out an operation's instructions with blocking I/O; returns its result."""
+        result: Any = None
+        try:
+            instruction = next(op)
+            while True:
+                try:
+                    if isinstance(instruction, Sleep):
+                        self._sleep(instruction.seconds)
+                        result = None
+                    else:
+                        result = self._execute(instruction)
+                except FlowdeckError as exc:
+                    instruction = op.throw(exc)
+                    continue
+                instruction = op.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _execute(self, call: Call[T]) -> T:
+        kwargs = call.request_kwargs()
+        kwargs.setdefault("timeout", self._timeout)
+        with call_policy(self._call_policy(call)):
+            try:
+                response = self._http.request(**kwargs)
+            except httpx.TransportError as exc:
+                raise error_for_transport(call, exc) from exc
+        return finish(call, response)
+
+    def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
+        """Start a workflow; returns the new run at once (already terminal for StackAI).
+
+        >>> run = client.start("gumloop:abc123", {"topic": "weekly"})  # doctest: +SKIP
+        """
+        return self.drive(self._start_op(ref, inputs))
+
+    def refresh(self, run: Run) -> Run:
+        """A newer snapshot of ``run``.
+
+        >>> run = client.refresh(run)  # doctest: +SKIP
+        """
+        run = self._check_run(run)
+        return self.drive(self.adapter(run.provider).refresh(run))
+
+    def cancel(self, run: Run) -> Run:
+        """Ask the provider to stop ``run`` (Databar, Gumloop); :class:`UnsupportedOperationError` elsewhere.
+
+        >>> client.cancel(run).status  # doctest: +SKIP
+        <Status.CANCELLED: 'CANCELLED'>
+        """
+        run = self._check_run(run)
+        return self.drive(self.adapter(run.provider).cancel(run))
+
+    def wait(self, run: Run, *, timeout: float | None = None, raise_on_failure: bool = True) -> Run:
+        """Poll until ``run`` ends; raises RunFailed/RunCancelled/RunExpired unless ``raise_on_failure=False``.
+
+        >>> done = client.wait(client.start("databar:flow/1", {"domain": "x.com"}), timeout=60)  # doctest: +SKIP
+        """
+        run = self._check_run(run)
+        final = self.drive(wait_op(self.adapter(run.provider), self._waiter(run, timeout), self._clock))
+        return outcome(final) if raise_on_failure else final
+
+    def run(
+        self,
+        ref: str | WorkflowRef,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> Run:
+        """Start a workflow and wait for it: the one call most code needs.
+
+        >>> client.run("superai:7f1c...", {"document_url": "gs://b/f.pdf"}).outputs  # doctest: +SKIP
+        """
+        return self.wait(self.start(ref, inputs), timeout=timeout, raise_on_failure=raise_on_failure)
+
+    def as_completed(self, runs: Iterable[Run], *, timeout: float | None = None) -> Iterator[Run]:
+        """Yield each run once it ends (or, at the deadline, as last seen), polling all under one scheduler.
+
+        >>> for run in client.as_completed(runs, timeout=600):  # doctest: +SKIP
+        ...     print(run.id, run.status)
+        """
+        scheduler, now = Scheduler(), self._clock()
+        for run in runs:
+            run = self._check_run(run)
+            if run.is_terminal:
+                yield run
+            else:
+                scheduler.add(self._waiter(run, timeout), now)
+        while scheduler:
+            now = self._clock()
+            due = scheduler.due(now, limit=1000)
+            if not due:
+                self._sleep(max(scheduler.next_due() - now, 0.0))
+                continue
+            for waiter in due:
+                try:
+                    waiter.observe(self.drive(self.adapter(waiter.run.provider).refresh(waiter.run)))
+                except FlowdeckError as exc:
+                    waiter.failed(exc)
+                if waiter.run.is_terminal:
+                    yield waiter.run
+                    continue
+                try:
+                    scheduler.add(waiter, self._clock())
+                except FlowdeckError:
+                    yield waiter.run  # deadline reached: hand back the last state
+
+    def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
+        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""
+        runs = [self._check_run(r) for r in runs]
+        by_key = {(r.provider, r.id): r for r in self.as_completed(runs, timeout=timeout)}
+        return [by_key.get((r.provider, r.id), r) for r in runs]
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio client: the same surface as :class:`Client`, every call awaited.
+
+    >>> async with AsyncClient() as client:  # doctest: +SKIP
+    ...     runs = [await client.start("databar:flow/1", row) for row in rows]
+    ...     done = await client.wait_many(runs)
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_concurrent_requests: int = 64,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._http = http_client or httpx.AsyncClient(
+            transport=AsyncRetryTransport(httpx.AsyncHTTPTransport(limits=LIMITS)),
+            timeout=self._timeout,
+            follow_redirects=False,
+        )
+        self._sleep = sleep
+        self._max_concurrent = max_concurrent_requests
+        self._gate: asyncio.Semaphore | None = None
+        self.databar = AsyncDatabar(self)
+        self.stackai = AsyncStackAI(self)
+        self.gumloop = AsyncGumloop(self)
+        self.superai = AsyncSuperAI(self)
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> AsyncClient:
+        """An async client sharing this one's connections and credentials with other settings."""
+        clone: AsyncClient = self._with(
+            _max_retries=self._max_retries if max_retries is None else max_retries,
+            _timeout=self._timeout if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        )
+        for name, ns in (
+            ("databar", AsyncDatabar), ("stackai", AsyncStackAI), ("gumloop", AsyncGumloop), ("superai", AsyncSuperAI)
+        ):  # fmt: skip
+            setattr(clone, name, ns(clone))
+        return clone
+
+    async def drive(self, op: Op[T]) -> T:
+        """Carry out an operation's instructions with asyncio; returns its result."""
+        result: Any = None
+        try:
+            instruction = next(op)
+            while True:
+                try:
+                    if isinstance(instruction, Sleep):
+                        await self._sleep(instruction.seconds)
+                        result = None
+                    else:
+                        result = await self._execute(instruction)
+                except FlowdeckError as exc:
+                    instruction = op.throw(exc)
+                    continue
+                instruction = op.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    async def _execute(self, call: Call[T]) -> T:
+        if self._gate is None:  # created lazily: a semaphore belongs to the running loop
+            self._gate = asyncio.Semaphore(self._max_concurrent)
+        kwargs = call.request_kwargs()
+        kwargs.setdefault("timeout", self._timeout)
+        async with self._gate:
+            with call_policy(self._call_policy(call)):
+                try:
+                    response = await self._http.request(**kwargs)
+                except httpx.TransportError as exc:
+                    raise error_for_transport(call, exc) from exc
+        return finish(call, response)
+
+    async def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
+        """Start a workflow; returns the new run at once (already terminal for StackAI)."""
+        return await self.drive(self._start_op(ref, inputs))
+
+    async def refresh(self, run: Run) -> Run:
+        """A newer snapshot of ``run``."""
+        run = self._check_run(run)
+        return await self.drive(self.adapter(run.provider).refresh(run))
+
+    async def cancel(self, run: Run) -> Run:
+        """Ask the provider to stop ``run``; :class:`UnsupportedOperationError` where it cannot."""
+        run = self._check_run(run)
+        return await self.drive(self.adapter(run.provider).cancel(run))
+
+    async def wait(self, run: Run, *, timeout: float | None = None, raise_on_failure: bool = True) -> Run:
+        """Poll until ``run`` ends; raises RunFailed/RunCancelled/RunExpired unless ``raise_on_failure=False``."""
+        run = self._check_run(run)
+        final = await self.drive(wait_op(self.adapter(run.provider), self._waiter(run, timeout), self._clock))
+        return outcome(final) if raise_on_failure else final
+
+    async def run(
+        self,
+        ref: str | WorkflowRef,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> Run:
+        """Start a workflow and wait for it."""
+        return await self.wait(await self.start(ref, inputs), timeout=timeout, raise_on_failure=raise_on_failure)
+
+    async def as_completed(self, runs: Iterable[Run], *, timeout: float | None = None) -> AsyncIterator[Run]:
+        """Yield each run once it ends (or, at the deadline, as last seen); polls run concurrently."""
+        scheduler, now = Scheduler(), self._clock()
+        for run in runs:
+            run = self._check_run(run)
+            if run.is_terminal:
+                yield run
+            else:
+                scheduler.add(self._waiter(run, timeout), now)
+        while scheduler:
+            now = self._clock()
+            due = scheduler.due(now, limit=self._max_concurrent * 4)
+            if not due:
+                await self._sleep(max(scheduler.next_due() - now, 0.0))
+                continue
+            results = await asyncio.gather(
+                *(self.drive(self.adapter(w.run.provider).refresh(w.run)) for w in due), return_exceptions=True
+            )
+            for waiter, result in zip(due, results, strict=True):
+                if isinstance(result, FlowdeckError):
+                    waiter.failed(result)
+                elif isinstance(result, BaseException):
+                    raise result
+                else:
+                    waiter.observe(result)
+                if waiter.run.is_terminal:
+                    yield waiter.run
+                    continue
+                try:
+                    scheduler.add(waiter, self._clock())
+                except FlowdeckError:
+                    yield waiter.run
+
+    async def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
+        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""
+        runs = [self._check_run(r) for r in runs]
+        by_key = {(r.provider, r.id): r async for r in self.as_completed(runs, timeout=timeout)}
+        return [by_key.get((r.provider, r.id), r) for r in runs]
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

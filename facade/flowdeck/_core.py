@@ -1,0 +1,193 @@
+"""The shared core of the sync and async clients.
+
+Provider adapters and the polling lifecycle are written once, as generators that *yield*
+instructions (:class:`Call` to make a request, :class:`Sleep` to wait) and receive results. The two
+clients differ only in how they carry an instruction out: with ``httpx.Client`` and ``time.sleep``,
+or with ``httpx.AsyncClient`` and ``asyncio.sleep``. Every response turns into a result or a
+flowdeck error in :func:`finish`, the one place errors are mapped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Mapping
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from flowdeck._errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContractError,
+    FlowdeckError,
+    GoneError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    StartOutcomeUnknown,
+    TransportError,
+    ValidationError,
+)
+from flowdeck._transport import _NEVER_SENT, retry_after_seconds
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Call(Generic[T]):
+    """One request: a generated operation module, its arguments, and how to read its answer.
+
+    ``parse`` receives the generated client's parsed model for a 2xx answer. ``starts_run`` marks a
+    request that may begin a paid run (never blindly retried; an unclear outcome raises
+    :class:`StartOutcomeUnknown`). ``workflow`` names what is being started, for that error.
+    """
+
+    provider: str
+    operation: str
+    module: ModuleType
+    base_url: str
+    parse: Callable[[Any], T]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    starts_run: bool = False
+    workflow: str = ""
+    timeout: float | None = None
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """The arguments of ``httpx.Client.request`` for this call, built by the generated module."""
+        kwargs: dict[str, Any] = self.module._get_kwargs(*self.args, **self.kwargs)
+        kwargs["url"] = self.base_url + kwargs["url"]
+        kwargs["headers"] = {**kwargs.get("headers", {}), **self.headers}
+        if self.timeout is not None:
+            kwargs["timeout"] = httpx.Timeout(self.timeout, connect=10.0)
+        return kwargs
+
+
+@attrs.frozen
+class Sleep:
+    """Wait ``seconds`` before the next instruction."""
+
+    seconds: float
+
+
+Instruction = Call[Any] | Sleep
+Op = Generator[Instruction, Any, T]
+"""An operation written once: yields instructions, receives their results, returns a ``T``."""
+
+
+_STATUS_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    406: InsufficientCreditsError,
+    409: ConflictError,
+    410: GoneError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message"):
+            value = body.get(key)
+            if isinstance(value, str):
+                return value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])
+            if value is not None:
+                return json.dumps(value)[:300]
+    return str(body)[:300] or "(empty body)"
+
+
+def _request_id(response: httpx.Response, body: Any) -> str | None:
+    rid: str | None = response.headers.get("x-request-id")
+    if rid is None and isinstance(body, dict) and isinstance(body.get("request_id"), str):
+        rid = str(body["request_id"])
+    return rid
+
+
+def error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckError:
+    """The typed error for an error status (or :class:`StartOutcomeUnknown` for a start's 5xx)."""
+    body = _body(response)
+    status = response.status_code
+    if call.starts_run and status >= 500:
+        return StartOutcomeUnknown(
+            f"HTTP {status}", provider=call.provider, operation=call.operation, workflow=call.workflow,
+            status_code=status, body=body,
+        )  # fmt: skip
+    common: dict[str, Any] = {
+        "provider": call.provider, "operation": call.operation, "status_code": status,
+        "body": body, "request_id": _request_id(response, body),
+    }  # fmt: skip
+    if status == 429:
+        return RateLimitError(_message(body), retry_after=retry_after_seconds(response.headers), **common)
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ApiError)
+    return cls(_message(body), **common)
+
+
+def error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckError:
+    """The typed error for a failure below HTTP; a start that may have been sent is 'outcome unknown'."""
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if call.starts_run and not isinstance(exc, _NEVER_SENT):
+        return StartOutcomeUnknown(reason, provider=call.provider, operation=call.operation, workflow=call.workflow)
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeoutError(reason, provider=call.provider, operation=call.operation)
+    if isinstance(exc, _NEVER_SENT) and call.starts_run:
+        reason += " (the request was never sent, so no run was started)"
+    return TransportError(reason, provider=call.provider, operation=call.operation)
+
+
+def finish(call: Call[T], response: httpx.Response) -> T:
+    """Turn a complete response into the call's result or a flowdeck error."""
+    if response.status_code >= 400:
+        raise error_for_status(call, response)
+    try:
+        # The generated module knows the schema of each documented status; reuse its parser.
+        parsed = call.module._parse_response(client=_PARSE_ONLY, response=response)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ContractError(
+            f"{type(exc).__name__}: {exc}", provider=call.provider, operation=call.operation,
+            status_code=response.status_code, body=response.content,
+        ) from exc  # fmt: skip
+    if parsed is None and response.status_code != 204:
+        raise ContractError(
+            "undocumented status code", provider=call.provider, operation=call.operation,
+            status_code=response.status_code, body=response.content,
+        )  # fmt: skip
+    try:
+        return call.parse(parsed)
+    except ContractError as exc:
+        exc.body, exc.status_code = response.content, response.status_code  # the raw body, always
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ContractError(
+            f"{type(exc).__name__}: {exc}", provider=call.provider, operation=call.operation,
+            status_code=response.status_code, body=response.content,
+        ) from exc  # fmt: skip
+
+
+@attrs.frozen
+class _ParseOnly:
+    """Stands in for a generated client where its parser only asks whether to raise on odd statuses."""
+
+    raise_on_unexpected_status: bool = False
+
+
+_PARSE_ONLY = _ParseOnly()

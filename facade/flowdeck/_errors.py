@@ -1,0 +1,259 @@
+"""Every exception flowdeck raises, in one place.
+
+Catch :class:`FlowdeckError` for everything, a group (:class:`ApiError`, :class:`TransportError`,
+:class:`RunError`) or a precise leaf. Messages never contain credentials: they are built from
+status codes, provider names, ids and response bodies only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowdeck._models import Run
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContractError",
+    "FlowdeckError",
+    "GoneError",
+    "InsecureTransportError",
+    "InsufficientCreditsError",
+    "InvalidRequestError",
+    "MissingCredentialError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "RunCancelled",
+    "RunError",
+    "RunExpired",
+    "RunFailed",
+    "ServerError",
+    "StartOutcomeUnknown",
+    "TransportError",
+    "UnknownStatusError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "WaitTimeout",
+]
+
+
+class FlowdeckError(Exception):
+    """Base class of every error flowdeck raises."""
+
+
+# Configuration and local checks: raised before anything is sent.
+
+
+class ConfigurationError(FlowdeckError):
+    """The client is configured in a way that cannot work."""
+
+
+class MissingCredentialError(ConfigurationError):
+    """A provider was used without its credential; ``variable`` names the environment variable to set."""
+
+    def __init__(self, provider: str, variable: str) -> None:
+        self.provider = provider
+        self.variable = variable
+        super().__init__(f"{provider}: no credential configured; set {variable} or pass it to the client")
+
+
+class InsecureTransportError(ConfigurationError):
+    """Credentials would be sent over plain http:// to a host that is not loopback."""
+
+
+class InvalidRequestError(FlowdeckError, ValueError):
+    """An argument (workflow reference, id, inputs) is invalid; detected locally, nothing was sent."""
+
+
+class UnsupportedOperationError(FlowdeckError):
+    """The provider has no such operation (e.g. cancelling a StackAI run)."""
+
+
+# Transport errors: no HTTP response was received.
+
+
+class TransportError(FlowdeckError):
+    """The request failed below HTTP (connection refused or reset, timeout), after any retries."""
+
+    def __init__(self, message: str, *, provider: str, operation: str) -> None:
+        self.provider = provider
+        self.operation = operation
+        super().__init__(f"{provider} {operation}: {message}")
+
+
+class RequestTimeoutError(TransportError):
+    """The request timed out, after any retries."""
+
+
+class StartOutcomeUnknown(FlowdeckError):
+    """A request that starts a paid run may or may not have started it.
+
+    Raised instead of retrying when the request reached the provider but no clear answer came back
+    (a timeout after sending, a dropped connection, a 5xx). Retrying could start the run twice, so
+    the caller decides: look the run up in the provider's UI, or start again knowingly.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        operation: str,
+        workflow: str,
+        status_code: int | None = None,
+        body: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.workflow = workflow
+        self.status_code = status_code
+        self.body = body
+        super().__init__(
+            f"{provider} {operation} for {workflow}: outcome unknown ({message}); "
+            "the run may have started, so it was not retried"
+        )
+
+
+# HTTP errors: the provider answered with an error status.
+
+
+class ApiError(FlowdeckError):
+    """The provider answered with an error status; ``body`` is the parsed JSON or raw text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        operation: str,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{provider} {operation}: HTTP {status_code}: {message}{suffix}")
+
+
+class BadRequestError(ApiError):
+    """400: the provider rejected the request's parameters; ``details`` holds field errors if given."""
+
+    @property
+    def details(self) -> list[Any]:
+        """Field-level errors from the body (FastAPI ``detail`` lists, Databar ``fields``/``rows``)."""
+        body = self.body if isinstance(self.body, dict) else {}
+        for key in ("detail", "fields", "rows", "details"):
+            value = body.get(key)
+            if isinstance(value, list):
+                return value
+            if isinstance(value, dict) and key == "detail":
+                return [{"loc": [k], "msg": v} for k, v in value.items()]
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("details"), list):
+            return list(error["details"])
+        return []
+
+
+class ValidationError(BadRequestError):
+    """422: the request did not match the provider's schema; see ``details``."""
+
+
+class AuthenticationError(ApiError):
+    """401: the credential is missing, wrong or expired."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the credential is not allowed to do this (Databar also answers 403 for a bad key)."""
+
+
+class NotFoundError(ApiError):
+    """404: unknown workflow or run."""
+
+
+class InsufficientCreditsError(ApiError):
+    """406 (Databar): not enough credits, or the plan does not allow it."""
+
+
+class ConflictError(ApiError):
+    """409: the run is in a state that forbids this (e.g. cancelling a finished task)."""
+
+
+class GoneError(ApiError):
+    """410: the run's data has expired (Databar keeps results 24 hours)."""
+
+
+class RateLimitError(ApiError):
+    """429 after any retries; ``retry_after`` is the provider's hint in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ServerError(ApiError):
+    """5xx after any retries."""
+
+
+# Contract errors: the provider answered something our spec says it cannot.
+
+
+class ContractError(FlowdeckError):
+    """A response does not match the provider's spec; ``body`` is the raw body, ``reason`` what is wrong."""
+
+    def __init__(self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes) -> None:
+        self.reason = reason
+        self.provider = provider
+        self.operation = operation
+        self.status_code = status_code
+        self.body = body
+        preview = body[:200].decode("utf-8", "replace")
+        super().__init__(
+            f"{provider} {operation}: HTTP {status_code} response breaks the contract: {reason}; body={preview!r}"
+        )
+
+
+class UnknownStatusError(ContractError):
+    """A run reported a status string flowdeck does not know; surfaced instead of polled forever."""
+
+    def __init__(self, status: str, **kwargs: Any) -> None:
+        self.status = status
+        super().__init__(f"unknown run status {status!r}", **kwargs)
+
+
+# Run outcomes: the run itself ended badly, or did not end in time.
+
+
+class RunError(FlowdeckError):
+    """Base class of run outcomes; ``run`` is the last known :class:`~flowdeck.Run`."""
+
+    def __init__(self, run: Run, message: str | None = None) -> None:
+        self.run = run
+        what = message or f"run {run.id} ended {run.status.value}"
+        detail = f": {run.error}" if run.error else ""
+        super().__init__(f"{run.provider} {run.workflow}: {what}{detail}")
+
+
+class RunFailed(RunError):
+    """The run ended FAILED; ``run.error`` holds the provider's message."""
+
+
+class RunCancelled(RunError):
+    """The run ended CANCELLED; ``run.outputs`` may hold partial results."""
+
+
+class RunExpired(RunError):
+    """The run's results expired before they were read (Databar: 24 hours)."""
+
+
+class WaitTimeout(RunError):
+    """``wait`` reached its deadline before the run ended; the run goes on at the provider."""

@@ -1,0 +1,148 @@
+"""Waiting for runs, written once: adaptive polling, deadlines, Retry-After, expiry, unknown statuses."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import attrs
+
+from flowdeck._core import Op, Sleep
+from flowdeck._errors import (
+    FlowdeckError,
+    RateLimitError,
+    RequestTimeoutError,
+    RunCancelled,
+    RunError,
+    RunExpired,
+    RunFailed,
+    ServerError,
+    TransportError,
+    WaitTimeout,
+)
+from flowdeck._models import Run, Status
+from flowdeck._providers import Adapter
+
+EventHook = Callable[[Run, Run], None]
+"""Called with (previous, current) whenever a run's status changes while waiting."""
+
+
+@attrs.frozen
+class PollPolicy:
+    """How often to poll: ``initial`` seconds first, times ``factor`` after each poll, at most ``max_interval``.
+
+    Fast at first (most runs are short) and backing off (long runs need few polls).
+    ``max_poll_errors`` consecutive failed polls (outages, 5xx after retries) end the wait.
+    """
+
+    initial: float = 0.5
+    factor: float = 1.5
+    max_interval: float = 10.0
+    max_poll_errors: int = 8
+
+    def interval(self, polls: int) -> float:
+        """The pause before poll number ``polls`` (0-based)."""
+        return float(min(self.max_interval, self.initial * self.factor**polls))
+
+
+_TRANSIENT = (TransportError, ServerError, RateLimitError, RequestTimeoutError)
+
+
+@attrs.define
+class Waiter:
+    """The state of waiting for one run (sans-IO): when to poll next, and what a poll's outcome means."""
+
+    run: Run
+    policy: PollPolicy
+    deadline: float | None
+    on_change: EventHook | None = None
+    polls: int = 0
+    errors: int = 0
+    hint: float | None = None
+
+    def next_delay(self, now: float) -> float:
+        """Seconds until the next poll; raises :class:`WaitTimeout` once the deadline has passed."""
+        delay = self.hint if self.hint is not None else self.policy.interval(self.polls)
+        self.hint = None
+        if self.deadline is not None:
+            remaining = self.deadline - now
+            if remaining <= 0:
+                raise WaitTimeout(self.run, f"run {self.run.id} still {self.run.status.value} at the deadline")
+            delay = min(delay, remaining)
+        return max(delay, 0.0)
+
+    def observe(self, run: Run) -> None:
+        """Record a successful poll."""
+        self.polls += 1
+        self.errors = 0
+        if run.status is not self.run.status and self.on_change is not None:
+            self.on_change(self.run, run)
+        self.run = run
+
+    def failed(self, exc: FlowdeckError) -> None:
+        """Record a failed poll: transient failures wait and try again, others (and too many) re-raise."""
+        if not isinstance(exc, _TRANSIENT):
+            raise exc
+        self.errors += 1
+        if self.errors > self.policy.max_poll_errors:
+            raise exc
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            self.hint = exc.retry_after
+
+
+def outcome(run: Run) -> Run:
+    """``run`` if it SUCCEEDED; otherwise the matching :class:`RunError`."""
+    if run.status is Status.FAILED:
+        raise RunFailed(run)
+    if run.status is Status.CANCELLED:
+        raise RunCancelled(run)
+    if run.status is Status.EXPIRED:
+        raise RunExpired(run)
+    return run
+
+
+def wait_op(adapter: Adapter, waiter: Waiter, clock: Callable[[], float]) -> Op[Run]:
+    """Poll until the run is terminal; returns the terminal run (success or not)."""
+    while not waiter.run.is_terminal:
+        yield Sleep(waiter.next_delay(clock()))
+        try:
+            run = yield from adapter.refresh(waiter.run)
+        except FlowdeckError as exc:
+            waiter.failed(exc)
+            continue
+        waiter.observe(run)
+    return waiter.run
+
+
+@attrs.define
+class Scheduler:
+    """Many waiters under one clock: a heap of due times, so thousands of runs cost one loop.
+
+    ``due(now)`` pops the waiters whose poll is due; ``done(waiter, now)`` puts one back (or retires
+    it once terminal). The sync client polls due waiters one after another, the async one concurrently.
+    """
+
+    _heap: list[tuple[float, int, Waiter]] = attrs.field(factory=list)
+    _seq: int = 0
+
+    def add(self, waiter: Waiter, now: float) -> None:
+        """Schedule ``waiter``'s next poll (raises WaitTimeout if its deadline has passed)."""
+        heapq.heappush(self._heap, (now + waiter.next_delay(now), self._seq, waiter))
+        self._seq += 1
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def next_due(self) -> float:
+        """When the earliest poll is due."""
+        return self._heap[0][0]
+
+    def due(self, now: float, limit: int) -> list[Waiter]:
+        """Pop up to ``limit`` waiters whose poll is due at ``now``."""
+        out: list[Waiter] = []
+        while self._heap and self._heap[0][0] <= now and len(out) < limit:
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
+
+__all__ = ["EventHook", "PollPolicy", "RunError", "Scheduler", "Waiter", "outcome", "wait_op"]

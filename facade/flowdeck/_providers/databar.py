@@ -1,0 +1,142 @@
+"""Databar: flows and waterfalls start tasks; ``GET /v1/tasks/{id}`` polls them; results expire in 24 h."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flowdeck_generated.databar.api.flows import run_flow
+from flowdeck_generated.databar.api.tasks import cancel_task, get_task
+from flowdeck_generated.databar.api.waterfall import run_waterfall
+from flowdeck_generated.databar.models import Inputs, Params, RunFlowIn, Task, WaterfallRequest
+
+from flowdeck._config import ProviderConfig
+from flowdeck._core import Call, Op
+from flowdeck._errors import GoneError, InvalidRequestError
+from flowdeck._models import Run, Status, WorkflowRef, check_id
+from flowdeck._providers._base import check_inputs, map_status, response_id, to_dict, unset
+
+# From the SDK's TaskStatus enum and its poller (shared/providers.md section 1). `no_data` keeps
+# polling as the SDK does; `success`/`error` are legacy spellings the SDK still accepts.
+STATUSES: Mapping[str, Status] = {
+    "created": Status.PENDING,  # the waterfall page's example answer
+    "processing": Status.RUNNING,
+    "no_data": Status.RUNNING,
+    "completed": Status.SUCCEEDED,
+    "partially_completed": Status.SUCCEEDED,
+    "success": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "error": Status.FAILED,
+    "cancelled": Status.CANCELLED,
+    "gone": Status.EXPIRED,
+}
+
+
+def _error_text(error: Any) -> str | None:
+    error = unset(error)
+    if error is None:
+        return None
+    if isinstance(error, list):
+        return "; ".join(str(e) for e in error)
+    return str(error)
+
+
+class DatabarAdapter:
+    """Databar flows (``databar:flow/<id>``) and waterfalls (``databar:waterfall/<id>``)."""
+
+    name: ClassVar[str] = "databar"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        config.check_transport()
+        self._config = config
+        self._headers = {"x-apikey": config.require("api_key", "DATABAR_API_KEY").reveal()}
+
+    def _call(self, operation: str, module: Any, parse: Any, *args: Any, **kwargs: Any) -> Call[Any]:
+        starts = kwargs.pop("_starts", "")
+        return Call(
+            self.name, operation, module, self._config.base_url, parse, args, kwargs, self._headers,
+            starts_run=bool(starts), workflow=starts,
+        )  # fmt: skip
+
+    def _task_run(self, ref: WorkflowRef, task: Task, operation: str) -> Run:
+        raw = to_dict(task)
+        status = map_status(self.name, STATUSES, task.status, operation=operation, raw=raw)
+        return Run(
+            provider=self.name, workflow=ref, id=response_id(task.task_id, "databar task id"), status=status,
+            provider_status=task.status, outputs=unset(task.data), error=_error_text(task.error), raw=raw,
+        )  # fmt: skip
+
+    def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
+        if ref.kind == "waterfall":
+            values = check_inputs(self.name, inputs)
+            enrichments = values.pop("enrichments", None)
+            verifier = values.pop("email_verifier", None)
+            return self.run_waterfall(ref.id, values, enrichments, email_verifier=verifier)
+        return self.run_flow(ref.id, inputs)
+
+    def run_flow(self, flow_id: str, inputs: Mapping[str, Any]) -> Op[Run]:
+        """POST /v1/flows/{flow_id}/run."""
+        ref = WorkflowRef(self.name, "flow", check_id(flow_id, "databar flow id"))
+        body = RunFlowIn(inputs=Inputs.from_dict(check_inputs(self.name, inputs, strings_only=True)))
+        run: Run = yield self._call(
+            "run_flow", run_flow, lambda r: self._pending(ref, r), ref.id, body=body, _starts=str(ref)
+        )
+        return run
+
+    def run_waterfall(
+        self, identifier: str, params: Mapping[str, Any], enrichments: Any, *, email_verifier: int | None = None
+    ) -> Op[Run]:
+        """POST /v1/waterfalls/{identifier}/run."""
+        ref = WorkflowRef(self.name, "waterfall", check_id(identifier, "databar waterfall id"))
+        if (
+            not isinstance(enrichments, list)
+            or not enrichments
+            or not all(isinstance(e, int) and not isinstance(e, bool) for e in enrichments)
+        ):
+            raise InvalidRequestError("databar waterfall needs 'enrichments': a non-empty list of integer ids")
+        if email_verifier is not None and (not isinstance(email_verifier, int) or isinstance(email_verifier, bool)):
+            raise InvalidRequestError("databar waterfall 'email_verifier' must be an integer id")
+        body = WaterfallRequest(
+            params=Params.from_dict(check_inputs(self.name, params)),
+            enrichments=enrichments,
+            email_verifier=email_verifier,
+        )
+        run: Run = yield self._call(
+            "run_waterfall", run_waterfall, lambda r: self._pending(ref, r), ref.id, body=body, _starts=str(ref)
+        )
+        return run
+
+    def _pending(self, ref: WorkflowRef, started: Any) -> Run:
+        raw = to_dict(started)
+        status = map_status(self.name, STATUSES, started.status, operation="start", raw=raw)
+        task_id = response_id(started.task_id, "databar task id")
+        return Run(self.name, ref, task_id, status, started.status, raw=raw)
+
+    def get_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
+        """GET /v1/tasks/{task_id}; an expired task (410) comes back as an EXPIRED run."""
+        ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
+        call = self._call(
+            "get_task", get_task, lambda t: self._task_run(ref, t, "get_task"), check_id(task_id, "databar task id")
+        )
+        try:
+            run: Run = yield call
+        except GoneError as exc:
+            return Run(self.name, ref, task_id, Status.EXPIRED, "gone", error="task data has expired", raw=exc.body)
+        return run
+
+    def refresh(self, run: Run) -> Op[Run]:
+        return self.get_task(run.id, run.workflow)
+
+    def cancel(self, run: Run) -> Op[Run]:
+        return self.cancel_task(run.id, run.workflow)
+
+    def cancel_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
+        """POST /v1/tasks/{task_id}/cancel; 409 (ConflictError) if the task already ended."""
+        ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
+        run: Run = yield self._call(
+            "cancel_task",
+            cancel_task,
+            lambda t: self._task_run(ref, t, "cancel_task"),
+            check_id(task_id, "databar task id"),
+        )
+        return run

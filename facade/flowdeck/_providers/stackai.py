@@ -1,0 +1,80 @@
+"""StackAI: one synchronous call runs the flow and returns its outputs; there is nothing to poll."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flowdeck_generated.stackai.api.run_flow import run_deployed_flow
+from flowdeck_generated.stackai.models import Inputs, RunResult
+
+from flowdeck._config import ProviderConfig
+from flowdeck._core import Call, Op
+from flowdeck._models import Run, Status, WorkflowRef, check_id
+from flowdeck._providers._base import check_inputs, not_supported, to_dict, unset
+
+# Only COMPLETED has been seen (shared/providers.md section 3); a 200 with `error` set is a failure.
+STATES: Mapping[str, Status] = {"COMPLETED": Status.SUCCEEDED, "FAILED": Status.FAILED, "ERROR": Status.FAILED}
+RUN_TIMEOUT = 600.0  # the call blocks until the flow ends; allow long flows
+
+
+class StackAIAdapter:
+    """StackAI deployed flows (``stackai:<org_id>/<flow_id>``)."""
+
+    name: ClassVar[str] = "stackai"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        config.check_transport()
+        self._config = config
+        self._headers = {"Authorization": f"Bearer {config.require('api_key', 'STACKAI_API_KEY').reveal()}"}
+
+    def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
+        return self.run_deployed_flow(ref.org or "", ref.id, inputs)
+
+    def run_deployed_flow(
+        self, org_id: str, flow_id: str, inputs: Mapping[str, Any], *, version: int | None = None
+    ) -> Op[Run]:
+        """POST /inference/v0/run/{org_id}/{flow_id}: runs to completion; the run returned is terminal."""
+        ref = WorkflowRef(
+            self.name, "flow", check_id(flow_id, "stackai flow id"), org=check_id(org_id, "stackai org id")
+        )
+        body = Inputs.from_dict(check_inputs(self.name, inputs))
+        kwargs: dict[str, Any] = {"body": body} if version is None else {"body": body, "version": version}
+        call = Call(
+            self.name, "run_deployed_flow", run_deployed_flow, self._config.base_url,
+            lambda result: self._run(ref, result), (ref.org, ref.id), kwargs, self._headers,
+            starts_run=True, workflow=str(ref), timeout=RUN_TIMEOUT,
+        )  # fmt: skip
+        run: Run = yield call
+        return run
+
+    def _run(self, ref: WorkflowRef, result: RunResult) -> Run:
+        raw = to_dict(result)
+        error, state = unset(result.error), unset(result.state)
+        if not isinstance(result.outputs.additional_properties, dict):
+            raise TypeError("outputs is not an object")
+        if error is not None:
+            status = Status.FAILED
+        elif state is None or state in STATES:
+            status = STATES.get(state, Status.SUCCEEDED) if state else Status.SUCCEEDED
+        else:
+            status = Status.SUCCEEDED  # a 200 without error carries outputs whatever the state word
+        run_id = unset(result.run_id)
+        return Run(
+            provider=self.name, workflow=ref,
+            # Assumption: a run without run_id still needs an id to key results by; make a local one.
+            id=run_id if isinstance(run_id, str) and run_id else f"local-{uuid.uuid4()}",
+            status=status, provider_status=state or ("ERROR" if error is not None else "COMPLETED"),
+            outputs=dict(result.outputs.additional_properties),
+            error=None if error is None else str(error), raw=raw,
+        )  # fmt: skip
+
+    def refresh(self, run: Run) -> Op[Run]:
+        # A StackAI run is finished when its start call returns; nothing can change it.
+        return run
+        yield  # pragma: no cover - makes this a generator
+
+    def cancel(self, run: Run) -> Op[Run]:
+        raise not_supported(self.name, "cancelling runs (runs are synchronous)")
+        yield  # pragma: no cover

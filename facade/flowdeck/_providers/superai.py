@@ -1,0 +1,247 @@
+"""SuperAI Flows: executions are created, polled, re-executed; outputs live on task executions.
+
+Auth is a one-hour JWT: either given (``SUPERAI_TOKEN``) or obtained with email and password
+(anon key, then password grant) and refreshed before it expires or when a call answers 401.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+from flowdeck_generated.superai.api.auth import get_anon_key, get_token
+from flowdeck_generated.superai.api.flow_executions import (
+    create_flow_execution,
+    get_flow_execution,
+    list_flow_executions,
+    reexecute_flow_execution,
+)
+from flowdeck_generated.superai.api.task_executions import list_task_executions
+from flowdeck_generated.superai.models import (
+    FlowExecution,
+    FlowExecutionCreate,
+    FlowExecutionCreateInput,
+    TaskExecution,
+    TokenRequest,
+)
+
+from flowdeck._config import ProviderConfig
+from flowdeck._core import Call, Op
+from flowdeck._errors import AuthenticationError, InvalidRequestError, MissingCredentialError
+from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
+from flowdeck._providers._base import as_datetime, check_inputs, map_status, not_supported, to_dict, unset
+
+# queued -> running -> in_progress -> completed/failed (docs). `stale` (results outdated after the
+# flow changed) and `deleted` (soft delete) are terminal for a waiting client: assumptions, mapped
+# to EXPIRED and CANCELLED, the nearest uniform meanings.
+STATUSES: Mapping[str, Status] = {
+    "queued": Status.PENDING,
+    "running": Status.RUNNING,
+    "in_progress": Status.RUNNING,
+    "completed": Status.SUCCEEDED,
+    "failed": Status.FAILED,
+    "stale": Status.EXPIRED,
+    "deleted": Status.CANCELLED,
+}
+TOKEN_MARGIN = 60.0  # refresh this many seconds before the token expires
+DEFAULT_TOKEN_LIFETIME = 3600.0  # docs: access tokens expire after one hour
+
+
+def as_uuid(value: object, what: str) -> uuid.UUID:
+    """``value`` as a UUID, or :class:`InvalidRequestError` (SuperAI ids are UUIDs)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value)) if isinstance(value, str) and len(value) <= 64 else uuid.UUID("")
+    except ValueError:
+        raise InvalidRequestError(f"{what} must be a UUID, got {str(value)[:60]!r}") from None
+
+
+@attrs.define
+class _Token:
+    access: str | None = attrs.field(default=None, repr=False)
+    refresh: str | None = attrs.field(default=None, repr=False)
+    expires_at: float = 0.0
+
+
+def outputs_by_task(tasks: list[TaskOutput]) -> dict[str, Any]:
+    """Completed tasks' outputs keyed by task name (``name[idx]`` when a task ran more than once)."""
+    names = [t.name for t in tasks]
+    return {
+        (t.name if names.count(t.name) == 1 else f"{t.name}[{t.index}]"): t.output
+        for t in tasks
+        if t.status == "completed"
+    }
+
+
+class SuperAIAdapter:
+    """SuperAI flow executions (``superai:<flow uuid>``)."""
+
+    name: ClassVar[str] = "superai"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self._config = config
+        self._auth_url = config.extra.get("auth_url", config.base_url)
+        config.check_transport()
+        config.check_transport(self._auth_url)
+        given = config.credentials.get("token")
+        self._email = config.extra.get("email", "")
+        self._password = config.credentials.get("password")
+        if given is None and not (self._email and self._password):
+            raise MissingCredentialError(self.name, "SUPERAI_TOKEN (or SUPERAI_EMAIL and SUPERAI_PASSWORD)")
+        self._static = given
+        self._token = _Token()
+
+    # --- auth ------------------------------------------------------------------------------------
+
+    def _auth(self, *, force: bool = False) -> Op[dict[str, str]]:
+        if self._static is not None:
+            return {"Authorization": f"Bearer {self._static.reveal()}"}
+        if force or self._token.access is None or time.monotonic() >= self._token.expires_at:
+            yield from self._login()
+        return {"Authorization": f"Bearer {self._token.access}"}
+
+    def _login(self) -> Op[None]:
+        anon = yield Call(self.name, "get_anon_key", get_anon_key, self._config.base_url, lambda r: r.anon_key)
+        grant: Any = None
+        if self._token.refresh is not None:
+            body = TokenRequest(refresh_token=self._token.refresh)
+            try:
+                grant = yield self._token_call(anon, "refresh_token", body)
+            except AuthenticationError:
+                grant = None  # the refresh token is no longer good: fall back to the password
+        if grant is None:
+            assert self._password is not None
+            body = TokenRequest(email=self._email, password=self._password.reveal())
+            grant = yield self._token_call(anon, "password", body)
+        lifetime = unset(grant.expires_in)
+        self._token = _Token(
+            access=grant.access_token,
+            refresh=unset(grant.refresh_token),
+            expires_at=time.monotonic()
+            + (lifetime if isinstance(lifetime, int) else DEFAULT_TOKEN_LIFETIME)
+            - TOKEN_MARGIN,
+        )
+
+    def _token_call(self, anon: str, grant_type: Any, body: TokenRequest) -> Call[Any]:
+        def parse(token: Any) -> Any:
+            if not isinstance(token.access_token, str) or not token.access_token:
+                raise ValueError("access_token missing")
+            return token
+
+        return Call(
+            self.name, "get_token", get_token, self._auth_url, parse, (),
+            {"body": body, "grant_type": grant_type}, {"apikey": anon},
+        )  # fmt: skip
+
+    def _authed(self, operation: str, module: Any, parse: Any, *args: Any, starts: str = "", **kwargs: Any) -> Op[Any]:
+        """One API call with a valid token; on 401 log in again once and repeat it."""
+        for attempt in (0, 1):
+            headers = yield from self._auth(force=attempt == 1)
+            call = Call(
+                self.name, operation, module, self._config.base_url, parse, args, kwargs, headers,
+                starts_run=bool(starts), workflow=starts,
+            )  # fmt: skip
+            try:
+                return (yield call)
+            except AuthenticationError:
+                if attempt == 1 or self._static is not None:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    def _run(self, ref: WorkflowRef | None, execution: FlowExecution, operation: str) -> Run:
+        raw = to_dict(execution)
+        status = map_status(self.name, STATUSES, execution.status, operation=operation, raw=raw)
+        flow = WorkflowRef(self.name, "flow", str(execution.flow_id))
+        return Run(
+            provider=self.name, workflow=ref or flow, id=str(execution.id), status=status,
+            provider_status=execution.status, created_at=as_datetime(execution.created_at),
+            finished_at=as_datetime(execution.updated_at) if status.is_terminal else None, raw=raw,
+        )  # fmt: skip
+
+    def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
+        return self.create_flow_execution(ref.id, inputs)
+
+    def create_flow_execution(self, flow_id: str, inputs: Mapping[str, Any]) -> Op[Run]:
+        """POST /flow-executions (201); the execution starts at once."""
+        flow_uuid = as_uuid(flow_id, "superai flow_id")
+        ref = WorkflowRef(self.name, "flow", str(flow_uuid))
+        body = FlowExecutionCreate(
+            flow_id=flow_uuid, input_=FlowExecutionCreateInput.from_dict(check_inputs(self.name, inputs))
+        )
+        run: Run = yield from self._authed(
+            "create_flow_execution", create_flow_execution, lambda e: self._run(ref, e, "create_flow_execution"),
+            body=body, starts=str(ref),
+        )  # fmt: skip
+        return run
+
+    def get_flow_execution(
+        self, execution_id: str, ref: WorkflowRef | None = None, *, with_outputs: bool = True
+    ) -> Op[Run]:
+        """GET /flow-executions/{id}; once it has ended, its task outputs (or first task error) are attached."""
+        exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
+        run: Run = yield from self._authed(
+            "get_flow_execution", get_flow_execution, lambda e: self._run(ref, e, "get_flow_execution"), exec_uuid
+        )
+        if with_outputs and run.status in (Status.SUCCEEDED, Status.FAILED):
+            tasks = yield from self.list_task_executions(run.id)
+            outputs = outputs_by_task(tasks)
+            errors = [f"{t.name}: {t.error}" for t in tasks if t.error]
+            run = attrs.evolve(
+                run, outputs=outputs, error=errors[0] if errors and run.status is Status.FAILED else None
+            )
+        return run
+
+    def list_task_executions(self, execution_id: str, *, task_name: str | None = None) -> Op[list[TaskOutput]]:
+        """GET /task-executions?flow_execution_id=: the tasks of an execution with their outputs."""
+        kwargs: dict[str, Any] = {"flow_execution_id": as_uuid(execution_id, "superai flow_execution_id")}
+        if task_name is not None:
+            kwargs["task_name"] = task_name
+
+        def parse(tasks: list[TaskExecution]) -> list[TaskOutput]:
+            out = []
+            for t in tasks:
+                if not isinstance(t.task_name, str) or not isinstance(t.status, str):
+                    raise TypeError("task_name and status must be strings")
+                err = unset(t.error)
+                out.append(TaskOutput(t.task_name, unset(t.task_execution_idx), t.status, unset(t.output),
+                                      None if err is None else str(err.message)))  # fmt: skip
+            return out
+
+        tasks: list[TaskOutput] = yield from self._authed("list_task_executions", list_task_executions, parse, **kwargs)
+        return tasks
+
+    def list_flow_executions(self, flow_id: str, *, page: int, page_size: int, **filters: Any) -> Op[list[Run]]:
+        """One page of GET /flow-executions (a bare list: the last page is the first shorter one)."""
+        flow_uuid = as_uuid(flow_id, "superai flow_id")
+        ref = WorkflowRef(self.name, "flow", str(flow_uuid))
+        if not 1 <= page <= 10000 or not 1 <= page_size <= 1000:
+            raise InvalidRequestError("superai page must be 1..10000 and page_size 1..1000")
+        runs: list[Run] = yield from self._authed(
+            "list_flow_executions", list_flow_executions,
+            lambda items: [self._run(ref, e, "list_flow_executions") for e in items],
+            flow_id=flow_uuid, page=page, page_size=page_size, **filters,
+        )  # fmt: skip
+        return runs
+
+    def reexecute_flow_execution(self, execution_id: str, *, only_stale: bool = False) -> Op[Run]:
+        """POST /flow-executions/{id}/execute (204): runs the same execution again, then reads it back."""
+        exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
+        yield from self._authed(
+            "reexecute_flow_execution", reexecute_flow_execution, lambda r: r, exec_uuid,
+            only_stale=only_stale, starts=f"superai:execution/{exec_uuid}",
+        )  # fmt: skip
+        run: Run = yield from self.get_flow_execution(str(exec_uuid), with_outputs=False)
+        return run
+
+    def refresh(self, run: Run) -> Op[Run]:
+        return self.get_flow_execution(run.id, run.workflow)
+
+    def cancel(self, run: Run) -> Op[Run]:
+        raise not_supported(self.name, "cancelling executions (no cancel endpoint is documented)")
+        yield  # pragma: no cover
