@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +25,12 @@ def _no_retry_waits() -> None:
     import stamina
 
     stamina.set_testing(True, attempts=10, cap=True)
+
+
+@pytest.fixture(scope="session")
+def served_mocks() -> Any:
+    """The four mock providers on loopback for the whole session (runs finish at once)."""
+    from flowdeck.testing import MockProviders
+
+    with MockProviders() as mocks:
+        yield mocks

@@ -1,0 +1,265 @@
+"""The clients honour the contract: the facade's whole lifecycle against the mocks and against Prism,
+every response validated against the normalized spec; a broken mock fails naming the operation."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import flowdeck
+import httpx
+import pytest
+from flowdeck import Status
+from flowdeck.testing import MockConfig, MockProviders
+
+from contract_tests._spec import PROVIDERS, validating_http_client
+from contract_tests.conftest import ROOT
+
+pytestmark = pytest.mark.contract
+
+SUPERAI_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+LIFECYCLES = {
+    "databar": ("databar:flow/77", {"domain": "stripe.com"}),
+    "stackai": ("stackai:org-1/flow-1", {"in-0": "hello"}),
+    "gumloop": ("gumloop:saved-1", {"topic": "weekly"}),
+    "superai": (f"superai:{SUPERAI_FLOW}", {"file_key": "a.pdf"}),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_facade_lifecycle_against_mocks_conforms(served_mocks: MockProviders, provider: str) -> None:
+    seen: list[str] = []
+    ref, inputs = LIFECYCLES[provider]
+    http = validating_http_client(served_mocks.urls, seen)
+    with served_mocks.client(http_client=http) as client:
+        run = client.run(ref, inputs, timeout=30)
+    assert run.status is Status.SUCCEEDED and run.outputs
+    assert seen, "no response was validated"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_async_facade_lifecycle_against_mocks(served_mocks: MockProviders, provider: str) -> None:
+    ref, inputs = LIFECYCLES[provider]
+    async with served_mocks.async_client() as client:
+        runs = [await client.start(ref, {**inputs, "row": str(i)}) for i in range(3)]
+        done = await client.wait_many(runs, timeout=30)
+    assert [r.status for r in done] == [Status.SUCCEEDED] * 3
+
+
+def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
+    clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
+    with MockProviders(MockConfig(run_seconds=(5.0, 5.0), databar_credits=2), clock) as mocks:
+        client = mocks.client(poll_policy=flowdeck.PollPolicy(initial=0.01, max_interval=0.01), wait_timeout=5)
+        run = client.start("databar:flow/1", {"domain": "a"})
+        assert client.refresh(run).provider_status == "processing"
+        assert client.cancel(run).status is Status.CANCELLED
+        with pytest.raises(flowdeck.ConflictError):
+            client.cancel(run)
+        failing = client.start("databar:flow/fail-x", {"domain": "b"})
+        with pytest.raises(flowdeck.InsufficientCreditsError, match="credits"):
+            client.start("databar:flow/1", {"domain": "c"})
+        clock.advance(6)
+        assert client.refresh(failing).status is Status.FAILED
+        clock.advance(25 * 3600)
+        assert client.refresh(failing).provider_status == "gone"
+        clock.advance(24 * 3600)
+        expired = client.refresh(failing)  # now HTTP 410
+        assert expired.status is Status.EXPIRED and expired.provider_status == "gone"
+        with pytest.raises(flowdeck.NotFoundError):
+            client.databar.get_task("nope")
+        g = client.start("gumloop:saved-1", {"topic": "x"})
+        assert client.cancel(g).status is Status.CANCELLED
+        assert mocks.states["databar"].start_count == 2 and mocks.duplicate_starts() == {}
+
+
+def test_mock_auth_is_enforced_per_provider(served_mocks: MockProviders) -> None:
+    bad = {k: ("wrong" if k.endswith(("_KEY", "_PASSWORD")) else v) for k, v in served_mocks.env.items()}
+    with flowdeck.Client(env=bad, max_retries=0) as client:
+        with pytest.raises(flowdeck.PermissionDeniedError):
+            client.start("databar:flow/1", {"domain": "a"})
+        with pytest.raises(flowdeck.AuthenticationError):
+            client.start("stackai:o/f", {"in-0": "a"})
+        with pytest.raises(flowdeck.AuthenticationError):
+            client.start("gumloop:f", {})
+        with pytest.raises(flowdeck.BadRequestError):  # wrong password: the password grant answers 400
+            client.start(f"superai:{SUPERAI_FLOW}", {})
+
+
+# --- a broken mock makes the contract check fail, naming the operation --------------------------------
+
+BREAKS = {
+    "databar": (b'"task_id"', b'"taskId"', "run_flow"),
+    "stackai": (b'"outputs"', b'"output"', "run_deployed_flow"),
+    "gumloop": (b'"run_id"', b'"runId"', "start_pipeline"),
+    "superai": (b'"status"', b'"state"', "create_flow_execution"),
+}
+
+
+def renaming(app: Any, old: bytes, new: bytes) -> Any:
+    """ASGI middleware that renames a JSON field in every response body (content-length kept right)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def rename(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": message.get("body", b"").replace(old, new)}
+            elif message["type"] == "http.response.start":
+                message = {**message, "headers": [h for h in message["headers"] if h[0] != b"content-length"]}
+            await send(message)
+
+        await app(scope, receive, rename)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_broken_mock_fails_the_contract_naming_the_operation(provider: str) -> None:
+    old, new, operation = BREAKS[provider]
+    mocks = MockProviders()
+    mocks.apps[provider] = renaming(mocks.apps[provider], old, new)
+    ref, inputs = LIFECYCLES[provider]
+    with (
+        mocks,
+        mocks.client(http_client=validating_http_client(mocks.urls)) as client,
+        pytest.raises(AssertionError, match=rf"{provider} {operation} \("),
+    ):
+        client.run(ref, inputs, timeout=10)
+
+
+# --- Prism serving the normalized specs ----------------------------------------------------------------
+
+_prefer: contextvars.ContextVar[str | None] = contextvars.ContextVar("prefer", default=None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def prism() -> Iterator[dict[str, str]]:
+    """One Prism mock server per normalized spec (installed by `make install` from package.json)."""
+    binary = ROOT / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        pytest.fail("Prism is not installed: run `make install` (npm ci installs @stoplight/prism-cli)")
+    procs, urls = [], {}
+    env = {**os.environ, "NO_COLOR": "1"}
+    try:
+        for provider in PROVIDERS:
+            port = _free_port()
+            spec = ROOT / "specs" / "normalized" / f"{provider}.yaml"
+            cmd = [str(binary), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))  # noqa: S603
+            # Prism serves the spec's paths at its root (it ignores the server URL's path).
+            urls[provider] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        for provider, url in urls.items():
+            while True:
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"Prism for {provider} did not start")
+                    time.sleep(0.2)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+
+
+def prism_client(urls: dict[str, str], **options: Any) -> flowdeck.Client:
+    def prefer(request: httpx.Request) -> None:
+        if value := _prefer.get():
+            request.headers["Prefer"] = value
+
+    env = {
+        **{f"{p.upper()}_BASE_URL": u for p, u in urls.items()},
+        "SUPERAI_AUTH_URL": urls["superai"],
+        "DATABAR_API_KEY": "k", "STACKAI_API_KEY": "k", "GUMLOOP_API_KEY": "k", "GUMLOOP_USER_ID": "u",
+        "SUPERAI_EMAIL": "e@x.com", "SUPERAI_PASSWORD": "p",
+    }  # fmt: skip
+    http = validating_http_client(urls, request=[prefer])
+    return flowdeck.Client(env=env, http_client=http, **options)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_facade_lifecycle_against_prism(prism: dict[str, str], provider: str) -> None:
+    ref, inputs = LIFECYCLES[provider]
+    with prism_client(prism) as client:
+        run = client.run(ref, inputs, timeout=30)
+    assert run.status is Status.SUCCEEDED
+
+
+# Every documented error status of every operation, requested from Prism with `Prefer: code=N`.
+OPERATIONS: dict[str, Callable[[flowdeck.Client], Any]] = {
+    "databar run_flow": lambda c: c.databar.run_flow("1", {"domain": "x"}),
+    "databar run_waterfall": lambda c: c.databar.run_waterfall("w", {"email": "a@b.c"}, [833]),
+    "databar get_task": lambda c: c.databar.get_task("t-1"),
+    "databar cancel_task": lambda c: c.databar.cancel_task("t-1"),
+    "stackai run_deployed_flow": lambda c: c.stackai.run_deployed_flow("o", "f", {"in-0": "x"}),
+    "gumloop start_pipeline": lambda c: c.gumloop.start_pipeline("s", {"a": "b"}),
+    "gumloop get_pipeline_run": lambda c: c.gumloop.get_run("r"),
+    "gumloop kill_pipeline": lambda c: c.cancel(
+        flowdeck.Run("gumloop", flowdeck.WorkflowRef("gumloop", "flow", "s"), "r", Status.RUNNING, "RUNNING")
+    ),
+    "superai create_flow_execution": lambda c: c.superai.create_execution(SUPERAI_FLOW, {"a": 1}),
+    "superai get_flow_execution": lambda c: c.superai.get_execution(SUPERAI_FLOW),
+    "superai list_flow_executions": lambda c: list(c.superai.list_executions(SUPERAI_FLOW)),
+    "superai reexecute_flow_execution": lambda c: c.superai.reexecute(SUPERAI_FLOW),
+    "superai list_task_executions": lambda c: c.superai.task_outputs(SUPERAI_FLOW),
+}
+STARTS = {"run_flow", "run_waterfall", "run_deployed_flow", "start_pipeline", "create_flow_execution",
+          "reexecute_flow_execution"}  # fmt: skip
+EXPECTED_ERROR = {
+    400: flowdeck.BadRequestError, 401: flowdeck.AuthenticationError, 403: flowdeck.PermissionDeniedError,
+    404: flowdeck.NotFoundError, 406: flowdeck.InsufficientCreditsError, 409: flowdeck.ConflictError,
+    410: flowdeck.GoneError, 422: flowdeck.ValidationError, 429: flowdeck.RateLimitError, 500: flowdeck.ServerError,
+}  # fmt: skip
+
+
+def _documented_errors() -> list[tuple[str, int]]:
+    from contract_tests._spec import schema
+
+    cases = []
+    for name in OPERATIONS:
+        provider, op_id = name.split()
+        for result in schema(provider).get_all_operations():
+            op = result.ok()
+            if op.definition.raw.get("operationId") == op_id:
+                cases += [(name, int(code)) for code in op.definition.raw["responses"] if int(code) >= 400]
+    return cases
+
+
+@pytest.mark.parametrize(("operation", "status"), _documented_errors())
+def test_every_documented_error_status_maps_to_its_typed_error(
+    prism: dict[str, str], operation: str, status: int
+) -> None:
+    token = _prefer.set(f"code={status}")
+    try:
+        with prism_client(prism, superai_token="static", max_retries=0) as client:
+            if operation == "databar get_task" and status == 410:
+                assert OPERATIONS[operation](client).status is Status.EXPIRED  # a poll's 410 is an expired run
+                return
+            expected: type[Exception] = EXPECTED_ERROR[status]
+            if status >= 500 and operation.split()[1] in STARTS:
+                expected = flowdeck.StartOutcomeUnknown
+            with pytest.raises(expected):
+                OPERATIONS[operation](client)
+    finally:
+        _prefer.reset(token)
+
+
+def test_prism_is_pinned_in_package_json() -> None:
+    import json
+
+    assert json.loads((ROOT / "package.json").read_text())["devDependencies"]["@stoplight/prism-cli"] == "5.16.0"
+    assert shutil.which("node"), "node is needed for Prism"

@@ -1,0 +1,245 @@
+"""What every mock provider shares: clock, seeded outcomes, run records, start counter, fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Outcome = str  # "succeed" | "fail" | "cancel"
+
+
+class MockClock:
+    """The mocks' notion of time: real by default; ``advance()`` jumps it (24-hour expiry in a test)."""
+
+    def __init__(self, frozen_at: float | None = None) -> None:
+        self._offset = 0.0
+        self._frozen_at = frozen_at  # a frozen clock only moves by advance(): fully deterministic tests
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds on this clock."""
+        with self._lock:
+            base = self._frozen_at if self._frozen_at is not None else time.time()
+            return base + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        with self._lock:
+            self._offset += seconds
+
+
+@attrs.define
+class Faults:
+    """Fault injection: on a ``rate`` share of requests, one of ``kinds`` happens (seeded).
+
+    Kinds: ``500 502 503 504`` (status), ``429`` (with ``Retry-After: retry_after``), ``drop_before``
+    (connection dropped, request not processed), ``drop_after`` (processed, then dropped mid-response),
+    ``truncated`` (processed; 200 with half a JSON body), ``nonjson`` (200 HTML page, not processed).
+    ``latency`` adds that many seconds to every response.
+    """
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = ("500", "502", "503", "504", "429", "drop_before", "drop_after", "truncated", "nonjson")
+    retry_after: int = 0
+    latency: float = 0.0
+    injected: Counter[str] = attrs.field(factory=Counter)
+
+
+@attrs.define
+class MockConfig:
+    """Knobs shared by the four mocks. Workflow ids decide outcomes: an id containing ``fail`` fails,
+    ``cancel`` ends cancelled, ``missing`` is unknown (404); otherwise ``failure_rate`` (seeded) decides.
+    ``run_seconds`` is how long runs take on the mock clock (a uniform range).
+    """
+
+    seed: int = 0
+    run_seconds: tuple[float, float] = (0.0, 0.0)
+    failure_rate: float = 0.0
+    databar_key: str = "mock-databar-key"
+    databar_credits: int | None = None
+    stackai_key: str = "mock-stackai-key"
+    gumloop_key: str = "mock-gumloop-key"
+    gumloop_user: str = "mock-user"
+    superai_email: str = "mock@example.com"
+    superai_password: str = "mock-superai-password"
+    superai_token: str = "mock-superai-token"
+    faults: Faults = attrs.field(factory=Faults)
+
+
+@attrs.define
+class RunRecord:
+    """One run a mock started."""
+
+    id: str
+    workflow: str
+    inputs: Any
+    created: float
+    duration: float
+    outcome: Outcome
+    cancelled_at: float | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def phase(self, now: float) -> str:
+        """``running``, or the outcome once the duration has passed (``cancelled`` once cancelled)."""
+        if self.cancelled_at is not None:
+            return "cancelled"
+        return self.outcome if now >= self.created + self.duration else "running"
+
+    def finished_at(self) -> float:
+        """When the run ended (or will)."""
+        return self.cancelled_at if self.cancelled_at is not None else self.created + self.duration
+
+
+class MockState:
+    """A mock's runs, seeded randomness and counters. Thread-safe (the server runs in its own thread)."""
+
+    def __init__(self, provider: str, config: MockConfig, clock: MockClock) -> None:
+        self.provider = provider
+        self.config = config
+        self.clock = clock
+        self.runs: dict[str, RunRecord] = {}
+        self.starts: Counter[str] = Counter()  # start requests processed, per workflow + inputs
+        self._rng = random.Random(f"{config.seed}:{provider}")
+        self._lock = threading.Lock()
+        self._seq = 0
+
+    @property
+    def start_count(self) -> int:
+        """How many runs this mock has started."""
+        return sum(self.starts.values())
+
+    def duplicate_starts(self) -> dict[str, int]:
+        """Start keys (workflow + inputs) started more than once."""
+        return {key: n for key, n in self.starts.items() if n > 1}
+
+    def new_id(self, prefix: str = "") -> str:
+        """A deterministic id (same seed, same sequence)."""
+        with self._lock:
+            self._seq += 1
+            digest = hashlib.sha256(f"{self.config.seed}:{self.provider}:{self._seq}".encode()).hexdigest()
+        return (
+            prefix + digest[:8] + "-" + digest[8:12] + "-4" + digest[13:16] + "-8" + digest[17:20] + "-" + digest[20:32]
+        )
+
+    def start(self, workflow: str, inputs: Any, prefix: str = "", **extra: Any) -> RunRecord:
+        """Record a new run and decide its fate."""
+        with self._lock:
+            lo, hi = self.config.run_seconds
+            duration = self._rng.uniform(lo, hi)
+            if "fail" in workflow:
+                outcome = "fail"
+            elif "cancel" in workflow:
+                outcome = "cancel"
+            else:
+                outcome = "fail" if self._rng.random() < self.config.failure_rate else "succeed"
+            self.starts[f"{workflow} {json.dumps(inputs, sort_keys=True, default=str)}"] += 1
+        record = RunRecord(self.new_id(prefix), workflow, inputs, self.clock.now(), duration, outcome, extra=extra)
+        with self._lock:
+            self.runs[record.id] = record
+        return record
+
+    def roll(self) -> float:
+        """A seeded random number in [0, 1)."""
+        with self._lock:
+            return self._rng.random()
+
+    def pick(self, kinds: tuple[str, ...]) -> str:
+        """A seeded choice."""
+        with self._lock:
+            return self._rng.choice(kinds)
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """A JSON response."""
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, or a sentinel ``_INVALID`` when it is not JSON."""
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else _INVALID
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def is_invalid(value: Any) -> bool:
+    """True for the 'not JSON' sentinel."""
+    return value is _INVALID
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def not_found_handlers(make_body: Callable[[str], Any]) -> dict[Any, Any]:
+    """Starlette exception handlers answering unknown paths/methods in the provider's JSON error shape."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        return json_response(make_body("Not Found" if status == 404 else "Method Not Allowed"), status)
+
+    return {404: handle, 405: handle}
+
+
+class FaultInjector:
+    """ASGI middleware applying :class:`Faults` before or after the wrapped app."""
+
+    def __init__(self, app: ASGIApp, state: MockState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.state.config.faults
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if faults.latency:
+            await asyncio.sleep(faults.latency)
+        kind = self.state.pick(faults.kinds) if faults.rate and self.state.roll() < faults.rate else None
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        faults.injected[kind] += 1
+        if kind.isdigit():
+            headers = {"Retry-After": str(faults.retry_after)} if kind == "429" else {}
+            await json_response({"detail": f"injected {kind}"}, int(kind), headers)(scope, receive, send)
+        elif kind == "nonjson":
+            await Response("<html><body>502 Bad Gateway</body></html>", 200, media_type="text/html")(
+                scope, receive, send
+            )
+        elif kind == "drop_before":
+            await _drop(send)
+        else:  # drop_after / truncated: the request is processed, the answer is damaged
+            captured: list[Message] = []
+
+            async def capture(message: Message) -> None:
+                captured.append(message)
+
+            await self.app(scope, receive, capture)
+            body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
+            if kind == "truncated":
+                await Response(body[: len(body) // 2], 200, media_type="application/json")(scope, receive, send)
+            else:
+                await _drop(send)
+
+
+async def _drop(send: Send) -> None:
+    # Promise a body, send part of it, then fail: the server closes the connection mid-response.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+    await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
+    raise ConnectionAbortedError("injected connection drop")

@@ -1,0 +1,64 @@
+"""Mock StackAI: a synchronous run that answers when the flow is done."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from flowdeck.testing._mockcore import (
+    FaultInjector,
+    MockState,
+    is_invalid,
+    json_body,
+    json_response,
+    not_found_handlers,
+)
+
+
+def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
+    """The mock StackAI API. With ``real_time`` the call blocks for the run's duration, like the real one."""
+    cfg = state.config
+
+    async def run_deployed_flow(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            return json_response({"detail": "Not authenticated"}, 401)
+        if auth != f"Bearer {cfg.stackai_key}":
+            return json_response({"detail": "Invalid API key"}, 401)
+        for name in ("version",):
+            value = request.query_params.get(name)
+            if value is not None and not value.lstrip("-").isdigit():
+                return json_response({"detail": [{"loc": ["query", name], "msg": "Input should be a valid integer",
+                                                  "type": "int_parsing"}]}, 422)  # fmt: skip
+        verbose = request.query_params.get("verbose")
+        if verbose is not None and verbose.lower() not in ("true", "false", "1", "0"):
+            return json_response({"detail": [{"loc": ["query", "verbose"], "msg": "Input should be a valid boolean",
+                                              "type": "bool_parsing"}]}, 422)  # fmt: skip
+        body = await json_body(request)
+        if is_invalid(body) or not isinstance(body, dict):
+            return json_response({"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary",
+                                              "type": "dict_type"}]}, 422)  # fmt: skip
+        org, flow = request.path_params["org_id"], request.path_params["flow_id"]
+        if "missing" in flow:
+            return json_response({"detail": "Flow not found"}, 404)
+        run = state.start(f"{org}/{flow}", body)
+        if real_time and run.duration:
+            await asyncio.sleep(run.duration)
+        failed = run.outcome != "succeed"
+        return json_response(
+            {
+                "outputs": {} if failed else {"out-0": f"answer to {sorted(body)}", "out-1": len(body)},
+                "citations": None, "run_id": run.id, "metadata": None, "progress_data": None,
+                "state": "COMPLETED", "pause": None, "error": "LLM node failed: upstream error" if failed else None,
+            }
+        )  # fmt: skip
+
+    app = Starlette(
+        exception_handlers=not_found_handlers(lambda m: {"detail": m}),
+        routes=[Route("/inference/v0/run/{org_id}/{flow_id}", run_deployed_flow, methods=["POST"])],
+    )
+    return FaultInjector(app, state)

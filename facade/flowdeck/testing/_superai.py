@@ -1,0 +1,237 @@
+"""Mock SuperAI Flows: anon key + password grant, flow executions, task executions (served under /api)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from flowdeck.testing._mockcore import (
+    FaultInjector,
+    MockState,
+    RunRecord,
+    is_invalid,
+    json_body,
+    json_response,
+    not_found_handlers,
+)
+
+ANON_KEY = "mock-anon-key"
+TOKEN_LIFETIME = 3600
+ORG = "00000000-0000-4000-8000-000000000001"
+TASKS = ("extract", "summarize")
+
+
+def _ts(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return json_response({"error": {"code": code, "message": message, "details": []}, "request_id": None}, status)
+
+
+def _invalid(loc: list[Any], msg: str) -> Response:
+    return json_response({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, 422)
+
+
+def _uuid(value: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if value and len(value) <= 64 else None
+    except ValueError:
+        return None
+
+
+def superai_app(state: MockState) -> FaultInjector:
+    """The mock SuperAI Flows API. Auth and API share one base (``/api``) on the mock."""
+    cfg = state.config
+    tokens: dict[str, float] = {}  # access token -> expiry on the mock clock
+    refresh_tokens: set[str] = set()
+
+    def authorized(request: Request) -> Response | None:
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ")
+        if token == cfg.superai_token:
+            return None
+        if not auth.startswith("Bearer ") or tokens.get(token, 0.0) <= state.clock.now():
+            return _error(401, "unauthorized", "Invalid or expired token")
+        return None
+
+    def execution(run: RunRecord, now: float) -> dict[str, Any]:
+        phase = run.phase(now)
+        elapsed = now - run.created
+        if phase == "running":
+            status = (
+                "queued"
+                if elapsed < run.duration * 0.2
+                else "running"
+                if elapsed < run.duration * 0.5
+                else "in_progress"
+            )
+        else:
+            status = {"succeed": "completed", "fail": "failed", "cancel": "failed", "cancelled": "failed"}[phase]
+        return {
+            "id": run.id, "flow_id": run.workflow, "flow_version": run.extra.get("version", 1), "input": run.inputs,
+            "organization_id": ORG, "status": status, "created_at": _ts(run.created),
+            "updated_at": _ts(min(now, run.finished_at())), "modified_by": None,
+            "run_number": run.extra.get("run_number"),
+        }  # fmt: skip
+
+    def tasks_of(run: RunRecord, now: float) -> list[dict[str, Any]]:
+        phase = run.phase(now)
+        out = []
+        for idx, name in enumerate(TASKS):
+            if phase == "running":
+                status = "completed" if idx == 0 and now - run.created > run.duration / 2 else "running"
+            elif phase == "succeed":
+                status = "completed"
+            else:
+                status = "completed" if idx == 0 else "failed"
+            task: dict[str, Any] = {
+                "id": state.new_id(), "flow_execution_id": run.id, "organization_id": ORG, "task_name": name,
+                "task_execution_idx": 0, "input": run.inputs, "output": None, "error": None, "status": status,
+                "modified_by": None, "created_at": _ts(run.created), "updated_at": _ts(now), "tags": [],
+            }  # fmt: skip
+            if status == "completed":
+                task["output"] = {"task": name, "fields": sorted(run.inputs)} if name == "extract" else {"text": "ok"}
+            if status == "failed":
+                task["error"] = {"message": "model refused the document", "type": "TaskError", "traceback": ""}
+            out.append(task)
+        return out
+
+    async def anon_key(request: Request) -> Response:
+        return json_response({"anon_key": ANON_KEY})
+
+    async def token(request: Request) -> Response:
+        if request.headers.get("apikey") != ANON_KEY:
+            return _error(401, "invalid_apikey", "Invalid API key")
+        grant = request.query_params.get("grant_type")
+        body = await json_body(request)
+        if is_invalid(body) or not isinstance(body, dict):
+            return _error(400, "invalid_request", "Body must be a JSON object")
+        if grant == "password":
+            if body.get("email") != cfg.superai_email or body.get("password") != cfg.superai_password:
+                return _error(400, "invalid_grant", "Invalid login credentials")
+        elif grant == "refresh_token":
+            if body.get("refresh_token") not in refresh_tokens:
+                return _error(401, "invalid_grant", "Invalid refresh token")
+            refresh_tokens.discard(body["refresh_token"])
+        else:
+            return _error(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
+        access, refresh = f"mock-jwt-{state.new_id()}", f"mock-refresh-{state.new_id()}"
+        tokens[access] = state.clock.now() + TOKEN_LIFETIME
+        refresh_tokens.add(refresh)
+        return json_response({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
+                              "expires_in": TOKEN_LIFETIME})  # fmt: skip
+
+    async def create(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        body = await json_body(request)
+        if is_invalid(body) or not isinstance(body, dict):
+            return _invalid(["body"], "Input should be a valid dictionary")
+        flow_id = _uuid(body.get("flow_id")) if isinstance(body.get("flow_id"), str) else None
+        if flow_id is None:
+            return _invalid(["body", "flow_id"], "Input should be a valid UUID")
+        inputs = body.get("input", {})
+        if not isinstance(inputs, dict):
+            return _invalid(["body", "input"], "Input should be a valid dictionary")
+        if flow_id.endswith("000000000404"):
+            return _error(404, "not_found", "Flow not found")
+        run = state.start(flow_id, inputs)
+        return json_response(execution(run, state.clock.now()), 201)
+
+    def find(request: Request) -> RunRecord | Response:
+        if denied := authorized(request):
+            return denied
+        exec_id = _uuid(request.path_params["execution_id"])
+        if exec_id is None:
+            return _invalid(["path", "flow_execution_id"], "Input should be a valid UUID")
+        run = state.runs.get(exec_id)
+        return run if run is not None else _error(404, "not_found", "Flow execution not found")
+
+    def bool_param(request: Request, name: str) -> bool | Response:
+        value = request.query_params.get(name, "false").lower()
+        if value not in ("true", "false"):
+            return _invalid(["query", name], "Input should be a valid boolean")
+        return value == "true"
+
+    async def get(request: Request) -> Response:
+        run = find(request)
+        if isinstance(run, Response):
+            return run
+        if isinstance(flag := bool_param(request, "include_run_number"), Response):
+            return flag
+        return json_response(execution(run, state.clock.now()))
+
+    async def reexecute(request: Request) -> Response:
+        run = find(request)
+        if isinstance(run, Response):
+            return run
+        if isinstance(flag := bool_param(request, "only_stale"), Response):
+            return flag
+        run.created, run.cancelled_at = state.clock.now(), None
+        run.extra["version"] = run.extra.get("version", 1) + 1
+        return Response(status_code=204)
+
+    async def list_executions(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        q = request.query_params
+        flow_id = _uuid(q.get("flow_id"))
+        if flow_id is None:
+            return _invalid(["query", "flow_id"], "Input should be a valid UUID")
+        try:
+            page, size = int(q.get("page", "1")), int(q.get("page_size", "10"))
+        except ValueError:
+            return _invalid(["query", "page"], "Input should be a valid integer")
+        if not (1 <= page <= 10000 and 1 <= size <= 1000):
+            return _invalid(["query", "page"], "page must be 1..10000 and page_size 1..1000")
+        if q.get("sort_field", "updated_at") not in ("created_at", "updated_at") or q.get(
+            "sort_direction", "desc"
+        ) not in ("asc", "desc"):
+            return _invalid(["query", "sort_field"], "Unsupported sort")
+        if q.get("start_from_execution_id") is not None and _uuid(q.get("start_from_execution_id")) is None:
+            return _invalid(["query", "start_from_execution_id"], "Input should be a valid UUID")
+        if isinstance(flag := bool_param(request, "include_run_number"), Response):
+            return flag
+        now = state.clock.now()
+        wanted = set(q.getlist("status"))
+        items = [execution(r, now) for r in state.runs.values() if r.workflow == flow_id]
+        items = [i for i in items if not wanted or i["status"] in wanted]
+        items.sort(key=lambda i: i["created_at"], reverse=q.get("sort_direction", "desc") == "desc")
+        return json_response(items[(page - 1) * size : page * size])
+
+    async def list_tasks(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        exec_id = _uuid(request.query_params.get("flow_execution_id"))
+        if exec_id is None:
+            return _invalid(["query", "flow_execution_id"], "Input should be a valid UUID")
+        idx = request.query_params.get("task_execution_idx")
+        if idx is not None and not idx.isdigit():
+            return _invalid(["query", "task_execution_idx"], "Input should be a valid integer")
+        run = state.runs.get(exec_id)
+        tasks = tasks_of(run, state.clock.now()) if run is not None else []
+        name = request.query_params.get("task_name")
+        return json_response([t for t in tasks if name is None or t["task_name"] == name])
+
+    app = Starlette(
+        exception_handlers=not_found_handlers(
+            lambda m: {"error": {"code": "not_found", "message": m}, "request_id": None}
+        ),
+        routes=[
+            Route("/api/auth/anon-key", anon_key, methods=["GET"]),
+            Route("/api/auth/v1/token", token, methods=["POST"]),
+            Route("/api/flow-executions", create, methods=["POST"]),
+            Route("/api/flow-executions", list_executions, methods=["GET"]),
+            Route("/api/flow-executions/{execution_id}", get, methods=["GET"]),
+            Route("/api/flow-executions/{execution_id}/execute", reexecute, methods=["POST"]),
+            Route("/api/task-executions", list_tasks, methods=["GET"]),
+        ],
+    )
+    return FaultInjector(app, state)
