@@ -32,9 +32,9 @@ spec-update: install
 spec-check: install
 	$(SPECPIPE) check
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. -n 2: both cores.
 define run_pytest
-	$(PY) -m pytest $(1); rc=$$?; \
+	$(PY) -m pytest -n 2 $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
@@ -48,6 +48,10 @@ contract: install
 
 demo: install
 	$(BIN)/flowdeck demo
+
+## The 10,000-run fault soak (the suite runs 2,000); prints the README's Reliability table.
+soak: install
+	PYTHONPATH=. $(PY) -m contract_tests.soak --runs 10000
 
 lint: install
 	$(BIN)/ruff check facade contract_tests specs/specpipe

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from flowdeck.testing import MockProviders
 
 from contract_tests.conftest import ROOT
-from flowdeck.testing import MockProviders
 
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
 

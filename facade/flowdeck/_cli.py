@@ -327,12 +327,9 @@ def doctor(
     """Show which credentials are set (never their values), base URLs, and whether each is reachable."""
     configs = provider_configs()
     table = Table(title="flowdeck configuration")
-    for column in ("provider", "credentials", "base URL", "reachable"):
-        table.add_column(column)
+    for column in ("provider", "variable", "value", "base URL", "reachable"):
+        table.add_column(column, overflow="fold")
     for name in PROVIDERS:
-        creds = ", ".join(
-            f"{v} {'[green]set[/]' if os.environ.get(v) else '[red]missing[/]'}" for v in CREDENTIAL_VARIABLES[name]
-        )
         url = configs[name].base_url
         reach = "-"
         if check_network:
@@ -341,7 +338,10 @@ def doctor(
             except httpx.HTTPError as exc:
                 reach = f"[red]no[/] ({type(exc).__name__})"
         marker = "" if url == DEFAULT_BASE_URLS[name].rstrip("/") else " (override)"
-        table.add_row(name, creds, url + marker, reach)
+        for i, variable in enumerate(CREDENTIAL_VARIABLES[name]):
+            state = "[green]set[/]" if os.environ.get(variable) else "[red]missing[/]"
+            first = i == 0
+            table.add_row(name if first else "", variable, state, url + marker if first else "", reach if first else "")
     out.print(table)
 
 

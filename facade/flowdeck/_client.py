@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+import attrs
 import httpx
 
 from flowdeck._config import ProviderConfig, Secret, provider_configs
@@ -26,7 +27,14 @@ from flowdeck._namespaces import (
     SuperAI,
 )
 from flowdeck._providers import Adapter, make_adapter
-from flowdeck._transport import AsyncRetryTransport, CallPolicy, RetryTransport, call_policy
+from flowdeck._transport import (
+    MAX_BODY_BYTES,
+    MAX_BODY_SECONDS,
+    AsyncRetryTransport,
+    CallPolicy,
+    RetryTransport,
+    call_policy,
+)
 
 T = TypeVar("T")
 
@@ -57,6 +65,8 @@ class _BaseClient:
         wait_timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         on_status_change: EventHook | None = None,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_BODY_BYTES,
+        max_response_seconds: float = MAX_BODY_SECONDS,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -76,6 +86,7 @@ class _BaseClient:
         self._wait_timeout = wait_timeout
         self._on_change = on_status_change
         self._clock = clock
+        self._policy = CallPolicy(max_body_bytes=max_response_bytes, max_body_seconds=max_response_seconds)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(providers={sorted(self._configs)}, max_retries={self._max_retries})"
@@ -89,7 +100,7 @@ class _BaseClient:
         return self._adapters[provider]
 
     def _call_policy(self, call: Call[Any]) -> CallPolicy:
-        return CallPolicy(idempotent=not call.starts_run, max_retries=self._max_retries)
+        return attrs.evolve(self._policy, idempotent=not call.starts_run, max_retries=self._max_retries)
 
     def _with(self, **changes: Any) -> Any:
         clone = copy.copy(self)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
 
-from flowdeck._errors import InsecureTransportError, MissingCredentialError
+from flowdeck._errors import ConfigurationError, InsecureTransportError, MissingCredentialError
+
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a token header value can carry
 
 DEFAULT_BASE_URLS = {
     "databar": "https://api.databar.ai",
@@ -57,10 +60,15 @@ class ProviderConfig:
     allow_insecure_http: bool = False
 
     def require(self, key: str, variable: str) -> Secret:
-        """The credential ``key``, or :class:`MissingCredentialError` naming ``variable``."""
+        """The credential ``key``, or :class:`MissingCredentialError` naming ``variable``.
+
+        A credential that cannot go into an HTTP header (non-ASCII, whitespace, control characters)
+        is refused here, naming the variable but never echoing the value.
+        """
         value = self.credentials.get(key)
         if value is None:
             raise MissingCredentialError(self.name, variable)
+        check_header_safe(self.name, variable, value.reveal())
         return value
 
     def check_transport(self, url: str | None = None) -> None:
@@ -74,6 +82,16 @@ class ProviderConfig:
             f"{self.name}: refusing to send credentials to {parts.scheme}://{parts.hostname} "
             "(only https, or http to a loopback host; pass allow_insecure_http=True to override)"
         )
+
+
+def check_header_safe(provider: str, variable: str, value: str) -> str:
+    """``value`` if it can go into an HTTP header; else a :class:`ConfigurationError` that never echoes it."""
+    if not _HEADER_SAFE.fullmatch(value):
+        raise ConfigurationError(
+            f"{provider}: {variable} contains characters that cannot be sent in an HTTP header "
+            "(whitespace, control or non-ASCII characters); check how it was copied"
+        )
+    return value
 
 
 def _is_loopback(host: str) -> bool:

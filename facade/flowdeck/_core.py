@@ -32,6 +32,7 @@ from flowdeck._errors import (
     RequestTimeoutError,
     ServerError,
     StartOutcomeUnknown,
+    StartResponseUnreadable,
     TransportError,
     ValidationError,
 )
@@ -99,7 +100,7 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
 def _body(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return response.text
 
 
@@ -154,6 +155,24 @@ def error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckE
     return TransportError(reason, provider=call.provider, operation=call.operation)
 
 
+def _unreadable(response: httpx.Response) -> bool:
+    try:
+        json.loads(response.content)
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+def _contract_error(call: Call[Any], response: httpx.Response, reason: str) -> ContractError:
+    common: dict[str, Any] = {
+        "provider": call.provider, "operation": call.operation, "status_code": response.status_code,
+        "body": response.content, "unreadable": _unreadable(response),
+    }  # fmt: skip
+    if call.starts_run:
+        return StartResponseUnreadable(reason, workflow=call.workflow, **common)
+    return ContractError(reason, **common)
+
+
 def finish(call: Call[T], response: httpx.Response) -> T:
     """Turn a complete response into the call's result or a flowdeck error."""
     if response.status_code >= 400:
@@ -161,26 +180,17 @@ def finish(call: Call[T], response: httpx.Response) -> T:
     try:
         # The generated module knows the schema of each documented status; reuse its parser.
         parsed = call.module._parse_response(client=_PARSE_ONLY, response=response)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ContractError(
-            f"{type(exc).__name__}: {exc}", provider=call.provider, operation=call.operation,
-            status_code=response.status_code, body=response.content,
-        ) from exc  # fmt: skip
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from exc
     if parsed is None and response.status_code != 204:
-        raise ContractError(
-            "undocumented status code", provider=call.provider, operation=call.operation,
-            status_code=response.status_code, body=response.content,
-        )  # fmt: skip
+        raise _contract_error(call, response, f"undocumented status code {response.status_code}")
     try:
         return call.parse(parsed)
     except ContractError as exc:
         exc.body, exc.status_code = response.content, response.status_code  # the raw body, always
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ContractError(
-            f"{type(exc).__name__}: {exc}", provider=call.provider, operation=call.operation,
-            status_code=response.status_code, body=response.content,
-        ) from exc  # fmt: skip
+        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from exc
 
 
 @attrs.frozen

@@ -35,6 +35,7 @@ __all__ = [
     "RunFailed",
     "ServerError",
     "StartOutcomeUnknown",
+    "StartResponseUnreadable",
     "TransportError",
     "UnknownStatusError",
     "UnsupportedOperationError",
@@ -208,10 +209,17 @@ class ServerError(ApiError):
 
 
 class ContractError(FlowdeckError):
-    """A response does not match the provider's spec; ``body`` is the raw body, ``reason`` what is wrong."""
+    """A response does not match the provider's spec; ``body`` is the raw body, ``reason`` what is wrong.
 
-    def __init__(self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes) -> None:
+    ``unreadable`` is True when the body is not JSON at all (truncated, an HTML error page, empty):
+    usually a proxy or network fault rather than a changed API, so polls try again.
+    """
+
+    def __init__(
+        self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes, unreadable: bool = False
+    ) -> None:
         self.reason = reason
+        self.unreadable = unreadable
         self.provider = provider
         self.operation = operation
         self.status_code = status_code
@@ -219,6 +227,28 @@ class ContractError(FlowdeckError):
         preview = body[:200].decode("utf-8", "replace")
         super().__init__(
             f"{provider} {operation}: HTTP {status_code} response breaks the contract: {reason}; body={preview!r}"
+        )
+
+
+class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: ignore[misc]  # status_code: int fits both
+    """A start request was answered 2xx, but the answer breaks the contract: the run probably exists.
+
+    Both a :class:`ContractError` (the body is attached) and a :class:`StartOutcomeUnknown` (so code
+    that avoids double starts treats it as such).
+    """
+
+    def __init__(
+        self, reason: str, *, provider: str, operation: str, workflow: str, status_code: int, body: bytes,
+        unreadable: bool = False,
+    ) -> None:  # fmt: skip
+        # Set everything both parents promise, then build the message once (their __init__s would clash).
+        self.reason, self.unreadable, self.workflow = reason, unreadable, workflow
+        self.provider, self.operation, self.status_code, self.body = provider, operation, status_code, body
+        preview = body[:200].decode("utf-8", "replace")
+        FlowdeckError.__init__(
+            self,
+            f"{provider} {operation} for {workflow}: HTTP {status_code} answer breaks the contract ({reason}); "
+            f"the run may have started, so it was not retried; body={preview!r}",
         )
 
 

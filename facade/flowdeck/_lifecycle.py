@@ -9,6 +9,7 @@ import attrs
 
 from flowdeck._core import Op, Sleep
 from flowdeck._errors import (
+    ContractError,
     FlowdeckError,
     RateLimitError,
     RequestTimeoutError,
@@ -81,7 +82,7 @@ class Waiter:
 
     def failed(self, exc: FlowdeckError) -> None:
         """Record a failed poll: transient failures wait and try again, others (and too many) re-raise."""
-        if not isinstance(exc, _TRANSIENT):
+        if not isinstance(exc, _TRANSIENT) and not (isinstance(exc, ContractError) and exc.unreadable):
             raise exc
         self.errors += 1
         if self.errors > self.policy.max_poll_errors:

@@ -27,14 +27,33 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 
 
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_BODY_SECONDS = 60.0
+
+
+class ResponseTooLarge(httpx.ReadError):
+    """The response body is larger than flowdeck accepts (a hostile or broken server)."""
+
+
+class ResponseTooSlow(httpx.ReadTimeout):
+    """The response body arrived too slowly in total (a slow-drip server), though each chunk was in time."""
+
+
 @attrs.frozen
 class CallPolicy:
-    """How one call may be retried. ``idempotent=False`` marks a request that may start a paid run."""
+    """How one call may be retried, and how much of a response is accepted.
+
+    ``idempotent=False`` marks a request that may start a paid run. A body is read whole, at most
+    ``max_body_bytes``, within ``max_body_seconds`` of the headers arriving (httpx's read timeout
+    bounds each chunk, not the total, so a slow drip could otherwise hold a call forever).
+    """
 
     idempotent: bool = True
     max_retries: int = 2
     wait_initial: float = 0.25
     wait_max: float = 8.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_body_seconds: float = MAX_BODY_SECONDS
 
 
 _policy: contextvars.ContextVar[CallPolicy] = contextvars.ContextVar(
@@ -89,9 +108,60 @@ def _should_retry(policy: CallPolicy) -> Any:
     return on
 
 
-def _retryable_status(policy: CallPolicy, status: int) -> bool:
+def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> bool:
     # A 429 is a refusal, so even a start may be retried; a 5xx on a start may have started the run.
-    return status == 429 or (policy.idempotent and status in _RETRY_STATUSES)
+    status = response.status_code
+    if status == 429 or (policy.idempotent and status in _RETRY_STATUSES):
+        return True
+    # A 2xx JSON answer cut short or replaced by a proxy's HTML page: worth asking again when that is
+    # safe. Checked by its ends, not parsed: the client parses once, later.
+    if policy.idempotent and 200 <= status < 300 and status != 204:
+        body = body.strip()
+        return not body or body[:1] not in (b"{", b"[") or body[-1:] not in (b"}", b"]")
+    return False
+
+
+def _limited(response: httpx.Response, size: int, started: float, policy: CallPolicy) -> None:
+    if size > policy.max_body_bytes:
+        raise ResponseTooLarge(f"response body larger than {policy.max_body_bytes} bytes")
+    if time.perf_counter() - started > policy.max_body_seconds:
+        raise ResponseTooSlow(f"response body took longer than {policy.max_body_seconds} s")
+
+
+def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
+    # stream=, not content=: a content= response counts as read and closed at once, and httpx's client
+    # would then never record .elapsed on it.
+    return httpx.Response(
+        response.status_code, headers=response.headers, stream=httpx.ByteStream(body), extensions=response.extensions
+    )
+
+
+def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
+    """The response (re-streamable) and its body, read within ``policy``'s limits (sync)."""
+    started, size, chunks = time.perf_counter(), 0, []
+    try:
+        for chunk in response.stream:  # type: ignore[union-attr]
+            size += len(chunk)
+            _limited(response, size, started, policy)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    body = b"".join(chunks)
+    return _whole(response, body), body
+
+
+async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
+    """The response (re-streamable) and its body, read within ``policy``'s limits (async)."""
+    started, size, chunks = time.perf_counter(), 0, []
+    try:
+        async for chunk in response.stream:  # type: ignore[union-attr]
+            size += len(chunk)
+            _limited(response, size, started, policy)
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    body = b"".join(chunks)
+    return _whole(response, body), body
 
 
 def _log(request: httpx.Request, attempt: int, started: float, outcome: str) -> None:
@@ -124,14 +194,12 @@ class RetryTransport(httpx.BaseTransport):
             with attempt:
                 started = time.perf_counter()
                 try:
-                    response = self._inner.handle_request(request)
+                    response, body = read_body(self._inner.handle_request(request), policy)
                 except httpx.TransportError as exc:
                     _log(request, attempt.num, started, type(exc).__name__)
                     raise
                 _log(request, attempt.num, started, str(response.status_code))
-                if attempt.num < attempts and _retryable_status(policy, response.status_code):
-                    response.read()
-                    response.close()
+                if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
@@ -156,14 +224,12 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             with attempt:
                 started = time.perf_counter()
                 try:
-                    response = await self._inner.handle_async_request(request)
+                    response, body = await aread_body(await self._inner.handle_async_request(request), policy)
                 except httpx.TransportError as exc:
                     _log(request, attempt.num, started, type(exc).__name__)
                     raise
                 _log(request, attempt.num, started, str(response.status_code))
-                if attempt.num < attempts and _retryable_status(policy, response.status_code):
-                    await response.aread()
-                    await response.aclose()
+                if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover

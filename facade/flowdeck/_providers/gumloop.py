@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from flowdeck_generated.gumloop.api.execution import get_pipeline_run, kill_pipeline, start_pipeline
 from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, PipelineRun, StartPipelineBody
 
-from flowdeck._config import ProviderConfig
+from flowdeck._config import ProviderConfig, check_header_safe
 from flowdeck._core import Call, Op
 from flowdeck._errors import MissingCredentialError
 from flowdeck._models import Run, Status, WorkflowRef, check_id
@@ -38,6 +38,7 @@ class GumloopAdapter:
         self._user_id = config.extra.get("user_id", "")
         if not self._user_id:
             raise MissingCredentialError(self.name, "GUMLOOP_USER_ID")
+        check_header_safe(self.name, "GUMLOOP_USER_ID", self._user_id)  # it is sent as x-auth-key
         # Personal keys need x-auth-key (the user id); OAuth callers would omit it (providers.md).
         self._headers = {"Authorization": f"Bearer {key}", "x-auth-key": self._user_id}
 

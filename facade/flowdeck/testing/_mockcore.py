@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -46,21 +47,26 @@ class Faults:
 
     Kinds: ``500 502 503 504`` (status), ``429`` (with ``Retry-After: retry_after``), ``drop_before``
     (connection dropped, request not processed), ``drop_after`` (processed, then dropped mid-response),
-    ``truncated`` (processed; 200 with half a JSON body), ``nonjson`` (200 HTML page, not processed).
+    ``truncated`` (processed; 200 with half a JSON body), ``nonjson`` (200 HTML page, not processed),
+    ``slow`` (processed, answered after ``slow_seconds``: a read timeout for a client with a shorter one).
     ``latency`` adds that many seconds to every response.
     """
 
     rate: float = 0.0
-    kinds: tuple[str, ...] = ("500", "502", "503", "504", "429", "drop_before", "drop_after", "truncated", "nonjson")
+    kinds: tuple[str, ...] = (
+        "500", "502", "503", "504", "429", "drop_before", "drop_after", "truncated", "nonjson", "slow",
+    )  # fmt: skip
     retry_after: int = 0
     latency: float = 0.0
+    slow_seconds: float = 0.5
     injected: Counter[str] = attrs.field(factory=Counter)
 
 
 @attrs.define
 class MockConfig:
     """Knobs shared by the four mocks. Workflow ids decide outcomes: an id containing ``fail`` fails,
-    ``cancel`` ends cancelled, ``missing`` is unknown (404); otherwise ``failure_rate`` (seeded) decides.
+    ``cancel`` ends cancelled, ``missing`` is unknown (404). So does an input ``mock_outcome``
+    (``"fail"`` or ``"cancel"``), for per-row scripting; otherwise ``failure_rate`` (seeded) decides.
     ``run_seconds`` is how long runs take on the mock clock (a uniform range).
     """
 
@@ -138,9 +144,10 @@ class MockState:
         with self._lock:
             lo, hi = self.config.run_seconds
             duration = self._rng.uniform(lo, hi)
-            if "fail" in workflow:
+            hint = str(inputs.get("mock_outcome", "")) if isinstance(inputs, dict) else ""
+            if "fail" in workflow or hint == "fail":
                 outcome = "fail"
-            elif "cancel" in workflow:
+            elif "cancel" in workflow or hint == "cancel":
                 outcome = "cancel"
             else:
                 outcome = "fail" if self._rng.random() < self.config.failure_rate else "succeed"
@@ -224,6 +231,8 @@ class FaultInjector:
             )
         elif kind == "drop_before":
             await _drop(send)
+        elif kind == "slow":
+            await self.app(scope, receive, _delayed(send, faults.slow_seconds))
         else:  # drop_after / truncated: the request is processed, the answer is damaged
             captured: list[Message] = []
 
@@ -236,6 +245,16 @@ class FaultInjector:
                 await Response(body[: len(body) // 2], 200, media_type="application/json")(scope, receive, send)
             else:
                 await _drop(send)
+
+
+def _delayed(send: Send, seconds: float) -> Send:
+    async def delayed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(seconds)
+        with contextlib.suppress(OSError):  # the client gave up and closed the connection: that was the point
+            await send(message)
+
+    return delayed
 
 
 async def _drop(send: Send) -> None:

@@ -57,7 +57,8 @@ class MockProviders:
         """Start all four servers on 127.0.0.1 (ephemeral ports unless given); use as a context manager."""
         for name in PROVIDERS:
             config = uvicorn.Config(
-                self.apps[name], host="127.0.0.1", port=self._ports.get(name, 0), log_level="error",
+                # "critical": injected faults (dropped connections) would otherwise log tracebacks.
+                self.apps[name], host="127.0.0.1", port=self._ports.get(name, 0), log_level="critical",
                 lifespan="off", access_log=False, timeout_graceful_shutdown=1,
             )  # fmt: skip
             self._servers[name] = uvicorn.Server(config)

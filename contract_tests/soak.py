@@ -1,0 +1,261 @@
+"""Fault soak: many runs over the four mock providers with ~20% of responses faulty.
+
+Checks that every run ends in the state the mock decided, with the outputs it produced (or in a
+typed error that says what is known), that no run was started twice, and that no exception other
+than flowdeck's escapes. ``python -m contract_tests.soak --runs 10000`` (``make soak``) prints the
+report table; the test suite runs it at 2,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import flowdeck
+from flowdeck._batch import BatchRow, Journal, run_batch
+from flowdeck.testing import Faults, MockConfig, MockProviders
+
+SUPERAI_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+# What each provider's mock reports for the outcome it decided, in flowdeck's uniform words.
+EXPECTED = {
+    "databar": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "CANCELLED"},
+    "gumloop": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "CANCELLED"},
+    "stackai": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "FAILED"},
+    "superai": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "FAILED"},
+}
+
+
+def fate(number: int) -> str:
+    """What row ``number`` (1-based) is scripted to do: one in seven fails, one in seven is cancelled.
+
+    Seven, not ten: a period coprime to the four providers gives each provider every fate.
+    """
+    return "fail" if number % 7 == 3 else "cancel" if number % 7 == 5 else "succeed"
+
+
+def row(i: int) -> BatchRow:
+    """Row ``i``: the four providers in turn, each told its fate by a ``mock_outcome`` input."""
+    number, key = i + 1, f"row-{i}"
+    scripted = {} if fate(number) == "succeed" else {"mock_outcome": fate(number)}
+    ref, inputs = [
+        ("databar:flow/soak", {"key": key, **scripted}),
+        ("stackai:soak/flow", {"in-0": key, **scripted}),
+        ("gumloop:soak", {"key": key, **scripted}),
+        (f"superai:{SUPERAI_FLOW}", {"key": key, **scripted}),
+    ][i % 4]
+    return BatchRow(number, ref, inputs)
+
+
+def expected_outputs_ok(provider: str, outputs: Any, inputs: dict[str, Any]) -> bool:
+    """Do a successful run's outputs match what the mock computes from its inputs?"""
+    if provider == "databar":
+        return bool(outputs["inputs"] == inputs)
+    if provider == "stackai":
+        return bool(outputs["out-1"] == len(inputs))
+    if provider == "gumloop":
+        return bool(outputs["summary"] == f"summary of {sorted(inputs)}")
+    return bool(outputs["extract"]["fields"] == sorted(inputs))
+
+
+@attrs.define
+class SoakReport:
+    """What a soak did and found."""
+
+    mode: str
+    runs: int
+    seconds: float = 0.0
+    faults: Counter[str] = attrs.field(factory=Counter)
+    outcomes: Counter[str] = attrs.field(factory=Counter)
+    started_at_mocks: int = 0
+    duplicates: int = 0
+    wrong: list[str] = attrs.field(factory=list)
+    unhandled: list[str] = attrs.field(factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No wrong outcome, no duplicate start, no unhandled exception."""
+        return not self.wrong and not self.unhandled and self.duplicates == 0
+
+
+def check(
+    report: SoakReport, mocks: MockProviders, r: BatchRow, run: flowdeck.Run | None, error: Exception | None
+) -> None:
+    """Record one row's outcome and whether it is right."""
+    provider = r.ref.split(":", 1)[0]
+    if error is not None:
+        if not isinstance(error, flowdeck.FlowdeckError):
+            report.unhandled.append("".join(traceback.format_exception(error)))
+        report.outcomes[type(error).__name__] += 1
+        return
+    assert run is not None
+    report.outcomes[run.status.value] += 1
+    if run.id not in mocks.states[provider].runs:
+        report.wrong.append(f"row {r.number}: {provider} run {run.id} unknown to the mock")
+        return
+    want = EXPECTED[provider][fate(r.number)]
+    if run.status.value != want:
+        report.wrong.append(f"row {r.number}: {provider} run {run.id} ended {run.status.value}, expected {want}")
+    elif run.succeeded and not expected_outputs_ok(provider, run.outputs, dict(r.inputs)):
+        report.wrong.append(f"row {r.number}: {provider} outputs {run.outputs!r} do not match inputs {r.inputs!r}")
+
+
+def mocks_for(seed: int, fault_rate: float) -> MockProviders:
+    """Mocks with faults on ``fault_rate`` of responses and near-instant runs."""
+    faults = Faults(rate=fault_rate, retry_after=0, slow_seconds=0.6)
+    return MockProviders(MockConfig(seed=seed, run_seconds=(0.0, 0.05), faults=faults))
+
+
+def client_options() -> dict[str, Any]:
+    """A client tuned for the soak: short timeouts (so 'slow' faults are read timeouts), quick polls."""
+    return {
+        "timeout": 0.3,
+        "max_retries": 3,
+        "poll_policy": flowdeck.PollPolicy(initial=0.02, factor=1.5, max_interval=0.2, max_poll_errors=20),
+        "wait_timeout": 120.0,
+    }
+
+
+async def soak_async(n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: int = 200) -> SoakReport:
+    """``n`` runs with the async client, ``concurrency`` at a time."""
+    report = SoakReport("async client", n)
+    with mocks_for(seed, fault_rate) as mocks:
+        gate = asyncio.Semaphore(concurrency)
+        begun = time.monotonic()
+        async with mocks.async_client(**client_options()) as client:
+
+            async def one(r: BatchRow) -> None:
+                async with gate:
+                    try:
+                        run = await client.start(r.ref, r.inputs)
+                        run = await client.wait(run, raise_on_failure=False)
+                    except Exception as exc:
+                        check(report, mocks, r, None, exc)
+                        return
+                    check(report, mocks, r, run, None)
+
+            await asyncio.gather(*(one(row(i)) for i in range(n)))
+        _finish(report, mocks, begun)
+    return report
+
+
+def soak_sync(n: int, *, seed: int = 0, fault_rate: float = 0.2) -> SoakReport:
+    """``n`` runs with the sync client: started one by one, then awaited together with ``wait_many``."""
+    report = SoakReport("sync client", n)
+    with mocks_for(seed, fault_rate) as mocks:
+        begun = time.monotonic()
+        with mocks.client(**client_options()) as client:
+            started: list[tuple[BatchRow, flowdeck.Run]] = []
+            for i in range(n):
+                r = row(i)
+                try:
+                    started.append((r, client.start(r.ref, r.inputs)))
+                except Exception as exc:
+                    check(report, mocks, r, None, exc)
+            try:
+                finals = client.wait_many([run for _, run in started])
+            except Exception as exc:
+                report.unhandled.append(f"wait_many raised {type(exc).__name__}: {exc}")
+                finals = []
+            for (r, _), run in zip(started, finals, strict=False):
+                check(report, mocks, r, run, None)
+        _finish(report, mocks, begun)
+    return report
+
+
+def soak_batch(n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: int = 200) -> SoakReport:
+    """``n`` rows through the batch runner (what ``flowdeck batch`` does)."""
+    import json
+
+    report = SoakReport("flowdeck batch", n)
+    rows = [row(i) for i in range(n)]
+    with mocks_for(seed, fault_rate) as mocks, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.jsonl"
+        begun = time.monotonic()
+
+        async def main() -> None:
+            async with mocks.async_client(**client_options()) as client:
+                await run_batch(client, rows, Journal(out), concurrency=concurrency)
+
+        try:
+            asyncio.run(main())
+        except Exception as exc:
+            report.unhandled.append(f"batch raised {type(exc).__name__}: {exc}")
+        results = {r["row"]: r for r in map(json.loads, out.read_text().splitlines())} if out.exists() else {}
+        for r in rows:
+            result = results.get(r.number)
+            if result is None:
+                report.wrong.append(f"row {r.number}: no result line")
+                continue
+            status = result["status"]
+            if result["run_id"] is None or status in ("UNKNOWN", "NOT_STARTED", "POLL_ERROR", "TIMEOUT"):
+                report.outcomes[status] += 1
+                continue
+            run = flowdeck.Run(
+                provider=result["provider"], workflow=flowdeck.WorkflowRef.parse(r.ref), id=result["run_id"],
+                status=flowdeck.Status(status), provider_status=result["provider_status"] or "",
+                outputs=result["outputs"],
+            )  # fmt: skip
+            check(report, mocks, r, run, None)
+        _finish(report, mocks, begun)
+    return report
+
+
+def _finish(report: SoakReport, mocks: MockProviders, begun: float) -> None:
+    report.seconds = time.monotonic() - begun
+    report.faults = Counter(mocks.config.faults.injected)
+    report.started_at_mocks = mocks.start_count
+    report.duplicates = sum(len(d) for d in mocks.duplicate_starts().values())
+
+
+def table(reports: list[SoakReport]) -> str:
+    """The reports as a Markdown table (the README's Reliability section)."""
+    kinds = sorted({k for r in reports for k in r.faults})
+    outcomes = sorted({k for r in reports for k in r.outcomes})
+    lines = [
+        "| mode | runs | wall (s) | faults injected | " + " | ".join(kinds) + " | " + " | ".join(outcomes)
+        + " | started at mocks | duplicates | wrong | unhandled |",
+        "|---" * (8 + len(kinds) + len(outcomes)) + "|",
+    ]  # fmt: skip
+    for r in reports:
+        lines.append(
+            f"| {r.mode} | {r.runs} | {r.seconds:.1f} | {sum(r.faults.values())} | "
+            + " | ".join(str(r.faults.get(k, 0)) for k in kinds) + " | "
+            + " | ".join(str(r.outcomes.get(k, 0)) for k in outcomes)
+            + f" | {r.started_at_mocks} | {r.duplicates} | {len(r.wrong)} | {len(r.unhandled)} |"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m contract_tests.soak``: run the soak in every mode and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    args = parser.parse_args(argv)
+    modes: list[Callable[[], SoakReport]] = [
+        lambda: asyncio.run(soak_async(args.runs, seed=args.seed, fault_rate=args.fault_rate)),
+        lambda: soak_batch(args.runs, seed=args.seed, fault_rate=args.fault_rate),
+        lambda: soak_sync(args.runs // 5, seed=args.seed, fault_rate=args.fault_rate),
+    ]
+    reports = []
+    for mode in modes:
+        reports.append(mode())
+        print(f"{reports[-1].mode}: done in {reports[-1].seconds:.1f}s", flush=True)
+    print(table(reports))
+    for r in reports:
+        for problem in [*r.wrong[:5], *(u.strip().splitlines()[-1] for u in r.unhandled[:3])]:
+            print(f"[{r.mode}] {problem}")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

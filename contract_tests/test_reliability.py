@@ -1,0 +1,289 @@
+"""Reliability and security (issue 7): fault soak, no double starts, hostile responses, fuzzed input, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flowdeck
+import pytest
+import respx
+from flowdeck._batch import InputFileError, read_rows
+from flowdeck._client import _BaseClient
+from flowdeck._transport import CallPolicy
+from flowdeck.testing import MockConfig, MockProviders
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contract_tests import soak
+from contract_tests._fakes import BASES, ENV, FakeClock, client
+
+FUZZ = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
+DB = BASES["databar"]
+
+
+# --- fault soak -----------------------------------------------------------------------------------
+
+
+def _assert_clean(report: soak.SoakReport) -> None:
+    assert report.unhandled == [], report.unhandled[:2]
+    assert report.wrong == [], report.wrong[:5]
+    assert report.duplicates == 0
+    assert sum(report.faults.values()) > report.runs * 0.1, "faults were injected"
+    assert report.outcomes["SUCCEEDED"] > report.runs * 0.5
+
+
+@pytest.mark.slow
+def test_fault_soak_async_client_2000_runs() -> None:
+    report = asyncio.run(soak.soak_async(2000, seed=1))
+    _assert_clean(report)
+    assert {"FAILED", "CANCELLED"} <= set(report.outcomes)  # provider-side failures and cancellations
+
+
+@pytest.mark.slow
+def test_fault_soak_batch() -> None:
+    _assert_clean(soak.soak_batch(600, seed=2))
+
+
+@pytest.mark.slow
+def test_fault_soak_sync_client() -> None:
+    _assert_clean(soak.soak_sync(200, seed=3))
+
+
+def test_blind_post_retries_would_double_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guarantee has teeth: treat starts as idempotent and the soak finds duplicate starts."""
+    monkeypatch.setattr(_BaseClient, "_call_policy", lambda self, call: CallPolicy(idempotent=True, max_retries=3))
+    report = asyncio.run(soak.soak_async(200, seed=4, fault_rate=0.4))
+    assert report.duplicates > 0
+
+
+# --- crash recovery -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_kill_9_at_a_random_point_then_resume_completes_every_row_exactly_once(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    n = 24
+    with MockProviders(MockConfig(seed=seed, run_seconds=(0.2, 0.8))) as mocks:
+        inputs = tmp_path / "in.jsonl"
+        inputs.write_text(
+            "".join(json.dumps({**soak.row(i).inputs, "workflow": soak.row(i).ref}) + "\n" for i in range(n))
+        )
+        out = tmp_path / "out.jsonl"
+        args = ["batch", "column:workflow", str(inputs), "--out", str(out), "--concurrency", "5", "--rate", "30/s"]
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [*soak_cli(), *args], env=soak_env(mocks), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.4, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        subprocess.run([*soak_cli(), *args], env=soak_env(mocks), capture_output=True, timeout=120, check=False)  # noqa: S603
+        rows = {r["row"]: r for r in map(json.loads, out.read_text().splitlines())}
+        assert sorted(rows) == list(range(1, n + 1))
+        assert mocks.duplicate_starts() == {}
+        for number, result in rows.items():
+            want = soak.EXPECTED[result["provider"]][soak.fate(number)]
+            assert result["status"] in (want, "UNKNOWN"), (number, result)
+
+
+def soak_cli() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "flowdeck"]
+
+
+def soak_env(mocks: MockProviders) -> dict[str, str]:
+    import os
+
+    return {**os.environ, **mocks.env}
+
+
+# --- hostile responses ----------------------------------------------------------------------------
+
+
+def test_a_huge_body_is_refused_not_buffered_without_limit() -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=0, max_response_bytes=1_000_000) as c:
+        mock.get(f"{DB}/v1/tasks/t-1").respond(200, content=b'{"a": "' + b"x" * 2_000_000 + b'"}')
+        with pytest.raises(flowdeck.TransportError, match="larger than 1000000 bytes"):
+            c.databar.get_task("t-1")
+        mock.post(f"{DB}/v1/flows/1/run").respond(200, content=b"x" * 2_000_000)
+        with pytest.raises(flowdeck.StartOutcomeUnknown):
+            c.start("databar:flow/1", {"d": "x"})
+
+
+def test_deeply_nested_json_is_a_contract_error_not_a_recursion_error() -> None:
+    nested = b"[" * 200_000 + b"]" * 200_000
+    with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
+        mock.get(f"{DB}/v1/tasks/t-1").respond(200, content=nested)
+        with pytest.raises(flowdeck.ContractError) as info:
+            c.databar.get_task("t-1")
+        mock.post(f"{DB}/v1/tasks/t-1/cancel").respond(400, content=nested)
+        with pytest.raises(flowdeck.BadRequestError):
+            c.databar.cancel_task("t-1")
+    assert info.value.unreadable
+
+
+@pytest.fixture
+def slow_drip_server() -> Iterator[str]:
+    """A raw HTTP server that sends headers, then one byte of body every 50 ms, forever."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")
+                while not stop.is_set():
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:
+                        break
+                    time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_a_slow_drip_response_is_cut_off_at_the_body_deadline(slow_drip_server: str) -> None:
+    c = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": slow_drip_server}, max_retries=0, max_response_seconds=0.5)
+    started = time.monotonic()
+    with pytest.raises(flowdeck.RequestTimeoutError, match=r"longer than 0\.5 s"):
+        c.databar.get_task("t-1")
+    assert time.monotonic() - started < 3
+
+
+def test_redirects_are_not_followed_so_credentials_never_reach_another_host() -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock.get(f"{DB}/v1/tasks/t-1").respond(302, headers={"Location": "https://evil.test/steal"})
+        evil = mock.get("https://evil.test/steal").respond(200, json={"task_id": "t-1", "status": "completed"})
+        with pytest.raises(flowdeck.ContractError, match="undocumented status code 302"):
+            c.databar.get_task("t-1")
+    assert not evil.called
+
+
+def test_tls_verification_is_on_by_default() -> None:
+    c = flowdeck.Client(env=ENV)
+    pool = c._http._transport._inner._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED and pool._ssl_context.check_hostname
+
+
+# --- bad input, fuzzed ----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(task_id=st.text(min_size=0, max_size=300))
+def test_fuzzed_ids_never_change_the_request_path(task_id: str) -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        route = mock.get(url__startswith=f"{DB}/v1/tasks/").respond(json={"task_id": "t", "status": "processing"})
+        try:
+            c.databar.get_task(task_id)
+        except flowdeck.InvalidRequestError:
+            assert not route.called  # refused locally: nothing was sent
+            return
+        request = route.calls.last.request
+        segments = request.url.raw_path.split(b"?")[0].split(b"/")
+        assert segments[:3] == [b"", b"v1", b"tasks"] and len(segments) == 4  # still exactly one id segment
+        assert request.url.path == f"/v1/tasks/{task_id}"  # and it decodes back to the id
+
+
+@FUZZ
+@given(
+    ref=st.text(max_size=80)
+    | st.builds(
+        lambda p, r: f"{p}:{r}", st.sampled_from(["databar", "stackai", "gumloop", "superai"]), st.text(max_size=60)
+    )
+)
+def test_fuzzed_references_are_typed_errors_before_any_request(ref: str) -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock.route().respond(500)
+        try:
+            flowdeck.WorkflowRef.parse(ref)
+        except flowdeck.InvalidRequestError:
+            with pytest.raises(flowdeck.InvalidRequestError):
+                c.start(ref, {})
+            assert not mock.calls
+
+
+@FUZZ
+@given(
+    inputs=st.dictionaries(
+        st.text(max_size=5),
+        st.integers() | st.floats() | st.none() | st.lists(st.integers(), max_size=2),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_wrong_input_types_are_refused_before_any_request(inputs: dict[str, Any]) -> None:
+    with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
+        mock.route().respond(500)
+        with pytest.raises(flowdeck.InvalidRequestError):
+            c.start("databar:flow/1", inputs)  # Databar flow inputs are strings
+        assert not mock.calls
+
+
+@FUZZ
+@given(text=st.text(alphabet=st.sampled_from(list('a,b"\n\r x\x00é;')), max_size=60))
+def test_fuzzed_csv_files_parse_or_fail_with_a_row_number(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("csv") / "in.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        rows = read_rows(path, "gumloop:abc")
+    except InputFileError as exc:
+        assert str(path) in str(exc) and ("row" in str(exc) or "file" in str(exc))
+        return
+    assert all(isinstance(r.inputs, dict) for r in rows)
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(key=st.text(min_size=12, max_size=40).filter(lambda k: k.strip() == k and len(set(k)) > 4))
+def test_fuzzed_credentials_never_leak(key: str) -> None:
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("flowdeck")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    texts: list[str] = []
+    try:
+        with respx.mock(assert_all_called=False) as mock:
+            mock.get(url__startswith=f"{DB}/v1/tasks/").respond(403, json={"detail": "Forbidden"})
+            c = client(FakeClock(), env={}, databar_api_key=key, max_retries=0)
+            texts += [repr(c), str(c), repr(c._configs["databar"])]
+            try:
+                c.databar.get_task("t-1")
+            except flowdeck.FlowdeckError as exc:
+                texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    finally:
+        logger.removeHandler(handler)
+    texts += records
+    assert texts and not any(key in t for t in texts)
