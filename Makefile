@@ -53,10 +53,20 @@ demo: install
 soak: install
 	PYTHONPATH=. $(PY) -m contract_tests.soak --runs 10000
 
+## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
+bench: install .venv-bench/.installed
+	PYTHONPATH=. $(PY) -m contract_tests.bench
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet '.[bench]'
+	touch $@
+
 lint: install
 	$(BIN)/ruff check facade contract_tests specs/specpipe
 	$(BIN)/ruff format --check facade contract_tests specs/specpipe
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-bench node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results

@@ -263,3 +263,20 @@ def test_prism_is_pinned_in_package_json() -> None:
 
     assert json.loads((ROOT / "package.json").read_text())["devDependencies"]["@stoplight/prism-cli"] == "5.16.0"
     assert shutil.which("node"), "node is needed for Prism"
+
+
+def test_polling_learns_a_workflows_length_few_polls_and_small_lag() -> None:
+    clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
+    with MockProviders(MockConfig(seed=5, run_seconds=(54.0, 66.0)), clock) as mocks:
+        base = clock.now()
+        client = mocks.client(sleep=clock.advance, clock=lambda: clock.now() - base, wait_timeout=None)
+        polls, lags = [], []
+        for i in range(6):
+            run = client.start("databar:flow/sixty", {"row": str(i)})
+            before, began = mocks.states["databar"].calls["get_task"], clock.now()
+            client.wait(run)
+            record = mocks.states["databar"].runs[run.id]
+            polls.append(mocks.states["databar"].calls["get_task"] - before)
+            lags.append(clock.now() - began - record.duration)
+    assert polls[0] >= 10  # the first run: nothing known, the adaptive schedule
+    assert max(polls[2:]) <= 5 and max(lags[2:]) <= 0.1 * 66, (polls, lags)

@@ -299,13 +299,15 @@ def batch(
 def mock(
     seed: Annotated[int, typer.Option(help="Seed for the mocks' outcomes")] = 0,
     port: Annotated[int, typer.Option(help="First port (four in a row); 0 picks free ports")] = 0,
-    run_seconds: Annotated[float, typer.Option(help="How long mock runs take")] = 2.0,
+    run_seconds: Annotated[float, typer.Option(help="How long mock runs take at most")] = 2.0,
+    min_run_seconds: Annotated[float | None, typer.Option(help="...and at least (default: half the most)")] = None,
 ) -> None:
     """Serve the four mock providers on 127.0.0.1 until Ctrl-C, printing the environment to use them."""
     from flowdeck.testing import MockConfig, MockProviders
 
     ports = {p: port + i for i, p in enumerate(PROVIDERS)} if port else None
-    mocks = MockProviders(MockConfig(seed=seed, run_seconds=(run_seconds / 2, run_seconds)), ports=ports)
+    shortest = run_seconds / 2 if min_run_seconds is None else min_run_seconds
+    mocks = MockProviders(MockConfig(seed=seed, run_seconds=(shortest, run_seconds)), ports=ports)
     with mocks:
         out.print("[bold]Mock providers are serving.[/] Point flowdeck at them with:")
         for key, value in mocks.env.items():

@@ -14,7 +14,7 @@ import httpx
 from flowdeck._config import ProviderConfig, Secret, provider_configs
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import FlowdeckError, InvalidRequestError
-from flowdeck._lifecycle import EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
+from flowdeck._lifecycle import DurationHints, EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
 from flowdeck._models import PROVIDERS, Run, WorkflowRef
 from flowdeck._namespaces import (
     AsyncDatabar,
@@ -83,6 +83,7 @@ class _BaseClient:
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._max_retries = max_retries
         self._poll = poll_policy or PollPolicy()
+        self._durations = DurationHints()
         self._wait_timeout = wait_timeout
         self._on_change = on_status_change
         self._clock = clock
@@ -111,7 +112,7 @@ class _BaseClient:
     def _waiter(self, run: Run, timeout: float | None) -> Waiter:
         limit = self._wait_timeout if timeout is None else timeout
         deadline = None if limit is None else self._clock() + limit
-        return Waiter(run, self._poll, deadline, self._on_change)
+        return Waiter(run, self._poll, deadline, self._on_change, durations=self._durations)
 
     def _start_op(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None) -> Op[Run]:
         parsed = WorkflowRef.parse(ref)
@@ -259,7 +260,7 @@ class Client(_BaseClient):
                 continue
             for waiter in due:
                 try:
-                    waiter.observe(self.drive(self.adapter(waiter.run.provider).refresh(waiter.run)))
+                    waiter.observe(self.drive(self.adapter(waiter.run.provider).refresh(waiter.run)), self._clock())
                 except FlowdeckError as exc:
                     waiter.failed(exc)
                 if waiter.run.is_terminal:
@@ -416,7 +417,7 @@ class AsyncClient(_BaseClient):
                 elif isinstance(result, BaseException):
                     raise result
                 else:
-                    waiter.observe(result)
+                    waiter.observe(result, self._clock())
                 if waiter.run.is_terminal:
                     yield waiter.run
                     continue

@@ -186,23 +186,42 @@ class RetryTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = _policy.get()
+        # Fast path: most requests succeed at once, and building a retry loop costs more than the
+        # request itself on loopback. Only a failure enters stamina's loop, where it is replayed as
+        # attempt 1 so backoff and Retry-After apply exactly as if the loop had sent it.
+        try:
+            response, body = self._attempt(request, 1)
+        except httpx.TransportError as exc:
+            first: Exception = exc
+        else:
+            if policy.max_retries == 0 or not _retryable(policy, response, body):
+                return response
+            first = _RetryableResponse(response)
+        if policy.max_retries == 0 or _should_retry(policy)(first) is False:  # a 0.0 hint still means retry
+            raise first
         attempts = policy.max_retries + 1
         for attempt in stamina.retry_context(
             on=_should_retry(policy), attempts=attempts, timeout=None,
             wait_initial=policy.wait_initial, wait_max=policy.wait_max,
         ):  # fmt: skip
             with attempt:
-                started = time.perf_counter()
-                try:
-                    response, body = read_body(self._inner.handle_request(request), policy)
-                except httpx.TransportError as exc:
-                    _log(request, attempt.num, started, type(exc).__name__)
-                    raise
-                _log(request, attempt.num, started, str(response.status_code))
+                if attempt.num == 1:
+                    raise first
+                response, body = self._attempt(request, attempt.num)
                 if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
+
+    def _attempt(self, request: httpx.Request, num: int) -> tuple[httpx.Response, bytes]:
+        started = time.perf_counter()
+        try:
+            response, body = read_body(self._inner.handle_request(request), _policy.get())
+        except httpx.TransportError as exc:
+            _log(request, num, started, type(exc).__name__)
+            raise
+        _log(request, num, started, str(response.status_code))
+        return response, body
 
     def close(self) -> None:
         self._inner.close()
@@ -216,23 +235,39 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy = _policy.get()
+        try:  # the fast path of RetryTransport.handle_request, awaited
+            response, body = await self._attempt(request, 1)
+        except httpx.TransportError as exc:
+            first: Exception = exc
+        else:
+            if policy.max_retries == 0 or not _retryable(policy, response, body):
+                return response
+            first = _RetryableResponse(response)
+        if policy.max_retries == 0 or _should_retry(policy)(first) is False:  # a 0.0 hint still means retry
+            raise first
         attempts = policy.max_retries + 1
         async for attempt in stamina.retry_context(
             on=_should_retry(policy), attempts=attempts, timeout=None,
             wait_initial=policy.wait_initial, wait_max=policy.wait_max,
         ):  # fmt: skip
             with attempt:
-                started = time.perf_counter()
-                try:
-                    response, body = await aread_body(await self._inner.handle_async_request(request), policy)
-                except httpx.TransportError as exc:
-                    _log(request, attempt.num, started, type(exc).__name__)
-                    raise
-                _log(request, attempt.num, started, str(response.status_code))
+                if attempt.num == 1:
+                    raise first
+                response, body = await self._attempt(request, attempt.num)
                 if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
+
+    async def _attempt(self, request: httpx.Request, num: int) -> tuple[httpx.Response, bytes]:
+        started = time.perf_counter()
+        try:
+            response, body = await aread_body(await self._inner.handle_async_request(request), _policy.get())
+        except httpx.TransportError as exc:
+            _log(request, num, started, type(exc).__name__)
+            raise
+        _log(request, num, started, str(response.status_code))
+        return response, body
 
     async def aclose(self) -> None:
         await self._inner.aclose()

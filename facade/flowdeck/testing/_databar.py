@@ -113,6 +113,7 @@ def databar_app(state: MockState) -> FaultInjector:
         return run
 
     async def get_task(request: Request) -> Response:
+        state.calls["get_task"] += 1
         run = find(request)
         if isinstance(run, Response):
             return run

@@ -117,6 +117,7 @@ class MockState:
         self.clock = clock
         self.runs: dict[str, RunRecord] = {}
         self.starts: Counter[str] = Counter()  # start requests processed, per workflow + inputs
+        self.calls: Counter[str] = Counter()  # requests answered, per operation (polls, for efficiency checks)
         self._rng = random.Random(f"{config.seed}:{provider}")
         self._lock = threading.Lock()
         self._seq = 0

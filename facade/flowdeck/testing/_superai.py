@@ -161,6 +161,7 @@ def superai_app(state: MockState) -> FaultInjector:
         return value == "true"
 
     async def get(request: Request) -> Response:
+        state.calls["get_flow_execution"] += 1
         run = find(request)
         if isinstance(run, Response):
             return run
