@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
@@ -35,6 +34,9 @@ from flowdeck._transport import (
     RetryTransport,
     call_policy,
 )
+
+if TYPE_CHECKING:
+    import asyncio  # imported for real by AsyncClient: sync users never pay for asyncio
 
 T = TypeVar("T")
 
@@ -300,17 +302,19 @@ class AsyncClient(_BaseClient):
         self,
         *,
         http_client: httpx.AsyncClient | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         max_concurrent_requests: int = 64,
         **options: Any,
     ) -> None:
+        import asyncio
+
         super().__init__(**options)
         self._http = http_client or httpx.AsyncClient(
             transport=AsyncRetryTransport(httpx.AsyncHTTPTransport(limits=LIMITS)),
             timeout=self._timeout,
             follow_redirects=False,
         )
-        self._sleep = sleep
+        self._sleep = sleep or asyncio.sleep
         self._max_concurrent = max_concurrent_requests
         self._gate: asyncio.Semaphore | None = None
         self.databar = AsyncDatabar(self)
@@ -350,6 +354,8 @@ class AsyncClient(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     async def _execute(self, call: Call[T]) -> T:
+        import asyncio
+
         if self._gate is None:  # created lazily: a semaphore belongs to the running loop
             self._gate = asyncio.Semaphore(self._max_concurrent)
         kwargs = call.request_kwargs()
@@ -395,6 +401,8 @@ class AsyncClient(_BaseClient):
 
     async def as_completed(self, runs: Iterable[Run], *, timeout: float | None = None) -> AsyncIterator[Run]:
         """Yield each run once it ends (or, at the deadline, as last seen); polls run concurrently."""
+        import asyncio
+
         scheduler, now = Scheduler(), self._clock()
         for run in runs:
             run = self._check_run(run)
