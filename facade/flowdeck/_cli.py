@@ -137,6 +137,17 @@ def _lookup(provider: str, run_id: str) -> Run:
     return Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
 
 
+def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
+    try:
+        with _client() as client:
+            run = _lookup(provider, run_id)
+            _show(client.refresh(run) if action == "status" else client.cancel(run), as_json)
+    except (ConfigurationError, InvalidRequestError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except FlowdeckError as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def status(
     provider: Annotated[str, typer.Argument(help="databar, gumloop or superai")],
@@ -144,13 +155,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a run's current status and outputs.  Example: flowdeck status databar a1b2c3"""
-    try:
-        with _client() as client:
-            _show(client.refresh(_lookup(provider, run_id)), as_json)
-    except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except FlowdeckError as exc:
-        _fail(str(exc))
+    _on_run(provider, run_id, as_json, "status")
 
 
 @app.command()
@@ -160,13 +165,7 @@ def cancel(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ask the provider to stop a run.  Example: flowdeck cancel gumloop 8f3a..."""
-    try:
-        with _client() as client:
-            _show(client.cancel(_lookup(provider, run_id)), as_json)
-    except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except FlowdeckError as exc:
-        _fail(str(exc))
+    _on_run(provider, run_id, as_json, "cancel")
 
 
 class _ProgressObserver:

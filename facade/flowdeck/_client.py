@@ -247,13 +247,8 @@ class Client(_BaseClient):
         >>> for run in client.as_completed(runs, timeout=600):  # doctest: +SKIP
         ...     print(run.id, run.status)
         """
-        scheduler, now = Scheduler(), self._clock()
-        for run in runs:
-            run = self._check_run(run)
-            if run.is_terminal:
-                yield run
-            else:
-                scheduler.add(self._waiter(run, timeout), now)
+        scheduler = Scheduler()
+        yield from scheduler.begin([self._waiter(self._check_run(r), timeout) for r in runs], self._clock())
         while scheduler:
             now = self._clock()
             due = scheduler.due(now, limit=1000)
@@ -261,17 +256,13 @@ class Client(_BaseClient):
                 self._sleep(max(scheduler.next_due() - now, 0.0))
                 continue
             for waiter in due:
+                outcome: Run | FlowdeckError
                 try:
-                    waiter.observe(self.drive(self.adapter(waiter.run.provider).refresh(waiter.run)), self._clock())
+                    outcome = self.drive(self.adapter(waiter.run.provider).refresh(waiter.run))
                 except FlowdeckError as exc:
-                    waiter.failed(exc)
-                if waiter.run.is_terminal:
-                    yield waiter.run
-                    continue
-                try:
-                    scheduler.add(waiter, self._clock())
-                except FlowdeckError:
-                    yield waiter.run  # deadline reached: hand back the last state
+                    outcome = exc
+                if (finished := scheduler.settle(waiter, outcome, self._clock())) is not None:
+                    yield finished
 
     def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
         """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""
@@ -403,13 +394,9 @@ class AsyncClient(_BaseClient):
         """Yield each run once it ends (or, at the deadline, as last seen); polls run concurrently."""
         import asyncio
 
-        scheduler, now = Scheduler(), self._clock()
-        for run in runs:
-            run = self._check_run(run)
-            if run.is_terminal:
-                yield run
-            else:
-                scheduler.add(self._waiter(run, timeout), now)
+        scheduler = Scheduler()
+        for run in scheduler.begin([self._waiter(self._check_run(r), timeout) for r in runs], self._clock()):
+            yield run
         while scheduler:
             now = self._clock()
             due = scheduler.due(now, limit=self._max_concurrent * 4)
@@ -420,19 +407,10 @@ class AsyncClient(_BaseClient):
                 *(self.drive(self.adapter(w.run.provider).refresh(w.run)) for w in due), return_exceptions=True
             )
             for waiter, result in zip(due, results, strict=True):
-                if isinstance(result, FlowdeckError):
-                    waiter.failed(result)
-                elif isinstance(result, BaseException):
+                if isinstance(result, BaseException) and not isinstance(result, FlowdeckError):
                     raise result
-                else:
-                    waiter.observe(result, self._clock())
-                if waiter.run.is_terminal:
-                    yield waiter.run
-                    continue
-                try:
-                    scheduler.add(waiter, self._clock())
-                except FlowdeckError:
-                    yield waiter.run
+                if (finished := scheduler.settle(waiter, result, self._clock())) is not None:
+                    yield finished
 
     async def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
         """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""

@@ -188,6 +188,28 @@ class Scheduler:
         heapq.heappush(self._heap, (now + waiter.next_delay(now), self._seq, waiter))
         self._seq += 1
 
+    def begin(self, waiters: list[Waiter], now: float) -> list[Run]:
+        """Schedule the waiters whose runs are still going; return the runs already ended."""
+        done = [w.run for w in waiters if w.run.is_terminal]
+        for waiter in waiters:
+            if not waiter.run.is_terminal:
+                self.add(waiter, now)
+        return done
+
+    def settle(self, waiter: Waiter, outcome: Run | FlowdeckError, now: float) -> Run | None:
+        """Apply one poll's outcome: the run to hand back if it ended (or ran out of time), else None."""
+        if isinstance(outcome, FlowdeckError):
+            waiter.failed(outcome)  # re-raises what is not transient
+        else:
+            waiter.observe(outcome, now)
+        if waiter.run.is_terminal:
+            return waiter.run
+        try:
+            self.add(waiter, now)
+        except WaitTimeout:
+            return waiter.run  # the deadline passed: hand back the last state
+        return None
+
     def __bool__(self) -> bool:
         return bool(self._heap)
 
