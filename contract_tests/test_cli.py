@@ -117,6 +117,9 @@ def test_batch_runs_every_row_once_with_column_mapping(
     assert len(rows) == 25 and {r["status"] for r in rows.values()} == {"SUCCEEDED"}
     assert rows[2]["input"] == {"domain": "batch0.com"} and rows[2]["outputs"]["inputs"] == {"domain": "batch0.com"}
     assert served_mocks.states["databar"].start_count - before == 25
+    state = out.with_name(out.name + ".flowdeck-state.jsonl")
+    for written in (out, state):  # credentials never reach the batch's files
+        assert mock_env["DATABAR_API_KEY"] not in written.read_text()
     again = runner.invoke(app, args)  # everything is finished: nothing is started again
     assert again.exit_code == 0 and served_mocks.states["databar"].start_count - before == 25
     other = tmp_path / "other.csv"
