@@ -32,6 +32,7 @@ from flowdeck._transport import (
     AsyncRetryTransport,
     CallPolicy,
     RetryTransport,
+    ShardedAsyncTransport,
     call_policy,
 )
 
@@ -43,8 +44,9 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_WAIT_TIMEOUT = 3600.0
-# Enough connections for thousands of concurrent runs without opening one per run.
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+# The sync client sends one request at a time per thread; a small pool is all it uses. The async
+# client shards its connections (see ShardedAsyncTransport).
+LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
 class _BaseClient:
@@ -301,7 +303,7 @@ class AsyncClient(_BaseClient):
 
         super().__init__(**options)
         self._http = http_client or httpx.AsyncClient(
-            transport=AsyncRetryTransport(httpx.AsyncHTTPTransport(limits=LIMITS)),
+            transport=AsyncRetryTransport(ShardedAsyncTransport(shards=max(1, -(-max_concurrent_requests // 16)))),
             timeout=self._timeout,
             follow_redirects=False,
         )

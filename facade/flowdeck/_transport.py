@@ -178,6 +178,30 @@ def _log(request: httpx.Request, attempt: int, started: float, outcome: str) -> 
         )
 
 
+class ShardedAsyncTransport(httpx.AsyncBaseTransport):
+    """Several small connection pools used in turn, instead of one large one.
+
+    httpcore's pool does work proportional to its number of connections on every request
+    (encode/httpcore#1035): at 100 connections that bookkeeping was most of flowdeck's CPU with
+    thousands of runs in flight. Pools of ``per_shard`` keep it small; ``shards`` of them keep
+    enough requests in flight for real network latency.
+    """
+
+    def __init__(self, shards: int = 4, per_shard: int = 16) -> None:
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
+        self._next = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pool = self._pools[self._next]
+        self._next = (self._next + 1) % len(self._pools)
+        return await pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
 class RetryTransport(httpx.BaseTransport):
     """Wraps a transport with flowdeck's retry policy (sync)."""
 
