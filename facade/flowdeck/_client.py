@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 import httpx
@@ -107,10 +107,21 @@ class _BaseClient:
     def _call_policy(self, call: Call[Any]) -> CallPolicy:
         return attrs.evolve(self._policy, idempotent=not call.starts_run, max_retries=self._max_retries)
 
-    def _with(self, **changes: Any) -> Any:
+    def _bind(self) -> None:
+        """Attach the provider namespaces (``client.databar``...) to this client."""
+        raise NotImplementedError
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Self:
+        """A client sharing this one's connections and credentials with other retry or timeout settings.
+
+        >>> client.with_options(max_retries=0).refresh(run)  # doctest: +SKIP
+        """
         clone = copy.copy(self)
-        for key, value in changes.items():
-            setattr(clone, key, value)
+        if max_retries is not None:
+            clone._max_retries = max_retries
+        if timeout is not None:
+            clone._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        clone._bind()  # the namespaces must call the clone, not this client
         return clone
 
     def _waiter(self, run: Run, timeout: float | None) -> Waiter:
@@ -149,23 +160,13 @@ class Client(_BaseClient):
             transport=RetryTransport(httpx.HTTPTransport(limits=LIMITS)), timeout=self._timeout, follow_redirects=False
         )
         self._sleep = sleep
+        self._bind()
+
+    def _bind(self) -> None:
         self.databar = Databar(self)
         self.stackai = StackAI(self)
         self.gumloop = Gumloop(self)
         self.superai = SuperAI(self)
-
-    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Client:
-        """A client sharing this one's connections and credentials with other retry or timeout settings.
-
-        >>> client.with_options(max_retries=0).refresh(run)  # doctest: +SKIP
-        """
-        clone: Client = self._with(
-            _max_retries=self._max_retries if max_retries is None else max_retries,
-            _timeout=self._timeout if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        )
-        for name, ns in (("databar", Databar), ("stackai", StackAI), ("gumloop", Gumloop), ("superai", SuperAI)):
-            setattr(clone, name, ns(clone))
-        return clone
 
     def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with blocking I/O; returns its result."""
@@ -310,22 +311,13 @@ class AsyncClient(_BaseClient):
         self._sleep = sleep or asyncio.sleep
         self._max_concurrent = max_concurrent_requests
         self._gate: asyncio.Semaphore | None = None
+        self._bind()
+
+    def _bind(self) -> None:
         self.databar = AsyncDatabar(self)
         self.stackai = AsyncStackAI(self)
         self.gumloop = AsyncGumloop(self)
         self.superai = AsyncSuperAI(self)
-
-    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> AsyncClient:
-        """An async client sharing this one's connections and credentials with other settings."""
-        clone: AsyncClient = self._with(
-            _max_retries=self._max_retries if max_retries is None else max_retries,
-            _timeout=self._timeout if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        )
-        for name, ns in (
-            ("databar", AsyncDatabar), ("stackai", AsyncStackAI), ("gumloop", AsyncGumloop), ("superai", AsyncSuperAI)
-        ):  # fmt: skip
-            setattr(clone, name, ns(clone))
-        return clone
 
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""

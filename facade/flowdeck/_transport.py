@@ -214,7 +214,7 @@ class RetryTransport(httpx.BaseTransport):
         # request itself on loopback. Only a failure enters stamina's loop, where it is replayed as
         # attempt 1 so backoff and Retry-After apply exactly as if the loop had sent it.
         try:
-            response, body = self._attempt(request, 1)
+            response, body = self._attempt(request, 1, policy)
         except httpx.TransportError as exc:
             first: Exception = exc
         else:
@@ -231,16 +231,16 @@ class RetryTransport(httpx.BaseTransport):
             with attempt:
                 if attempt.num == 1:
                     raise first
-                response, body = self._attempt(request, attempt.num)
+                response, body = self._attempt(request, attempt.num, policy)
                 if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
 
-    def _attempt(self, request: httpx.Request, num: int) -> tuple[httpx.Response, bytes]:
+    def _attempt(self, request: httpx.Request, num: int, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
         started = time.perf_counter()
         try:
-            response, body = read_body(self._inner.handle_request(request), _policy.get())
+            response, body = read_body(self._inner.handle_request(request), policy)
         except httpx.TransportError as exc:
             _log(request, num, started, type(exc).__name__)
             raise
@@ -260,7 +260,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy = _policy.get()
         try:  # the fast path of RetryTransport.handle_request, awaited
-            response, body = await self._attempt(request, 1)
+            response, body = await self._attempt(request, 1, policy)
         except httpx.TransportError as exc:
             first: Exception = exc
         else:
@@ -277,16 +277,16 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             with attempt:
                 if attempt.num == 1:
                     raise first
-                response, body = await self._attempt(request, attempt.num)
+                response, body = await self._attempt(request, attempt.num, policy)
                 if attempt.num < attempts and _retryable(policy, response, body):
                     raise _RetryableResponse(response)
                 return response
         raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
 
-    async def _attempt(self, request: httpx.Request, num: int) -> tuple[httpx.Response, bytes]:
+    async def _attempt(self, request: httpx.Request, num: int, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
         started = time.perf_counter()
         try:
-            response, body = await aread_body(await self._inner.handle_async_request(request), _policy.get())
+            response, body = await aread_body(await self._inner.handle_async_request(request), policy)
         except httpx.TransportError as exc:
             _log(request, num, started, type(exc).__name__)
             raise

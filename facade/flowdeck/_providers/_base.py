@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Protocol
 
 from flowdeck._config import ProviderConfig
 from flowdeck._core import Op
-from flowdeck._errors import InvalidRequestError, UnsupportedOperationError
+from flowdeck._errors import InvalidRequestError, UnknownStatusError, UnsupportedOperationError
 from flowdeck._models import Run, Status, WorkflowRef, check_id
 
 MAX_INPUT_BYTES = 1_000_000  # assumption: no provider documents a limit; 1 MB of JSON is far past any real row
@@ -76,8 +76,6 @@ def check_inputs(provider: str, inputs: object, *, strings_only: bool = False) -
 
 def map_status(provider: str, table: Mapping[str, Status], value: object, *, operation: str, raw: Any) -> Status:
     """The uniform status of a provider status string; unknown or mistyped ones are contract errors."""
-    from flowdeck._errors import UnknownStatusError
-
     if not isinstance(value, str):
         raise TypeError(f"status is {type(value).__name__}, not a string")
     try:

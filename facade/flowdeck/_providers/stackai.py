@@ -52,14 +52,8 @@ class StackAIAdapter:
     def _run(self, ref: WorkflowRef, result: RunResult) -> Run:
         raw = to_dict(result)
         error, state = unset(result.error), unset(result.state)
-        if not isinstance(result.outputs.additional_properties, dict):
-            raise TypeError("outputs is not an object")
-        if error is not None:
-            status = Status.FAILED
-        elif state is None or state in STATES:
-            status = STATES.get(state, Status.SUCCEEDED) if state else Status.SUCCEEDED
-        else:
-            status = Status.SUCCEEDED  # a 200 without error carries outputs whatever the state word
+        # `error` set means failure even on a 200; otherwise a 200 carries outputs whatever the state word.
+        status = Status.FAILED if error is not None else STATES.get(state or "COMPLETED", Status.SUCCEEDED)
         run_id = unset(result.run_id)
         return Run(
             provider=self.name, workflow=ref,
