@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-SPECPIPE := PYTHONPATH=specs $(PY) -m specpipe
+SPECPIPE := $(BIN)/specpipe
 
 .PHONY: install generate spec-update spec-check test contract demo bench soak lint clean
 
@@ -38,24 +38,24 @@ define run_pytest
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
-## The whole suite (includes the contract checks and the drift check).
-test: install
+## The whole suite: lint and type checks first (a changed generated signature fails here), then every test.
+test: install lint
 	$(call run_pytest,)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
 contract: install
-	$(call run_pytest,-m contract)
+	$(call run_pytest,contract_tests)
 
 demo: install
 	$(BIN)/flowdeck demo
 
 ## The 10,000-run fault soak (the suite runs 2,000); prints the README's Reliability table.
 soak: install
-	PYTHONPATH=. $(PY) -m contract_tests.soak --runs 10000
+	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
 
 ## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
 bench: install .venv-bench/.installed
-	PYTHONPATH=. $(PY) -m contract_tests.bench
+	PYTHONPATH=. $(PY) -m benchmarks.bench
 
 .venv-bench/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-bench
@@ -64,8 +64,8 @@ bench: install .venv-bench/.installed
 	touch $@
 
 lint: install
-	$(BIN)/ruff check facade contract_tests specs/specpipe
-	$(BIN)/ruff format --check facade contract_tests specs/specpipe
+	$(BIN)/ruff check facade tests contract_tests benchmarks specs/specpipe conftest.py
+	$(BIN)/ruff format --check facade tests contract_tests benchmarks specs/specpipe conftest.py
 	$(BIN)/mypy
 
 clean:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import schemathesis
 
-from contract_tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
+
 
 PROVIDERS = ("databar", "stackai", "gumloop", "superai")
 

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import flowdeck
@@ -19,7 +21,8 @@ from flowdeck import Status
 from flowdeck.testing import MockConfig, MockProviders
 
 from contract_tests._spec import PROVIDERS, validating_http_client
-from contract_tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.contract
 
@@ -54,8 +57,9 @@ async def test_async_facade_lifecycle_against_mocks(served_mocks: MockProviders,
 
 def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
     clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
-    with MockProviders(MockConfig(run_seconds=(5.0, 5.0), databar_credits=2), clock) as mocks:
+    with MockProviders(MockConfig(run_seconds=(5.0, 5.0), databar_credits=2), clock) as mocks, ExitStack() as stack:
         client = mocks.client(poll_policy=flowdeck.PollPolicy(initial=0.01, max_interval=0.01), wait_timeout=5)
+        stack.callback(client.close)
         run = client.start("databar:flow/1", {"domain": "a"})
         assert client.refresh(run).provider_status == "processing"
         assert client.cancel(run).status is Status.CANCELLED
@@ -267,9 +271,10 @@ def test_prism_is_pinned_in_package_json() -> None:
 
 def test_polling_learns_a_workflows_length_few_polls_and_small_lag() -> None:
     clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
-    with MockProviders(MockConfig(seed=5, run_seconds=(54.0, 66.0)), clock) as mocks:
+    with MockProviders(MockConfig(seed=5, run_seconds=(54.0, 66.0)), clock) as mocks, ExitStack() as stack:
         base = clock.now()
         client = mocks.client(sleep=clock.advance, clock=lambda: clock.now() - base, wait_timeout=None)
+        stack.callback(client.close)
         polls, lags = [], []
         for i in range(6):
             run = client.start("databar:flow/sixty", {"row": str(i)})

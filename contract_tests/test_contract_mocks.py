@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -51,8 +53,21 @@ def _point_schemas_at_mocks(served_mocks: Any) -> None:
         schema(provider).config.update(**target)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_session() -> Iterator[None]:
+    # schemathesis would open a requests session per call and leave its sockets to the garbage
+    # collector (a ResourceWarning in whichever test runs next); one session, closed here.
+    with requests.Session() as session:
+        SESSION.append(session)
+        yield
+        SESSION.clear()
+
+
+SESSION: list[requests.Session] = []
+
+
 def call_and_validate(provider: str, case: Any) -> None:
-    case.call_and_validate(checks=CHECKS, **TARGETS[provider])
+    case.call_and_validate(checks=CHECKS, session=SESSION[0], **TARGETS[provider])
 
 
 @schema("databar").parametrize()
@@ -82,7 +97,7 @@ def test_superai_mock_conforms(case: Any) -> None:
 def _state_machine(provider: str) -> Any:
     class Workflow(schema(provider).as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return dict(TARGETS[provider])
+            return {**TARGETS[provider], "session": SESSION[0]}
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = (), **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)

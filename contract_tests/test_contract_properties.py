@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import flowdeck
@@ -18,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from contract_tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID
-from contract_tests.conftest import ROOT
+from tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.contract
 

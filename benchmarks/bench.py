@@ -236,6 +236,7 @@ def _simulate(duration: float, fixed_interval: float | None, samples: int) -> li
                     run = client.refresh(run)
             length = state.runs[run.id].duration
             results.append((state.calls["get_task"] - before, clock.now() - began - length, length))
+        client.close()
     return results
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flowdeck.testing import MockProviders
 
-from contract_tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
+
 
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
 

@@ -24,7 +24,8 @@ from specpipe._merge import merge_documents
 from specpipe._overlay import apply_overlay
 from specpipe._report import diff_surfaces, format_report
 
-from contract_tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
+
 
 SPECS = ROOT / "specs"
 

@@ -2,7 +2,7 @@
 
 Checks that every run ends in the state the mock decided, with the outputs it produced (or in a
 typed error that says what is known), that no run was started twice, and that no exception other
-than flowdeck's escapes. ``python -m contract_tests.soak --runs 10000`` (``make soak``) prints the
+than flowdeck's escapes. ``python -m benchmarks.soak --runs 10000`` (``make soak``) prints the
 report table; the test suite runs it at 2,000.
 """
 
@@ -237,7 +237,7 @@ def table(reports: list[SoakReport]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m contract_tests.soak``: run the soak in every mode and print the table."""
+    """``python -m benchmarks.soak``: run the soak in every mode and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)

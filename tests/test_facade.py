@@ -12,7 +12,7 @@ import pytest
 import respx
 from flowdeck import Status
 
-from contract_tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID, SECRETS, FakeClock, async_client, client
+from tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID, SECRETS, FakeClock, async_client, client
 
 DB, SA, GL, SU, AUTH = BASES["databar"], BASES["stackai"], BASES["gumloop"], BASES["superai"], BASES["superai_auth"]
 

@@ -27,8 +27,8 @@ from flowdeck.testing import MockConfig, MockProviders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contract_tests import soak
-from contract_tests._fakes import BASES, ENV, FakeClock, client
+from benchmarks import soak
+from tests._fakes import BASES, ENV, FakeClock, client
 
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
@@ -174,7 +174,7 @@ def slow_drip_server() -> Iterator[str]:
 def test_a_slow_drip_response_is_cut_off_at_the_body_deadline(slow_drip_server: str) -> None:
     c = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": slow_drip_server}, max_retries=0, max_response_seconds=0.5)
     started = time.monotonic()
-    with pytest.raises(flowdeck.RequestTimeoutError, match=r"longer than 0\.5 s"):
+    with c, pytest.raises(flowdeck.RequestTimeoutError, match=r"longer than 0\.5 s"):
         c.databar.get_task("t-1")
     assert time.monotonic() - started < 3
 
