@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SPECPIPE := $(BIN)/specpipe
 
-.PHONY: install generate spec-update spec-check test contract demo bench soak lint clean
+.PHONY: install sdks generate spec-update spec-check test contract demo bench soak lint clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -38,12 +38,13 @@ define run_pytest
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
-## The whole suite: lint and type checks first (a changed generated signature fails here), then every test.
-test: install lint
+## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
+## (including the witness suite, which drives the official SDKs from .venv-sdks).
+test: install sdks lint
 	$(call run_pytest,)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
-contract: install
+contract: install sdks
 	$(call run_pytest,contract_tests)
 
 demo: install
@@ -54,13 +55,20 @@ soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
 
 ## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
-bench: install .venv-bench/.installed
+bench: install sdks
 	PYTHONPATH=. $(PY) -m benchmarks.bench
 
-.venv-bench/.installed: pyproject.toml
-	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet --upgrade pip
-	.venv-bench/bin/pip install --quiet '.[bench]'
+## The official databar and gumloop SDKs (pinned in the `sdks` extra) in their own venv, for the witness
+## suite (contract_tests/test_sdk_witness.py) and the benchmarks. Their own venv because gumloop's
+## dependency jsonpath-python installs a `jsonpath` package over python-jsonpath's, which specpipe uses.
+## Only the pins are installed there (read from pyproject.toml), never flowdeck itself.
+sdks: .venv-sdks/.installed
+
+.venv-sdks/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-sdks
+	.venv-sdks/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["sdks"]))' > .venv-sdks/requirements.txt
+	.venv-sdks/bin/python -m pip install --quiet -r .venv-sdks/requirements.txt
 	touch $@
 
 lint: install
@@ -69,4 +77,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .venv-bench node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results
+	rm -rf $(VENV) .venv-sdks node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results

@@ -152,10 +152,10 @@ def _batch_many(env: dict[str, str], n: int, rate: float, work: Path) -> float:
 
 
 def _sdk_per_run(env: dict[str, str], n: int) -> dict[str, float]:
-    """Seconds per run of each official SDK's loop, measured in .venv-bench (see bench_sdks.py)."""
-    python = ROOT / ".venv-bench" / "bin" / "python"
+    """Seconds per run of each official SDK's loop, measured in .venv-sdks (see bench_sdks.py)."""
+    python = ROOT / ".venv-sdks" / "bin" / "python"
     if not python.exists():
-        raise SystemExit("official SDKs are not installed: run `make bench` (it builds .venv-bench)")
+        raise SystemExit("official SDKs are not installed: run `make sdks`")
     script = Path(__file__).with_name("bench_sdks.py")
     done = subprocess.run(  # noqa: S603
         [str(python), str(script), env["DATABAR_BASE_URL"], env["GUMLOOP_BASE_URL"], str(n)],

@@ -1,6 +1,6 @@
 """The official SDKs' documented way of running many: their sync loops, pointed at the mock providers.
 
-Runs in its own virtualenv (``.venv-bench``, made by ``make bench`` from the ``bench`` extra): the
+Runs in its own virtualenv (``.venv-sdks``, made by ``make sdks`` from the ``sdks`` extra): the
 gumloop SDK depends on jsonpath-python, whose ``jsonpath`` package overwrites python-jsonpath's in
 a shared environment. Prints one JSON object: seconds per run for each SDK.
 Usage: ``python bench_sdks.py <databar base url> <gumloop base url> <runs>``.
