@@ -65,9 +65,10 @@ def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
         assert client.cancel(run).status is Status.CANCELLED
         with pytest.raises(flowdeck.ConflictError):
             client.cancel(run)
-        failing = client.start("databar:flow/fail-x", {"domain": "b"})
+        failing = client.start("databar:flow/fail-x", {"domain": "b"})  # the cancel refunded its credit
+        client.start("databar:flow/1", {"domain": "c"})  # the last credit, reserved while it runs
         with pytest.raises(flowdeck.InsufficientCreditsError, match="credits"):
-            client.start("databar:flow/1", {"domain": "c"})
+            client.start("databar:flow/1", {"domain": "d"})
         clock.advance(6)
         assert client.refresh(failing).status is Status.FAILED
         clock.advance(25 * 3600)
@@ -79,7 +80,7 @@ def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
             client.databar.get_task("nope")
         g = client.start("gumloop:saved-1", {"topic": "x"})
         assert client.cancel(g).status is Status.CANCELLED
-        assert mocks.states["databar"].start_count == 2 and mocks.duplicate_starts() == {}
+        assert mocks.states["databar"].start_count == 3 and mocks.duplicate_starts() == {}
 
 
 def test_mock_auth_is_enforced_per_provider(served_mocks: MockProviders) -> None:

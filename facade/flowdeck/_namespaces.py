@@ -57,14 +57,13 @@ class Databar(_Namespace):
         self,
         identifier: str,
         params: Mapping[str, Any],
-        enrichments: Sequence[int],
+        enrichments: Sequence[int] | None = None,
         *,
         email_verifier: int | None = None,
     ) -> Run:
-        """Start a waterfall with the given enrichment ids; returns the pending run."""
-        return self._client.drive(
-            self._a().run_waterfall(identifier, params, list(enrichments), email_verifier=email_verifier)
-        )
+        """Start a waterfall with the given enrichment ids (none: its default cascade); returns the pending run."""
+        chosen = None if enrichments is None else list(enrichments)
+        return self._client.drive(self._a().run_waterfall(identifier, params, chosen, email_verifier=email_verifier))
 
     def get_task(self, task_id: str) -> Run:
         """Look at a task (``GET /v1/tasks/{task_id}``); an expired one comes back EXPIRED."""
@@ -91,13 +90,14 @@ class AsyncDatabar(_AsyncNamespace):
         self,
         identifier: str,
         params: Mapping[str, Any],
-        enrichments: Sequence[int],
+        enrichments: Sequence[int] | None = None,
         *,
         email_verifier: int | None = None,
     ) -> Run:
-        """Start a waterfall; returns the pending run."""
+        """Start a waterfall (no enrichments: its default cascade); returns the pending run."""
+        chosen = None if enrichments is None else list(enrichments)
         return await self._client.drive(
-            self._a().run_waterfall(identifier, params, list(enrichments), email_verifier=email_verifier)
+            self._a().run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
         )
 
     async def get_task(self, task_id: str) -> Run:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from flowdeck_generated.databar.api.flows import run_flow
+from flowdeck_generated.databar.api.flows import get_flow, run_flow
 from flowdeck_generated.databar.api.tasks import cancel_task, get_task
+from flowdeck_generated.databar.api.user import get_user
 from flowdeck_generated.databar.api.waterfall import run_waterfall
 from flowdeck_generated.databar.models import Inputs, Params, RunFlowIn, Task, WaterfallRequest
 
@@ -16,8 +17,10 @@ from flowdeck._errors import GoneError, InvalidRequestError
 from flowdeck._models import Run, Status, WorkflowRef, check_id
 from flowdeck._providers._base import check_inputs, map_status, response_id, to_dict, unset
 
-# From the SDK's TaskStatus enum and its poller (shared/providers.md section 1). `no_data` keeps
-# polling as the SDK does; `success`/`error` are legacy spellings the SDK still accepts.
+# The official SDK's TaskStatus words and what its poller does with them (docs/providers/databar.md):
+# `no_data` keeps polling as the SDK does; `success`/`error` are legacy spellings the SDK still
+# accepts. Any other word is an UnknownStatusError carrying the raw body: a status field is an open
+# string in our spec (never an enum), so a new word reaches this table instead of failing parsing.
 STATUSES: Mapping[str, Status] = {
     "created": Status.PENDING,  # the waterfall page's example answer
     "processing": Status.RUNNING,
@@ -69,7 +72,7 @@ class DatabarAdapter:
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         if ref.kind == "waterfall":
             values = check_inputs(self.name, inputs)
-            enrichments = values.pop("enrichments", None)
+            enrichments = values.pop("enrichments", None)  # none: the waterfall's default cascade
             verifier = values.pop("email_verifier", None)
             return self.run_waterfall(ref.id, values, enrichments, email_verifier=verifier)
         return self.run_flow(ref.id, inputs)
@@ -84,23 +87,29 @@ class DatabarAdapter:
         return run
 
     def run_waterfall(
-        self, identifier: str, params: Mapping[str, Any], enrichments: Any, *, email_verifier: int | None = None
+        self,
+        identifier: str,
+        params: Mapping[str, Any],
+        enrichments: Any = None,
+        *,
+        email_verifier: int | None = None,
     ) -> Op[Run]:
-        """POST /v1/waterfalls/{identifier}/run."""
+        """POST /v1/waterfalls/{identifier}/run; no ``enrichments`` runs the waterfall's default cascade.
+
+        Like the official SDK, an empty or absent list is left out of the request (the published page
+        calls the field required; the SDK's documented behaviour is followed, see the spec overlay).
+        """
         ref = WorkflowRef(self.name, "waterfall", check_id(identifier, "databar waterfall id"))
-        if (
+        if enrichments is not None and (
             not isinstance(enrichments, list)
-            or not enrichments
             or not all(isinstance(e, int) and not isinstance(e, bool) for e in enrichments)
         ):
-            raise InvalidRequestError("databar waterfall needs 'enrichments': a non-empty list of integer ids")
+            raise InvalidRequestError("databar waterfall 'enrichments' must be a list of integer ids")
         if email_verifier is not None and (not isinstance(email_verifier, int) or isinstance(email_verifier, bool)):
             raise InvalidRequestError("databar waterfall 'email_verifier' must be an integer id")
-        body = WaterfallRequest(
-            params=Params.from_dict(check_inputs(self.name, params)),
-            enrichments=enrichments,
-            email_verifier=email_verifier,
-        )
+        body = WaterfallRequest(params=Params.from_dict(check_inputs(self.name, params)), email_verifier=email_verifier)
+        if enrichments:
+            body.enrichments = enrichments
         run: Run = yield self._call(
             "run_waterfall", run_waterfall, lambda r: self._pending(ref, r), ref.id, body=body, _starts=str(ref)
         )
@@ -140,3 +149,13 @@ class DatabarAdapter:
             check_id(task_id, "databar task id"),
         )
         return run
+
+    def get_flow(self, flow_id: str) -> Op[dict[str, Any]]:
+        """GET /v1/flows/{flow_id}: the flow with its declared inputs, as JSON data (``inputs[].id``...)."""
+        flow: dict[str, Any] = yield self._call("get_flow", get_flow, to_dict, check_id(flow_id, "databar flow id"))
+        return flow
+
+    def get_user(self) -> Op[dict[str, Any]]:
+        """GET /v1/user/me: the account behind the key, as JSON data (``balance`` is the credits left)."""
+        user: dict[str, Any] = yield self._call("get_user", get_user, to_dict)
+        return user

@@ -8,9 +8,37 @@ bodies, its status words over time, Databar's 24-hour expiry on an injectable cl
 ...     run = mocks.client().run("gumloop:my-flow", {"topic": "x"})
 
 With pytest, the ``flowdeck_mocks`` and ``flowdeck_client`` fixtures do this for you.
+
+Scripting what a run does: see :class:`MockConfig` (workflow ids containing ``fail``, ``cancel``,
+``missing`` or ``status-<word>``; the inputs ``mock_status`` and ``mock_outcome``;
+:data:`SUPERAI_SCRIPTED_FLOWS`), and :func:`conventions` for every documented status and error of each
+provider with its trigger and what flowdeck makes of it.
 """
 
-from flowdeck.testing._mockcore import Faults, MockClock, MockConfig, MockState, RunRecord
+from flowdeck.testing._conventions import (
+    NEW_WORD,
+    Convention,
+    conventions,
+    conventions_markdown,
+    conventions_text,
+)
+from flowdeck.testing._mockcore import Faults, MockClock, MockConfig, MockState, RunRecord, scripted_status
 from flowdeck.testing._server import PROVIDERS, MockProviders
+from flowdeck.testing._superai import SUPERAI_SCRIPTED_FLOWS
 
-__all__ = ["PROVIDERS", "Faults", "MockClock", "MockConfig", "MockProviders", "MockState", "RunRecord"]
+__all__ = [
+    "NEW_WORD",
+    "PROVIDERS",
+    "SUPERAI_SCRIPTED_FLOWS",
+    "Convention",
+    "Faults",
+    "MockClock",
+    "MockConfig",
+    "MockProviders",
+    "MockState",
+    "RunRecord",
+    "conventions",
+    "conventions_markdown",
+    "conventions_text",
+    "scripted_status",
+]

@@ -1,7 +1,17 @@
-"""Mock Databar: flows, waterfalls, tasks; 403 for a bad key, 406 out of credits, expiry after 24 h."""
+"""Mock Databar: flows, waterfalls, tasks, the account; 403 for a bad key, 406 out of credits, expiry after 24 h.
+
+What it relies on (docs/providers/databar.md has the sources): every error body carries ``detail``
+(400s add a machine ``error`` code and ``fields``); a missing or wrong ``x-apikey`` is 403; a task's
+status words are those of the official SDK's ``TaskStatus`` plus the legacy ``success``/``error`` its
+poller accepts and the waterfall page's ``created``; results are kept 24 hours, then a poll answers
+``gone`` (and, in this mock, HTTP 410 a day later, so both forms the SDK handles occur); cancelling
+an ended task is 409. A waterfall run without ``enrichments`` runs the waterfall's default cascade
+(the official SDK's documented behaviour; the published page says the field is required).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,6 +21,7 @@ from starlette.routing import Route
 
 from flowdeck.testing._mockcore import (
     FaultInjector,
+    Kind,
     MockState,
     RunRecord,
     is_invalid,
@@ -23,26 +34,71 @@ RETENTION = 24 * 3600.0
 # Assumption of the mock: in the first day after expiry a poll answers 200 `gone`, later HTTP 410, so
 # both forms the SDK handles are exercised.
 GONE_410_AFTER = 48 * 3600.0
+# What each documented task status word means (the official SDK's TaskStatus and poller).
+STATUS_KINDS: Mapping[str, Kind] = {
+    "created": "running",  # the waterfall page's example start answer
+    "processing": "running",
+    "no_data": "running",  # the SDK keeps polling on it
+    "completed": "succeed",
+    "partially_completed": "succeed",
+    "success": "succeed",  # legacy spelling the SDK still accepts
+    "failed": "fail",
+    "error": "fail",  # legacy
+    "cancelled": "cancel",
+    "gone": "expired",
+}
+# The enrichment ids of the published waterfall page's example: the mock's default cascade.
+DEFAULT_CASCADE = (833, 966)
+RUN_COST = 1.0
+# With `databar_credits=None` the account is unlimited; user/me still reports a number (the SDK's
+# User.balance is a float), this minus what runs spent.
+UNLIMITED_BALANCE = 1_000_000.0
+DEFAULT_FLOW_INPUTS = {"domain": False}  # the published flow page's example input
+
+
+def _detail(message: Any, status: int) -> Response:
+    return json_response({"detail": message}, status)
 
 
 def _validation(loc: list[Any], msg: str, kind: str = "value_error") -> Response:
     return json_response({"detail": [{"loc": loc, "msg": msg, "type": kind}]}, 422)
 
 
-def _task(state: MockState, run: RunRecord, now: float) -> dict[str, Any]:
-    phase = run.phase(now)
-    status = {"running": "processing", "succeed": "completed", "fail": "failed", "cancel": "cancelled",
-              "cancelled": "cancelled"}[phase]  # fmt: skip
+def _word(run: RunRecord, now: float) -> str:
+    """The status word of ``run`` now, before the 24-hour expiry is applied."""
+    default = {"running": "processing", "succeed": "completed", "fail": "failed", "cancel": "cancelled",
+               "cancelled": "cancelled"}[run.phase(now)]  # fmt: skip
+    return run.word(now, default, STATUS_KINDS)
+
+
+def _start_word(run: RunRecord) -> str:
+    """What a run endpoint answers: ``processing``, or a scripted in-progress word (``created``...)."""
+    return run.script if run.script is not None and STATUS_KINDS.get(run.script) == "running" else "processing"
+
+
+def _charged(run: RunRecord, now: float) -> float:
+    """Credits ``run`` holds now: reserved while it runs, kept if it completed, refunded otherwise."""
+    if run.phase(now) == "running":
+        return RUN_COST
+    # A new (scripted) word keeps the run's results, so it keeps the charge too.
+    return RUN_COST if STATUS_KINDS.get(_word(run, now), "succeed") in ("succeed", "expired") else 0.0
+
+
+def _task(run: RunRecord, now: float) -> dict[str, Any]:
+    status = _word(run, now)
+    kind = STATUS_KINDS.get(status, "succeed")
     data: Any = None
     error: Any = None
-    if status == "completed":
+    if kind == "succeed":
         data = {"workflow": run.workflow, "inputs": run.inputs, "result": f"enriched:{run.id[:8]}"}
-    elif status == "failed":
+    elif kind == "fail":
         error = ["enrichment provider returned no result"]
-    if phase != "running" and now > run.finished_at() + RETENTION:
+    ended = run.phase(now) != "running"
+    credits = _charged(run, now) if ended else 0.0
+    if ended and now > run.finished_at() + RETENTION:
         status, data, error = "gone", None, None
     return {"task_id": run.id, "request_id": run.id, "status": status, "data": data, "error": error,
-            "credits_spent": 1 if status == "completed" else 0}  # fmt: skip
+            "credits_spent": credits}  # fmt: skip
 
 
 def databar_app(state: MockState) -> FaultInjector:
@@ -51,15 +107,21 @@ def databar_app(state: MockState) -> FaultInjector:
 
     def authorized(request: Request) -> Response | None:
         if request.headers.get("x-apikey") != cfg.databar_key:
-            return json_response({"detail": "Forbidden"}, 403)
+            return _detail("Forbidden", 403)
         return None
 
-    def charge() -> Response | None:
-        if cfg.databar_credits is not None:
-            if cfg.databar_credits <= 0:
-                return json_response({"detail": "Check the number of remaining credits or the tariff plan."}, 406)
-            cfg.databar_credits -= 1
+    def balance() -> float:
+        now = state.clock.now()
+        spent = sum(_charged(run, now) for run in list(state.runs.values()))
+        return (UNLIMITED_BALANCE if cfg.databar_credits is None else cfg.databar_credits) - spent
+
+    def refuse_without_credits() -> Response | None:
+        if cfg.databar_credits is not None and balance() < RUN_COST:
+            return _detail("Check the number of remaining credits or the tariff plan.", 406)
         return None
+
+    def declared_inputs(flow_id: str) -> dict[str, bool]:
+        return cfg.databar_flows.get(flow_id, DEFAULT_FLOW_INPUTS)
 
     async def run_flow(request: Request) -> Response:
         if denied := authorized(request):
@@ -72,11 +134,16 @@ def databar_app(state: MockState) -> FaultInjector:
             return _validation(["body", "inputs"], "Input should be a dictionary of strings", "dict_type")
         flow_id = request.path_params["flow_id"]
         if "missing" in flow_id:
-            return json_response({"detail": "Flow not found"}, 404)
-        if refused := charge():
+            return _detail("Flow not found", 404)
+        if flow_id in cfg.databar_flows:
+            missing = [name for name, required in declared_inputs(flow_id).items() if required and not inputs.get(name)]
+            if missing:
+                detail = f"Missing required inputs: {', '.join(missing)}"
+                return json_response({"error": "INVALID_DATA", "detail": detail, "fields": missing}, 400)
+        if refused := refuse_without_credits():
             return refused
-        run = state.start(f"flow/{flow_id}", inputs)
-        return json_response({"task_id": run.id, "status": "processing"})
+        run = state.start(f"flow/{flow_id}", inputs, kinds=STATUS_KINDS)
+        return json_response({"task_id": run.id, "status": _start_word(run)})
 
     async def run_waterfall(request: Request) -> Response:
         if denied := authorized(request):
@@ -84,9 +151,10 @@ def databar_app(state: MockState) -> FaultInjector:
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict):
             return _validation(["body"], "Input should be a valid dictionary", "dict_type")
-        params, enrichments = body.get("params"), body.get("enrichments")
+        params = body.get("params")
         if not isinstance(params, dict):
             return _validation(["body", "params"], "Field required", "missing")
+        enrichments = body.get("enrichments", list(DEFAULT_CASCADE))
         if (
             not isinstance(enrichments, list)
             or not enrichments
@@ -98,18 +166,18 @@ def databar_app(state: MockState) -> FaultInjector:
             return _validation(["body", "email_verifier"], "Input should be a valid integer", "int_type")
         identifier = request.path_params["identifier"]
         if "missing" in identifier:
-            return json_response({"detail": "Waterfall not found"}, 404)
-        if refused := charge():
+            return _detail("Waterfall not found", 404)
+        if refused := refuse_without_credits():
             return refused
-        run = state.start(f"waterfall/{identifier}", {"params": params, "enrichments": enrichments})
-        return json_response({"task_id": run.id, "status": "processing"})
+        run = state.start(f"waterfall/{identifier}", {"params": params, "enrichments": enrichments}, kinds=STATUS_KINDS)
+        return json_response({"task_id": run.id, "status": _start_word(run)})
 
     def find(request: Request) -> RunRecord | Response:
         if denied := authorized(request):
             return denied
         run = state.runs.get(request.path_params["task_id"])
         if run is None:
-            return json_response({"detail": "Task not found"}, 404)
+            return _detail("Task not found", 404)
         return run
 
     async def get_task(request: Request) -> Response:
@@ -119,8 +187,8 @@ def databar_app(state: MockState) -> FaultInjector:
             return run
         now = state.clock.now()
         if run.phase(now) != "running" and now > run.finished_at() + GONE_410_AFTER:
-            return json_response({"detail": "Task data has expired. Results are only stored for 24 hours"}, 410)
-        return json_response(_task(state, run, now))
+            return _detail("Task data has expired. Results are only stored for 24 hours", 410)
+        return json_response(_task(run, now))
 
     async def cancel_task(request: Request) -> Response:
         run = find(request)
@@ -128,17 +196,40 @@ def databar_app(state: MockState) -> FaultInjector:
             return run
         now = state.clock.now()
         if run.phase(now) != "running":
-            return json_response({"detail": "Task is already in a terminal state"}, 409)
+            return _detail("Task is already in a terminal state", 409)
         run.cancelled_at = now
-        return json_response(_task(state, run, now))
+        return json_response(_task(run, now))
+
+    async def get_flow(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        flow_id = request.path_params["flow_id"]
+        if "missing" in flow_id:
+            return _detail("Flow not found", 404)
+        inputs = [{"id": name, "description": f"Input {name}", "type": "text", "required": required}
+                  for name, required in declared_inputs(flow_id).items()]  # fmt: skip
+        return json_response({
+            "id": flow_id, "name": f"Mock flow {flow_id}", "description": "A flow of the mock Databar",
+            "inputs": inputs, "outputs": [{"id": "result", "response_field_id": None}],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "config": {}, "ui": {}, "internal_version": "1",
+        })  # fmt: skip
+
+    async def get_user(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        return json_response({"first_name": "Mock", "email": "mock@databar.example", "balance": balance(),
+                              "plan": "mock", "workspace": "mock-workspace"})  # fmt: skip
 
     app = Starlette(
         exception_handlers=not_found_handlers(lambda m: {"detail": m}),
         routes=[
             Route("/v1/flows/{flow_id}/run", run_flow, methods=["POST"]),
+            Route("/v1/flows/{flow_id}", get_flow, methods=["GET"]),
             Route("/v1/waterfalls/{identifier}/run", run_waterfall, methods=["POST"]),
             Route("/v1/tasks/{task_id}", get_task, methods=["GET"]),
             Route("/v1/tasks/{task_id}/cancel", cancel_task, methods=["POST"]),
+            Route("/v1/user/me", get_user, methods=["GET"]),
         ],
     )
-    return FaultInjector(app, state)
+    return FaultInjector(app, state, lambda message: {"detail": message})

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -19,6 +20,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Outcome = str  # "succeed" | "fail" | "cancel"
+Kind = str  # what a provider's status word means to its mock: "running" | "succeed" | "fail" | "cancel" | "expired"
+
+# `status-<word>` anywhere in a workflow id scripts the status word a run shows (see MockConfig).
+_SCRIPTED = re.compile(r"status-([A-Za-z0-9_]+)")
+
+
+def scripted_status(workflow: str, inputs: Any) -> str | None:
+    """The status word a run was scripted to show: an input ``mock_status``, else ``status-<word>`` in the id.
+
+    >>> scripted_status("flow/demo-status-partially_completed", {})
+    'partially_completed'
+    >>> scripted_status("flow/plain", {"mock_status": "no_data"})
+    'no_data'
+    >>> scripted_status("flow/plain", {}) is None
+    True
+    """
+    if isinstance(inputs, dict) and isinstance(inputs.get("mock_status"), str) and inputs["mock_status"]:
+        return str(inputs["mock_status"])
+    match = _SCRIPTED.search(workflow)
+    return match.group(1) if match else None
 
 
 class MockClock:
@@ -64,20 +85,44 @@ class Faults:
 
 @attrs.define
 class MockConfig:
-    """Knobs shared by the four mocks. Workflow ids decide outcomes: an id containing ``fail`` fails,
-    ``cancel`` ends cancelled, ``missing`` is unknown (404). So does an input ``mock_outcome``
-    (``"fail"`` or ``"cancel"``), for per-row scripting; otherwise ``failure_rate`` (seeded) decides.
-    ``run_seconds`` is how long runs take on the mock clock (a uniform range).
+    """Knobs shared by the four mocks, and how a test scripts what a run does.
+
+    Scripted workflow ids (any provider, wherever the id is free text):
+
+    - an id containing ``fail`` fails, ``cancel`` ends cancelled, ``missing`` is unknown (the
+      provider's documented answer for an unknown workflow: 404, or 400 for Gumloop);
+    - ``status-<word>`` in the id makes the run show that provider status word: a word the provider
+      documents as in-progress (Databar ``no_data``, Gumloop ``STARTED``, SuperAI ``queued``...) is
+      shown while the run runs, then it succeeds; any other word (documented or new) is shown once it
+      ends. ``databar:flow/x-status-partially_completed``, ``gumloop:f-status-TERMINATING``,
+      ``stackai:o/f-status-NEW_WORD``.
+    - SuperAI flow ids are UUIDs: the scripted flow UUIDs are listed in
+      :data:`flowdeck.testing.SUPERAI_SCRIPTED_FLOWS`.
+
+    Per row, the inputs ``mock_status`` (a status word, as above) and ``mock_outcome`` (``"fail"`` or
+    ``"cancel"``) do the same. Otherwise ``failure_rate`` (seeded) decides. Every documented status and
+    error, with its trigger and what the facade makes of it, is in :data:`flowdeck.testing.CONVENTIONS`.
+
+    ``run_seconds`` is how long runs take on the mock clock (a uniform range). ``databar_credits`` is
+    the Databar balance (``None``: unlimited): a run reserves 1 credit when it starts and keeps it if it
+    completes; a failed or cancelled run gives it back; a start with less than 1 left answers 406.
+    ``databar_flows`` declares flows' inputs (flow id -> {input id: required}); a run of a declared
+    flow missing a required input answers 400. Undeclared flows take any inputs. ``gumloop_accounts``
+    adds Gumloop API keys (key -> user id) next to ``gumloop_key``; ``gumloop_projects`` maps project
+    ids to their member users. A user reads only its own runs, or its projects' runs.
     """
 
     seed: int = 0
     run_seconds: tuple[float, float] = (0.0, 0.0)
     failure_rate: float = 0.0
     databar_key: str = "mock-databar-key"
-    databar_credits: int | None = None
+    databar_credits: float | None = None
+    databar_flows: dict[str, dict[str, bool]] = attrs.field(factory=dict)
     stackai_key: str = "mock-stackai-key"
     gumloop_key: str = "mock-gumloop-key"
     gumloop_user: str = "mock-user"
+    gumloop_accounts: dict[str, str] = attrs.field(factory=dict)
+    gumloop_projects: dict[str, tuple[str, ...]] = attrs.field(factory=lambda: {"mock-project": ("mock-user",)})
     superai_email: str = "mock@example.com"
     superai_password: str = "mock-superai-password"
     superai_token: str = "mock-superai-token"
@@ -95,6 +140,7 @@ class RunRecord:
     duration: float
     outcome: Outcome
     cancelled_at: float | None = None
+    script: str | None = None  # the status word this run was scripted to show (see MockConfig)
     extra: dict[str, Any] = attrs.field(factory=dict)
 
     def phase(self, now: float) -> str:
@@ -106,6 +152,17 @@ class RunRecord:
     def finished_at(self) -> float:
         """When the run ended (or will)."""
         return self.cancelled_at if self.cancelled_at is not None else self.created + self.duration
+
+    def word(self, now: float, default: str, kinds: Mapping[str, Kind]) -> str:
+        """The status word to show: ``default`` (the mock's word for this phase) unless scripted.
+
+        A scripted in-progress word replaces the running word; any other scripted word replaces the
+        word the run ends with (not a cancel asked for through the API).
+        """
+        if self.script is None or self.cancelled_at is not None:
+            return default
+        running = self.phase(now) == "running"
+        return self.script if (kinds.get(self.script) == "running") == running else default
 
 
 class MockState:
@@ -140,20 +197,37 @@ class MockState:
             prefix + digest[:8] + "-" + digest[8:12] + "-4" + digest[13:16] + "-8" + digest[17:20] + "-" + digest[20:32]
         )
 
-    def start(self, workflow: str, inputs: Any, prefix: str = "", **extra: Any) -> RunRecord:
-        """Record a new run and decide its fate."""
+    def start(
+        self,
+        workflow: str,
+        inputs: Any,
+        prefix: str = "",
+        *,
+        kinds: Mapping[str, Kind] | None = None,
+        script: str | None = None,
+        **extra: Any,
+    ) -> RunRecord:
+        """Record a new run and decide its fate (``kinds``: the provider's status words, for scripts)."""
+        script = script or scripted_status(workflow, inputs)
+        kind = (kinds or {}).get(script or "")
         with self._lock:
             lo, hi = self.config.run_seconds
             duration = self._rng.uniform(lo, hi)
             hint = str(inputs.get("mock_outcome", "")) if isinstance(inputs, dict) else ""
-            if "fail" in workflow or hint == "fail":
+            if kind in ("fail", "cancel"):
+                outcome = kind
+            elif kind is not None:
+                outcome = "succeed"
+            elif "fail" in workflow or hint == "fail":
                 outcome = "fail"
             elif "cancel" in workflow or hint == "cancel":
                 outcome = "cancel"
             else:
                 outcome = "fail" if self._rng.random() < self.config.failure_rate else "succeed"
             self.starts[f"{workflow} {json.dumps(inputs, sort_keys=True, default=str)}"] += 1
-        record = RunRecord(self.new_id(prefix), workflow, inputs, self.clock.now(), duration, outcome, extra=extra)
+        record = RunRecord(
+            self.new_id(prefix), workflow, inputs, self.clock.now(), duration, outcome, script=script, extra=extra
+        )
         with self._lock:
             self.runs[record.id] = record
         return record
@@ -205,11 +279,15 @@ def not_found_handlers(make_body: Callable[[str], Any]) -> dict[Any, Any]:
 
 
 class FaultInjector:
-    """ASGI middleware applying :class:`Faults` before or after the wrapped app."""
+    """ASGI middleware applying :class:`Faults` before or after the wrapped app.
 
-    def __init__(self, app: ASGIApp, state: MockState) -> None:
+    ``error_body`` makes an injected error status's body in the provider's own error shape.
+    """
+
+    def __init__(self, app: ASGIApp, state: MockState, error_body: Callable[[str], Any]) -> None:
         self.app = app
         self.state = state
+        self.error_body = error_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         faults = self.state.config.faults
@@ -225,7 +303,7 @@ class FaultInjector:
         faults.injected[kind] += 1
         if kind.isdigit():
             headers = {"Retry-After": str(faults.retry_after)} if kind == "429" else {}
-            await json_response({"detail": f"injected {kind}"}, int(kind), headers)(scope, receive, send)
+            await json_response(self.error_body(f"injected {kind}"), int(kind), headers)(scope, receive, send)
         elif kind == "nonjson":
             await Response("<html><body>502 Bad Gateway</body></html>", 200, media_type="text/html")(
                 scope, receive, send

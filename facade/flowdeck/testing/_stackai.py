@@ -1,8 +1,15 @@
-"""Mock StackAI: a synchronous run that answers when the flow is done."""
+"""Mock StackAI: a synchronous run that answers when the flow is done.
+
+What it relies on (docs/providers/stackai.md has the sources): ``Authorization: Bearer <public key>``
+(401 otherwise); FastAPI error bodies (``{"detail": ...}``, 422 with ``loc``/``msg``/``type``); a 200
+body with ``outputs`` keyed by output node, ``run_id``, ``state`` (only ``COMPLETED`` has been seen)
+and ``error`` (set on a failed run, even with 200).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -11,12 +18,15 @@ from starlette.routing import Route
 
 from flowdeck.testing._mockcore import (
     FaultInjector,
+    Kind,
     MockState,
     is_invalid,
     json_body,
     json_response,
     not_found_handlers,
 )
+
+STATE_KINDS: Mapping[str, Kind] = {"COMPLETED": "succeed"}  # the only state word ever published
 
 
 def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
@@ -45,15 +55,16 @@ def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
         org, flow = request.path_params["org_id"], request.path_params["flow_id"]
         if "missing" in flow:
             return json_response({"detail": "Flow not found"}, 404)
-        run = state.start(f"{org}/{flow}", body)
+        run = state.start(f"{org}/{flow}", body, kinds=STATE_KINDS)
         if real_time and run.duration:
             await asyncio.sleep(run.duration)
         failed = run.outcome != "succeed"
+        word = run.word(run.created + run.duration, "COMPLETED", STATE_KINDS)
         return json_response(
             {
                 "outputs": {} if failed else {"out-0": f"answer to {sorted(body)}", "out-1": len(body)},
                 "citations": None, "run_id": run.id, "metadata": None, "progress_data": None,
-                "state": "COMPLETED", "pause": None, "error": "LLM node failed: upstream error" if failed else None,
+                "state": word, "pause": None, "error": "LLM node failed: upstream error" if failed else None,
             }
         )  # fmt: skip
 
@@ -61,4 +72,4 @@ def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
         exception_handlers=not_found_handlers(lambda m: {"detail": m}),
         routes=[Route("/inference/v0/run/{org_id}/{flow_id}", run_deployed_flow, methods=["POST"])],
     )
-    return FaultInjector(app, state)
+    return FaultInjector(app, state, lambda message: {"detail": message})

@@ -1,8 +1,16 @@
-"""Mock SuperAI Flows: anon key + password grant, flow executions, task executions (served under /api)."""
+"""Mock SuperAI Flows: anon key + password grant, flow executions, task executions (served under /api).
+
+What it relies on (docs/providers/superai.md has the sources): a one-hour bearer JWT from the anon key
+and the password grant (401 without a valid one); errors as ``{"error": {...}, "request_id": ...}``
+and FastAPI 422 bodies; execution status words queued -> running -> in_progress -> completed/failed,
+then ``stale`` once results are outdated, ``deleted`` after a soft delete (whose GET answers 404);
+outputs live on the task executions.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +21,7 @@ from starlette.routing import Route
 
 from flowdeck.testing._mockcore import (
     FaultInjector,
+    Kind,
     MockState,
     RunRecord,
     is_invalid,
@@ -25,6 +34,20 @@ ANON_KEY = "mock-anon-key"
 TOKEN_LIFETIME = 3600
 ORG = "00000000-0000-4000-8000-000000000001"
 TASKS = ("extract", "summarize")
+STATUS_KINDS: Mapping[str, Kind] = {
+    "queued": "running",
+    "running": "running",
+    "in_progress": "running",
+    "completed": "succeed",
+    "failed": "fail",
+    "stale": "succeed",  # completed (or failed), then outdated by a newer flow version
+    "deleted": "cancel",  # soft-deleted: GET answers 404, listings show the word
+}
+# SuperAI flow ids are UUIDs, so `status-<word>` cannot go in them: these flow ids script each word.
+SUPERAI_SCRIPTED_FLOWS: Mapping[str, str] = {
+    word: f"5c41b7ed-0000-4000-8000-{index:012d}" for index, word in enumerate(STATUS_KINDS, start=1)
+}
+_SCRIPT_OF_FLOW = {flow: word for word, flow in SUPERAI_SCRIPTED_FLOWS.items()}
 
 
 def _ts(seconds: float) -> str:
@@ -61,7 +84,7 @@ def superai_app(state: MockState) -> FaultInjector:
             return _error(401, "unauthorized", "Invalid or expired token")
         return None
 
-    def execution(run: RunRecord, now: float) -> dict[str, Any]:
+    def status_of(run: RunRecord, now: float) -> str:
         phase = run.phase(now)
         elapsed = now - run.created
         if phase == "running":
@@ -74,6 +97,10 @@ def superai_app(state: MockState) -> FaultInjector:
             )
         else:
             status = {"succeed": "completed", "fail": "failed", "cancel": "failed", "cancelled": "failed"}[phase]
+        return run.word(now, status, STATUS_KINDS)
+
+    def execution(run: RunRecord, now: float) -> dict[str, Any]:
+        status = status_of(run, now)
         return {
             "id": run.id, "flow_id": run.workflow, "flow_version": run.extra.get("version", 1), "input": run.inputs,
             "organization_id": ORG, "status": status, "created_at": _ts(run.created),
@@ -142,7 +169,9 @@ def superai_app(state: MockState) -> FaultInjector:
             return _invalid(["body", "input"], "Input should be a valid dictionary")
         if flow_id.endswith("000000000404"):
             return _error(404, "not_found", "Flow not found")
-        run = state.start(flow_id, inputs)
+        if flow_id.endswith("000000000403"):
+            return _error(403, "forbidden", "The flow belongs to another organization")
+        run = state.start(flow_id, inputs, kinds=STATUS_KINDS, script=_SCRIPT_OF_FLOW.get(flow_id))
         return json_response(execution(run, state.clock.now()), 201)
 
     def find(request: Request) -> RunRecord | Response:
@@ -152,7 +181,9 @@ def superai_app(state: MockState) -> FaultInjector:
         if exec_id is None:
             return _invalid(["path", "flow_execution_id"], "Input should be a valid UUID")
         run = state.runs.get(exec_id)
-        return run if run is not None else _error(404, "not_found", "Flow execution not found")
+        if run is None or status_of(run, state.clock.now()) == "deleted":  # soft-deleted: the docs say 404
+            return _error(404, "not_found", "Flow execution not found")
+        return run
 
     def bool_param(request: Request, name: str) -> bool | Response:
         value = request.query_params.get(name, "false").lower()
@@ -175,6 +206,8 @@ def superai_app(state: MockState) -> FaultInjector:
             return run
         if isinstance(flag := bool_param(request, "only_stale"), Response):
             return flag
+        if run.workflow.endswith("000000000409") and run.phase(state.clock.now()) == "running":
+            return _error(409, "conflict", "Workflow is currently running and cannot be terminated")
         run.created, run.cancelled_at = state.clock.now(), None
         run.extra["version"] = run.extra.get("version", 1) + 1
         return Response(status_code=204)
@@ -235,4 +268,6 @@ def superai_app(state: MockState) -> FaultInjector:
             Route("/api/task-executions", list_tasks, methods=["GET"]),
         ],
     )
-    return FaultInjector(app, state)
+    return FaultInjector(
+        app, state, lambda message: {"error": {"code": "error", "message": message}, "request_id": None}
+    )

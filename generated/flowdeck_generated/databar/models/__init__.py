@@ -1,6 +1,11 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .error import Error
+from .flow_detail import FlowDetail
+from .flow_detail_config import FlowDetailConfig
+from .flow_detail_ui import FlowDetailUi
+from .flow_input import FlowInput
+from .flow_output import FlowOutput
 from .http_validation_error import HTTPValidationError
 from .inputs import Inputs
 from .params import Params
@@ -8,12 +13,18 @@ from .run_flow_in import RunFlowIn
 from .run_response import RunResponse
 from .task import Task
 from .task_progress import TaskProgress
+from .user import User
 from .validation_error import ValidationError
 from .waterfall_request import WaterfallRequest
 from .waterfall_task import WaterfallTask
 
 __all__ = (
     "Error",
+    "FlowDetail",
+    "FlowDetailConfig",
+    "FlowDetailUi",
+    "FlowInput",
+    "FlowOutput",
     "HTTPValidationError",
     "Inputs",
     "Params",
@@ -21,6 +32,7 @@ __all__ = (
     "RunResponse",
     "Task",
     "TaskProgress",
+    "User",
     "ValidationError",
     "WaterfallRequest",
     "WaterfallTask",

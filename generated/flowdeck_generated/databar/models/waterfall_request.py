@@ -20,19 +20,21 @@ class WaterfallRequest:
     """
     Attributes:
         params (Params):
-        enrichments (list[int]): Select at least 1 enrichment
+        enrichments (list[int] | Unset): Select at least 1 enrichment
         email_verifier (int | None | Unset):
     """
 
     params: Params
-    enrichments: list[int]
+    enrichments: list[int] | Unset = UNSET
     email_verifier: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         params = self.params.to_dict()
 
-        enrichments = self.enrichments
+        enrichments: list[int] | Unset = UNSET
+        if not isinstance(self.enrichments, Unset):
+            enrichments = self.enrichments
 
         email_verifier: int | None | Unset
         if isinstance(self.email_verifier, Unset):
@@ -45,9 +47,10 @@ class WaterfallRequest:
         field_dict.update(
             {
                 "params": params,
-                "enrichments": enrichments,
             }
         )
+        if enrichments is not UNSET:
+            field_dict["enrichments"] = enrichments
         if email_verifier is not UNSET:
             field_dict["email_verifier"] = email_verifier
 
@@ -60,7 +63,7 @@ class WaterfallRequest:
         d = dict(src_dict)
         params = Params.from_dict(d.pop("params"))
 
-        enrichments = cast(list[int], d.pop("enrichments"))
+        enrichments = cast(list[int], d.pop("enrichments", UNSET))
 
         def _parse_email_verifier(data: object) -> int | None | Unset:
             if data is None:
