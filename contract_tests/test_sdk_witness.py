@@ -275,7 +275,9 @@ def test_gumloop_errors_come_in_gumloops_shape(driver: Driver, mocks: MockProvid
         assert set(json.loads(error["response_body"])) == {"error"}
         return error
 
-    run = lambda config, flow: driver.call("gumloop", config, "run_flow", flow, {}, poll_interval=0.02, timeout=5)  # noqa: E731
+    def run(config: dict[str, Any], flow: str) -> dict[str, Any]:
+        return driver.call("gumloop", config, "run_flow", flow, {}, poll_interval=0.02, timeout=5)
+
     unknown = status_error(run(gumloop(mocks), "missing-flow"), 400)  # the page documents no 404
     assert "missing-flow" in unknown["sdk_error"]["message"]
     status_error(run(gumloop(mocks, api_key="wrong"), "f"), 401)

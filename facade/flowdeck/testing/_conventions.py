@@ -111,7 +111,9 @@ _ERRORS: Mapping[str, Mapping[int, str]] = {
         500: _FAULT.format(code="500"),
     },
     "stackai": {
+        400: "a `user_id` input that is not a string (400 and 403 are our spec's guesses, not StackAI's)",
         401: "a missing or wrong bearer key",
+        403: "an org id containing `forbidden`",
         404: "a flow id containing `missing`",
         422: "a body that is not a JSON object; a non-integer `version`",
         429: _FAULT.format(code="429"),

@@ -53,6 +53,11 @@ def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
             return json_response({"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary",
                                               "type": "dict_type"}]}, 422)  # fmt: skip
         org, flow = request.path_params["org_id"], request.path_params["flow_id"]
+        # Our spec declares 400 and 403 (undocumented by StackAI); the mock's triggers for them:
+        if "user_id" in body and not isinstance(body["user_id"], str):
+            return json_response({"detail": "user_id must be a string"}, 400)
+        if "forbidden" in org:
+            return json_response({"detail": "This key has no access to the organization"}, 403)
         if "missing" in flow:
             return json_response({"detail": "Flow not found"}, 404)
         run = state.start(f"{org}/{flow}", body, kinds=STATE_KINDS)

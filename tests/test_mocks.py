@@ -1,0 +1,433 @@
+"""The mock providers behave as the providers document, and the conventions table tells the truth.
+
+Every row of :func:`flowdeck.testing.conventions` (the README's table) is run here: each status word
+through the facade, each error trigger against the mock. Coverage is checked both ways: every status
+word an adapter maps and every error status a normalized spec documents has a row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import flowdeck
+import httpx
+import pytest
+import yaml
+from flowdeck import Status
+from flowdeck.testing import (
+    NEW_WORD,
+    SUPERAI_SCRIPTED_FLOWS,
+    Faults,
+    MockClock,
+    MockConfig,
+    MockProviders,
+    conventions,
+    conventions_markdown,
+)
+from flowdeck.testing._conventions import _adapter_statuses
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+FAST = flowdeck.PollPolicy(initial=0.01, max_interval=0.01)
+
+
+@pytest.fixture
+def slow_mocks() -> Iterator[tuple[MockProviders, MockClock]]:
+    """Mocks on a frozen clock whose runs take 10 s of it: a test sees each phase."""
+    clock = MockClock(frozen_at=1_800_000_000.0)
+    with MockProviders(MockConfig(run_seconds=(10.0, 10.0)), clock) as mocks:
+        yield mocks, clock
+
+
+# --- Gumloop: inputs, unknown flows, scoping ------------------------------------------------------------
+
+
+def _gumloop(mocks: MockProviders, path: str, *, key: str | None = None, **kwargs: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key or mocks.config.gumloop_key}"}
+    method = "GET" if path == "get_pl_run" else "POST"
+    return httpx.request(method, f"{mocks.urls['gumloop']}/{path}", headers=headers, **kwargs)
+
+
+def test_gumloop_extra_top_level_keys_are_pipeline_inputs(served_mocks: MockProviders) -> None:
+    user = served_mocks.config.gumloop_user
+    body = {"user_id": user, "saved_item_id": "digest", "topic": "pricing", "recipient": "a@b.c",
+            "pipeline_inputs": [{"input_name": "tone", "value": "dry"}]}  # fmt: skip
+    run_id = _gumloop(served_mocks, "start_pipeline", json=body).json()["run_id"]
+    assert served_mocks.states["gumloop"].runs[run_id].inputs == {
+        "topic": "pricing",
+        "recipient": "a@b.c",
+        "tone": "dry",
+    }
+    done = _gumloop(served_mocks, "get_pl_run", params={"run_id": run_id, "user_id": user}).json()
+    assert done["outputs"]["summary"] == "summary of ['recipient', 'tone', 'topic']"
+    reserved = {**body, "pipeline_inputs": [{"input_name": "api_key", "value": "x"}]}
+    conflicting = {**body, "pipeline_inputs": [{"input_name": "topic", "value": "other"}]}
+    for bad in (reserved, conflicting):
+        answer = _gumloop(served_mocks, "start_pipeline", json=bad)
+        assert answer.status_code == 400 and set(answer.json()) == {"error"}
+
+
+def test_gumloop_unknown_saved_flow_is_the_documented_400_not_a_run(served_mocks: MockProviders) -> None:
+    before = served_mocks.states["gumloop"].start_count
+    with served_mocks.client(max_retries=0) as client, pytest.raises(flowdeck.BadRequestError, match="missing-x"):
+        client.start("gumloop:missing-x", {})
+    assert served_mocks.states["gumloop"].start_count == before
+
+
+def test_gumloop_get_pl_run_is_scoped_to_the_users_own_runs() -> None:
+    config = MockConfig(gumloop_accounts={"key-b": "user-b"}, gumloop_projects={"shared": ("mock-user", "user-b")})
+    with MockProviders(config) as mocks:
+        mine = {"user_id": "mock-user", "saved_item_id": "f"}
+        private = _gumloop(mocks, "start_pipeline", json=mine).json()["run_id"]
+        shared = _gumloop(mocks, "start_pipeline", json={**mine, "project_id": "shared"}).json()["run_id"]
+
+        def get(run_id: str, key: str = "key-b", **scope: str) -> httpx.Response:
+            return _gumloop(mocks, "get_pl_run", key=key, params={"run_id": run_id, **scope})
+
+        assert get(private, user_id="user-b").status_code == 404  # user b cannot read user a's run
+        assert get(private, user_id="mock-user").status_code == 403  # nor pretend to be user a
+        assert get(private, project_id="shared").status_code == 404  # a's private run is not the project's
+        assert get(shared, project_id="shared").status_code == 200  # but a run in a shared project is
+        assert get(private, key=mocks.config.gumloop_key, user_id="mock-user").status_code == 200
+        assert get(private).status_code == 400  # neither user_id nor project_id
+        kill = _gumloop(mocks, "kill_pipeline", key="key-b", json={"run_id": private, "user_id": "user-b"})
+        assert kill.status_code == 404 and mocks.states["gumloop"].runs[private].cancelled_at is None
+
+
+# --- each mock answers in its own provider's error shape -------------------------------------------------
+
+ERROR_SHAPES: dict[str, Callable[[Any], bool]] = {
+    "databar": lambda b: set(b) == {"detail"} and isinstance(b["detail"], str),
+    "gumloop": lambda b: set(b) == {"error"} and isinstance(b["error"], str),
+    "stackai": lambda b: set(b) == {"detail"} and isinstance(b["detail"], str),
+    "superai": lambda b: set(b) == {"error", "request_id"} and isinstance(b["error"]["message"], str),
+}
+
+
+@pytest.mark.parametrize("provider", list(ERROR_SHAPES))
+def test_each_mock_answers_errors_in_its_providers_shape(provider: str) -> None:
+    with MockProviders() as mocks:
+        unknown_path = httpx.get(mocks.urls[provider] + "/no/such/path")
+        mocks.config.faults = Faults(rate=1.0, kinds=("503",))
+        injected = httpx.get(mocks.urls[provider] + "/no/such/path")
+    assert unknown_path.status_code == 404 and ERROR_SHAPES[provider](unknown_path.json()), unknown_path.text
+    assert injected.status_code == 503 and ERROR_SHAPES[provider](injected.json()), injected.text
+
+
+def test_auth_failures_use_the_status_each_provider_sends(served_mocks: MockProviders) -> None:
+    urls = served_mocks.urls
+    assert httpx.get(urls["databar"] + "/v1/user/me").status_code == 403  # Databar's docs: 403 for a bad key
+    assert httpx.post(urls["gumloop"] + "/start_pipeline", json={}).status_code == 401
+    assert httpx.post(urls["stackai"] + "/inference/v0/run/o/f", json={}).status_code == 401
+    assert httpx.get(urls["superai"] + f"/flow-executions/{FLOW}").status_code == 401
+
+
+# --- Databar: flows, account, credits, default cascade ---------------------------------------------------
+
+
+def test_databar_balance_falls_as_runs_spend_credits_then_406() -> None:
+    clock = MockClock(frozen_at=1_800_000_000.0)
+    config = MockConfig(run_seconds=(5.0, 5.0), databar_credits=3)
+    with MockProviders(config, clock) as mocks, mocks.client(max_retries=0) as client:
+        adapter = client.adapter("databar")
+
+        def balance() -> float:
+            return float(client.drive(adapter.get_user())["balance"])  # type: ignore[attr-defined]
+
+        assert balance() == 3
+        kept = client.start("databar:flow/a", {"domain": "a"})
+        failing = client.start("databar:flow/fail", {"domain": "b"})
+        cancelled = client.start("databar:flow/c", {"domain": "c"})
+        assert balance() == 0  # each running task holds its credit
+        with pytest.raises(flowdeck.InsufficientCreditsError):
+            client.start("databar:flow/d", {"domain": "d"})
+        client.cancel(cancelled)
+        assert balance() == 1  # a cancel refunds
+        clock.advance(6)
+        assert balance() == 2  # the failed run gave its credit back; the completed one kept it
+        assert client.refresh(kept).raw["credits_spent"] == 1 and client.refresh(failing).raw["credits_spent"] == 0
+
+
+def test_databar_get_flow_declares_inputs_and_required_ones_are_enforced() -> None:
+    with MockProviders(MockConfig(databar_flows={"f1": {"domain": True}})) as mocks, mocks.client() as client:
+        flow = client.drive(client.adapter("databar").get_flow("f1"))  # type: ignore[attr-defined]
+        assert [(i["id"], i["required"]) for i in flow["inputs"]] == [("domain", True)]
+        with pytest.raises(flowdeck.BadRequestError, match="domain") as caught:
+            client.start("databar:flow/f1", {"other": "x"})
+        assert caught.value.body == {"error": "INVALID_DATA", "detail": "Missing required inputs: domain",
+                                     "fields": ["domain"]}  # fmt: skip
+        with pytest.raises(flowdeck.NotFoundError):
+            client.drive(client.adapter("databar").get_flow("missing-1"))  # type: ignore[attr-defined]
+
+
+def test_databar_waterfall_without_enrichments_runs_the_default_cascade(served_mocks: MockProviders) -> None:
+    with served_mocks.client(poll_policy=FAST) as client:
+        run = client.wait(client.databar.run_waterfall("email_getter", {"email": "a@b.c"}), timeout=10)
+        chosen = client.run("databar:waterfall/email_getter", {"email": "a@b.c", "enrichments": [966]}, timeout=10)
+    assert run.outputs["inputs"]["enrichments"] == [833, 966]
+    assert chosen.outputs["inputs"]["enrichments"] == [966]
+    empty = httpx.post(served_mocks.urls["databar"] + "/v1/waterfalls/w/run", json={"params": {}, "enrichments": []},
+                       headers={"x-apikey": served_mocks.config.databar_key})  # fmt: skip
+    assert empty.status_code == 422  # when sent, at least one id (the published minItems)
+
+
+# --- a status word no provider documents: a typed error, never TypeError/KeyError ----------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "inputs"),
+    [
+        (f"databar:flow/x-status-{NEW_WORD}", {}),
+        (f"databar:waterfall/x-status-{NEW_WORD}", {}),
+        (f"gumloop:x-status-{NEW_WORD}", {}),
+        (f"superai:{FLOW}", {"mock_status": NEW_WORD}),
+    ],
+)
+def test_a_new_status_word_is_an_unknown_status_error_with_the_raw_body(
+    served_mocks: MockProviders, ref: str, inputs: dict[str, str]
+) -> None:
+    with served_mocks.client(poll_policy=FAST) as client, pytest.raises(flowdeck.UnknownStatusError) as caught:
+        client.run(ref, inputs, timeout=10)
+    assert caught.value.status == NEW_WORD
+    assert isinstance(caught.value.body, bytes) and NEW_WORD.encode() in caught.value.body  # the raw response
+
+
+def test_a_new_stackai_state_keeps_the_outputs_and_the_word(served_mocks: MockProviders) -> None:
+    with served_mocks.client() as client:
+        run = client.run(f"stackai:o/x-status-{NEW_WORD}", {"in-0": "hi"})
+    assert run.status is Status.SUCCEEDED and run.provider_status == NEW_WORD and run.outputs
+
+
+def test_no_normalized_spec_closes_a_response_field_with_an_enum() -> None:
+    """Why a new word reaches the adapters' tables: response fields are open strings in our specs.
+
+    The generator's enums are closed (``literal_enums: true`` makes a check that raises TypeError on
+    an unknown value, and plain enums raise ValueError); openapi-python-client has no open enum. A
+    response enum would turn a provider's new status word into a ContractError from generated code
+    instead of the adapter's UnknownStatusError, so enums belong in requests only.
+    """
+    found = []
+    for spec_path in sorted((ROOT / "specs" / "normalized").glob("*.yaml")):
+        spec = yaml.safe_load(spec_path.read_text())
+
+        def walk(node: Any, where: str, seen: frozenset[str], path: Path = spec_path, doc: Any = spec) -> None:
+            if isinstance(node, dict):
+                if isinstance(ref := node.get("$ref"), str) and ref.startswith("#/") and ref not in seen:
+                    target = doc
+                    for part in ref[2:].split("/"):
+                        target = target[part]
+                    walk(target, f"{where} -> {ref}", seen | {ref})
+                if "enum" in node:
+                    found.append(f"{path.name}: {where}")
+                for key, value in node.items():
+                    walk(value, f"{where}/{key}", seen)
+            elif isinstance(node, list):
+                for i, value in enumerate(node):
+                    walk(value, f"{where}/{i}", seen)
+
+        for route, item in spec.get("paths", {}).items():
+            for method, operation in item.items():
+                for code, response in (operation.get("responses") or {}).items():
+                    walk(response, f"{method.upper()} {route} {code}", frozenset())
+    assert not found, found
+
+
+# --- the conventions table: complete, true, and in the README ------------------------------------------
+
+
+def test_every_status_word_an_adapter_maps_has_a_mock_trigger() -> None:
+    keys = {r.key for r in conventions()}
+    for provider in ("databar", "gumloop", "stackai", "superai"):
+        documented = set(_adapter_statuses(provider))
+        if provider == "stackai":
+            documented = {"COMPLETED"}  # FAILED/ERROR in its table are guesses: only COMPLETED is published
+        missing = {w for w in documented if f"{provider} status {w}" not in keys}
+        assert not missing, (provider, missing)
+        assert f"{provider} status {NEW_WORD}" in keys
+
+
+def test_every_error_status_a_spec_documents_has_a_mock_trigger() -> None:
+    keys = {r.key for r in conventions()}
+    for provider in ("databar", "gumloop", "stackai", "superai"):
+        spec = yaml.safe_load((ROOT / "specs" / "normalized" / f"{provider}.yaml").read_text())
+        codes = {int(code) for item in spec["paths"].values() for op in item.values()
+                 for code in op.get("responses", {}) if int(code) >= 400}  # fmt: skip
+        missing = {c for c in codes if f"{provider} HTTP {c}" not in keys and c < 500}
+        assert not missing, (provider, missing)
+
+
+def _status_of(client: flowdeck.Client, run: flowdeck.Run) -> str:
+    try:
+        return client.refresh(run).status.name
+    except flowdeck.UnknownStatusError:
+        return "UnknownStatusError"
+
+
+def test_every_status_row_produces_its_word_and_the_facade_mapping_it_claims(
+    slow_mocks: tuple[MockProviders, MockClock], served_mocks: MockProviders
+) -> None:
+    mocks, clock = slow_mocks
+    with ExitStack() as stack:
+        client = stack.enter_context(mocks.client(max_retries=0))
+        sync_client = stack.enter_context(served_mocks.client(max_retries=0))
+        checked = 0
+        for row in conventions():
+            if " status " not in row.key:
+                continue
+            provider, word = row.key.split(" status ")
+            expected = re.findall(r"`(\w+)`", row.facade)[0]
+            if provider == "stackai":
+                run = sync_client.start(f"stackai:o/x-status-{word}", {"in-0": "a"})
+                assert (run.provider_status, run.status.name) == (word, expected), row
+                checked += 1
+                continue
+            if provider == "superai":
+                flow = SUPERAI_SCRIPTED_FLOWS.get(word, FLOW)
+                run = client.start(f"superai:{flow}", {} if word in SUPERAI_SCRIPTED_FLOWS else {"mock_status": word})
+            else:
+                run = client.start(row.trigger.split("`")[1], {})
+            kind = _adapter_statuses(provider).get(word)
+            in_progress = kind in (Status.PENDING, Status.RUNNING)
+            if not in_progress:
+                clock.advance(11)
+            if provider == "superai" and word == "deleted":  # soft-deleted: GET is 404, listings show the word
+                with pytest.raises(flowdeck.NotFoundError):
+                    client.refresh(run)
+                listed = next(r for r in client.superai.list_executions(flow) if r.id == run.id)
+                assert (listed.provider_status, listed.status.name) == (word, expected), row
+            else:
+                assert _status_of(client, run) == expected, row
+                if expected != "UnknownStatusError":
+                    assert client.refresh(run).provider_status == word, row
+            if in_progress:
+                clock.advance(11)
+                assert client.refresh(run).status is Status.SUCCEEDED, row
+            checked += 1
+    assert checked == sum(" status " in r.key for r in conventions())
+
+
+def _error_triggers(mocks: MockProviders, clock: MockClock) -> dict[str, Callable[[], int]]:
+    """For each error row, make the mock answer it; returns the HTTP status it answered."""
+    c, u = mocks.config, mocks.urls
+    db = {"x-apikey": c.databar_key}
+    gl = {"Authorization": f"Bearer {c.gumloop_key}"}
+    sa = {"Authorization": f"Bearer {c.superai_token}"}
+    st = {"Authorization": f"Bearer {c.stackai_key}"}
+
+    def databar_task(flow: str = "f") -> str:
+        task_id: str = httpx.post(f"{u['databar']}/v1/flows/{flow}/run", json={"inputs": {}}, headers=db).json()[
+            "task_id"
+        ]
+        return task_id
+
+    def ended_task_cancel() -> int:
+        task = databar_task()
+        clock.advance(11)
+        return httpx.post(f"{u['databar']}/v1/tasks/{task}/cancel", headers=db).status_code
+
+    def expired_poll() -> int:
+        task = databar_task()
+        clock.advance(49 * 3600)
+        return httpx.get(f"{u['databar']}/v1/tasks/{task}", headers=db).status_code
+
+    def no_credits() -> int:
+        c.databar_credits = 0
+        try:
+            return httpx.post(f"{u['databar']}/v1/flows/f/run", json={"inputs": {}}, headers=db).status_code
+        finally:
+            c.databar_credits = None
+
+    def superai_409() -> int:
+        body = {"flow_id": "00000000-0000-4000-8000-000000000409", "input": {}}
+        execution = httpx.post(f"{u['superai']}/flow-executions", json=body, headers=sa).json()["id"]
+        return httpx.post(f"{u['superai']}/flow-executions/{execution}/execute", headers=sa).status_code
+
+    def post_gl(body: dict[str, Any], headers: dict[str, str] = gl) -> int:
+        return httpx.post(f"{u['gumloop']}/start_pipeline", json=body, headers=headers).status_code
+
+    def create(flow: str) -> int:
+        return httpx.post(f"{u['superai']}/flow-executions", json={"flow_id": flow}, headers=sa).status_code
+
+    return {
+        "databar HTTP 400": lambda: httpx.post(f"{u['databar']}/v1/flows/strict/run", json={"inputs": {}},
+                                               headers=db).status_code,
+        "databar HTTP 403": lambda: httpx.get(f"{u['databar']}/v1/user/me", headers={"x-apikey": "no"}).status_code,
+        "databar HTTP 404": lambda: httpx.get(f"{u['databar']}/v1/tasks/nope", headers=db).status_code,
+        "databar HTTP 406": no_credits,
+        "databar HTTP 409": ended_task_cancel,
+        "databar HTTP 410": expired_poll,
+        "databar HTTP 422": lambda: httpx.post(f"{u['databar']}/v1/flows/f/run", json={"inputs": {"n": 1}},
+                                               headers=db).status_code,
+        "gumloop HTTP 400": lambda: post_gl({"user_id": c.gumloop_user, "saved_item_id": "missing-1"}),
+        "gumloop HTTP 401": lambda: post_gl({}, {"Authorization": "Bearer nope"}),
+        "gumloop HTTP 403": lambda: post_gl({"user_id": "someone-else", "saved_item_id": "f"}),
+        "gumloop HTTP 404": lambda: httpx.get(f"{u['gumloop']}/get_pl_run", headers=gl,
+                                              params={"run_id": "nope", "user_id": c.gumloop_user}).status_code,
+        "stackai HTTP 400": lambda: httpx.post(f"{u['stackai']}/inference/v0/run/o/f", json={"user_id": 1},
+                                               headers=st).status_code,
+        "stackai HTTP 403": lambda: httpx.post(f"{u['stackai']}/inference/v0/run/forbidden/f", json={},
+                                               headers=st).status_code,
+        "stackai HTTP 401": lambda: httpx.post(f"{u['stackai']}/inference/v0/run/o/f", json={}).status_code,
+        "stackai HTTP 404": lambda: httpx.post(f"{u['stackai']}/inference/v0/run/o/missing", json={},
+                                               headers=st).status_code,
+        "stackai HTTP 422": lambda: httpx.post(f"{u['stackai']}/inference/v0/run/o/f", json=[1],
+                                               headers=st).status_code,
+        "superai HTTP 400": lambda: httpx.post(f"{u['superai']}/auth/v1/token", params={"grant_type": "password"},
+                                               json={"email": "x", "password": "y"},
+                                               headers={"apikey": "mock-anon-key"}).status_code,
+        "superai HTTP 401": lambda: httpx.get(f"{u['superai']}/flow-executions/{FLOW}",
+                                              headers={"Authorization": "Bearer expired"}).status_code,
+        "superai HTTP 403": lambda: create("00000000-0000-4000-8000-000000000403"),
+        "superai HTTP 404": lambda: create("00000000-0000-4000-8000-000000000404"),
+        "superai HTTP 409": superai_409,
+        "superai HTTP 422": lambda: httpx.get(f"{u['superai']}/flow-executions/not-a-uuid", headers=sa).status_code,
+    }  # fmt: skip
+
+
+def test_every_error_row_is_produced_by_its_trigger() -> None:
+    clock = MockClock(frozen_at=1_800_000_000.0)
+    with MockProviders(
+        MockConfig(run_seconds=(10.0, 10.0), databar_flows={"strict": {"domain": True}}), clock
+    ) as mocks:
+        triggers = _error_triggers(mocks, clock)
+        rows = [r for r in conventions() if " HTTP " in r.key]
+        for row in rows:
+            code = int(row.key.rsplit(" ", 1)[1])
+            if code in (429, 500):  # fault injection, the same for every provider
+                mocks.config.faults = Faults(rate=1.0, kinds=(str(code),))
+                try:
+                    assert httpx.get(mocks.urls[row.provider] + "/x").status_code == code, row
+                finally:
+                    mocks.config.faults = Faults()
+                continue
+            assert triggers[row.key]() == code, row
+    assert {r.key for r in rows if not r.key.endswith(("429", "500"))} == set(triggers)
+
+
+def test_stackai_failed_run_row(served_mocks: MockProviders) -> None:
+    row = next(r for r in conventions() if r.key == "stackai error set")
+    with served_mocks.client() as client:
+        run = client.start("stackai:o/fail-1", {"in-0": "a"})
+    assert run.status.name == re.findall(r"`(\w+)`", row.facade)[0] and run.error
+
+
+def test_readme_table_is_the_generated_one() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- mock-conventions:start -->\n(.*?)\n<!-- mock-conventions:end -->", readme, re.S)
+    assert block, "README.md lost its mock-conventions block"
+    assert block.group(1) == conventions_markdown(), (
+        "README.md's mock table is stale; replace the block with the output of "
+        "`python -c 'from flowdeck.testing import conventions_markdown; print(conventions_markdown())'`"
+    )
+
+
+def test_conventions_are_plain_data_for_the_cli() -> None:
+    rows = conventions()
+    assert all(r.provider and r.documented and r.trigger and r.facade for r in rows)
+    assert len({r.key for r in rows}) == len(rows)
+    assert json.dumps([r.key for r in rows])  # serializable, e.g. for `flowdeck mock --help`
