@@ -210,6 +210,8 @@ OPERATIONS: dict[str, Callable[[flowdeck.Client], Any]] = {
     "databar run_waterfall": lambda c: c.databar.run_waterfall("w", {"email": "a@b.c"}, [833]),
     "databar get_task": lambda c: c.databar.get_task("t-1"),
     "databar cancel_task": lambda c: c.databar.cancel_task("t-1"),
+    "databar get_flow": lambda c: c.drive(c.adapter("databar").get_flow("1")),  # type: ignore[attr-defined]
+    "databar get_user": lambda c: c.drive(c.adapter("databar").get_user()),  # type: ignore[attr-defined]
     "stackai run_deployed_flow": lambda c: c.stackai.run_deployed_flow("o", "f", {"in-0": "x"}),
     "gumloop start_pipeline": lambda c: c.gumloop.start_pipeline("s", {"a": "b"}),
     "gumloop get_pipeline_run": lambda c: c.gumloop.get_run("r"),
@@ -261,6 +263,24 @@ def test_every_documented_error_status_maps_to_its_typed_error(
                 OPERATIONS[operation](client)
     finally:
         _prefer.reset(token)
+
+
+def test_waterfall_without_enrichments_is_a_valid_request(prism: dict[str, str], served_mocks: MockProviders) -> None:
+    """Prism checks requests against the spec: omitting `enrichments` (the SDK's default cascade) is valid."""
+    with prism_client(prism, max_retries=0) as client:
+        assert client.databar.run_waterfall("email_getter", {"email": "a@b.c"}).id
+    with served_mocks.client(http_client=validating_http_client(served_mocks.urls)) as client:
+        run = client.run("databar:waterfall/email_getter", {"email": "a@b.c"}, timeout=30)
+    assert run.outputs["inputs"]["enrichments"] == [833, 966]
+
+
+def test_databar_flow_and_account_reads_conform(prism: dict[str, str], served_mocks: MockProviders) -> None:
+    """The operations our overlay adds (GET /v1/flows/{id}, GET /v1/user/me), against Prism and the mock."""
+    for client in (prism_client(prism), served_mocks.client(http_client=validating_http_client(served_mocks.urls))):
+        with client:
+            adapter: Any = client.adapter("databar")
+            assert isinstance(client.drive(adapter.get_flow("1"))["inputs"], list)
+            assert isinstance(client.drive(adapter.get_user())["balance"], float | int)
 
 
 def test_prism_is_pinned_in_package_json() -> None:
