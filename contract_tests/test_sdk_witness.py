@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SDK_PYTHON = ROOT / ".venv-sdks" / "bin" / "python"
 DRIVER = Path(__file__).with_name("sdk_driver.py")
 ANSWER_TIMEOUT = 60.0
+FAST = flowdeck.PollPolicy(initial=0.02, max_interval=0.05)  # the facade polls as briskly as the SDKs here
 
 pytestmark = pytest.mark.contract
 
@@ -146,7 +147,7 @@ def test_waterfall_without_enrichments_runs_the_default_cascade(driver: Driver, 
     assert data["inputs"] == {"params": params, "enrichments": list(DEFAULT_CASCADE)}
     chosen = driver.call("databar", databar(mocks), "run_waterfall_sync", "email_getter", params, [966])["ok"]
     assert chosen["inputs"]["enrichments"] == [966]
-    with mocks.client() as client:  # the facade omits it too, and the mock runs the same cascade
+    with mocks.client(poll_policy=FAST) as client:  # the facade omits it too, and the mock runs the same cascade
         run = client.wait(client.databar.run_waterfall("email_getter", params), timeout=10)
     assert run.status is Status.SUCCEEDED and run.outputs["inputs"]["enrichments"] == list(DEFAULT_CASCADE)
 
@@ -158,7 +159,7 @@ def test_databar_every_status_word_means_to_the_sdk_what_it_means_to_flowdeck(
     """The SDK's poller and the facade's status table agree on every documented word."""
     flow = f"witness-status-{word}"
     answer = driver.call("databar", databar(mocks, max_polls=40), "run_flow_sync", flow, {"domain": "a.com"})
-    with mocks.client() as client:
+    with mocks.client(poll_policy=FAST) as client:
         try:
             facade: Status | str = client.run(f"databar:flow/{flow}", {"domain": "a.com"}, timeout=10,
                                               raise_on_failure=False).status  # fmt: skip
@@ -241,8 +242,8 @@ def test_gumloop_every_state_means_to_the_sdk_what_it_means_to_flowdeck(
     driver: Driver, mocks: MockProviders, word: str
 ) -> None:
     flow = f"witness-status-{word}"
-    answer = driver.call("gumloop", gumloop(mocks), "run_flow", flow, {"a": "b"}, poll_interval=0.02, timeout=2)
-    with mocks.client() as client:
+    answer = driver.call("gumloop", gumloop(mocks), "run_flow", flow, {"a": "b"}, poll_interval=0.02, timeout=1)
+    with mocks.client(poll_policy=FAST) as client:
         try:
             facade: Status | str = client.run(f"gumloop:{flow}", {"a": "b"}, timeout=10, raise_on_failure=False).status
         except flowdeck.UnknownStatusError as exc:
