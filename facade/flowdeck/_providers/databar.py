@@ -17,7 +17,7 @@ from flowdeck._errors import GoneError, InvalidRequestError
 from flowdeck._models import Run, Status, WorkflowRef, check_id
 from flowdeck._providers._base import check_inputs, map_status, response_id, to_dict, unset
 
-# The official SDK's TaskStatus words and what its poller does with them (docs/providers/databar.md):
+# The official SDK's TaskStatus words and what its poller does with them (PyPI databar 2.8.0):
 # `no_data` keeps polling as the SDK does; `success`/`error` are legacy spellings the SDK still
 # accepts. Any other word is an UnknownStatusError carrying the raw body: a status field is an open
 # string in our spec (never an enum), so a new word reaches this table instead of failing parsing.

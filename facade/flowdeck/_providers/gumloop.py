@@ -15,7 +15,7 @@ from flowdeck._models import Run, Status, WorkflowRef, check_id
 from flowdeck._providers._base import as_datetime, check_inputs, map_status, response_id, to_dict, unset
 
 # The run-details page's state enum plus STARTED from the getting-started prose
-# (docs/providers/gumloop.md). The official SDK treats TERMINATING as final; so do we (it only ever
+# (docs.gumloop.com). The official SDK treats TERMINATING as final; so do we (it only ever
 # ends TERMINATED). Any other word is an UnknownStatusError with the raw body: `state` is an open
 # string in our spec, never an enum, so a new word reaches this table instead of failing parsing.
 STATES: Mapping[str, Status] = {

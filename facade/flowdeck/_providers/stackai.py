@@ -14,7 +14,7 @@ from flowdeck._core import Call, Op
 from flowdeck._models import Run, Status, WorkflowRef, check_id
 from flowdeck._providers._base import check_inputs, not_supported, to_dict, unset
 
-# Only COMPLETED has been published (docs/providers/stackai.md); a 200 with `error` set is a failure.
+# Only COMPLETED has been published (StackAI's run-flow reference); a 200 with `error` set is a failure.
 # A 200 without `error` carries the outputs whatever its state word, so a new word gives a SUCCEEDED
 # run that keeps the word in `provider_status` (the call has already run the flow to its end).
 STATES: Mapping[str, Status] = {"COMPLETED": Status.SUCCEEDED, "FAILED": Status.FAILED, "ERROR": Status.FAILED}

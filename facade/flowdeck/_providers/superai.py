@@ -34,7 +34,7 @@ from flowdeck._errors import AuthenticationError, InvalidRequestError, MissingCr
 from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
 from flowdeck._providers._base import as_datetime, check_inputs, map_status, not_supported, to_dict, unset
 
-# queued -> running -> in_progress -> completed/failed (docs/providers/superai.md). `stale` (results
+# queued -> running -> in_progress -> completed/failed (SuperAI's flow-executions reference). `stale` (results
 # outdated after the flow changed) and `deleted` (soft delete) are terminal for a waiting client:
 # assumptions, mapped to EXPIRED and CANCELLED, the nearest uniform meanings. Any other word is an
 # UnknownStatusError with the raw body (`status` is an open string in the spec, never an enum).

@@ -1,6 +1,7 @@
 """Mock Databar: flows, waterfalls, tasks, the account; 403 for a bad key, 406 out of credits, expiry after 24 h.
 
-What it relies on (docs/providers/databar.md has the sources): every error body carries ``detail``
+What it relies on (sources: the API reference at docs.databar.ai, its introduction's error table
+and tasks-get-status page, and the official SDK, PyPI databar 2.8.0): every error body carries ``detail``
 (400s add a machine ``error`` code and ``fields``); a missing or wrong ``x-apikey`` is 403; a task's
 status words are those of the official SDK's ``TaskStatus`` plus the legacy ``success``/``error`` its
 poller accepts and the waterfall page's ``created``; results are kept 24 hours, then a poll answers

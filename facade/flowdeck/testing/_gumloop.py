@@ -1,6 +1,7 @@
 """Mock Gumloop: start_pipeline, get_pl_run, kill_pipeline (served under ``/api/v1``).
 
-What it relies on (docs/providers/gumloop.md has the sources): ``Authorization: Bearer <key>``, 401
+What it relies on (sources: docs.gumloop.com's start-automation, retrieve-run-details and
+getting-started pages, and the official SDK, PyPI gumloop 0.5.9): ``Authorization: Bearer <key>``, 401
 for a missing or unknown key, 403 when the user id (``x-auth-key``, ``user_id``) does not match the
 key; errors are flat ``{"error": "<message>"}`` bodies; ``start_pipeline`` documents 400 for missing
 or conflicting parameters and no 404, so an unknown saved flow is a 400 here (an assumption); inputs

@@ -1,6 +1,7 @@
 """Mock StackAI: a synchronous run that answers when the flow is done.
 
-What it relies on (docs/providers/stackai.md has the sources): ``Authorization: Bearer <public key>``
+What it relies on (sources: StackAI's run-flow reference at docs.stackai.com and public clients
+reading its answers): ``Authorization: Bearer <public key>``
 (401 otherwise); FastAPI error bodies (``{"detail": ...}``, 422 with ``loc``/``msg``/``type``); a 200
 body with ``outputs`` keyed by output node, ``run_id``, ``state`` (only ``COMPLETED`` has been seen)
 and ``error`` (set on a failed run, even with 200).

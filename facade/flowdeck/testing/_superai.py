@@ -1,6 +1,7 @@
 """Mock SuperAI Flows: anon key + password grant, flow executions, task executions (served under /api).
 
-What it relies on (docs/providers/superai.md has the sources): a one-hour bearer JWT from the anon key
+What it relies on (SuperAI's reference at developers.flows.super.ai: auth, flow-executions,
+task-executions pages): a one-hour bearer JWT from the anon key
 and the password grant (401 without a valid one); errors as ``{"error": {...}, "request_id": ...}``
 and FastAPI 422 bodies; execution status words queued -> running -> in_progress -> completed/failed,
 then ``stale`` once results are outdated, ``deleted`` after a soft delete (whose GET answers 404);
