@@ -33,6 +33,7 @@ from flowdeck.testing._conventions import _adapter_statuses
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+NEW_WORD_FLOW = "00000000-0000-4000-8000-00000000beef"
 FAST = flowdeck.PollPolicy(initial=0.01, max_interval=0.01)
 
 
@@ -185,7 +186,8 @@ def test_databar_waterfall_without_enrichments_runs_the_default_cascade(served_m
         (f"databar:flow/x-status-{NEW_WORD}", {}),
         (f"databar:waterfall/x-status-{NEW_WORD}", {}),
         (f"gumloop:x-status-{NEW_WORD}", {}),
-        (f"superai:{FLOW}", {"mock_status": NEW_WORD}),
+        # Its own flow: a listing of a flow with an unknown word in it is an error too (README lists FLOW).
+        (f"superai:{NEW_WORD_FLOW}", {"mock_status": NEW_WORD}),
     ],
 )
 def test_a_new_status_word_is_an_unknown_status_error_with_the_raw_body(
@@ -287,7 +289,7 @@ def test_every_status_row_produces_its_word_and_the_facade_mapping_it_claims(
                 checked += 1
                 continue
             if provider == "superai":
-                flow = SUPERAI_SCRIPTED_FLOWS.get(word, FLOW)
+                flow = SUPERAI_SCRIPTED_FLOWS.get(word, NEW_WORD_FLOW)
                 run = client.start(f"superai:{flow}", {} if word in SUPERAI_SCRIPTED_FLOWS else {"mock_status": word})
             else:
                 run = client.start(row.trigger.split("`")[1], {})

@@ -180,7 +180,14 @@ def test_normalized_specs_fix_the_known_defects() -> None:
 
 
 EXPECTED_OPERATIONS = {
-    "databar": ["flows.run_flow", "waterfall.run_waterfall", "tasks.get_task", "tasks.cancel_task"],
+    "databar": [
+        "flows.run_flow",
+        "waterfall.run_waterfall",
+        "tasks.get_task",
+        "tasks.cancel_task",
+        "flows.get_flow",
+        "user.get_user",
+    ],
     "stackai": ["run_flow.run_deployed_flow"],
     "gumloop": ["execution.start_pipeline", "execution.get_pipeline_run", "execution.kill_pipeline"],
     "superai": [
