@@ -201,7 +201,7 @@ def soak_batch(n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: i
                 report.outcomes[status] += 1
                 continue
             run = flowdeck.Run(
-                provider=result["provider"], workflow=flowdeck.WorkflowRef.parse(r.ref), id=result["run_id"],
+                provider=result["provider"], workflow=flowdeck.parse_ref(r.ref), id=result["run_id"],
                 status=flowdeck.Status(status), provider_status=result["provider_status"] or "",
                 outputs=result["outputs"],
             )  # fmt: skip

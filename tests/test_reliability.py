@@ -224,7 +224,7 @@ def test_fuzzed_references_are_typed_errors_before_any_request(ref: str) -> None
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock.route().respond(500)
         try:
-            flowdeck.WorkflowRef.parse(ref)
+            flowdeck.parse_ref(ref)
         except flowdeck.InvalidRequestError:
             with pytest.raises(flowdeck.InvalidRequestError):
                 c.start(ref, {})
@@ -278,7 +278,7 @@ def test_fuzzed_credentials_never_leak(key: str) -> None:
         with respx.mock(assert_all_called=False) as mock:
             mock.get(url__startswith=f"{DB}/v1/tasks/").respond(403, json={"detail": "Forbidden"})
             c = client(FakeClock(), env={}, databar_api_key=key, max_retries=0)
-            texts += [repr(c), str(c), repr(c._configs["databar"])]
+            texts += [repr(c), str(c), repr(c.config("databar"))]
             try:
                 c.databar.get_task("t-1")
             except flowdeck.FlowdeckError as exc:

@@ -35,7 +35,8 @@ from flowdeck._errors import (
     StartOutcomeUnknown,
     WaitTimeout,
 )
-from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._models import Run, Status
+from flowdeck._providers import parse_ref
 
 FORMAT = 1
 # Outcomes a rerun tries again: nothing was started (NOT_STARTED) or the run is still going.
@@ -91,7 +92,7 @@ def read_rows(path: Path, ref: str, mapping: Mapping[str, str] | None = None) ->
             if not isinstance(row_ref, str) or not row_ref:
                 raise InputFileError(f"{path} row {number}: column {ref_column!r} must name a workflow")
         try:
-            WorkflowRef.parse(row_ref)
+            parse_ref(row_ref)
         except InvalidRequestError as exc:
             raise InputFileError(f"{path} row {number}: {exc}") from None
         rows.append(BatchRow(number, row_ref, inputs))
@@ -169,7 +170,7 @@ def run_to_json(run: Run) -> dict[str, Any]:
 def run_from_json(data: Mapping[str, Any]) -> Run:
     """Inverse of :func:`run_to_json`."""
     return Run(
-        data["provider"], WorkflowRef.parse(data["workflow"]), data["id"], Status(data["status"]),
+        data["provider"], parse_ref(data["workflow"]), data["id"], Status(data["status"]),
         data["provider_status"], url=data.get("url"),
     )  # fmt: skip
 

@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -20,10 +19,10 @@ from rich.table import Table
 
 from flowdeck._batch import BatchRow, BatchSummary, InputFileError, Journal, read_rows, run_batch
 from flowdeck._client import AsyncClient, Client
-from flowdeck._config import DEFAULT_BASE_URLS, provider_configs
 from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, RunError
 from flowdeck._lifecycle import PollPolicy
-from flowdeck._models import PROVIDERS, Run, Status, WorkflowRef
+from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._providers import names as provider_names
 
 app = typer.Typer(
     help="Run workflows on Databar, StackAI, Gumloop and SuperAI Flows.", no_args_is_help=True, add_completion=False
@@ -32,12 +31,6 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-CREDENTIAL_VARIABLES = {
-    "databar": ["DATABAR_API_KEY"],
-    "stackai": ["STACKAI_API_KEY"],
-    "gumloop": ["GUMLOOP_API_KEY", "GUMLOOP_USER_ID"],
-    "superai": ["SUPERAI_TOKEN", "SUPERAI_EMAIL", "SUPERAI_PASSWORD"],
-}
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -132,8 +125,8 @@ def run(
 
 
 def _lookup(provider: str, run_id: str) -> Run:
-    if provider not in PROVIDERS:
-        _fail(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}", EXIT_USAGE)
+    if provider not in provider_names():
+        _fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
     return Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
 
 
@@ -304,7 +297,7 @@ def mock(
     """Serve the four mock providers on 127.0.0.1 until Ctrl-C, printing the environment to use them."""
     from flowdeck.testing import MockConfig, MockProviders
 
-    ports = {p: port + i for i, p in enumerate(PROVIDERS)} if port else None
+    ports = {p: port + i for i, p in enumerate(provider_names())} if port else None
     shortest = run_seconds / 2 if min_run_seconds is None else min_run_seconds
     mocks = MockProviders(MockConfig(seed=seed, run_seconds=(shortest, run_seconds)), ports=ports)
     with mocks:
@@ -322,28 +315,26 @@ def mock(
 @app.command()
 def doctor(
     check_network: Annotated[
-        bool, typer.Option("--network/--no-network", help="Also try to reach each base URL")
-    ] = True,
+        bool, typer.Option("--network/--no-network", help="Also try to reach each base URL (no credentials sent)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
 ) -> None:
-    """Show which credentials are set (never their values), base URLs, and whether each is reachable."""
-    configs = provider_configs()
-    table = Table(title="flowdeck configuration")
-    for column in ("provider", "variable", "value", "base URL", "reachable"):
-        table.add_column(column, overflow="fold")
-    for name in PROVIDERS:
-        url = configs[name].base_url
-        reach = "-"
-        if check_network:
-            try:
-                reach = f"[green]yes[/] (HTTP {httpx.get(url, timeout=3).status_code})"
-            except httpx.HTTPError as exc:
-                reach = f"[red]no[/] ({type(exc).__name__})"
-        marker = "" if url == DEFAULT_BASE_URLS[name].rstrip("/") else " (override)"
-        for i, variable in enumerate(CREDENTIAL_VARIABLES[name]):
-            state = "[green]set[/]" if os.environ.get(variable) else "[red]missing[/]"
-            first = i == 0
-            table.add_row(name if first else "", variable, state, url + marker if first else "", reach if first else "")
-    out.print(table)
+    """Show whether each provider is ready, not configured or misconfigured (never a credential's value).
+
+    Exits 1 when no provider is usable. Example: flowdeck doctor --json
+    """
+    from flowdeck import _doctor
+
+    diagnoses = _doctor.diagnose()
+    if check_network:
+        diagnoses = _doctor.reach(diagnoses)
+    if as_json:
+        print(json.dumps({"providers": [d.to_json() for d in diagnoses], "summary": _doctor.summary(diagnoses)}))
+    else:
+        out.print(_doctor.table(diagnoses))
+        out.print(_doctor.summary(diagnoses), highlight=False, soft_wrap=True)
+    if not any(d.state is _doctor.State.READY for d in diagnoses):
+        raise typer.Exit(EXIT_FAILED)
 
 
 DEMO_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -10,22 +11,14 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import attrs
 import httpx
 
-from flowdeck._config import ProviderConfig, Secret, provider_configs
+from flowdeck import _providers
+from flowdeck._config import ProviderConfig
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import FlowdeckError, InvalidRequestError
 from flowdeck._lifecycle import DurationHints, EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
-from flowdeck._models import PROVIDERS, Run, WorkflowRef
-from flowdeck._namespaces import (
-    AsyncDatabar,
-    AsyncGumloop,
-    AsyncStackAI,
-    AsyncSuperAI,
-    Databar,
-    Gumloop,
-    StackAI,
-    SuperAI,
-)
-from flowdeck._providers import Adapter, make_adapter
+from flowdeck._models import Run, WorkflowRef
+from flowdeck._providers import Adapter, parse_ref
+from flowdeck._secrets import Secret
 from flowdeck._transport import (
     MAX_BODY_BYTES,
     MAX_BODY_SECONDS,
@@ -39,6 +32,12 @@ from flowdeck._transport import (
 if TYPE_CHECKING:
     import asyncio  # imported for real by AsyncClient: sync users never pay for asyncio
 
+    # Only for the types of client.<provider>: each module loads when its namespace is first used.
+    from flowdeck._providers.databar import AsyncDatabar, Databar
+    from flowdeck._providers.gumloop import AsyncGumloop, Gumloop
+    from flowdeck._providers.stackai import AsyncStackAI, StackAI
+    from flowdeck._providers.superai import AsyncSuperAI, SuperAI
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
@@ -50,7 +49,146 @@ LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 
 
 class _BaseClient:
-    """What both clients share: configuration, adapters, call policies and the lifecycle ops."""
+    """What both clients share: configuration, adapters, namespaces, call policies and the lifecycle ops.
+
+    Each provider's configuration is read from the registry's declaration when the provider is
+    first used, from explicit arguments and a snapshot of the environment taken here.
+    """
+
+    _namespace_index = 0
+
+    def __init__(
+        self,
+        *,
+        databar_api_key: str | Secret | None,
+        stackai_api_key: str | Secret | None,
+        gumloop_api_key: str | Secret | None,
+        gumloop_user_id: str | None,
+        superai_token: str | Secret | None,
+        superai_email: str | None,
+        superai_password: str | Secret | None,
+        base_urls: Mapping[str, str] | None,
+        timeout: float,
+        max_retries: int,
+        poll_policy: PollPolicy | None,
+        wait_timeout: float | None,
+        on_status_change: EventHook | None,
+        allow_insecure_http: bool,
+        max_response_bytes: int,
+        max_response_seconds: float,
+        env: Mapping[str, str] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        if max_retries < 0:
+            raise InvalidRequestError("max_retries must be >= 0")
+        self._env = dict(os.environ if env is None else env)
+        self._explicit: dict[str, str | Secret | None] = {
+            "databar_api_key": databar_api_key, "stackai_api_key": stackai_api_key,
+            "gumloop_api_key": gumloop_api_key, "gumloop_user_id": gumloop_user_id, "superai_token": superai_token,
+            "superai_email": superai_email, "superai_password": superai_password,
+        }  # fmt: skip
+        self._base_urls = dict(base_urls or {})
+        self._allow_insecure_http = allow_insecure_http
+        self._configs: dict[str, ProviderConfig] = {}
+        self._adapters: dict[str, Adapter] = {}
+        self._namespaces: dict[str, object] = {}
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._max_retries = max_retries
+        self._poll = poll_policy or PollPolicy()
+        self._durations = DurationHints()
+        self._wait_timeout = wait_timeout
+        self._on_change = on_status_change
+        self._clock = clock
+        self._policy = CallPolicy(max_body_bytes=max_response_bytes, max_body_seconds=max_response_seconds)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(providers={list(_providers.names())}, max_retries={self._max_retries})"
+
+    def config(self, provider: str) -> ProviderConfig:
+        """The configuration of ``provider`` as this client sees it (secrets stay :class:`~flowdeck.Secret`)."""
+        if provider not in self._configs:
+            self._configs[provider] = _providers.get(provider).configure(
+                self._env, explicit=self._explicit, base_urls=self._base_urls,
+                allow_insecure_http=self._allow_insecure_http,
+            )  # fmt: skip
+        return self._configs[provider]
+
+    def adapter(self, provider: str) -> Adapter:
+        """The adapter of ``provider``, created at first use (that is when a missing credential is reported)."""
+        if provider not in self._adapters:
+            self._adapters[provider] = _providers.get(provider).make_adapter(self.config(provider), self._clock)
+        return self._adapters[provider]
+
+    if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt attribute stays an error for them
+
+        def __getattr__(self, name: str) -> object:
+            """``client.<provider>``: the provider's own operations, built at first use."""
+            if name.startswith("_") or name not in _providers.names():
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            if name not in self._namespaces:
+                spec = _providers.get(name)
+                if spec.namespaces is None:
+                    raise AttributeError(f"{name} has no operations of its own; use start/wait/cancel")
+                self._namespaces[name] = spec.namespaces[self._namespace_index](self)
+            return self._namespaces[name]
+
+    def _call_policy(self, call: Call[Any]) -> CallPolicy:
+        return attrs.evolve(self._policy, idempotent=not call.starts_run, max_retries=self._max_retries)
+
+    def _bind(self) -> None:
+        """Forget namespaces bound to another client (a copy made by :meth:`with_options` builds its own)."""
+        self._namespaces = {}
+
+    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Self:
+        """A client sharing this one's connections and credentials with other retry or timeout settings.
+
+        >>> client.with_options(max_retries=0).refresh(run)  # doctest: +SKIP
+        """
+        clone = copy.copy(self)
+        if max_retries is not None:
+            clone._max_retries = max_retries
+        if timeout is not None:
+            clone._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        clone._bind()  # the namespaces must call the clone, not this client
+        return clone
+
+    def _waiter(self, run: Run, timeout: float | None) -> Waiter:
+        limit = self._wait_timeout if timeout is None else timeout
+        deadline = None if limit is None else self._clock() + limit
+        return Waiter(run, self._poll, deadline, self._on_change, durations=self._durations)
+
+    def _start_op(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None) -> Op[Run]:
+        parsed = parse_ref(ref)
+        return self.adapter(parsed.provider).start(parsed, inputs or {})
+
+    @staticmethod
+    def _check_run(run: object) -> Run:
+        if not isinstance(run, Run):
+            raise InvalidRequestError(f"expected a flowdeck.Run, got {type(run).__name__}")
+        return run
+
+
+class Client(_BaseClient):
+    """The synchronous client.
+
+    Credentials (``databar_api_key``...) default to the environment (``DATABAR_API_KEY``...);
+    ``base_urls`` overrides a provider's URL by name (``{"databar": "https://..."}``); ``env``
+    replaces ``os.environ`` as the source. ``timeout`` is per HTTP request, ``wait_timeout`` the
+    default deadline of :meth:`wait`; ``max_retries`` applies to requests that are safe to retry.
+    ``on_status_change(old, new)`` is called when a waited run changes status. Every option is a
+    keyword: a misspelt one is a ``TypeError``, and an error for type checkers too.
+
+    >>> with Client(env=mock_env) as client:
+    ...     run = client.run("databar:flow/123", {"domain": "stripe.com"})
+    >>> run.outputs["inputs"]
+    {'domain': 'stripe.com'}
+    """
+
+    if TYPE_CHECKING:
+        databar: Databar
+        stackai: StackAI
+        gumloop: Gumloop
+        superai: SuperAI
 
     def __init__(
         self,
@@ -73,100 +211,21 @@ class _BaseClient:
         max_response_seconds: float = MAX_BODY_SECONDS,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_retries < 0:
-            raise InvalidRequestError("max_retries must be >= 0")
-        self._configs: dict[str, ProviderConfig] = provider_configs(
-            env,
-            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key,
-            gumloop_api_key=gumloop_api_key, gumloop_user_id=gumloop_user_id,
-            superai_token=superai_token, superai_email=superai_email, superai_password=superai_password,
-            base_urls=base_urls, allow_insecure_http=allow_insecure_http,
-        )  # fmt: skip
-        self._adapters: dict[str, Adapter] = {}
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
-        self._max_retries = max_retries
-        self._poll = poll_policy or PollPolicy()
-        self._durations = DurationHints()
-        self._wait_timeout = wait_timeout
-        self._on_change = on_status_change
-        self._clock = clock
-        self._policy = CallPolicy(max_body_bytes=max_response_bytes, max_body_seconds=max_response_seconds)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(providers={sorted(self._configs)}, max_retries={self._max_retries})"
-
-    def adapter(self, provider: str) -> Adapter:
-        """The adapter of ``provider``, created at first use (that is when a missing credential is reported)."""
-        if provider not in self._adapters:
-            if provider not in self._configs:
-                raise InvalidRequestError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
-            self._adapters[provider] = make_adapter(self._configs[provider])
-        return self._adapters[provider]
-
-    def _call_policy(self, call: Call[Any]) -> CallPolicy:
-        return attrs.evolve(self._policy, idempotent=not call.starts_run, max_retries=self._max_retries)
-
-    def _bind(self) -> None:
-        """Attach the provider namespaces (``client.databar``...) to this client."""
-        raise NotImplementedError
-
-    def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Self:
-        """A client sharing this one's connections and credentials with other retry or timeout settings.
-
-        >>> client.with_options(max_retries=0).refresh(run)  # doctest: +SKIP
-        """
-        clone = copy.copy(self)
-        if max_retries is not None:
-            clone._max_retries = max_retries
-        if timeout is not None:
-            clone._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
-        clone._bind()  # the namespaces must call the clone, not this client
-        return clone
-
-    def _waiter(self, run: Run, timeout: float | None) -> Waiter:
-        limit = self._wait_timeout if timeout is None else timeout
-        deadline = None if limit is None else self._clock() + limit
-        return Waiter(run, self._poll, deadline, self._on_change, durations=self._durations)
-
-    def _start_op(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None) -> Op[Run]:
-        parsed = WorkflowRef.parse(ref)
-        return self.adapter(parsed.provider).start(parsed, inputs or {})
-
-    @staticmethod
-    def _check_run(run: object) -> Run:
-        if not isinstance(run, Run):
-            raise InvalidRequestError(f"expected a flowdeck.Run, got {type(run).__name__}")
-        return run
-
-
-class Client(_BaseClient):
-    """The synchronous client.
-
-    >>> with Client(base_urls={"databar": "http://127.0.0.1:8081"}) as client:  # doctest: +SKIP
-    ...     run = client.run("databar:flow/123", {"domain": "stripe.com"})
-    ...     print(run.outputs)
-    """
-
-    def __init__(
-        self,
-        *,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        **options: Any,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
+            gumloop_user_id=gumloop_user_id, superai_token=superai_token, superai_email=superai_email,
+            superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
+            poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
+            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
+            max_response_seconds=max_response_seconds, env=env, clock=clock,
+        )  # fmt: skip
         self._http = http_client or httpx.Client(
             transport=RetryTransport(httpx.HTTPTransport(limits=LIMITS)), timeout=self._timeout, follow_redirects=False
         )
         self._sleep = sleep
-        self._bind()
-
-    def _bind(self) -> None:
-        self.databar = Databar(self)
-        self.stackai = StackAI(self)
-        self.gumloop = Gumloop(self)
-        self.superai = SuperAI(self)
 
     def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with blocking I/O; returns its result."""
@@ -285,24 +344,61 @@ class Client(_BaseClient):
 
 
 class AsyncClient(_BaseClient):
-    """The asyncio client: the same surface as :class:`Client`, every call awaited.
+    """The asyncio client: the same surface and options as :class:`Client`, every call awaited.
 
-    >>> async with AsyncClient() as client:  # doctest: +SKIP
-    ...     runs = [await client.start("databar:flow/1", row) for row in rows]
-    ...     done = await client.wait_many(runs)
+    ``max_concurrent_requests`` caps requests in flight at once.
+
+    >>> async def enrich(rows):
+    ...     async with AsyncClient(env=mock_env) as client:
+    ...         runs = [await client.start("databar:flow/1", row) for row in rows]
+    ...         return await client.wait_many(runs)
+    >>> [run.status for run in asyncio.run(enrich([{"domain": "a.com"}, {"domain": "b.com"}]))]
+    [<Status.SUCCEEDED: 'SUCCEEDED'>, <Status.SUCCEEDED: 'SUCCEEDED'>]
     """
+
+    _namespace_index = 1
+
+    if TYPE_CHECKING:
+        databar: AsyncDatabar
+        stackai: AsyncStackAI
+        gumloop: AsyncGumloop
+        superai: AsyncSuperAI
 
     def __init__(
         self,
         *,
+        databar_api_key: str | Secret | None = None,
+        stackai_api_key: str | Secret | None = None,
+        gumloop_api_key: str | Secret | None = None,
+        gumloop_user_id: str | None = None,
+        superai_token: str | Secret | None = None,
+        superai_email: str | None = None,
+        superai_password: str | Secret | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        poll_policy: PollPolicy | None = None,
+        wait_timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        on_status_change: EventHook | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_BODY_BYTES,
+        max_response_seconds: float = MAX_BODY_SECONDS,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         max_concurrent_requests: int = 64,
-        **options: Any,
     ) -> None:
         import asyncio
 
-        super().__init__(**options)
+        super().__init__(
+            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
+            gumloop_user_id=gumloop_user_id, superai_token=superai_token, superai_email=superai_email,
+            superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
+            poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
+            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
+            max_response_seconds=max_response_seconds, env=env, clock=clock,
+        )  # fmt: skip
         self._http = http_client or httpx.AsyncClient(
             transport=AsyncRetryTransport(ShardedAsyncTransport(shards=max(1, -(-max_concurrent_requests // 16)))),
             timeout=self._timeout,
@@ -311,13 +407,6 @@ class AsyncClient(_BaseClient):
         self._sleep = sleep or asyncio.sleep
         self._max_concurrent = max_concurrent_requests
         self._gate: asyncio.Semaphore | None = None
-        self._bind()
-
-    def _bind(self) -> None:
-        self.databar = AsyncDatabar(self)
-        self.stackai = AsyncStackAI(self)
-        self.gumloop = AsyncGumloop(self)
-        self.superai = AsyncSuperAI(self)
 
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""

@@ -1,87 +1,191 @@
-"""Configuration: explicit arguments first, then the environment. Secrets never print."""
+"""Configuration: what each provider needs (declared in its module), read from explicit arguments, then
+the environment. Secret values are held as :class:`~flowdeck.Secret` and never print.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
 
-from flowdeck._errors import ConfigurationError, InsecureTransportError, MissingCredentialError
+from flowdeck._errors import ConfigurationError, InsecureTransportError, InvalidBaseURLError, MissingCredentialError
+from flowdeck._secrets import Secret
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a token header value can carry
 
-DEFAULT_BASE_URLS = {
-    "databar": "https://api.databar.ai",
-    "stackai": "https://api.stack-ai.com",
-    "gumloop": "https://api.gumloop.com/api/v1",
-    "superai": "https://flows.super.ai/api",
-}
-DEFAULT_SUPERAI_AUTH_URL = "https://core.flows.super.ai"
 
+@attrs.frozen
+class Setting:
+    """One value a provider is configured with: its key, its environment variable, whether it is secret.
 
-@attrs.frozen(repr=False)
-class Secret:
-    """A credential. Its ``repr`` and ``str`` never show the value; call :meth:`reveal` to use it.
-
-    >>> Secret("sk-123")
-    Secret('********')
+    ``header`` says the value is sent in an HTTP header, so it must be visible ASCII. ``argument`` is
+    the keyword of :class:`flowdeck.Client` that sets it explicitly, for the built-in providers.
     """
 
-    _value: str
-
-    def reveal(self) -> str:
-        """The secret value, for putting into a request header and nowhere else."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
+    key: str
+    variable: str
+    secret: bool = True
+    header: bool = True
+    argument: str | None = None
 
 
-def _secret(value: str | Secret | None) -> Secret | None:
-    if value is None or isinstance(value, Secret):
-        return value
-    return Secret(value) if value else None
+@attrs.frozen
+class URLSetting:
+    """A URL a provider talks to: overridable by ``Client(base_urls={name: ...})`` or ``variable``."""
+
+    key: str
+    name: str
+    variable: str
+    default: str
+
+
+@attrs.frozen
+class ConfigSpec:
+    """What one provider needs configured.
+
+    ``requires`` lists alternatives, each a tuple of setting keys that together make the provider
+    usable (SuperAI: a token, or an email and a password). The first URL is the API's base URL.
+    """
+
+    settings: tuple[Setting, ...]
+    urls: tuple[URLSetting, ...]
+    requires: tuple[tuple[str, ...], ...]
+
+    def setting(self, key: str) -> Setting:
+        """The setting named ``key``."""
+        return next(s for s in self.settings if s.key == key)
+
+    def configure(
+        self,
+        name: str,
+        env: Mapping[str, str],
+        *,
+        explicit: Mapping[str, str | Secret | None] | None = None,
+        base_urls: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+    ) -> ProviderConfig:
+        """This provider's settings: explicit arguments (by ``Setting.argument``) first, then ``env``.
+
+        Nothing is checked here: a missing or malformed value is reported when the provider is used
+        (or by ``flowdeck doctor``).
+        """
+        explicit = explicit or {}
+        urls = base_urls or {}
+        values: dict[str, Secret | str | None] = {}
+        for s in self.settings:
+            given = explicit.get(s.argument) if s.argument else None
+            raw = given if given is not None else env.get(s.variable)
+            values[s.key] = _as_value(raw, secret=s.secret)
+        resolved: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        for u in self.urls:
+            if urls.get(u.name):
+                resolved[u.key], sources[u.key] = urls[u.name], f"base_urls[{u.name!r}]"
+            elif env.get(u.variable):
+                resolved[u.key], sources[u.key] = env[u.variable], u.variable
+            else:
+                resolved[u.key], sources[u.key] = u.default, "default"
+            resolved[u.key] = resolved[u.key].rstrip("/")
+        return ProviderConfig(name, self, values, resolved, sources, allow_insecure_http)
+
+
+def _as_value(raw: str | Secret | None, *, secret: bool) -> Secret | str | None:
+    if raw is None or raw == "":
+        return None
+    if secret:
+        return raw if isinstance(raw, Secret) else Secret(raw)
+    return raw.reveal() if isinstance(raw, Secret) else raw
 
 
 @attrs.frozen
 class ProviderConfig:
-    """One provider's settings. ``credentials`` maps a name (``api_key``...) to a :class:`Secret`."""
+    """One provider's resolved settings. Secret values are :class:`Secret`; the repr shows none of them.
+
+    ``url_sources`` says where each URL came from (its variable, the ``base_urls`` argument, or
+    ``default``), so an error can name what to fix.
+    """
 
     name: str
-    base_url: str
-    credentials: Mapping[str, Secret | None] = attrs.field(factory=dict)
-    extra: Mapping[str, str] = attrs.field(factory=dict)
+    spec: ConfigSpec = attrs.field(repr=False)
+    values: Mapping[str, Secret | str | None]
+    urls: Mapping[str, str]
+    url_sources: Mapping[str, str]
     allow_insecure_http: bool = False
 
-    def require(self, key: str, variable: str) -> Secret:
-        """The credential ``key``, or :class:`MissingCredentialError` naming ``variable``.
+    @property
+    def base_url(self) -> str:
+        """The API's base URL (the first URL of the spec)."""
+        return self.urls[self.spec.urls[0].key]
 
-        A credential that cannot go into an HTTP header (non-ASCII, whitespace, control characters)
-        is refused here, naming the variable but never echoing the value.
-        """
-        value = self.credentials.get(key)
+    def is_set(self, key: str) -> bool:
+        """Whether setting ``key`` has a value."""
+        return self.values.get(key) is not None
+
+    def get(self, key: str) -> str | None:
+        """The value of setting ``key`` (revealed if secret), or None."""
+        value = self.values.get(key)
+        return value.reveal() if isinstance(value, Secret) else value
+
+    def require(self, key: str) -> str:
+        """The value of ``key``, or :class:`MissingCredentialError` naming its variable."""
+        value = self.get(key)
         if value is None:
-            raise MissingCredentialError(self.name, variable)
-        check_header_safe(self.name, variable, value.reveal())
+            raise MissingCredentialError(self.name, self.spec.setting(key).variable)
         return value
 
-    def check_transport(self, url: str | None = None) -> None:
-        """Refuse to send credentials over plain http:// unless the host is loopback or it was allowed."""
-        parts = urlsplit(url or self.base_url)
-        if parts.scheme == "https" or self.allow_insecure_http:
-            return
-        if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value configured: what is scrubbed from messages."""
+        return tuple(v.reveal() for v in self.values.values() if isinstance(v, Secret))
+
+    def check(self) -> None:
+        """Refuse a configuration that cannot work, before anything is sent; never echoes a secret.
+
+        Checks each URL (a URL with a scheme and a host; https, or http to loopback unless
+        ``allow_insecure_http``), then that some alternative of ``spec.requires`` is complete, then
+        that values sent in headers can be (visible ASCII).
+        """
+        for u in self.spec.urls:
+            self.check_url(self.urls[u.key], self.url_sources[u.key])
+        satisfied = [alt for alt in self.spec.requires if all(self.is_set(k) for k in alt)]
+        if not satisfied:
+            raise MissingCredentialError(self.name, self._missing())
+        for s in self.spec.settings:
+            value = self.get(s.key)
+            if value is not None and s.header:
+                check_header_safe(self.name, s.variable, value)
+
+    def _missing(self) -> str:
+        """What to set: the closest alternative's missing variables, or every alternative when none is started."""
+        started = [alt for alt in self.spec.requires if any(self.is_set(k) for k in alt)]
+        if started:
+            alt = max(started, key=lambda a: sum(self.is_set(k) for k in a))
+            return " and ".join(self.spec.setting(k).variable for k in alt if not self.is_set(k))
+        first, *others = [" and ".join(self.spec.setting(k).variable for k in alt) for alt in self.spec.requires]
+        return first + "".join(f" (or {o})" for o in others)
+
+    def check_url(self, url: str, source: str) -> None:
+        """``url`` must be http(s) with a host, and may carry credentials over plain http only to loopback."""
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts, host = urlsplit(""), ""
+        if parts.scheme not in ("http", "https") or not host:
+            raise InvalidBaseURLError(self.name, source, _shown(url))
+        if parts.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
             return
         raise InsecureTransportError(
-            f"{self.name}: refusing to send credentials to {parts.scheme}://{parts.hostname} "
-            "(only https, or http to a loopback host; pass allow_insecure_http=True to override)"
+            f"{self.name}: refusing to send credentials to http://{host} (from {source}; only https, "
+            "or http to a loopback host; pass allow_insecure_http=True to override)"
         )
+
+
+def _shown(url: str) -> str:
+    """``url`` safe to print: without any user:password part, cut short."""
+    return re.sub(r"//[^/@]*@", "//***@", url)[:80]
 
 
 def check_header_safe(provider: str, variable: str, value: str) -> str:
@@ -101,52 +205,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def provider_configs(
-    env: Mapping[str, str] | None = None,
-    *,
-    databar_api_key: str | Secret | None = None,
-    stackai_api_key: str | Secret | None = None,
-    gumloop_api_key: str | Secret | None = None,
-    gumloop_user_id: str | None = None,
-    superai_token: str | Secret | None = None,
-    superai_email: str | None = None,
-    superai_password: str | Secret | None = None,
-    base_urls: Mapping[str, str] | None = None,
-    allow_insecure_http: bool = False,
-) -> dict[str, ProviderConfig]:
-    """Build every provider's settings from explicit values, falling back to ``env`` (default ``os.environ``).
-
-    Nothing is required here: a missing credential is reported when that provider is first used.
-    """
-    env = os.environ if env is None else env
-    urls = dict(base_urls or {})
-
-    def url(name: str) -> str:
-        return (urls.get(name) or env.get(f"{name.upper()}_BASE_URL") or DEFAULT_BASE_URLS[name]).rstrip("/")
-
-    def pick(explicit: str | Secret | None, variable: str) -> Secret | None:
-        return _secret(explicit) if explicit is not None else _secret(env.get(variable))
-
-    def make(name: str, credentials: dict[str, Secret | None], extra: dict[str, str] | None = None) -> ProviderConfig:
-        return ProviderConfig(name, url(name), credentials, extra or {}, allow_insecure_http)
-
-    superai_auth = (urls.get("superai_auth") or env.get("SUPERAI_AUTH_URL") or DEFAULT_SUPERAI_AUTH_URL).rstrip("/")
-    return {
-        "databar": make("databar", {"api_key": pick(databar_api_key, "DATABAR_API_KEY")}),
-        "stackai": make("stackai", {"api_key": pick(stackai_api_key, "STACKAI_API_KEY")}),
-        "gumloop": make(
-            "gumloop",
-            {"api_key": pick(gumloop_api_key, "GUMLOOP_API_KEY")},
-            {"user_id": gumloop_user_id or env.get("GUMLOOP_USER_ID", "")},
-        ),
-        "superai": make(
-            "superai",
-            {
-                "token": pick(superai_token, "SUPERAI_TOKEN"),
-                "password": pick(superai_password, "SUPERAI_PASSWORD"),
-            },
-            {"email": superai_email or env.get("SUPERAI_EMAIL", ""), "auth_url": superai_auth},
-        ),
-    }

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Mapping
-from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -36,23 +35,38 @@ from flowdeck._errors import (
     TransportError,
     ValidationError,
 )
+from flowdeck._secrets import scrub
 from flowdeck._transport import _NEVER_SENT, retry_after_seconds
 
 T = TypeVar("T")
+
+
+class Operation(Protocol):
+    """One API operation as openapi-python-client generates it: a module with these two functions.
+
+    ``_get_kwargs(*args, **kwargs)`` gives the arguments of ``httpx.Client.request`` (URL relative to
+    the base URL); ``_parse_response(client=..., response=...)`` gives the parsed model of a
+    documented status, or None for an undocumented one.
+    """
+
+    _get_kwargs: Callable[..., dict[str, Any]]
+    _parse_response: Callable[..., Any]
 
 
 @attrs.frozen
 class Call(Generic[T]):
     """One request: a generated operation module, its arguments, and how to read its answer.
 
-    ``parse`` receives the generated client's parsed model for a 2xx answer. ``starts_run`` marks a
-    request that may begin a paid run (never blindly retried; an unclear outcome raises
-    :class:`StartOutcomeUnknown`). ``workflow`` names what is being started, for that error.
+    Adapters build calls with :meth:`~flowdeck._providers._base.AdapterBase.call`, the one place
+    that fills in the provider, base URL, auth headers and secrets. ``parse`` receives the generated
+    client's parsed model for a 2xx answer. ``starts_run`` marks a request that may begin a paid run
+    (never blindly retried; an unclear outcome raises :class:`StartOutcomeUnknown`). ``workflow``
+    names what is being started, for that error. ``secrets`` are scrubbed from any error's message.
     """
 
     provider: str
     operation: str
-    module: ModuleType
+    module: Operation
     base_url: str
     parse: Callable[[Any], T]
     args: tuple[Any, ...] = ()
@@ -61,6 +75,7 @@ class Call(Generic[T]):
     starts_run: bool = False
     workflow: str = ""
     timeout: float | None = None
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
     def request_kwargs(self) -> dict[str, Any]:
         """The arguments of ``httpx.Client.request`` for this call, built by the generated module."""
@@ -124,8 +139,27 @@ def _request_id(response: httpx.Response, body: Any) -> str | None:
     return rid
 
 
+E = TypeVar("E", bound=FlowdeckError)
+
+
+def redacted(call: Call[Any], exc: E) -> E:
+    """``exc`` with the call's secrets scrubbed from its message (so from ``str`` and ``repr``) and reason.
+
+    Attributes holding the response itself (``body``) keep it as received.
+    """
+    if call.secrets:
+        exc.args = tuple(scrub(a, call.secrets) if isinstance(a, str) else a for a in exc.args)
+        if isinstance(exc, ContractError):
+            exc.reason = scrub(exc.reason, call.secrets)
+    return exc
+
+
 def error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckError:
     """The typed error for an error status (or :class:`StartOutcomeUnknown` for a start's 5xx)."""
+    return redacted(call, _error_for_status(call, response))
+
+
+def _error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckError:
     body = _body(response)
     status = response.status_code
     if call.starts_run and status >= 500:
@@ -145,6 +179,10 @@ def error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckError
 
 def error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckError:
     """The typed error for a failure below HTTP; a start that may have been sent is 'outcome unknown'."""
+    return redacted(call, _error_for_transport(call, exc))
+
+
+def _error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckError:
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if call.starts_run and not isinstance(exc, _NEVER_SENT):
         return StartOutcomeUnknown(reason, provider=call.provider, operation=call.operation, workflow=call.workflow)
@@ -166,11 +204,11 @@ def _unreadable(response: httpx.Response) -> bool:
 def _contract_error(call: Call[Any], response: httpx.Response, reason: str) -> ContractError:
     common: dict[str, Any] = {
         "provider": call.provider, "operation": call.operation, "status_code": response.status_code,
-        "body": response.content, "unreadable": _unreadable(response),
+        "body": response.content, "unreadable": _unreadable(response), "secrets": call.secrets,
     }  # fmt: skip
     if call.starts_run:
-        return StartResponseUnreadable(reason, workflow=call.workflow, **common)
-    return ContractError(reason, **common)
+        return redacted(call, StartResponseUnreadable(reason, workflow=call.workflow, **common))
+    return redacted(call, ContractError(reason, **common))
 
 
 def finish(call: Call[T], response: httpx.Response) -> T:
@@ -181,16 +219,24 @@ def finish(call: Call[T], response: httpx.Response) -> T:
         # The generated module knows the schema of each documented status; reuse its parser.
         parsed = call.module._parse_response(client=_PARSE_ONLY, response=response)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from exc
+        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from _scrubbed(call, exc)
     if parsed is None and response.status_code != 204:
         raise _contract_error(call, response, f"undocumented status code {response.status_code}")
     try:
         return call.parse(parsed)
     except ContractError as exc:
         exc.body, exc.status_code = response.content, response.status_code  # the raw body, always
+        redacted(call, exc)
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from exc
+        raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from _scrubbed(call, exc)
+
+
+def _scrubbed(call: Call[Any], exc: Exception) -> Exception:
+    """A parser's exception, chained as the cause, may quote the body: scrub it too (it shows in tracebacks)."""
+    if call.secrets:
+        exc.args = tuple(scrub(a, call.secrets) if isinstance(a, str) else a for a in exc.args)
+    return exc
 
 
 @attrs.frozen

@@ -2,15 +2,18 @@
 
 Catch :class:`FlowdeckError` for everything, a group (:class:`ApiError`, :class:`TransportError`,
 :class:`RunError`) or a precise leaf. Messages never contain credentials: they are built from
-status codes, provider names, ids and response bodies only.
+status codes, provider names, ids and response bodies, and every configured credential value is
+scrubbed from them (a provider may echo a key in an error body). The ``body`` attributes keep the
+provider's answer as received, unscrubbed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
-if TYPE_CHECKING:
-    from flowdeck._models import Run
+from flowdeck._models import Run
+from flowdeck._secrets import scrub
 
 __all__ = [
     "ApiError",
@@ -23,6 +26,7 @@ __all__ = [
     "GoneError",
     "InsecureTransportError",
     "InsufficientCreditsError",
+    "InvalidBaseURLError",
     "InvalidRequestError",
     "MissingCredentialError",
     "NotFoundError",
@@ -68,6 +72,15 @@ class InsecureTransportError(ConfigurationError):
     """Credentials would be sent over plain http:// to a host that is not loopback."""
 
 
+class InvalidBaseURLError(ConfigurationError):
+    """A configured URL is not an http(s) URL with a host; ``variable`` names where it was set."""
+
+    def __init__(self, provider: str, variable: str, url: str) -> None:
+        self.provider = provider
+        self.variable = variable
+        super().__init__(f"{provider}: invalid base URL in {variable}: {url!r} (expected https://<host>[/<path>])")
+
+
 class InvalidRequestError(FlowdeckError, ValueError):
     """An argument (workflow reference, id, inputs) is invalid; detected locally, nothing was sent."""
 
@@ -97,7 +110,8 @@ class StartOutcomeUnknown(FlowdeckError):
 
     Raised instead of retrying when the request reached the provider but no clear answer came back
     (a timeout after sending, a dropped connection, a 5xx). Retrying could start the run twice, so
-    the caller decides: look the run up in the provider's UI, or start again knowingly.
+    the caller decides: look the run up in the provider's UI, or start again knowingly. ``body`` is
+    the answer as received, if any (not scrubbed of credentials, unlike the message).
     """
 
     def __init__(
@@ -125,7 +139,11 @@ class StartOutcomeUnknown(FlowdeckError):
 
 
 class ApiError(FlowdeckError):
-    """The provider answered with an error status; ``body`` is the parsed JSON or raw text."""
+    """The provider answered with an error status; ``body`` is the parsed JSON or raw text.
+
+    ``body`` is the provider's answer as received: unlike the message and the repr, it is not
+    scrubbed of credentials (some providers echo the key they rejected), so log it with care.
+    """
 
     def __init__(
         self,
@@ -211,23 +229,31 @@ class ServerError(ApiError):
 class ContractError(FlowdeckError):
     """A response does not match the provider's spec; ``body`` is the raw body, ``reason`` what is wrong.
 
+    ``body`` holds the bytes as received (not scrubbed of credentials, unlike the message).
+
     ``unreadable`` is True when the body is not JSON at all (truncated, an HTML error page, empty):
     usually a proxy or network fault rather than a changed API, so polls try again.
     """
 
     def __init__(
-        self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes, unreadable: bool = False
-    ) -> None:
-        self.reason = reason
+        self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes, unreadable: bool = False,
+        secrets: Iterable[str] = (),
+    ) -> None:  # fmt: skip
+        self.reason = scrub(reason, secrets)
         self.unreadable = unreadable
         self.provider = provider
         self.operation = operation
         self.status_code = status_code
         self.body = body
-        preview = body[:200].decode("utf-8", "replace")
         super().__init__(
-            f"{provider} {operation}: HTTP {status_code} response breaks the contract: {reason}; body={preview!r}"
+            f"{provider} {operation}: HTTP {status_code} response breaks the contract: {self.reason}; "
+            f"body={_preview(body, secrets)!r}"
         )
+
+
+def _preview(body: bytes, secrets: Iterable[str]) -> str:
+    # Scrubbed before it is cut short, so a secret straddling the cut cannot leave its first half.
+    return scrub(body[:4096].decode("utf-8", "replace"), secrets)[:200]
 
 
 class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: ignore[misc]  # status_code: int fits both
@@ -239,16 +265,15 @@ class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: igno
 
     def __init__(
         self, reason: str, *, provider: str, operation: str, workflow: str, status_code: int, body: bytes,
-        unreadable: bool = False,
+        unreadable: bool = False, secrets: Iterable[str] = (),
     ) -> None:  # fmt: skip
         # Set everything both parents promise, then build the message once (their __init__s would clash).
-        self.reason, self.unreadable, self.workflow = reason, unreadable, workflow
+        self.reason, self.unreadable, self.workflow = scrub(reason, secrets), unreadable, workflow
         self.provider, self.operation, self.status_code, self.body = provider, operation, status_code, body
-        preview = body[:200].decode("utf-8", "replace")
         FlowdeckError.__init__(
             self,
-            f"{provider} {operation} for {workflow}: HTTP {status_code} answer breaks the contract ({reason}); "
-            f"the run may have started, so it was not retried; body={preview!r}",
+            f"{provider} {operation} for {workflow}: HTTP {status_code} answer breaks the contract ({self.reason}); "
+            f"the run may have started, so it was not retried; body={_preview(body, secrets)!r}",
         )
 
 

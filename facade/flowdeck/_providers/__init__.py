@@ -1,29 +1,121 @@
-"""One module per provider, each an :class:`~flowdeck._providers._base.Adapter`.
+"""The provider registry: every provider flowdeck knows, each declared by one module.
 
-Adapters (and the generated client each imports) load on first use: ``import flowdeck`` stays fast,
-and a program that uses one provider never imports the other three.
+The built-in providers' modules (``flowdeck._providers.<name>``, each with a ``PROVIDER``) load on
+first use, with the generated client each imports: ``import flowdeck`` stays fast, and a program that
+uses one provider never imports the other three. Other providers join with :func:`register`.
+Client namespaces, reference parsing, ``flowdeck doctor`` and ``flowdeck.testing`` all ask here.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flowdeck._config import ProviderConfig
-from flowdeck._providers._base import Adapter
+from flowdeck._errors import InvalidRequestError
+from flowdeck._models import WorkflowRef
+from flowdeck._providers._base import Adapter, AdapterBase, MockSpec, Provider, RefSyntax
 
-ADAPTERS: dict[str, tuple[str, str]] = {
-    "databar": ("flowdeck._providers.databar", "DatabarAdapter"),
-    "stackai": ("flowdeck._providers.stackai", "StackAIAdapter"),
-    "gumloop": ("flowdeck._providers.gumloop", "GumloopAdapter"),
-    "superai": ("flowdeck._providers.superai", "SuperAIAdapter"),
-}
+BUILTIN = ("databar", "stackai", "gumloop", "superai")
 
-
-def make_adapter(config: ProviderConfig) -> Adapter:
-    """The adapter for ``config.name``; checks credentials and transport security first."""
-    module, name = ADAPTERS[config.name]
-    cls: type[Adapter] = getattr(importlib.import_module(module), name)
-    return cls(config)
+_registered: dict[str, Provider] = {}
+_lock = threading.Lock()  # first use may come from several threads at once
 
 
-__all__ = ["ADAPTERS", "Adapter", "make_adapter"]
+def register(provider: Provider) -> Provider:
+    """Add ``provider``; a name already taken (a built-in's too) is a ``ValueError``.
+
+    >>> register(get("databar"))
+    Traceback (most recent call last):
+    ...
+    ValueError: a provider named 'databar' is already registered
+    """
+    with _lock:
+        if provider.name in _registered or provider.name in BUILTIN:
+            raise ValueError(f"a provider named {provider.name!r} is already registered")
+        _registered[provider.name] = provider
+    return provider
+
+
+def unregister(name: str) -> None:
+    """Remove a provider added with :func:`register` (built-ins stay)."""
+    with _lock:
+        if name in BUILTIN:
+            raise ValueError(f"{name!r} is built in")
+        _registered.pop(name, None)
+
+
+@contextmanager
+def registered(provider: Provider) -> Iterator[Provider]:
+    """``provider`` registered for the duration of a ``with`` block (tests, plugins tried out)."""
+    register(provider)
+    try:
+        yield provider
+    finally:
+        unregister(provider.name)
+
+
+def names() -> tuple[str, ...]:
+    """Every provider's name, built-ins first; loads nothing."""
+    return BUILTIN + tuple(_registered)
+
+
+def get(name: str) -> Provider:
+    """The provider called ``name``; :class:`InvalidRequestError` naming the known ones otherwise.
+
+    >>> get("gumloop").title
+    'Gumloop'
+    """
+    if name in BUILTIN:
+        provider: Provider = importlib.import_module(f"flowdeck._providers.{name}").PROVIDER
+        return provider
+    try:
+        return _registered[name]
+    except KeyError:
+        raise InvalidRequestError(f"unknown provider {name[:40]!r}; expected one of {', '.join(names())}") from None
+
+
+def providers() -> list[Provider]:
+    """Every provider (loading the built-ins' modules)."""
+    return [get(name) for name in names()]
+
+
+def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
+    """Parse a workflow reference with its provider's syntax; :class:`InvalidRequestError` naming what is wrong.
+
+    >>> parse_ref("databar:flow/123")
+    WorkflowRef(provider='databar', kind='flow', id='123', org=None)
+    >>> parse_ref("gumloop:a/b")
+    Traceback (most recent call last):
+    ...
+    flowdeck._errors.InvalidRequestError: gumloop reference must be gumloop:<id>: 'gumloop:a/b'
+    """
+    if isinstance(text, WorkflowRef):
+        return text
+    if not isinstance(text, str):
+        raise InvalidRequestError(f"workflow reference must be a string, got {type(text).__name__}")
+    name, sep, path = text.partition(":")
+    if not sep or name not in names():
+        raise InvalidRequestError(
+            f"workflow reference {text[:60]!r} must start with one of {', '.join(n + ':' for n in names())}"
+        )
+    provider = get(name)
+    return provider.refs.parse(provider.name, path)
+
+
+__all__ = [
+    "BUILTIN",
+    "Adapter",
+    "AdapterBase",
+    "MockSpec",
+    "Provider",
+    "RefSyntax",
+    "get",
+    "names",
+    "parse_ref",
+    "providers",
+    "register",
+    "registered",
+    "unregister",
+]

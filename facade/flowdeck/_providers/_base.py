@@ -1,26 +1,36 @@
-"""The protocol every provider adapter implements, and helpers they share."""
+"""What a provider is: the :class:`Provider` declaration each provider module makes, the adapter
+protocol and base class, and the helpers adapters share.
+
+A provider module (``flowdeck/_providers/<name>.py``) declares one :class:`Provider`: its adapter,
+its configuration (settings, URLs, which settings make it usable), its reference syntax, its
+namespaces (``client.<name>``) and where its mock lives. Nothing else in flowdeck names a provider.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from flowdeck._config import ProviderConfig
-from flowdeck._core import Op
+import attrs
+
+from flowdeck._config import ConfigSpec, ProviderConfig
+from flowdeck._core import Call, Op, Operation
 from flowdeck._errors import InvalidRequestError, UnknownStatusError, UnsupportedOperationError
-from flowdeck._models import Run, Status, WorkflowRef, check_id
+from flowdeck._models import Run, Status, WorkflowRef
 
 MAX_INPUT_BYTES = 1_000_000  # assumption: no provider documents a limit; 1 MB of JSON is far past any real row
+
+Clock = Callable[[], float]
 
 
 class Adapter(Protocol):
     """What flowdeck needs from a provider: start a run, look at it again, cancel it."""
 
     name: ClassVar[str]
-
-    def __init__(self, config: ProviderConfig) -> None: ...
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         """Start ``ref`` with ``inputs``; the returned run may already be terminal (StackAI)."""
@@ -33,6 +43,148 @@ class Adapter(Protocol):
     def cancel(self, run: Run) -> Op[Run]:
         """Ask the provider to stop ``run``; :class:`UnsupportedOperationError` if it cannot."""
         ...
+
+
+class AdapterBase:
+    """Shared plumbing of adapters: the configuration, the injectable clock, and :meth:`call`.
+
+    A subclass sets ``name`` and ``headers`` (its auth headers) and builds every request with
+    :meth:`call`. Its ``__init__`` may assume ``config.check()`` passed (the registry checks first).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, config: ProviderConfig, *, clock: Clock = time.monotonic) -> None:
+        self.config = config
+        self.clock = clock
+        self.headers: Mapping[str, str] = {}
+
+    def call(
+        self,
+        operation: str,
+        module: Operation,
+        parse: Callable[[Any], Any],
+        *args: Any,
+        starts: WorkflowRef | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        secrets: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> Call[Any]:
+        """The one way a request is built: this provider, its base URL and headers, its secrets to scrub.
+
+        ``starts`` names the workflow when the request may start a paid run (never blindly retried).
+        ``secrets`` adds values obtained at run time (a session token) to the configured ones.
+        """
+        return Call(
+            self.name, operation, module, base_url or self.config.base_url, parse, args, kwargs,
+            self.headers if headers is None else headers, starts_run=starts is not None,
+            workflow="" if starts is None else str(starts), timeout=timeout,
+            secrets=self.config.secrets() + secrets,
+        )  # fmt: skip
+
+
+@attrs.frozen
+class RefSyntax:
+    """How a provider's workflows are written after ``<provider>:``.
+
+    ``kinds``: the kinds written first (``databar:flow/1``, ``databar:waterfall/w``); empty when a
+    provider has one kind, which is then not written. ``org``: an organisation comes before the id
+    (``stackai:<org>/<flow>``).
+
+    >>> RefSyntax(kinds=("flow", "waterfall")).parse("databar", "waterfall/email")
+    WorkflowRef(provider='databar', kind='waterfall', id='email', org=None)
+    >>> RefSyntax(org=True).forms("stackai")
+    'stackai:<org_id>/<flow_id>'
+    """
+
+    kinds: tuple[str, ...] = ()
+    org: bool = False
+
+    def forms(self, provider: str) -> str:
+        """The accepted forms, for messages and help."""
+        id_part = "<org_id>/<flow_id>" if self.org else "<id>"
+        if not self.kinds:
+            return f"{provider}:{id_part}"
+        return " or ".join(f"{provider}:{kind}/{id_part}" for kind in self.kinds)
+
+    def parse(self, provider: str, path: str) -> WorkflowRef:
+        """The reference for ``path`` (the text after ``<provider>:``); :class:`InvalidRequestError` if malformed."""
+        parts = path.split("/")
+        kind = parts.pop(0) if self.kinds and len(parts) > 1 else None
+        if (self.kinds and kind not in self.kinds) or len(parts) != (2 if self.org else 1):
+            raise InvalidRequestError(
+                f"{provider} reference must be {self.forms(provider)}: {f'{provider}:{path}'[:60]!r}"
+            )
+        org = check_id(parts[0], f"{provider} org id") if self.org else None
+        return WorkflowRef(provider, kind, check_id(parts[-1], f"{provider} workflow id"), org)
+
+
+@attrs.frozen
+class MockSpec:
+    """Where a provider's mock lives, for ``flowdeck.testing``.
+
+    ``app``: a function (or its ``"module:function"`` path, imported only when mocks are served)
+    taking a ``flowdeck.testing.MockState`` and returning an ASGI app. ``path``: where the API lives
+    on the mock server (the real base URL's path). ``env``: the environment pointing flowdeck at a
+    served mock, given the ``MockConfig`` and the mock's URL.
+    """
+
+    app: str | Callable[[Any], Any]
+    env: Callable[[Any, str], Mapping[str, str]]
+    path: str = ""
+
+
+NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
+
+
+@attrs.frozen
+class Provider:
+    """A provider, declared once in its module and registered with ``flowdeck._providers.register``.
+
+    ``adapter`` is constructed with ``(config, clock=...)`` once ``config.check()`` passed.
+    ``namespaces`` are the classes of ``client.<name>`` and ``async_client.<name>`` (built with
+    the client); ``mock`` says where ``flowdeck.testing`` finds the mock.
+    """
+
+    name: str = attrs.field(validator=attrs.validators.matches_re(NAME))
+    title: str
+    adapter: Callable[..., Adapter]
+    config: ConfigSpec
+    refs: RefSyntax = RefSyntax()
+    namespaces: tuple[Callable[[Any], object], Callable[[Any], object]] | None = None
+    mock: MockSpec | None = None
+
+    def configure(self, env: Mapping[str, str], **options: Any) -> ProviderConfig:
+        """This provider's :class:`ProviderConfig` from ``env`` and explicit options (see ``ConfigSpec.configure``)."""
+        return self.config.configure(self.name, env, **options)
+
+    def make_adapter(self, config: ProviderConfig, clock: Clock = time.monotonic) -> Adapter:
+        """Check ``config`` (URLs, credentials; nothing is sent), then build the adapter."""
+        config.check()
+        return self.adapter(config, clock=clock)
+
+
+# An id is put into a URL path. The generated clients percent-encode it, but "." and ".." would still
+# be dot-segments, and control characters or huge ids are never valid ids: refuse them up front.
+_MAX_ID = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_id(value: object, what: str) -> str:
+    """Return ``value`` if it is usable as an id in a URL path, else raise :class:`InvalidRequestError`.
+
+    >>> check_id("a1b2", "task id")
+    'a1b2'
+    """
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{what} must be a string, got {type(value).__name__}")
+    if not value.strip() or value != value.strip():
+        raise InvalidRequestError(f"{what} must be non-empty without surrounding whitespace: {value[:40]!r}")
+    if value in (".", "..") or _CONTROL.search(value) or len(value) > _MAX_ID:
+        raise InvalidRequestError(f"{what} is not a valid id: {value[:40]!r}")
+    return value
 
 
 def response_id(value: object, what: str) -> str:

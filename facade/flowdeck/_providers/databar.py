@@ -1,8 +1,11 @@
-"""Databar: flows and waterfalls start tasks; ``GET /v1/tasks/{id}`` polls them; results expire in 24 h."""
+"""Databar: flows and waterfalls start tasks; ``GET /v1/tasks/{id}`` polls them; results expire in 24 h.
+
+What this relies on about Databar's API is written down in docs/providers/databar.md.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from flowdeck_generated.databar.api.flows import get_flow, run_flow
@@ -11,13 +14,26 @@ from flowdeck_generated.databar.api.user import get_user
 from flowdeck_generated.databar.api.waterfall import run_waterfall
 from flowdeck_generated.databar.models import Inputs, Params, RunFlowIn, Task, WaterfallRequest
 
-from flowdeck._config import ProviderConfig
-from flowdeck._core import Call, Op
+from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
+from flowdeck._core import Op
 from flowdeck._errors import GoneError, InvalidRequestError
-from flowdeck._models import Run, Status, WorkflowRef, check_id
-from flowdeck._providers._base import check_inputs, map_status, response_id, to_dict, unset
+from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._namespaces import AsyncNamespace, Namespace
+from flowdeck._providers._base import (
+    AdapterBase,
+    Clock,
+    MockSpec,
+    Provider,
+    RefSyntax,
+    check_id,
+    check_inputs,
+    map_status,
+    response_id,
+    to_dict,
+    unset,
+)
 
-# The official SDK's TaskStatus words and what its poller does with them (PyPI databar 2.8.0):
+# The official SDK's TaskStatus words and what its poller does with them (docs/providers/databar.md):
 # `no_data` keeps polling as the SDK does; `success`/`error` are legacy spellings the SDK still
 # accepts. Any other word is an UnknownStatusError carrying the raw body: a status field is an open
 # string in our spec (never an enum), so a new word reaches this table instead of failing parsing.
@@ -44,22 +60,14 @@ def _error_text(error: Any) -> str | None:
     return str(error)
 
 
-class DatabarAdapter:
+class DatabarAdapter(AdapterBase):
     """Databar flows (``databar:flow/<id>``) and waterfalls (``databar:waterfall/<id>``)."""
 
     name: ClassVar[str] = "databar"
 
-    def __init__(self, config: ProviderConfig) -> None:
-        config.check_transport()
-        self._config = config
-        self._headers = {"x-apikey": config.require("api_key", "DATABAR_API_KEY").reveal()}
-
-    def _call(self, operation: str, module: Any, parse: Any, *args: Any, **kwargs: Any) -> Call[Any]:
-        starts = kwargs.pop("_starts", "")
-        return Call(
-            self.name, operation, module, self._config.base_url, parse, args, kwargs, self._headers,
-            starts_run=bool(starts), workflow=starts,
-        )  # fmt: skip
+    def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
+        super().__init__(config, clock=clock)
+        self.headers = {"x-apikey": config.require("api_key")}
 
     def _task_run(self, ref: WorkflowRef, task: Task, operation: str) -> Run:
         raw = to_dict(task)
@@ -81,9 +89,7 @@ class DatabarAdapter:
         """POST /v1/flows/{flow_id}/run."""
         ref = WorkflowRef(self.name, "flow", check_id(flow_id, "databar flow id"))
         body = RunFlowIn(inputs=Inputs.from_dict(check_inputs(self.name, inputs, strings_only=True)))
-        run: Run = yield self._call(
-            "run_flow", run_flow, lambda r: self._pending(ref, r), ref.id, body=body, _starts=str(ref)
-        )
+        run: Run = yield self.call("run_flow", run_flow, lambda r: self._pending(ref, r), ref.id, body=body, starts=ref)
         return run
 
     def run_waterfall(
@@ -110,8 +116,8 @@ class DatabarAdapter:
         body = WaterfallRequest(params=Params.from_dict(check_inputs(self.name, params)), email_verifier=email_verifier)
         if enrichments:
             body.enrichments = enrichments
-        run: Run = yield self._call(
-            "run_waterfall", run_waterfall, lambda r: self._pending(ref, r), ref.id, body=body, _starts=str(ref)
+        run: Run = yield self.call(
+            "run_waterfall", run_waterfall, lambda r: self._pending(ref, r), ref.id, body=body, starts=ref
         )
         return run
 
@@ -124,7 +130,7 @@ class DatabarAdapter:
     def get_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
         """GET /v1/tasks/{task_id}; an expired task (410) comes back as an EXPIRED run."""
         ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
-        call = self._call(
+        call = self.call(
             "get_task", get_task, lambda t: self._task_run(ref, t, "get_task"), check_id(task_id, "databar task id")
         )
         try:
@@ -142,7 +148,7 @@ class DatabarAdapter:
     def cancel_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
         """POST /v1/tasks/{task_id}/cancel; 409 (ConflictError) if the task already ended."""
         ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
-        run: Run = yield self._call(
+        run: Run = yield self.call(
             "cancel_task",
             cancel_task,
             lambda t: self._task_run(ref, t, "cancel_task"),
@@ -152,10 +158,96 @@ class DatabarAdapter:
 
     def get_flow(self, flow_id: str) -> Op[dict[str, Any]]:
         """GET /v1/flows/{flow_id}: the flow with its declared inputs, as JSON data (``inputs[].id``...)."""
-        flow: dict[str, Any] = yield self._call("get_flow", get_flow, to_dict, check_id(flow_id, "databar flow id"))
+        flow: dict[str, Any] = yield self.call("get_flow", get_flow, to_dict, check_id(flow_id, "databar flow id"))
         return flow
 
     def get_user(self) -> Op[dict[str, Any]]:
         """GET /v1/user/me: the account behind the key, as JSON data (``balance`` is the credits left)."""
-        user: dict[str, Any] = yield self._call("get_user", get_user, to_dict)
+        user: dict[str, Any] = yield self.call("get_user", get_user, to_dict)
         return user
+
+
+class Databar(Namespace[DatabarAdapter]):
+    """Databar operations. ``client.databar.run_flow("123", {"domain": "stripe.com"})``."""
+
+    provider = "databar"
+
+    def run_flow(self, flow_id: str, inputs: Mapping[str, str]) -> Run:
+        """Start a flow (``POST /v1/flows/{flow_id}/run``); returns the pending run.
+
+        >>> client.databar.run_flow("enrich-company", {"domain": "stripe.com"}).status
+        <Status.RUNNING: 'RUNNING'>
+        """
+        return self._client.drive(self._adapter.run_flow(flow_id, inputs))
+
+    def run_waterfall(
+        self,
+        identifier: str,
+        params: Mapping[str, Any],
+        enrichments: Sequence[int] | None = None,
+        *,
+        email_verifier: int | None = None,
+    ) -> Run:
+        """Start a waterfall with the given enrichment ids (none: its default cascade); returns the pending run."""
+        chosen = None if enrichments is None else list(enrichments)
+        return self._client.drive(
+            self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
+        )
+
+    def get_task(self, task_id: str) -> Run:
+        """Look at a task (``GET /v1/tasks/{task_id}``); an expired one comes back EXPIRED."""
+        return self._client.drive(self._adapter.get_task(task_id))
+
+    def cancel_task(self, task_id: str) -> Run:
+        """Cancel a task; :class:`~flowdeck.ConflictError` if it already ended."""
+        return self._client.drive(self._adapter.cancel_task(task_id))
+
+
+class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
+    """Databar operations, awaited."""
+
+    provider = "databar"
+
+    async def run_flow(self, flow_id: str, inputs: Mapping[str, str]) -> Run:
+        """Start a flow; returns the pending run."""
+        return await self._client.drive(self._adapter.run_flow(flow_id, inputs))
+
+    async def run_waterfall(
+        self,
+        identifier: str,
+        params: Mapping[str, Any],
+        enrichments: Sequence[int] | None = None,
+        *,
+        email_verifier: int | None = None,
+    ) -> Run:
+        """Start a waterfall (no enrichments: its default cascade); returns the pending run."""
+        chosen = None if enrichments is None else list(enrichments)
+        return await self._client.drive(
+            self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
+        )
+
+    async def get_task(self, task_id: str) -> Run:
+        """Look at a task; an expired one comes back EXPIRED."""
+        return await self._client.drive(self._adapter.get_task(task_id))
+
+    async def cancel_task(self, task_id: str) -> Run:
+        """Cancel a task."""
+        return await self._client.drive(self._adapter.cancel_task(task_id))
+
+
+PROVIDER = Provider(
+    name="databar",
+    title="Databar",
+    adapter=DatabarAdapter,
+    config=ConfigSpec(
+        settings=(Setting("api_key", "DATABAR_API_KEY", argument="databar_api_key"),),
+        urls=(URLSetting("base", "databar", "DATABAR_BASE_URL", "https://api.databar.ai"),),
+        requires=(("api_key",),),
+    ),
+    refs=RefSyntax(kinds=("flow", "waterfall")),
+    namespaces=(Databar, AsyncDatabar),
+    mock=MockSpec(
+        app="flowdeck.testing._databar:databar_app",
+        env=lambda config, url: {"DATABAR_BASE_URL": url, "DATABAR_API_KEY": config.databar_key},
+    ),
+)

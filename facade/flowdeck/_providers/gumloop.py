@@ -1,4 +1,7 @@
-"""Gumloop: ``start_pipeline`` starts a run, ``get_pl_run`` polls it, ``kill_pipeline`` stops it."""
+"""Gumloop: ``start_pipeline`` starts a run, ``get_pl_run`` polls it, ``kill_pipeline`` stops it.
+
+What this relies on about Gumloop's API is written down in docs/providers/gumloop.md.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,26 @@ from typing import Any, ClassVar
 from flowdeck_generated.gumloop.api.execution import get_pipeline_run, kill_pipeline, start_pipeline
 from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, PipelineRun, StartPipelineBody
 
-from flowdeck._config import ProviderConfig, check_header_safe
-from flowdeck._core import Call, Op
-from flowdeck._errors import MissingCredentialError
-from flowdeck._models import Run, Status, WorkflowRef, check_id
-from flowdeck._providers._base import as_datetime, check_inputs, map_status, response_id, to_dict, unset
+from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
+from flowdeck._core import Op
+from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._namespaces import AsyncNamespace, Namespace
+from flowdeck._providers._base import (
+    AdapterBase,
+    Clock,
+    MockSpec,
+    Provider,
+    as_datetime,
+    check_id,
+    check_inputs,
+    map_status,
+    response_id,
+    to_dict,
+    unset,
+)
 
 # The run-details page's state enum plus STARTED from the getting-started prose
-# (docs.gumloop.com). The official SDK treats TERMINATING as final; so do we (it only ever
+# (docs/providers/gumloop.md). The official SDK treats TERMINATING as final; so do we (it only ever
 # ends TERMINATED). Any other word is an UnknownStatusError with the raw body: `state` is an open
 # string in our spec, never an enum, so a new word reaches this table instead of failing parsing.
 STATES: Mapping[str, Status] = {
@@ -28,28 +43,16 @@ STATES: Mapping[str, Status] = {
 }
 
 
-class GumloopAdapter:
+class GumloopAdapter(AdapterBase):
     """Gumloop flows (``gumloop:<saved_item_id>``)."""
 
     name: ClassVar[str] = "gumloop"
 
-    def __init__(self, config: ProviderConfig) -> None:
-        config.check_transport()
-        self._config = config
-        key = config.require("api_key", "GUMLOOP_API_KEY").reveal()
-        self._user_id = config.extra.get("user_id", "")
-        if not self._user_id:
-            raise MissingCredentialError(self.name, "GUMLOOP_USER_ID")
-        check_header_safe(self.name, "GUMLOOP_USER_ID", self._user_id)  # it is sent as x-auth-key
-        # Personal keys need x-auth-key (the user id); OAuth callers would omit it (providers.md).
-        self._headers = {"Authorization": f"Bearer {key}", "x-auth-key": self._user_id}
-
-    def _call(self, operation: str, module: Any, parse: Any, **kwargs: Any) -> Call[Any]:
-        starts = kwargs.pop("_starts", "")
-        return Call(
-            self.name, operation, module, self._config.base_url, parse, (), kwargs, self._headers,
-            starts_run=bool(starts), workflow=starts,
-        )  # fmt: skip
+    def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
+        super().__init__(config, clock=clock)
+        self._user_id = config.require("user_id")
+        # Personal keys need x-auth-key (the user id); OAuth callers would omit it (docs/providers/gumloop.md).
+        self.headers = {"Authorization": f"Bearer {config.require('api_key')}", "x-auth-key": self._user_id}
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         return self.start_pipeline(ref.id, inputs)
@@ -58,7 +61,7 @@ class GumloopAdapter:
         self, saved_item_id: str, inputs: Mapping[str, Any], *, project_id: str | None = None
     ) -> Op[Run]:
         """POST /start_pipeline with inputs sent as ``pipeline_inputs``."""
-        ref = WorkflowRef(self.name, "flow", check_id(saved_item_id, "gumloop saved_item_id"))
+        ref = WorkflowRef(self.name, None, check_id(saved_item_id, "gumloop saved_item_id"))
         values = check_inputs(self.name, inputs, strings_only=True)
         body = StartPipelineBody(
             user_id=self._user_id, saved_item_id=ref.id,
@@ -74,7 +77,7 @@ class GumloopAdapter:
                 url=url if isinstance(url, str) else None, raw=to_dict(started),
             )  # fmt: skip
 
-        run: Run = yield self._call("start_pipeline", start_pipeline, parse, body=body, _starts=str(ref))
+        run: Run = yield self.call("start_pipeline", start_pipeline, parse, body=body, starts=ref)
         return run
 
     def get_pipeline_run(self, run_id: str, ref: WorkflowRef | None = None, *, url: str | None = None) -> Op[Run]:
@@ -98,7 +101,7 @@ class GumloopAdapter:
                 url=url, raw=raw,
             )  # fmt: skip
 
-        run: Run = yield self._call("get_pipeline_run", get_pipeline_run, parse, run_id=run_id, user_id=self._user_id)
+        run: Run = yield self.call("get_pipeline_run", get_pipeline_run, parse, run_id=run_id, user_id=self._user_id)
         return run
 
     def refresh(self, run: Run) -> Op[Run]:
@@ -107,6 +110,65 @@ class GumloopAdapter:
     def cancel(self, run: Run) -> Op[Run]:
         """POST /kill_pipeline (documented only by a third party), then look at the run again."""
         body = KillPipelineBody(run_id=check_id(run.id, "gumloop run_id"), user_id=self._user_id)
-        yield self._call("kill_pipeline", kill_pipeline, lambda r: r, body=body)
+        yield self.call("kill_pipeline", kill_pipeline, lambda r: r, body=body)
         refreshed: Run = yield from self.refresh(run)
         return refreshed
+
+
+class Gumloop(Namespace[GumloopAdapter]):
+    """Gumloop operations. ``client.gumloop.start_pipeline("saved-item", {"topic": "x"})``."""
+
+    provider = "gumloop"
+
+    def start_pipeline(self, saved_item_id: str, inputs: Mapping[str, str], *, project_id: str | None = None) -> Run:
+        """Start a flow run; returns the pending run (with its UI url).
+
+        >>> client.gumloop.start_pipeline("weekly-digest", {"topic": "pricing"}).provider_status
+        'STARTED'
+        """
+        return self._client.drive(self._adapter.start_pipeline(saved_item_id, inputs, project_id=project_id))
+
+    def get_run(self, run_id: str) -> Run:
+        """Look at a run (``GET /get_pl_run``)."""
+        return self._client.drive(self._adapter.get_pipeline_run(run_id))
+
+
+class AsyncGumloop(AsyncNamespace[GumloopAdapter]):
+    """Gumloop operations, awaited."""
+
+    provider = "gumloop"
+
+    async def start_pipeline(
+        self, saved_item_id: str, inputs: Mapping[str, str], *, project_id: str | None = None
+    ) -> Run:
+        """Start a flow run; returns the pending run."""
+        return await self._client.drive(self._adapter.start_pipeline(saved_item_id, inputs, project_id=project_id))
+
+    async def get_run(self, run_id: str) -> Run:
+        """Look at a run."""
+        return await self._client.drive(self._adapter.get_pipeline_run(run_id))
+
+
+PROVIDER = Provider(
+    name="gumloop",
+    title="Gumloop",
+    adapter=GumloopAdapter,
+    config=ConfigSpec(
+        settings=(
+            Setting("api_key", "GUMLOOP_API_KEY", argument="gumloop_api_key"),
+            Setting("user_id", "GUMLOOP_USER_ID", secret=False, argument="gumloop_user_id"),  # sent as x-auth-key
+        ),
+        urls=(URLSetting("base", "gumloop", "GUMLOOP_BASE_URL", "https://api.gumloop.com/api/v1"),),
+        requires=(("api_key", "user_id"),),
+    ),
+    namespaces=(Gumloop, AsyncGumloop),
+    mock=MockSpec(
+        app="flowdeck.testing._gumloop:gumloop_app",
+        path="/api/v1",
+        env=lambda config, url: {
+            "GUMLOOP_BASE_URL": url,
+            "GUMLOOP_API_KEY": config.gumloop_key,
+            "GUMLOOP_USER_ID": config.gumloop_user,
+        },
+    ),
+)

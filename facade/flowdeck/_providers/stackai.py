@@ -1,4 +1,7 @@
-"""StackAI: one synchronous call runs the flow and returns its outputs; there is nothing to poll."""
+"""StackAI: one synchronous call runs the flow and returns its outputs; there is nothing to poll.
+
+What this relies on about StackAI's API is written down in docs/providers/stackai.md.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +12,38 @@ from typing import Any, ClassVar
 from flowdeck_generated.stackai.api.run_flow import run_deployed_flow
 from flowdeck_generated.stackai.models import Inputs, RunResult
 
-from flowdeck._config import ProviderConfig
-from flowdeck._core import Call, Op
-from flowdeck._models import Run, Status, WorkflowRef, check_id
-from flowdeck._providers._base import check_inputs, not_supported, to_dict, unset
+from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
+from flowdeck._core import Op
+from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._namespaces import AsyncNamespace, Namespace
+from flowdeck._providers._base import (
+    AdapterBase,
+    Clock,
+    MockSpec,
+    Provider,
+    RefSyntax,
+    check_id,
+    check_inputs,
+    not_supported,
+    to_dict,
+    unset,
+)
 
-# Only COMPLETED has been published (StackAI's run-flow reference); a 200 with `error` set is a failure.
+# Only COMPLETED has been published (docs/providers/stackai.md); a 200 with `error` set is a failure.
 # A 200 without `error` carries the outputs whatever its state word, so a new word gives a SUCCEEDED
 # run that keeps the word in `provider_status` (the call has already run the flow to its end).
 STATES: Mapping[str, Status] = {"COMPLETED": Status.SUCCEEDED, "FAILED": Status.FAILED, "ERROR": Status.FAILED}
 RUN_TIMEOUT = 600.0  # the call blocks until the flow ends; allow long flows
 
 
-class StackAIAdapter:
+class StackAIAdapter(AdapterBase):
     """StackAI deployed flows (``stackai:<org_id>/<flow_id>``)."""
 
     name: ClassVar[str] = "stackai"
 
-    def __init__(self, config: ProviderConfig) -> None:
-        config.check_transport()
-        self._config = config
-        self._headers = {"Authorization": f"Bearer {config.require('api_key', 'STACKAI_API_KEY').reveal()}"}
+    def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
+        super().__init__(config, clock=clock)
+        self.headers = {"Authorization": f"Bearer {config.require('api_key')}"}
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         return self.run_deployed_flow(ref.org or "", ref.id, inputs)
@@ -38,17 +52,13 @@ class StackAIAdapter:
         self, org_id: str, flow_id: str, inputs: Mapping[str, Any], *, version: int | None = None
     ) -> Op[Run]:
         """POST /inference/v0/run/{org_id}/{flow_id}: runs to completion; the run returned is terminal."""
-        ref = WorkflowRef(
-            self.name, "flow", check_id(flow_id, "stackai flow id"), org=check_id(org_id, "stackai org id")
-        )
+        ref = WorkflowRef(self.name, None, check_id(flow_id, "stackai flow id"), org=check_id(org_id, "stackai org id"))
         body = Inputs.from_dict(check_inputs(self.name, inputs))
         kwargs: dict[str, Any] = {"body": body} if version is None else {"body": body, "version": version}
-        call = Call(
-            self.name, "run_deployed_flow", run_deployed_flow, self._config.base_url,
-            lambda result: self._run(ref, result), (ref.org, ref.id), kwargs, self._headers,
-            starts_run=True, workflow=str(ref), timeout=RUN_TIMEOUT,
+        run: Run = yield self.call(
+            "run_deployed_flow", run_deployed_flow, lambda result: self._run(ref, result), ref.org, ref.id,
+            starts=ref, timeout=RUN_TIMEOUT, **kwargs,
         )  # fmt: skip
-        run: Run = yield call
         return run
 
     def _run(self, ref: WorkflowRef, result: RunResult) -> Run:
@@ -74,3 +84,49 @@ class StackAIAdapter:
     def cancel(self, run: Run) -> Op[Run]:
         raise not_supported(self.name, "cancelling runs (runs are synchronous)")
         yield  # pragma: no cover
+
+
+class StackAI(Namespace[StackAIAdapter]):
+    """StackAI operations. ``client.stackai.run_deployed_flow("org", "flow", {"in-0": "hi"})``."""
+
+    provider = "stackai"
+
+    def run_deployed_flow(
+        self, org_id: str, flow_id: str, inputs: Mapping[str, Any], *, version: int | None = None
+    ) -> Run:
+        """Run a deployed flow to completion (the call blocks); returns the terminal run.
+
+        >>> client.stackai.run_deployed_flow("acme", "support-bot", {"in-0": "hi"}).status
+        <Status.SUCCEEDED: 'SUCCEEDED'>
+        """
+        return self._client.drive(self._adapter.run_deployed_flow(org_id, flow_id, inputs, version=version))
+
+
+class AsyncStackAI(AsyncNamespace[StackAIAdapter]):
+    """StackAI operations, awaited."""
+
+    provider = "stackai"
+
+    async def run_deployed_flow(
+        self, org_id: str, flow_id: str, inputs: Mapping[str, Any], *, version: int | None = None
+    ) -> Run:
+        """Run a deployed flow to completion; returns the terminal run."""
+        return await self._client.drive(self._adapter.run_deployed_flow(org_id, flow_id, inputs, version=version))
+
+
+PROVIDER = Provider(
+    name="stackai",
+    title="StackAI",
+    adapter=StackAIAdapter,
+    config=ConfigSpec(
+        settings=(Setting("api_key", "STACKAI_API_KEY", argument="stackai_api_key"),),
+        urls=(URLSetting("base", "stackai", "STACKAI_BASE_URL", "https://api.stack-ai.com"),),
+        requires=(("api_key",),),
+    ),
+    refs=RefSyntax(org=True),
+    namespaces=(StackAI, AsyncStackAI),
+    mock=MockSpec(
+        app="flowdeck.testing._stackai:stackai_app",
+        env=lambda config, url: {"STACKAI_BASE_URL": url, "STACKAI_API_KEY": config.stackai_key},
+    ),
+)

@@ -1,14 +1,14 @@
 """SuperAI Flows: executions are created, polled, re-executed; outputs live on task executions.
 
 Auth is a one-hour JWT: either given (``SUPERAI_TOKEN``) or obtained with email and password
-(anon key, then password grant) and refreshed before it expires or when a call answers 401.
+(anon key, then password grant) and refreshed before it expires or when a call answers 401. What this
+relies on about SuperAI's API is written down in docs/providers/superai.md.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -28,13 +28,26 @@ from flowdeck_generated.superai.models import (
     TokenRequest,
 )
 
-from flowdeck._config import ProviderConfig
+from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Call, Op
-from flowdeck._errors import AuthenticationError, InvalidRequestError, MissingCredentialError
+from flowdeck._errors import AuthenticationError, InvalidRequestError
 from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
-from flowdeck._providers._base import as_datetime, check_inputs, map_status, not_supported, to_dict, unset
+from flowdeck._namespaces import AsyncNamespace, Namespace
+from flowdeck._providers._base import (
+    AdapterBase,
+    Clock,
+    MockSpec,
+    Provider,
+    as_datetime,
+    check_inputs,
+    map_status,
+    not_supported,
+    to_dict,
+    unset,
+)
+from flowdeck._secrets import Secret
 
-# queued -> running -> in_progress -> completed/failed (SuperAI's flow-executions reference). `stale` (results
+# queued -> running -> in_progress -> completed/failed (docs/providers/superai.md). `stale` (results
 # outdated after the flow changed) and `deleted` (soft delete) are terminal for a waiting client:
 # assumptions, mapped to EXPIRED and CANCELLED, the nearest uniform meanings. Any other word is an
 # UnknownStatusError with the raw body (`status` is an open string in the spec, never an enum).
@@ -78,22 +91,16 @@ def outputs_by_task(tasks: list[TaskOutput]) -> dict[str, Any]:
     }
 
 
-class SuperAIAdapter:
+class SuperAIAdapter(AdapterBase):
     """SuperAI flow executions (``superai:<flow uuid>``)."""
 
     name: ClassVar[str] = "superai"
 
-    def __init__(self, config: ProviderConfig) -> None:
-        self._config = config
-        self._auth_url = config.extra.get("auth_url", config.base_url)
-        config.check_transport()
-        config.check_transport(self._auth_url)
-        given = config.credentials.get("token")
-        self._email = config.extra.get("email", "")
-        self._password = config.credentials.get("password")
-        if given is None and not (self._email and self._password):
-            raise MissingCredentialError(self.name, "SUPERAI_TOKEN (or SUPERAI_EMAIL and SUPERAI_PASSWORD)")
-        self._static = given
+    def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
+        super().__init__(config, clock=clock)
+        self._auth_url = config.urls["auth"]
+        given = config.get("token")
+        self._static = None if given is None else Secret(given)
         self._token = _Token()
 
     # --- auth ------------------------------------------------------------------------------------
@@ -101,28 +108,27 @@ class SuperAIAdapter:
     def _auth(self, *, force: bool = False) -> Op[dict[str, str]]:
         if self._static is not None:
             return {"Authorization": f"Bearer {self._static.reveal()}"}
-        if force or self._token.access is None or time.monotonic() >= self._token.expires_at:
+        if force or self._token.access is None or self.clock() >= self._token.expires_at:
             yield from self._login()
         return {"Authorization": f"Bearer {self._token.access}"}
 
     def _login(self) -> Op[None]:
-        anon = yield Call(self.name, "get_anon_key", get_anon_key, self._config.base_url, lambda r: r.anon_key)
+        anon = yield self.call("get_anon_key", get_anon_key, lambda r: r.anon_key, headers={})
         grant: Any = None
         if self._token.refresh is not None:
-            body = TokenRequest(refresh_token=self._token.refresh)
             try:
-                grant = yield self._token_call(anon, "refresh_token", body)
+                grant = yield self._token_call(anon, "refresh_token", TokenRequest(refresh_token=self._token.refresh))
             except AuthenticationError:
                 grant = None  # the refresh token is no longer good: fall back to the password
         if grant is None:
-            assert self._password is not None
-            body = TokenRequest(email=self._email, password=self._password.reveal())
+            # Without a given token, config.check() saw both; require() says which is missing otherwise.
+            body = TokenRequest(email=self.config.require("email"), password=self.config.require("password"))
             grant = yield self._token_call(anon, "password", body)
         lifetime = unset(grant.expires_in)
         self._token = _Token(
             access=grant.access_token,
             refresh=unset(grant.refresh_token),
-            expires_at=time.monotonic()
+            expires_at=self.clock()
             + (lifetime if isinstance(lifetime, int) else DEFAULT_TOKEN_LIFETIME)
             - TOKEN_MARGIN,
         )
@@ -133,18 +139,21 @@ class SuperAIAdapter:
                 raise ValueError("access_token missing")
             return token
 
-        return Call(
-            self.name, "get_token", get_token, self._auth_url, parse, (),
-            {"body": body, "grant_type": grant_type}, {"apikey": anon},
+        return self.call(
+            "get_token", get_token, parse, body=body, grant_type=grant_type, headers={"apikey": anon},
+            base_url=self._auth_url, secrets=self._live_secrets(),
         )  # fmt: skip
+
+    def _live_secrets(self) -> tuple[str, ...]:
+        return tuple(t for t in (self._token.access, self._token.refresh) if t)
 
     def _authed(self, operation: str, module: Any, parse: Any, *args: Any, starts: str = "", **kwargs: Any) -> Op[Any]:
         """One API call with a valid token; on 401 log in again once and repeat it."""
         for attempt in (0, 1):
             headers = yield from self._auth(force=attempt == 1)
-            call = Call(
-                self.name, operation, module, self._config.base_url, parse, args, kwargs, headers,
-                starts_run=bool(starts), workflow=starts,
+            call = self.call(
+                operation, module, parse, *args, starts=starts or None, headers=headers,
+                secrets=self._live_secrets(), **kwargs,
             )  # fmt: skip
             try:
                 return (yield call)
@@ -158,7 +167,7 @@ class SuperAIAdapter:
     def _run(self, ref: WorkflowRef | None, execution: FlowExecution, operation: str) -> Run:
         raw = to_dict(execution)
         status = map_status(self.name, STATUSES, execution.status, operation=operation, raw=raw)
-        flow = WorkflowRef(self.name, "flow", str(execution.flow_id))
+        flow = WorkflowRef(self.name, None, str(execution.flow_id))
         return Run(
             provider=self.name, workflow=ref or flow, id=str(execution.id), status=status,
             provider_status=execution.status, created_at=as_datetime(execution.created_at),
@@ -171,7 +180,7 @@ class SuperAIAdapter:
     def create_flow_execution(self, flow_id: str, inputs: Mapping[str, Any]) -> Op[Run]:
         """POST /flow-executions (201); the execution starts at once."""
         flow_uuid = as_uuid(flow_id, "superai flow_id")
-        ref = WorkflowRef(self.name, "flow", str(flow_uuid))
+        ref = WorkflowRef(self.name, None, str(flow_uuid))
         body = FlowExecutionCreate(
             flow_id=flow_uuid, input_=FlowExecutionCreateInput.from_dict(check_inputs(self.name, inputs))
         )
@@ -222,7 +231,7 @@ class SuperAIAdapter:
     def list_flow_executions(self, flow_id: str, *, page: int, page_size: int, **filters: Any) -> Op[list[Run]]:
         """One page of GET /flow-executions (a bare list: the last page is the first shorter one)."""
         flow_uuid = as_uuid(flow_id, "superai flow_id")
-        ref = WorkflowRef(self.name, "flow", str(flow_uuid))
+        ref = WorkflowRef(self.name, None, str(flow_uuid))
         if not 1 <= page <= 10000 or not 1 <= page_size <= 1000:
             raise InvalidRequestError("superai page must be 1..10000 and page_size 1..1000")
         runs: list[Run] = yield from self._authed(
@@ -248,3 +257,107 @@ class SuperAIAdapter:
     def cancel(self, run: Run) -> Op[Run]:
         raise not_supported(self.name, "cancelling executions (no cancel endpoint is documented)")
         yield  # pragma: no cover
+
+
+class SuperAI(Namespace[SuperAIAdapter]):
+    """SuperAI Flows operations. ``client.superai.create_execution(flow_uuid, {"file_key": "a.pdf"})``."""
+
+    provider = "superai"
+
+    def create_execution(self, flow_id: str, inputs: Mapping[str, Any]) -> Run:
+        """Create and start a flow execution."""
+        return self._client.drive(self._adapter.create_flow_execution(flow_id, inputs))
+
+    def get_execution(self, execution_id: str) -> Run:
+        """Look at an execution (outputs attached once it has ended)."""
+        return self._client.drive(self._adapter.get_flow_execution(execution_id))
+
+    def list_executions(self, flow_id: str, *, page_size: int = 100, **filters: Any) -> Iterator[Run]:
+        """Every execution of a flow, fetching pages as the iteration goes.
+
+        >>> run = client.run(f"superai:{flow_uuid}", {"file_key": "a.pdf"})
+        >>> any(r.id == run.id for r in client.superai.list_executions(flow_uuid, status=["completed"]))
+        True
+        """
+        page = 1
+        while True:
+            runs = self._client.drive(
+                self._adapter.list_flow_executions(flow_id, page=page, page_size=page_size, **filters)
+            )
+            yield from runs
+            if len(runs) < page_size:
+                return
+            page += 1
+
+    def reexecute(self, execution_id: str, *, only_stale: bool = False) -> Run:
+        """Run an execution again under the same id (terminating it first if it is running)."""
+        return self._client.drive(self._adapter.reexecute_flow_execution(execution_id, only_stale=only_stale))
+
+    def task_outputs(self, execution_id: str, *, task_name: str | None = None) -> list[TaskOutput]:
+        """The task executions of an execution, with their outputs and errors."""
+        return self._client.drive(self._adapter.list_task_executions(execution_id, task_name=task_name))
+
+
+class AsyncSuperAI(AsyncNamespace[SuperAIAdapter]):
+    """SuperAI Flows operations, awaited."""
+
+    provider = "superai"
+
+    async def create_execution(self, flow_id: str, inputs: Mapping[str, Any]) -> Run:
+        """Create and start a flow execution."""
+        return await self._client.drive(self._adapter.create_flow_execution(flow_id, inputs))
+
+    async def get_execution(self, execution_id: str) -> Run:
+        """Look at an execution (outputs attached once it has ended)."""
+        return await self._client.drive(self._adapter.get_flow_execution(execution_id))
+
+    async def list_executions(self, flow_id: str, *, page_size: int = 100, **filters: Any) -> AsyncIterator[Run]:
+        """Every execution of a flow, fetching pages as the iteration goes."""
+        page = 1
+        while True:
+            runs = await self._client.drive(
+                self._adapter.list_flow_executions(flow_id, page=page, page_size=page_size, **filters)
+            )
+            for run in runs:
+                yield run
+            if len(runs) < page_size:
+                return
+            page += 1
+
+    async def reexecute(self, execution_id: str, *, only_stale: bool = False) -> Run:
+        """Run an execution again under the same id."""
+        return await self._client.drive(self._adapter.reexecute_flow_execution(execution_id, only_stale=only_stale))
+
+    async def task_outputs(self, execution_id: str, *, task_name: str | None = None) -> list[TaskOutput]:
+        """The task executions of an execution, with their outputs and errors."""
+        return await self._client.drive(self._adapter.list_task_executions(execution_id, task_name=task_name))
+
+
+PROVIDER = Provider(
+    name="superai",
+    title="SuperAI Flows",
+    adapter=SuperAIAdapter,
+    config=ConfigSpec(
+        settings=(
+            Setting("token", "SUPERAI_TOKEN", argument="superai_token"),
+            Setting("email", "SUPERAI_EMAIL", secret=False, header=False, argument="superai_email"),
+            Setting("password", "SUPERAI_PASSWORD", header=False, argument="superai_password"),
+        ),
+        urls=(
+            URLSetting("base", "superai", "SUPERAI_BASE_URL", "https://flows.super.ai/api"),
+            URLSetting("auth", "superai_auth", "SUPERAI_AUTH_URL", "https://core.flows.super.ai"),
+        ),
+        requires=(("token",), ("email", "password")),
+    ),
+    namespaces=(SuperAI, AsyncSuperAI),
+    mock=MockSpec(
+        app="flowdeck.testing._superai:superai_app",
+        path="/api",
+        env=lambda config, url: {
+            "SUPERAI_BASE_URL": url,
+            "SUPERAI_AUTH_URL": url,
+            "SUPERAI_EMAIL": config.superai_email,
+            "SUPERAI_PASSWORD": config.superai_password,
+        },
+    ),
+)

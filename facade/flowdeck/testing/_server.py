@@ -1,35 +1,47 @@
-"""Serve the mock providers on loopback with uvicorn, in a background thread."""
+"""Serve the mock providers on loopback with uvicorn, in a background thread.
+
+Which mocks exist, and how to point flowdeck at each, comes from the provider registry: every
+registered provider that declares a ``MockSpec`` is served.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 import flowdeck
-from flowdeck.testing._databar import databar_app
-from flowdeck.testing._gumloop import gumloop_app
+from flowdeck import _providers
+from flowdeck._providers import MockSpec
 from flowdeck.testing._mockcore import MockClock, MockConfig, MockState
-from flowdeck.testing._stackai import stackai_app
-from flowdeck.testing._superai import superai_app
 
-PROVIDERS = ("databar", "stackai", "gumloop", "superai")
-# Where each API lives on its mock server (the real base URLs' paths).
-_PATHS = {"databar": "", "stackai": "", "gumloop": "/api/v1", "superai": "/api"}
+PROVIDERS = _providers.BUILTIN
+"""The built-in providers (each has a mock); ``MockProviders.providers`` adds any registered later."""
+
+
+def _app_factory(mock: MockSpec) -> Callable[[MockState], Any]:
+    if callable(mock.app):
+        return mock.app
+    module, _, name = mock.app.partition(":")
+    factory: Callable[[MockState], Any] = getattr(importlib.import_module(module), name)
+    return factory
 
 
 class MockProviders:
-    """The four mock providers, stateful and deterministic given ``config.seed``.
+    """The mock providers (one per registered provider that has a mock), stateful and deterministic
+    given ``config.seed``.
 
-    >>> with MockProviders().serve() as mocks:  # doctest: +SKIP
+    >>> with MockProviders() as mocks:
     ...     with mocks.client() as client:
     ...         run = client.run("databar:flow/1", {"domain": "stripe.com"})
-    ...     assert mocks.states["databar"].start_count == 1
+    ...     print(run.status, mocks.states["databar"].start_count)
+    Status.SUCCEEDED 1
     """
 
     def __init__(
@@ -41,21 +53,18 @@ class MockProviders:
     ) -> None:
         self.config = config or MockConfig()
         self.clock = clock or MockClock()
-        self.states = {p: MockState(p, self.config, self.clock) for p in PROVIDERS}
-        self.apps = {
-            "databar": databar_app(self.states["databar"]),
-            "stackai": stackai_app(self.states["stackai"]),
-            "gumloop": gumloop_app(self.states["gumloop"]),
-            "superai": superai_app(self.states["superai"]),
-        }
+        self._mocks = {p.name: p.mock for p in _providers.providers() if p.mock is not None}
+        self.providers = tuple(self._mocks)
+        self.states = {p: MockState(p, self.config, self.clock) for p in self.providers}
+        self.apps = {p: _app_factory(mock)(self.states[p]) for p, mock in self._mocks.items()}
         self._ports = dict(ports or {})
         self._servers: dict[str, uvicorn.Server] = {}
         self._thread: threading.Thread | None = None
         self.urls: dict[str, str] = {}
 
     def serve(self) -> MockProviders:
-        """Start all four servers on 127.0.0.1 (ephemeral ports unless given); use as a context manager."""
-        for name in PROVIDERS:
+        """Start every mock server on 127.0.0.1 (ephemeral ports unless given); use as a context manager."""
+        for name in self.providers:
             config = uvicorn.Config(
                 # "critical": injected faults (dropped connections) would otherwise log tracebacks.
                 self.apps[name], host="127.0.0.1", port=self._ports.get(name, 0), log_level="critical",
@@ -76,7 +85,7 @@ class MockProviders:
             time.sleep(0.01)
         for name, server in self._servers.items():
             port = server.servers[0].sockets[0].getsockname()[1]
-            self.urls[name] = f"http://127.0.0.1:{port}{_PATHS[name]}"
+            self.urls[name] = f"http://127.0.0.1:{port}{self._mocks[name].path}"
         return self
 
     def stop(self) -> None:
@@ -96,15 +105,10 @@ class MockProviders:
     @property
     def env(self) -> dict[str, str]:
         """Environment variables pointing flowdeck at these mocks, with matching credentials."""
-        c = self.config
-        return {
-            "DATABAR_BASE_URL": self.urls["databar"], "DATABAR_API_KEY": c.databar_key,
-            "STACKAI_BASE_URL": self.urls["stackai"], "STACKAI_API_KEY": c.stackai_key,
-            "GUMLOOP_BASE_URL": self.urls["gumloop"], "GUMLOOP_API_KEY": c.gumloop_key,
-            "GUMLOOP_USER_ID": c.gumloop_user,
-            "SUPERAI_BASE_URL": self.urls["superai"], "SUPERAI_AUTH_URL": self.urls["superai"],
-            "SUPERAI_EMAIL": c.superai_email, "SUPERAI_PASSWORD": c.superai_password,
-        }  # fmt: skip
+        env: dict[str, str] = {}
+        for name, mock in self._mocks.items():
+            env.update(mock.env(self.config, self.urls[name]))
+        return env
 
     def client(self, **options: Any) -> flowdeck.Client:
         """A :class:`flowdeck.Client` pointed at these mocks."""
@@ -118,7 +122,7 @@ class MockProviders:
 
     @property
     def start_count(self) -> int:
-        """Runs started across all four mocks."""
+        """Runs started across all the mocks."""
         return sum(s.start_count for s in self.states.values())
 
     def duplicate_starts(self) -> dict[str, dict[str, int]]:

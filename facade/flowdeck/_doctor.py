@@ -1,0 +1,135 @@
+"""``flowdeck doctor``: is each provider usable with this environment? Never prints a credential.
+
+Each provider's state comes from the registry's declaration and the same checks the client makes
+before its first request (URLs, credentials, header safety), so doctor and the client cannot
+disagree. Nothing is sent unless asked: :func:`reach` (``--network``) tries each base URL without
+credentials; a check that uses the credentials (``--verify``) would be one more step per provider
+here, after :func:`diagnose`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from flowdeck import _providers
+from flowdeck._config import ProviderConfig
+from flowdeck._errors import ConfigurationError, MissingCredentialError
+
+
+class State(enum.Enum):
+    """Whether a provider can be used as configured."""
+
+    READY = "ready"
+    NOT_CONFIGURED = "not configured"
+    MISCONFIGURED = "misconfigured"
+
+
+@attrs.frozen
+class Diagnosis:
+    """One provider's state. ``variables`` maps each of its variables to whether it is set (never its value)."""
+
+    provider: str
+    title: str
+    state: State
+    reason: str | None
+    variables: Mapping[str, bool]
+    base_url: str
+    base_url_source: str
+    reachable: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {
+            "provider": self.provider, "title": self.title, "state": self.state.value, "reason": self.reason,
+            "variables": {k: "set" if v else "not set" for k, v in self.variables.items()},
+            "base_url": self.base_url, "base_url_source": self.base_url_source, "reachable": self.reachable,
+        }  # fmt: skip
+
+
+def diagnose(env: Mapping[str, str] | None = None) -> list[Diagnosis]:
+    """Every registered provider's state under ``env`` (default ``os.environ``); sends nothing.
+
+    >>> [(d.provider, d.state.value) for d in diagnose({"DATABAR_API_KEY": "k", "SUPERAI_EMAIL": "a@b.c"})]
+    [('databar', 'ready'), ('stackai', 'not configured'), ('gumloop', 'not configured'), ('superai', 'misconfigured')]
+    """
+    env = dict(os.environ if env is None else env)
+    return [_diagnose(provider, provider.configure(env)) for provider in _providers.providers()]
+
+
+def _diagnose(provider: _providers.Provider, config: ProviderConfig) -> Diagnosis:
+    spec = provider.config
+    variables = {s.variable: config.is_set(s.key) for s in spec.settings}
+    variables.update({u.variable: config.url_sources[u.key] == u.variable for u in spec.urls})
+    state, reason = State.READY, None
+    try:
+        provider.make_adapter(config)  # only checks and builds: no request
+    except MissingCredentialError as exc:
+        if any(config.is_set(s.key) for s in spec.settings):
+            state, reason = State.MISCONFIGURED, f"{exc.variable} not set"
+        else:
+            state, reason = State.NOT_CONFIGURED, f"set {exc.variable}"
+    except ConfigurationError as exc:
+        state, reason = State.MISCONFIGURED, str(exc).removeprefix(f"{provider.name}: ")
+    first = spec.urls[0]
+    return Diagnosis(
+        provider.name, provider.title, state, reason, variables,
+        _shown(config.urls[first.key]), config.url_sources[first.key],
+    )  # fmt: skip
+
+
+def _shown(url: str) -> str:
+    """A URL safe to print: no user:password part, no query (a key could be put in either)."""
+    return re.sub(r"//[^/@?#]*@", "//***@", url).split("?")[0].split("#")[0]
+
+
+def reach(diagnoses: Iterable[Diagnosis], timeout: float = 3.0) -> list[Diagnosis]:
+    """The diagnoses with ``reachable`` filled in: one GET of each valid base URL, without credentials."""
+    out = []
+    with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        for d in diagnoses:
+            if d.state is State.MISCONFIGURED and "base URL" in (d.reason or ""):
+                out.append(d)
+                continue
+            try:
+                reached = f"yes (HTTP {http.get(d.base_url).status_code})"
+            except httpx.HTTPError as exc:
+                reached = f"no ({type(exc).__name__})"
+            out.append(attrs.evolve(d, reachable=reached))
+    return out
+
+
+def table(diagnoses: list[Diagnosis]) -> Any:
+    """A rich table of the diagnoses (the CLI prints it)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    colours = {State.READY: "green", State.NOT_CONFIGURED: "yellow", State.MISCONFIGURED: "red"}
+    show_reach = any(d.reachable is not None for d in diagnoses)
+    result = Table(title="flowdeck providers")
+    for column in ("provider", "state", "variables", "base URL", *(["reachable"] if show_reach else [])):
+        result.add_column(column, overflow="fold")
+    for d in diagnoses:
+        state = f"[{colours[d.state]}]{d.state.value}[/]" + (f": {escape(d.reason)}" if d.reason else "")
+        variables = "\n".join(f"{name} {'set' if on else '[dim]not set[/]'}" for name, on in d.variables.items())
+        source = "" if d.base_url_source == "default" else f" (from {d.base_url_source})"
+        row = [d.title, state, variables, escape(d.base_url + source)]
+        result.add_row(*row, *([escape(d.reachable or "-")] if show_reach else []))
+    return result
+
+
+def summary(diagnoses: list[Diagnosis]) -> str:
+    """One line: how many providers are usable, and what to do when none is."""
+    ready = [d.title for d in diagnoses if d.state is State.READY]
+    if ready:
+        return f"{len(ready)} of {len(diagnoses)} providers ready: {', '.join(ready)}"
+    return (
+        "no provider is usable: set a provider's credentials (see the table), "
+        "or run `flowdeck mock` for local mock providers"
+    )

@@ -1,0 +1,68 @@
+"""Secrets: a credential type that never prints, and scrubbing of secret values from text.
+
+A leaf module (nothing from flowdeck), so the error module can scrub its own messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A credential. Its ``repr`` and ``str`` never show the value; call :meth:`reveal` to use it.
+
+    >>> Secret("sk-123")
+    Secret('********')
+    """
+
+    _value: str
+
+    def reveal(self) -> str:
+        """The secret value, for putting into a request and nowhere else."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``********``.
+
+    A provider may echo a key in an error body ("invalid key sk-..."): messages, reprs and logs
+    built from bodies go through here. Whatever the secrets are, the result contains none of them.
+
+    >>> scrub('401: invalid key "sk-live-123"', ["sk-live-123"])
+    '401: invalid key "********"'
+    """
+    # As is, JSON-escaped (raw bodies) and repr-escaped (``!r`` in messages).
+    needles = {n for s in secrets if s for n in (s, json.dumps(s)[1:-1], repr(s)[1:-1])}
+    if not any(n in text for n in needles):
+        return text
+    # Mark every character inside some occurrence, then replace each marked run by one marker.
+    covered = [False] * len(text)
+    for needle in needles:
+        start = text.find(needle)
+        while start != -1:
+            covered[start : start + len(needle)] = [True] * len(needle)
+            start = text.find(needle, start + 1)
+    # A marker made of a character no secret contains cannot form a secret with its neighbours.
+    fill = next(c for c in _marker_chars() if not any(c in n for n in needles))
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if not covered[i]:
+            out.append(char)
+        elif i == 0 or not covered[i - 1]:
+            out.append(fill * 8)
+    return "".join(out)
+
+
+def _marker_chars() -> Iterator[str]:
+    yield from "*#~^"
+    yield from map(chr, itertools.count(0x2588))  # block characters onward: always one that is free
