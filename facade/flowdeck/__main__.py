@@ -1,5 +1,32 @@
-"""``python -m flowdeck`` runs the command line."""
+"""The ``flowdeck`` command (console script and ``python -m flowdeck``).
 
-from flowdeck._cli import app
+Without the ``[cli]`` extra it prints one line saying what to install and exits 2, the command
+line's code for "cannot run as configured" (1 means the work itself failed), instead of a traceback.
+"""
 
-app(prog_name="flowdeck")
+from __future__ import annotations
+
+import sys
+
+from flowdeck._extras import extra_for, install_hint
+
+EXIT_NOT_INSTALLED = 2
+
+
+def main() -> None:
+    """Run the command line, or say which extra is missing."""
+    try:
+        from flowdeck._cli import app
+
+        app(prog_name="flowdeck")
+    except ModuleNotFoundError as exc:
+        extra = extra_for(exc)
+        if extra is None:
+            raise
+        what = "the flowdeck command" if extra == "cli" else "this command"
+        print(f"flowdeck: {install_hint(what, extra, exc.name)}", file=sys.stderr)
+        sys.exit(EXIT_NOT_INSTALLED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,8 @@
 """pytest plugin (entry point ``pytest11``): realistic providers for your own tests.
 
+pytest loads this module in every run where flowdeck is installed, so it imports nothing optional:
+without the ``[testing]`` extra, pytest works as before and the fixtures say what to install.
+
 Fixtures:
 - ``flowdeck_mocks``: :class:`~flowdeck.testing.MockProviders` served on loopback for the test.
 - ``flowdeck_client``: a :class:`flowdeck.Client` pointed at them (closed after the test).
@@ -19,8 +22,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def flowdeck_mocks() -> Iterator[MockProviders]:
-    """The four mock providers, served on 127.0.0.1 for one test, stopped afterwards."""
-    from flowdeck.testing import MockProviders  # imported lazily: plugins load in every pytest run
+    """The mock providers, served on 127.0.0.1 for one test, stopped afterwards."""
+    from flowdeck.testing import MockProviders  # imported here: needs the [testing] extra
 
     with MockProviders() as mocks:
         yield mocks
