@@ -1,0 +1,112 @@
+"""Configured credentials are scrubbed from every message, repr, traceback and log line flowdeck makes,
+even when a provider echoes them back in an error body. The raw ``body`` keeps the answer as received."""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Iterator
+
+import flowdeck
+import httpx
+import pytest
+import respx
+from flowdeck._secrets import scrub
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests._fakes import BASES, ENV, EXEC_UUID, FakeClock, client
+
+DB, SU, AUTH = BASES["databar"], BASES["superai"], BASES["superai_auth"]
+# What a key can be: anything that fits an HTTP header (flowdeck refuses the rest before sending).
+KEYS = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=12, max_size=48)
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture
+def records() -> Iterator[list[logging.LogRecord]]:
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("flowdeck")
+    old = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield seen
+    logger.removeHandler(handler)
+    logger.setLevel(old)
+
+
+def texts_of(exc: BaseException, records: list[logging.LogRecord]) -> list[str]:
+    logged = [r.getMessage() for r in records]
+    return [str(exc), repr(exc), "".join(traceback.format_exception(exc)), *logged]
+
+
+ECHOES = {
+    "401 JSON detail": lambda key: httpx.Response(401, json={"detail": f"invalid key {key}"}),
+    "400 field list": lambda key: httpx.Response(400, json={"error": "BAD", "fields": [{"value": key}]}),
+    "403 nested error": lambda key: httpx.Response(403, json={"error": {"message": f"key {key} is revoked"}}),
+    "502 HTML page": lambda key: httpx.Response(502, text=f"<html>upstream said {key}</html>"),
+    "200 breaking the contract": lambda key: httpx.Response(200, json={"task_id": 7, "debug": {"apikey": key}}),
+}
+
+
+@pytest.mark.parametrize("echo", list(ECHOES))
+@FUZZ
+@given(key=KEYS)
+def test_a_key_echoed_in_an_answer_never_reaches_messages_reprs_tracebacks_or_logs(
+    echo: str, key: str, records: list[logging.LogRecord]
+) -> None:
+    records.clear()
+    answer = ECHOES[echo](key)
+    with respx.mock as mock, client(FakeClock(), env={"DATABAR_API_KEY": key}, max_retries=0) as c:
+        mock.get(f"{DB}/v1/tasks/t-1").mock(return_value=answer)
+        with pytest.raises(flowdeck.FlowdeckError) as info:
+            c.databar.get_task("t-1")
+    texts = texts_of(info.value, records)
+    assert not [t for t in texts if key in t], texts[0]
+    if echo == "401 JSON detail":  # the key was in the message, and eight marker characters replaced it
+        assert re.fullmatch(r"databar get_task: HTTP 401: invalid key (.)\1{7}", str(info.value)), str(info.value)
+    # The body is the answer as received: the key is still in it (as its docstring says).
+    body = info.value.body  # type: ignore[attr-defined]
+    if isinstance(info.value, flowdeck.ContractError):
+        assert body == answer.content
+    else:
+        assert body == (answer.json() if answer.headers["content-type"] == "application/json" else answer.text)
+
+
+@FUZZ
+@given(password=KEYS)
+def test_a_password_echoed_by_the_login_is_scrubbed_too(password: str, records: list[logging.LogRecord]) -> None:
+    records.clear()
+    env = {**ENV, "SUPERAI_PASSWORD": password}
+    with respx.mock as mock, client(FakeClock(), env=env, max_retries=0) as c:
+        mock.get(f"{SU}/auth/anon-key").respond(json={"anon_key": "anon-public"})
+        mock.post(f"{AUTH}/auth/v1/token").respond(400, json={"error": f"wrong password {password!r}"})
+        with pytest.raises(flowdeck.BadRequestError) as info:
+            c.superai.get_execution(EXEC_UUID)
+    assert not [t for t in texts_of(info.value, records) if password in t]
+
+
+def test_a_session_token_obtained_at_login_is_scrubbed() -> None:
+    with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
+        mock.get(f"{SU}/auth/anon-key").respond(json={"anon_key": "anon-public"})
+        mock.post(f"{AUTH}/auth/v1/token").respond(json={"access_token": "jwt-session-0123456789", "expires_in": 3600})
+        mock.get(f"{SU}/flow-executions/{EXEC_UUID}").respond(403, json={"error": {"message": "jwt-session-0123456789"}})
+        with pytest.raises(flowdeck.PermissionDeniedError) as info:
+            c.superai.get_execution(EXEC_UUID)
+    assert "jwt-session-0123456789" not in str(info.value) + repr(info.value)
+
+
+@given(
+    text=st.text(max_size=80),
+    secrets=st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=4),
+)
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_scrub_leaves_no_secret_whatever_the_text_and_secrets(text: str, secrets: list[str]) -> None:
+    # Secrets planted at the edges and next to each other, where replacement could join pieces.
+    planted = secrets[0] + text + "".join(secrets) + text[:3] + secrets[-1]
+    out = scrub(planted, secrets)
+    assert not [s for s in secrets if s in out]
+    assert scrub("nothing to see", secrets) == "nothing to see" or any(s in "nothing to see" for s in secrets)
