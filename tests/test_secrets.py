@@ -27,8 +27,12 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True, suppress_healt
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
     seen: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = seen.append  # type: ignore[method-assign]
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep(logging.DEBUG)
     logger = logging.getLogger("flowdeck")
     old = logger.level
     logger.addHandler(handler)
@@ -92,8 +96,9 @@ def test_a_password_echoed_by_the_login_is_scrubbed_too(password: str, records: 
 def test_a_session_token_obtained_at_login_is_scrubbed() -> None:
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
         mock.get(f"{SU}/auth/anon-key").respond(json={"anon_key": "anon-public"})
-        mock.post(f"{AUTH}/auth/v1/token").respond(json={"access_token": "jwt-session-0123456789", "expires_in": 3600})
-        mock.get(f"{SU}/flow-executions/{EXEC_UUID}").respond(403, json={"error": {"message": "jwt-session-0123456789"}})
+        token = "jwt-session-0123456789"
+        mock.post(f"{AUTH}/auth/v1/token").respond(json={"access_token": token, "expires_in": 3600})
+        mock.get(f"{SU}/flow-executions/{EXEC_UUID}").respond(403, json={"error": {"message": f"bad {token}"}})
         with pytest.raises(flowdeck.PermissionDeniedError) as info:
             c.superai.get_execution(EXEC_UUID)
     assert "jwt-session-0123456789" not in str(info.value) + repr(info.value)
