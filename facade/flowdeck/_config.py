@@ -174,7 +174,7 @@ class ProviderConfig:
         except ValueError:  # e.g. an unclosed IPv6 bracket
             parts, host = urlsplit(""), ""
         if parts.scheme not in ("http", "https") or not host:
-            raise InvalidBaseURLError(self.name, source, _shown(url))
+            raise InvalidBaseURLError(self.name, source, shown_url(url))
         if parts.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
             return
         raise InsecureTransportError(
@@ -183,9 +183,13 @@ class ProviderConfig:
         )
 
 
-def _shown(url: str) -> str:
-    """``url`` safe to print: without any user:password part, cut short."""
-    return re.sub(r"//[^/@]*@", "//***@", url)[:80]
+def shown_url(url: str) -> str:
+    """``url`` safe to print: without a user:password part or a query (a key could be put in either).
+
+    >>> shown_url("https://me:pw@api.example.com/v1?api_key=k")
+    'https://***@api.example.com/v1'
+    """
+    return re.sub(r"//[^/@?#]*@", "//***@", url).split("?")[0].split("#")[0][:80]
 
 
 def check_header_safe(provider: str, variable: str, value: str) -> str:

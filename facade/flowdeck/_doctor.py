@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import os
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ import attrs
 import httpx
 
 from flowdeck import _providers
-from flowdeck._config import ProviderConfig
+from flowdeck._config import ProviderConfig, shown_url
 from flowdeck._errors import ConfigurationError, MissingCredentialError
 
 
@@ -33,7 +32,8 @@ class State(enum.Enum):
 
 @attrs.frozen
 class Diagnosis:
-    """One provider's state. ``variables`` maps each of its variables to whether it is set (never its value)."""
+    """One provider's state. ``variables`` maps each of its settings' variables to whether it is set (never
+    its value); ``base_url_source`` is where the base URL came from (its variable, or ``default``)."""
 
     provider: str
     title: str
@@ -66,7 +66,6 @@ def diagnose(env: Mapping[str, str] | None = None) -> list[Diagnosis]:
 def _diagnose(provider: _providers.Provider, config: ProviderConfig) -> Diagnosis:
     spec = provider.config
     variables = {s.variable: config.is_set(s.key) for s in spec.settings}
-    variables.update({u.variable: config.url_sources[u.key] == u.variable for u in spec.urls})
     state, reason = State.READY, None
     try:
         provider.make_adapter(config)  # only checks and builds: no request
@@ -80,13 +79,8 @@ def _diagnose(provider: _providers.Provider, config: ProviderConfig) -> Diagnosi
     first = spec.urls[0]
     return Diagnosis(
         provider.name, provider.title, state, reason, variables,
-        _shown(config.urls[first.key]), config.url_sources[first.key],
+        shown_url(config.urls[first.key]), config.url_sources[first.key],
     )  # fmt: skip
-
-
-def _shown(url: str) -> str:
-    """A URL safe to print: no user:password part, no query (a key could be put in either)."""
-    return re.sub(r"//[^/@?#]*@", "//***@", url).split("?")[0].split("#")[0]
 
 
 def reach(diagnoses: Iterable[Diagnosis], timeout: float = 3.0) -> list[Diagnosis]:

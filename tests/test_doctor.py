@@ -1,0 +1,124 @@
+"""`flowdeck doctor`: each provider ready / not configured / misconfigured with the reason; exit 1 when
+none is usable; --json; never a credential's value; no network unless --network."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from flowdeck import _providers
+from flowdeck._cli import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+KEY, PASSWORD = "db-very-secret-4711", "su-password-0815"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider variable from the machine running the tests may leak into a diagnosis."""
+    for provider in _providers.providers():
+        for variable in [s.variable for s in provider.config.settings] + [u.variable for u in provider.config.urls]:
+            monkeypatch.delenv(variable, raising=False)
+
+
+def doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
+    """Run `flowdeck doctor --json` and the table form; return the exit code, the JSON by provider, the table."""
+    as_json = runner.invoke(app, ["doctor", "--json", *args], env=env)
+    table = runner.invoke(app, ["doctor", *args], env={**env, "COLUMNS": "220"})
+    assert as_json.exit_code == table.exit_code, (as_json.output, table.output)
+    body = json.loads(as_json.stdout)
+    return as_json.exit_code, {p["provider"]: p for p in body["providers"]}, table.output
+
+
+def test_nothing_configured_exits_1_and_says_what_to_set() -> None:
+    code, found, table = doctor({})
+    assert code == 1
+    assert {p: d["state"] for p, d in found.items()} == dict.fromkeys(_providers.BUILTIN, "not configured")
+    assert found["databar"]["reason"] == "set DATABAR_API_KEY"
+    assert found["superai"]["reason"] == "set SUPERAI_TOKEN (or SUPERAI_EMAIL and SUPERAI_PASSWORD)"
+    assert "no provider is usable" in table and "flowdeck mock" in table
+
+
+def test_superai_email_and_password_are_a_ready_setup() -> None:
+    code, found, table = doctor({"SUPERAI_EMAIL": "me@example.com", "SUPERAI_PASSWORD": PASSWORD})
+    assert code == 0
+    assert found["superai"]["state"] == "ready" and found["superai"]["reason"] is None
+    assert found["superai"]["variables"]["SUPERAI_TOKEN"] == "not set"
+    assert "1 of 4 providers ready: SuperAI Flows" in table
+
+
+INVALID = "invalid base URL in"
+MISCONFIGURED = [
+    ({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "htp://api.databar.ai"}, "databar", f"{INVALID} DATABAR_BASE_URL"),
+    ({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "/v1/no-host"}, "databar", f"{INVALID} DATABAR_BASE_URL"),
+    ({"STACKAI_BASE_URL": "https://"}, "stackai", f"{INVALID} STACKAI_BASE_URL"),
+    ({"SUPERAI_TOKEN": "t", "SUPERAI_AUTH_URL": "core.flows.super.ai"}, "superai", f"{INVALID} SUPERAI_AUTH_URL"),
+    ({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "http://db.example"}, "databar", "credentials to http://db.example"),
+    ({"GUMLOOP_API_KEY": KEY}, "gumloop", "GUMLOOP_USER_ID not set"),
+    ({"SUPERAI_EMAIL": "me@example.com"}, "superai", "SUPERAI_PASSWORD not set"),
+    ({"STACKAI_API_KEY": "two words"}, "stackai", "STACKAI_API_KEY contains characters that cannot be sent"),
+]
+
+
+@pytest.mark.parametrize(("env", "provider", "reason"), MISCONFIGURED)
+def test_misconfigured_providers_name_the_variable_and_the_reason(
+    env: dict[str, str], provider: str, reason: str
+) -> None:
+    code, found, table = doctor(env)
+    assert code == 1  # the only provider touched is not usable
+    assert found[provider]["state"] == "misconfigured" and reason in found[provider]["reason"]
+    assert reason in " ".join(table.split())
+
+
+def test_a_value_is_never_printed() -> None:
+    env = {
+        "DATABAR_API_KEY": KEY, "STACKAI_API_KEY": "sa-key with space 9931", "SUPERAI_EMAIL": "me@example.com",
+        "SUPERAI_PASSWORD": PASSWORD, "GUMLOOP_API_KEY": "gl-secret-5523",
+        "GUMLOOP_BASE_URL": "https://user:gl-url-secret-77@api.gumloop.com/api/v1?api_key=gl-query-secret-88",
+    }  # fmt: skip
+    code, found, table = doctor(env)
+    assert code == 0 and found["databar"]["state"] == "ready"
+    as_json = runner.invoke(app, ["doctor", "--json"], env=env).output
+    for value in (KEY, "sa-key with space 9931", PASSWORD, "gl-secret-5523", "gl-url-secret-77", "gl-query-secret-88"):
+        assert value not in table and value not in as_json, value
+
+
+@pytest.fixture
+def counting_server() -> Iterator[tuple[str, list[str]]]:
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_no_request_unless_network_is_asked_for(counting_server: tuple[str, list[str]]) -> None:
+    url, seen = counting_server
+    env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": url}
+    code, found, _ = doctor(env)
+    assert code == 0 and found["databar"]["reachable"] is None and seen == []
+    assert runner.invoke(app, ["doctor", "--no-network"], env=env).exit_code == 0 and seen == []
+    result = runner.invoke(app, ["doctor", "--network", "--json"], env=env)
+    reached = {p["provider"]: p["reachable"] for p in json.loads(result.stdout)["providers"]}
+    assert reached["databar"] == "yes (HTTP 404)" and seen == ["/"]
