@@ -49,8 +49,11 @@ class Operation(Protocol):
     documented status, or None for an undocumented one.
     """
 
-    _get_kwargs: Callable[..., dict[str, Any]]
-    _parse_response: Callable[..., Any]
+    @property
+    def _get_kwargs(self) -> Callable[..., dict[str, Any]]: ...
+
+    @property
+    def _parse_response(self) -> Callable[..., Any]: ...
 
 
 @attrs.frozen

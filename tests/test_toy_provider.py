@@ -1,0 +1,202 @@
+"""A fifth provider, defined here and nowhere in flowdeck, works everywhere providers are used.
+
+It declares its adapter, configuration, reference syntax, namespaces and mock in one place (like a
+module under flowdeck/_providers/), registers, and is then reachable through Client.start/wait, the
+async client, parse_ref, `flowdeck doctor` and flowdeck.testing.MockProviders; its credential is
+scrubbed from errors like the built-ins'. No flowdeck module knows its name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import flowdeck
+import httpx
+import pytest
+from flowdeck import _providers
+from flowdeck._cli import app
+from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
+from flowdeck._core import Op
+from flowdeck._namespaces import AsyncNamespace, Namespace
+from flowdeck._providers import AdapterBase, MockSpec, Provider, RefSyntax
+from flowdeck._providers._base import Clock, map_status, not_supported
+from flowdeck.testing import MockProviders, MockState
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from typer.testing import CliRunner
+
+TOKEN = "toy-token-9f8e7d6c"
+
+# --- the toy API's operations, shaped like openapi-python-client's modules -------------------------
+
+
+@attrs.frozen
+class JsonOperation:
+    """One JSON operation: ``_get_kwargs`` builds the request, ``_parse_response`` reads a 2xx answer."""
+
+    method: str
+    path: str
+
+    def _get_kwargs(self, *path_args: str, body: Any = None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"method": self.method, "url": self.path.format(*path_args)}
+        if body is not None:
+            kwargs["json"] = body
+        return kwargs
+
+    def _parse_response(self, *, client: Any, response: httpx.Response) -> Any:
+        return response.json() if response.status_code in (200, 201) else None
+
+
+START = JsonOperation("POST", "/teams/{}/workflows/{}/runs")
+GET_RUN = JsonOperation("GET", "/runs/{}")
+STATES = {"queued": flowdeck.Status.PENDING, "busy": flowdeck.Status.RUNNING, "done": flowdeck.Status.SUCCEEDED,
+          "broken": flowdeck.Status.FAILED}  # fmt: skip
+
+
+class ToyAdapter(AdapterBase):
+    name: ClassVar[str] = "toy"
+
+    def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
+        super().__init__(config, clock=clock)
+        self.headers = {"Authorization": f"Token {config.require('token')}"}
+
+    def _run(self, ref: flowdeck.WorkflowRef, body: Any) -> flowdeck.Run:
+        status = map_status(self.name, STATES, body["state"], operation="get_run", raw=body)
+        return flowdeck.Run(self.name, ref, body["id"], status, body["state"], outputs=body.get("result"), raw=body)
+
+    def start(self, ref: flowdeck.WorkflowRef, inputs: Mapping[str, Any]) -> Op[flowdeck.Run]:
+        run: flowdeck.Run = yield self.call(
+            "start", START, lambda body: self._run(ref, body), ref.org, ref.id, body=dict(inputs), starts=ref
+        )
+        return run
+
+    def get_run(self, run_id: str, ref: flowdeck.WorkflowRef | None = None) -> Op[flowdeck.Run]:
+        ref = ref or flowdeck.WorkflowRef(self.name, "run", run_id)
+        run: flowdeck.Run = yield self.call("get_run", GET_RUN, lambda body: self._run(ref, body), run_id)
+        return run
+
+    def refresh(self, run: flowdeck.Run) -> Op[flowdeck.Run]:
+        return self.get_run(run.id, run.workflow)
+
+    def cancel(self, run: flowdeck.Run) -> Op[flowdeck.Run]:
+        raise not_supported(self.name, "cancelling")
+        yield  # pragma: no cover
+
+
+class Toy(Namespace[ToyAdapter]):
+    provider = "toy"
+
+    def get_run(self, run_id: str) -> flowdeck.Run:
+        return self._client.drive(self._adapter.get_run(run_id))
+
+
+class AsyncToy(AsyncNamespace[ToyAdapter]):
+    provider = "toy"
+
+    async def get_run(self, run_id: str) -> flowdeck.Run:
+        return await self._client.drive(self._adapter.get_run(run_id))
+
+
+# --- its mock: a tiny starlette app on flowdeck.testing's shared state -------------------------------
+
+
+def toy_app(state: MockState) -> Starlette:
+    def answer(run_id: str) -> JSONResponse:
+        run = state.runs[run_id]
+        phase = run.phase(state.clock.now())
+        word = {"running": "busy", "succeed": "done", "fail": "broken"}.get(phase, "broken")
+        result = {"echo": run.inputs} if word == "done" else None
+        return JSONResponse({"id": run.id, "state": word, "result": result}, status_code=200)
+
+    async def start(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Token {TOKEN}":
+            return JSONResponse({"error": "bad token"}, status_code=401)
+        workflow = request.path_params["workflow"]
+        if "missing" in workflow:  # like some real APIs, it echoes the credential it was given
+            return JSONResponse({"error": f"no workflow {workflow} for token {TOKEN}"}, status_code=404)
+        run = state.start(f"{request.path_params['team']}/{workflow}", await request.json())
+        return JSONResponse({"id": run.id, "state": "queued", "result": None}, status_code=201)
+
+    async def get_run(request: Request) -> JSONResponse:
+        return answer(request.path_params["run_id"])
+
+    return Starlette(
+        routes=[
+            Route("/v2/teams/{team}/workflows/{workflow}/runs", start, methods=["POST"]),
+            Route("/v2/runs/{run_id}", get_run, methods=["GET"]),
+        ]
+    )
+
+
+TOY = Provider(
+    name="toy",
+    title="Toy Runner",
+    adapter=ToyAdapter,
+    config=ConfigSpec(
+        settings=(Setting("token", "TOY_TOKEN"),),
+        urls=(URLSetting("base", "toy", "TOY_BASE_URL", "https://api.toy.example/v2"),),
+        requires=(("token",),),
+    ),
+    refs=RefSyntax(org=True),
+    namespaces=(Toy, AsyncToy),
+    mock=MockSpec(app=toy_app, path="/v2", env=lambda config, url: {"TOY_BASE_URL": url, "TOY_TOKEN": TOKEN}),
+)
+
+
+@pytest.fixture
+def toy() -> Iterator[Provider]:
+    with _providers.registered(TOY) as provider:
+        yield provider
+    assert "toy" not in _providers.names()
+
+
+def test_references_use_the_declared_syntax(toy: Provider) -> None:
+    ref = flowdeck.parse_ref("toy:team-a/summarise")
+    assert (ref.provider, ref.org, ref.id, str(ref)) == ("toy", "team-a", "summarise", "toy:team-a/summarise")
+    with pytest.raises(flowdeck.InvalidRequestError, match="toy reference must be toy:<org_id>/<flow_id>"):
+        flowdeck.parse_ref("toy:summarise")
+
+
+def test_start_wait_namespace_and_scrubbing_through_the_mock(toy: Provider) -> None:
+    with MockProviders() as mocks:
+        assert "toy" in mocks.providers and mocks.env["TOY_TOKEN"] == TOKEN
+        with mocks.client() as client:
+            run = client.start("toy:team-a/summarise", {"text": "hello"})
+            assert run.status is flowdeck.Status.PENDING and str(run.workflow) == "toy:team-a/summarise"
+            done = client.wait(run, timeout=30)
+            assert done.succeeded and done.outputs == {"echo": {"text": "hello"}}
+            assert client.toy.get_run(run.id).status is flowdeck.Status.SUCCEEDED  # type: ignore[attr-defined]
+            with pytest.raises(flowdeck.NotFoundError) as info:
+                client.start("toy:team-a/missing-flow", {})
+            assert TOKEN not in str(info.value) + repr(info.value) and "no workflow missing-flow" in str(info.value)
+        assert mocks.states["toy"].start_count == 1
+
+        async def run_async() -> flowdeck.Run:
+            async with mocks.async_client() as client:
+                started = await client.start("toy:team-b/summarise", {"text": "async"})
+                assert (await client.toy.get_run(started.id)).id == started.id  # type: ignore[attr-defined]
+                return await client.wait(started, timeout=30)
+
+        assert asyncio.run(run_async()).outputs == {"echo": {"text": "async"}}
+
+
+def test_doctor_diagnoses_it(toy: Provider) -> None:
+    runner = CliRunner()
+    ready = runner.invoke(app, ["doctor", "--json"], env={"TOY_TOKEN": TOKEN})
+    found = {p["provider"]: p for p in json.loads(ready.stdout)["providers"]}
+    assert found["toy"]["state"] == "ready" and found["toy"]["title"] == "Toy Runner"
+    assert TOKEN not in ready.output
+    missing = runner.invoke(app, ["doctor", "--json"], env={"TOY_TOKEN": "", "TOY_BASE_URL": "ftp://toy"})
+    found = {p["provider"]: p for p in json.loads(missing.stdout)["providers"]}
+    assert found["toy"]["state"] == "misconfigured" and "invalid base URL in TOY_BASE_URL" in found["toy"]["reason"]
+
+
+def test_a_client_refuses_it_once_it_is_gone() -> None:
+    with pytest.raises(flowdeck.InvalidRequestError, match="must start with one of databar:"):
+        flowdeck.parse_ref("toy:team-a/summarise")
