@@ -1,12 +1,16 @@
-"""Shared fixtures: the project root and a scratch copy of specs/ + generated/ to break on purpose."""
+"""Shared fixtures: the project root, a scratch copy of specs/ + generated/ to break on purpose, the
+session's mock providers, and the names flowdeck's docstring examples run with."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.doctest import DoctestItem
 
 ROOT = Path(__file__).resolve().parent
 
@@ -34,3 +38,21 @@ def served_mocks() -> Any:
 
     with MockProviders() as mocks:
         yield mocks
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Docstring examples run for real against the session's mocks: ``client`` and ``mock_env`` are theirs."""
+    if not isinstance(request.node, DoctestItem):
+        yield
+        return
+    import flowdeck
+
+    mocks = request.getfixturevalue("served_mocks")
+    namespace = request.getfixturevalue("doctest_namespace")
+    with flowdeck.Client(env=mocks.env) as client:
+        namespace.update(
+            flowdeck=flowdeck, asyncio=asyncio, client=client, mock_env=mocks.env,
+            flow_uuid="7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        )  # fmt: skip
+        yield
