@@ -1,4 +1,4 @@
-"""The facade (issue 4) against respx-mocked providers: lifecycle, errors, retries, config, security."""
+"""The facade against respx-mocked providers: lifecycle, errors, retries, config, security."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reliability and security (issue 7): fault soak, no double starts, hostile responses, fuzzed input, secrets."""
+"""Reliability and security: fault soak, no double starts, hostile responses, fuzzed input, secrets."""
 
 from __future__ import annotations
 
