@@ -487,3 +487,17 @@ async def test_async_wait_many_and_errors() -> None:
             with pytest.raises(flowdeck.InsufficientCreditsError):
                 await c.databar.run_flow("bad", {})
     assert [r.outputs for r in done] == [f"t-{i}" for i in range(20)]
+
+
+def test_superai_token_expiry_follows_the_client_clock() -> None:
+    clock = FakeClock()
+    with respx.mock as mock, client(clock) as c:
+        _, token = superai_login(mock)  # expires_in 3600; flowdeck refreshes 60 s early
+        mock.get(f"{SU}/flow-executions/{EXEC_UUID}").respond(json=exec_body("running"))
+        c.superai.get_execution(EXEC_UUID)
+        clock.now += 3500
+        c.superai.get_execution(EXEC_UUID)
+        assert token.call_count == 1  # still valid on the client's clock
+        clock.now += 100
+        c.superai.get_execution(EXEC_UUID)
+        assert token.call_count == 2  # past expiry minus the margin: logged in again before the call
