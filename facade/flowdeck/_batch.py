@@ -1,24 +1,33 @@
 """Batch runs: one run per input row, bounded concurrency and start rate, resumable after any crash.
 
-Two append-only JSON Lines files make a batch resumable:
+Two JSON Lines files make a batch resumable:
 
-- the *results* file (``--out``): one line per row that reached an outcome;
-- the *state* file beside it: for each row, an ``intent`` line written (and flushed) *before* its
-  start request is sent, and a ``started`` line with the run id once the provider answered.
+- the *results* file (``--out``): at most one line per row that reached an outcome;
+- the *state* file beside it (append-only): for each start, an ``intent`` line written (and flushed)
+  *before* the request is sent, then ``started`` with the run id once the provider answered, or
+  ``not_started`` when the provider refused it or never got it.
 
-On a rerun a row with a final result is skipped; a row with a ``started`` line is waited on again
-(never started twice); a row with an ``intent`` but no ``started`` line may or may not have started
-(the process died mid-request), so it is reported UNKNOWN and left alone unless ``retry_unknown``.
-A flushed line survives ``kill -9`` (it is in the OS already), and a torn last line is ignored.
+On a rerun a row with a final result is skipped; a row whose last start event is ``started`` is
+waited on again (never started twice); a row whose last start event is an ``intent`` may or may not
+have started (the process died mid-request, or the answer was lost), so it is reported ``UNKNOWN``
+and left alone unless ``retry_unknown``. A flushed line survives ``kill -9`` (it is in the OS
+already), and a torn last line is ignored.
+
+Rows a rerun does again lose their old result line first, in an atomic rewrite of the results file
+(temporary file, fsync, rename): a crash at any point leaves a whole file with one line per row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import os
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -30,37 +39,77 @@ from aiolimiter import AsyncLimiter
 
 from flowdeck._client import AsyncClient
 from flowdeck._errors import (
+    ApiError,
+    ConfigurationError,
     FlowdeckError,
     InvalidRequestError,
     StartOutcomeUnknown,
+    UnsupportedOperationError,
     WaitTimeout,
 )
 from flowdeck._models import Run, Status
 from flowdeck._providers import parse_ref
 
-FORMAT = 1
-# Outcomes a rerun tries again: nothing was started (NOT_STARTED) or the run is still going.
+FORMAT = 2
+# Outcomes a rerun always tries again: nothing was started, or the run was still going.
 RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
-INTERRUPTED_START = (
-    "interrupted while starting: the run may exist at the provider; "
-    "check there, or rerun with --retry-unknown to start it again"
-)
+# Start errors that a rerun would meet again (bad inputs or credentials, unknown workflow, no credits).
+PERMANENT_STATUS_CODES = frozenset({400, 401, 403, 404, 406, 422})
+INTERRUPTED_START = "interrupted while starting: the run may exist at the provider"
+ENCODINGS_HINT = "save it as UTF-8 (Excel: Save As 'CSV UTF-8') or pass --encoding (e.g. --encoding latin-1)"
 
 
 class InputFileError(InvalidRequestError):
-    """An input file cannot be used; the message names the file, row and column."""
+    """An input or results file cannot be used; the message names the file and the line."""
 
 
 @attrs.frozen
 class BatchRow:
-    """One input row: its 1-based number in the file, the workflow it runs, and its inputs."""
+    """One input row: its 1-based line number in the file, the workflow it runs, and its inputs."""
 
     number: int
     ref: str
     inputs: Mapping[str, Any]
 
 
-def read_rows(path: Path, ref: str, mapping: Mapping[str, str] | None = None) -> list[BatchRow]:
+# --- reading input files --------------------------------------------------------------------------
+
+
+def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT) -> str:
+    """A text file's content, or :class:`InputFileError` saying what is wrong with it, in one line.
+
+    A UTF-8 byte order mark is accepted. A file that is not text, or not in ``encoding``, is
+    refused naming the line and column of the first bad byte, followed by ``hint``.
+
+    >>> read_text(Path("leads.csv"))  # doctest: +SKIP
+    'domain\\nstripe.com\\n'
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputFileError(f"{path}: is UTF-16 text, expected {encoding}; {hint}")
+    if b"\x00" in data[:65536]:
+        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text")
+    codec = codecs.lookup(encoding).name
+    try:
+        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputFileError(
+            f"{path} line {line}: byte 0x{data[exc.start]:02x} at column {column} is not {encoding}; {hint}"
+        ) from None
+
+
+def read_rows(
+    path: Path, ref: str, mapping: Mapping[str, str] | None = None, *, encoding: str = "utf-8"
+) -> list[BatchRow]:
     """Read a ``.csv`` (header row) or ``.jsonl`` (one object per line) input file.
 
     ``ref`` is a workflow reference, or ``column:<name>`` to take each row's reference from a column.
@@ -69,16 +118,13 @@ def read_rows(path: Path, ref: str, mapping: Mapping[str, str] | None = None) ->
     >>> read_rows(Path("people.csv"), "databar:flow/42", {"Domain": "domain"})  # doctest: +SKIP
     """
     mapping = dict(mapping or {})
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8-sig")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records = _csv_records(path, text)
-    elif suffix in (".jsonl", ".ndjson"):
-        records = _jsonl_records(path, text)
-    else:
+    if suffix in (".xlsx", ".xls", ".numbers", ".ods"):
+        raise InputFileError(f"{path}: a spreadsheet; save it as CSV (UTF-8) first")
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise InputFileError(f"{path}: expected a .csv or .jsonl file")
+    text = read_text(path, encoding)
+    records = _csv_records(path, text) if suffix == ".csv" else _jsonl_records(path, text)
     ref_column = ref.removeprefix("column:") if ref.startswith("column:") else None
     rows = []
     for number, record in records:
@@ -147,11 +193,14 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     return records
 
 
+# --- the journal ----------------------------------------------------------------------------------
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             value = json.loads(line)
         except json.JSONDecodeError:
@@ -175,6 +224,38 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
     )  # fmt: skip
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves either the old file or the new one, whole.
+
+    >>> write_atomically(Path("results.jsonl"), '{"row": 2}\\n')  # doctest: +SKIP
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself is durable once the folder is synced
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+@attrs.frozen
+class Earlier:
+    """What earlier attempts of a batch left: results, started runs, and starts of unknown outcome."""
+
+    results: dict[int, dict[str, Any]]
+    started: dict[int, Run]
+    unresolved: frozenset[int]
+
+
 class Journal:
     """The results and state files of one batch (see the module docstring)."""
 
@@ -182,9 +263,10 @@ class Journal:
         self.out = out
         self.state = state or out.with_name(out.name + ".flowdeck-state.jsonl")
         self._files: dict[Path, IO[str]] = {}
+        self._lock: IO[str] | None = None
 
-    def load(self, fingerprint: str) -> tuple[dict[int, dict[str, Any]], dict[int, Run], set[int]]:
-        """(latest result per row, started run per row, rows with a start intent) from earlier attempts."""
+    def load(self, fingerprint: str) -> Earlier:
+        """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
         state = _read_jsonl(self.state)
         headers = [s for s in state if s.get("event") == "batch"]
         if headers and headers[0].get("fingerprint") != fingerprint:
@@ -192,12 +274,59 @@ class Journal:
                 f"{self.out}: this batch was begun with other inputs or another workflow; "
                 f"use a new --out (or delete {self.out} and {self.state} to start over)"
             )
+        if not headers and self.out.exists() and self.out.stat().st_size:
+            raise InputFileError(
+                f"{self.out}: exists and was not written by flowdeck batch (no {self.state.name} beside it); "
+                "choose another --out, or delete the file"
+            )
+        self._take_lock()
         results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started = {s["row"]: run_from_json(s["run"]) for s in state if s.get("event") == "started"}
-        intents = {s["row"] for s in state if s.get("event") == "intent"}
+        started: dict[int, Run] = {}
+        last: dict[int, str] = {}
+        for event in state:
+            row = event.get("row")
+            if not isinstance(row, int):
+                continue
+            if event.get("event") == "started":
+                started[row] = run_from_json(event["run"])
+            if event.get("event") in ("intent", "started", "not_started"):
+                last[row] = event["event"]
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
-        return results, started, intents
+        legacy = bool(headers) and headers[0].get("format", 1) < 2
+        for row, result in results.items():
+            # A first-format journal recorded a start that never happened in the results file only.
+            if legacy and last.get(row) == "intent" and result.get("status") == "NOT_STARTED":
+                self.not_started(row)
+                last[row] = "not_started"
+        unresolved = frozenset(row for row, event in last.items() if event == "intent")
+        return Earlier(results, started, unresolved)
+
+    def _take_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        handle = self.state.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise InputFileError(
+                f"{self.out}: another flowdeck batch is writing to it; wait for it to end (two at once "
+                "could start rows twice)"
+            ) from None
+        self._lock = handle
+
+    def keep_only(self, results: Mapping[int, Mapping[str, Any]]) -> None:
+        """Rewrite the results file (atomically) to hold exactly ``results``, in row order."""
+        text = "".join(json.dumps(results[row], default=str) + "\n" for row in sorted(results))
+        if self.out.exists() and self.out.read_text(encoding="utf-8", errors="replace") == text:
+            return
+        handle = self._files.pop(self.out, None)
+        if handle is not None:
+            handle.close()
+        write_atomically(self.out, text)
 
     def _append(self, path: Path, record: Mapping[str, Any]) -> None:
         handle = self._files.get(path)
@@ -217,15 +346,25 @@ class Journal:
         """Record the run a row started."""
         self._append(self.state, {"event": "started", "row": row.number, "run": run_to_json(run)})
 
+    def not_started(self, row: int) -> None:
+        """Record that a row's last start request certainly started nothing."""
+        self._append(self.state, {"event": "not_started", "row": row})
+
     def result(self, record: Mapping[str, Any]) -> None:
         """Append a row's outcome to the results file."""
         self._append(self.out, record)
 
     def close(self) -> None:
-        """Close both files."""
+        """Close both files and release the lock."""
         for handle in self._files.values():
             handle.close()
         self._files.clear()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+# --- running --------------------------------------------------------------------------------------
 
 
 class BatchObserver(Protocol):
@@ -242,6 +381,17 @@ class _Silent:
     def finished(self, row: BatchRow, status: str) -> None: ...
 
 
+@attrs.frozen
+class FailureGroup:
+    """Rows that ended the same way: status, provider, error type and message (request ids left out)."""
+
+    status: str
+    provider: str
+    error_type: str | None
+    reason: str
+    rows: tuple[int, ...]
+
+
 @attrs.define
 class BatchSummary:
     """What a batch did: outcomes by status (all rows, including earlier attempts) and by provider."""
@@ -250,6 +400,7 @@ class BatchSummary:
     skipped: int
     statuses: Counter[str] = attrs.field(factory=Counter)
     by_provider: dict[str, Counter[str]] = attrs.field(factory=dict)
+    failures: list[FailureGroup] = attrs.field(factory=list)
     started_now: int = 0
     seconds: float = 0.0
 
@@ -259,12 +410,40 @@ class BatchSummary:
         return self.statuses.get("SUCCEEDED", 0) == self.total
 
 
+_REQUEST_ID = re.compile(r" \(request id [^)]*\)")
+
+
+def failure_groups(results: Mapping[int, Mapping[str, Any]]) -> list[FailureGroup]:
+    """Rows that did not succeed, grouped by status, error type and message; largest group first.
+
+    >>> failure_groups({2: {"status": "FAILED", "provider": "gumloop", "error_type": None, "error": "boom"}})
+    [FailureGroup(status='FAILED', provider='gumloop', error_type=None, reason='boom', rows=(2,))]
+    """
+    groups: dict[tuple[str, str, str | None, str], list[int]] = {}
+    for row in sorted(results):
+        record = results[row]
+        if record.get("status") == "SUCCEEDED":
+            continue
+        reason = _REQUEST_ID.sub("", str(record.get("error") or "")).strip() or "(no message)"
+        key = (str(record.get("status")), str(record.get("provider")), record.get("error_type"), reason)
+        groups.setdefault(key, []).append(row)
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0]))
+    return [FailureGroup(*key, rows=tuple(rows)) for key, rows in ordered]
+
+
 def fingerprint(rows: Sequence[BatchRow]) -> str:
     """A digest of the rows, so a rerun with other inputs is refused rather than mixed in."""
     digest = hashlib.sha256()
     for row in rows:
         digest.update(json.dumps([row.number, row.ref, row.inputs], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def is_rejection(exc: FlowdeckError) -> bool:
+    """True if a start failed in a way a rerun would meet again (the request itself was refused)."""
+    if isinstance(exc, ApiError):
+        return exc.status_code in PERMANENT_STATUS_CODES
+    return isinstance(exc, InvalidRequestError | ConfigurationError | UnsupportedOperationError)
 
 
 async def run_batch(
@@ -276,9 +455,13 @@ async def run_batch(
     rate: float | None = None,
     timeout: float | None = None,
     retry_unknown: bool = False,
+    retry_rejected: bool = False,
     observer: BatchObserver | None = None,
 ) -> BatchSummary:
     """Run every row that has no final outcome yet; see the module docstring for what resuming does.
+
+    ``retry_unknown`` starts again the rows whose start may or may not have happened (UNKNOWN);
+    ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow).
 
     >>> summary = await run_batch(client, read_rows(Path("in.csv"), "gumloop:abc"), Journal(Path("out.jsonl")))
     ... # doctest: +SKIP
@@ -287,72 +470,100 @@ async def run_batch(
         raise InvalidRequestError("concurrency must be at least 1")
     if rate is not None and rate <= 0:
         raise InvalidRequestError("rate must be positive")
-    observer = observer or _Silent()
-    results, started, intents = journal.load(fingerprint(rows))
-    todo = [r for r in rows if r.number not in results or results[r.number]["status"] in RESUMABLE]
-    summary = BatchSummary(total=len(rows), skipped=len(rows) - len(todo))
-    pending = {r.number for r in todo}
-    for row in rows:
-        if row.number not in pending:
-            _count(summary, row, results[row.number]["status"])
-    observer.begin(len(rows), summary.skipped)
-    gate = asyncio.Semaphore(concurrency)
-    limiter = AsyncLimiter(rate, 1.0) if rate else None
     begun = time.monotonic()
+    try:
+        earlier = journal.load(fingerprint(rows))
+        redo = set(RESUMABLE) | {s for s, on in (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected)) if on}
+        todo = [r for r in rows if r.number not in earlier.results or earlier.results[r.number]["status"] in redo]
+        attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
+        again = {r.number for r in todo}
+        attempt.final = {n: r for n, r in earlier.results.items() if n not in again}
+        try:
+            journal.keep_only(attempt.final)  # rows done again lose their old line first: one line per row
+            attempt.observer.begin(len(rows), len(rows) - len(todo))
+            gate = asyncio.Semaphore(concurrency)
+            limiter = AsyncLimiter(rate, 1.0) if rate else None
+            await asyncio.gather(*(attempt.process(row, gate, limiter) for row in todo))
+        finally:
+            # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
+            unreached = {
+                n: r for n, r in earlier.results.items() if n not in attempt.final and n not in attempt.attempted
+            }
+            journal.keep_only({**unreached, **attempt.final})
+    finally:
+        journal.close()
+    summary = BatchSummary(total=len(rows), skipped=len(rows) - len(todo), started_now=attempt.started_now)
+    summary.seconds = time.monotonic() - begun
+    for row in rows:
+        status = attempt.final[row.number]["status"]
+        summary.statuses[status] += 1
+        summary.by_provider.setdefault(row.ref.split(":", 1)[0], Counter())[status] += 1
+    summary.failures = failure_groups(attempt.final)
+    return summary
 
-    def record(row: BatchRow, status: str, run: Run | None = None, error: str | None = None) -> None:
-        journal.result({
+
+class _Attempt:
+    """One run of a batch command over the rows left to do."""
+
+    def __init__(
+        self, client: AsyncClient, journal: Journal, earlier: Earlier, observer: BatchObserver,
+        timeout: float | None, retry_unknown: bool,
+    ) -> None:  # fmt: skip
+        self.client, self.journal, self.earlier, self.observer = client, journal, earlier, observer
+        self.timeout, self.retry_unknown = timeout, retry_unknown
+        self.final: dict[int, dict[str, Any]] = {}  # the outcome of every row that has one
+        self.attempted: set[int] = set()  # rows whose start intent this attempt wrote
+        self.started_now = 0
+
+    def record(
+        self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
+    ) -> None:
+        message = error if isinstance(error, str) or error is None else str(error)
+        result = {
             "row": row.number, "input": row.inputs, "workflow": row.ref,
             "provider": run.provider if run else row.ref.split(":", 1)[0],
             "run_id": run.id if run else None, "status": status,
             "provider_status": run.provider_status if run else None,
             "outputs": run.outputs if run else None,
-            "error": error if error is not None else (run.error if run else None),
+            "error": message if message is not None else (run.error if run else None),
+            "error_type": type(error).__name__ if isinstance(error, FlowdeckError) else None,
             "url": run.url if run else None,
-        })  # fmt: skip
-        _count(summary, row, status)
-        observer.finished(row, status)
+        }  # fmt: skip
+        self.journal.result(result)
+        self.final[row.number] = result
+        self.observer.finished(row, status)
 
-    async def process(row: BatchRow) -> None:
+    async def process(self, row: BatchRow, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
         async with gate:
-            run = started.get(row.number)
-            earlier = results.get(row.number, {}).get("status")
-            if run is None and row.number in intents and earlier != "NOT_STARTED" and not retry_unknown:
-                record(row, "UNKNOWN", error=INTERRUPTED_START)
+            run = self.earlier.started.get(row.number)
+            if run is None and row.number in self.earlier.unresolved and not self.retry_unknown:
+                self.record(row, "UNKNOWN", error=INTERRUPTED_START)
                 return
             if run is None:
                 if limiter is not None:
                     await limiter.acquire()
-                journal.intent(row)
+                self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
+                self.attempted.add(row.number)
+                self.journal.intent(row)
                 try:
-                    run = await client.start(row.ref, row.inputs)
+                    run = await self.client.start(row.ref, row.inputs)
                 except StartOutcomeUnknown as exc:
-                    record(row, "UNKNOWN", error=str(exc))
+                    self.record(row, "UNKNOWN", error=exc)
                     return
                 except FlowdeckError as exc:
-                    record(row, "NOT_STARTED", error=f"{type(exc).__name__}: {exc}")
+                    self.journal.not_started(row.number)
+                    self.record(row, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
                     return
-                journal.started(row, run)
-                summary.started_now += 1
-            observer.started(row)
+                self.journal.started(row, run)
+                self.started_now += 1
+            else:
+                self.observer.started(row)
             try:
-                run = await client.wait(run, timeout=timeout, raise_on_failure=False)
+                run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
             except WaitTimeout as exc:
-                record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+                self.record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
                 return
             except FlowdeckError as exc:
-                record(row, "POLL_ERROR", run, error=f"{type(exc).__name__}: {exc}")
+                self.record(row, "POLL_ERROR", run, error=exc)
                 return
-            record(row, run.status.value, run)
-
-    try:
-        await asyncio.gather(*(process(row) for row in todo))
-    finally:
-        summary.seconds = time.monotonic() - begun
-        journal.close()
-    return summary
-
-
-def _count(summary: BatchSummary, row: BatchRow, status: str) -> None:
-    summary.statuses[status] += 1
-    summary.by_provider.setdefault(row.ref.split(":", 1)[0], Counter())[status] += 1
+            self.record(row, run.status.value, run)
