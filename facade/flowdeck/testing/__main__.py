@@ -1,6 +1,8 @@
-"""``python -m flowdeck.testing``: serve the four mock providers until Ctrl-C (same as ``flowdeck mock``)."""
+"""``python -m flowdeck.testing``: serve the four mock providers (the same arguments as ``flowdeck mock``)."""
 
-from flowdeck._cli import app
+import sys
+
+from flowdeck.testing._command import main
 
 if __name__ == "__main__":
-    app(["mock"])
+    sys.exit(main())

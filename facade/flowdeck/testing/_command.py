@@ -1,0 +1,262 @@
+"""``flowdeck mock`` and ``python -m flowdeck.testing``: one argument parser, two ways in.
+
+Plain ``argparse`` (no typer): ``flowdeck.testing`` must work without the command line's extras.
+Served in the foreground until Ctrl-C, or in the background with ``--env``, printing only ``export``
+lines on stdout, like ``ssh-agent``, so that ``eval "$(flowdeck mock --env)"`` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn, TextIO
+
+from flowdeck.testing._mockcore import Faults, MockConfig
+from flowdeck.testing._server import PROVIDERS, MockProviders
+
+PID_VARIABLE = "FLOWDECK_MOCK_PID"
+READY_SECONDS = 30.0
+# How the mocks decide a run's outcome, as MockConfig documents it; printed under --help.
+SCRIPTED_OUTCOMES = (
+    ("a workflow id containing 'fail'", "the run ends FAILED"),
+    ("a workflow id containing 'cancel'", "the run ends CANCELLED"),
+    ("a workflow id containing 'missing'", "the start is refused: 404 (Databar, StackAI)"),
+    ("a SuperAI flow id ending in 000000000404", "the start is refused: 404"),
+    ("an input mock_outcome=fail or =cancel", "that row's run fails or is cancelled"),
+    ("anything else", "succeeds, or fails at random with --fail-rate"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line and exit 2, like every other flowdeck usage error."""
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not (int(text) == 0 or 1 <= int(text) <= 65536 - len(PROVIDERS)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 or a port from 1 to {65536 - len(PROVIDERS)}")
+    return int(text)
+
+
+def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentParser:
+    """The parser shared by ``flowdeck mock`` and ``python -m flowdeck.testing``.
+
+    >>> build_parser().parse_args(["--rate-limit", "10%", "--seed", "3"]).rate_limit
+    0.1
+    """
+    scripted = "\n".join(f"  {when:<40} {then}" for when, then in SCRIPTED_OUTCOMES)
+    parser = _Parser(
+        prog=prog,
+        description="Serve stateful mocks of Databar, StackAI, Gumloop and SuperAI Flows on 127.0.0.1.",
+        epilog=f"Scripted outcomes:\n{scripted}\n\n"
+        'Examples:\n  eval "$(flowdeck mock --env)"   # serve in the background, set the variables\n'
+        "  flowdeck run databar:flow/demo -i domain=stripe.com\n  kill $FLOWDECK_MOCK_PID\n\n"
+        f"  {prog} --rate-limit 30% --drop-rate 5% --latency 0.2   # in the foreground until Ctrl-C",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serving = parser.add_argument_group("serving")
+    serving.add_argument(
+        "--port", type=_port, default=0, metavar="PORT", help="first of four ports in a row (default 0: free ports)"
+    )
+    serving.add_argument(
+        "--env",
+        action="store_true",
+        help="serve in the background; print only `export` lines (with FLOWDECK_MOCK_PID) on stdout",
+    )
+    serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
+    runs = parser.add_argument_group("runs")
+    runs.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random choice (default 0)")
+    runs.add_argument(
+        "--run-seconds", metavar="S", type=_seconds, default=2.0, help="longest run, in seconds (default 2)"
+    )
+    runs.add_argument(
+        "--min-run-seconds", metavar="S", type=_seconds, default=None, help="shortest run (default: half the longest)"
+    )
+    runs.add_argument(
+        "--fail-rate", metavar="P", type=_share, default=0.0, help="share of runs that end FAILED (0-1 or 0-100%%)"
+    )
+    faults = parser.add_argument_group("faults (on a share of requests)")
+    faults.add_argument("--rate-limit", metavar="P", type=_share, default=0.0, help="answer 429 with Retry-After")
+    faults.add_argument(
+        "--retry-after", metavar="S", type=_seconds, default=1.0, help="seconds in 429s' Retry-After header (default 1)"
+    )
+    faults.add_argument(
+        "--drop-rate",
+        metavar="P",
+        type=_share,
+        default=0.0,
+        help="drop the connection (half before, half after processing)",
+    )
+    faults.add_argument("--latency", metavar="S", type=_seconds, default=0.0, help="seconds added to every response")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> MockConfig:
+    """The :class:`MockConfig` the parsed arguments describe."""
+    shortest = args.run_seconds / 2 if args.min_run_seconds is None else args.min_run_seconds
+    if shortest > args.run_seconds:
+        raise ValueError(f"--min-run-seconds {shortest:g} is more than --run-seconds {args.run_seconds:g}")
+    if args.rate_limit + args.drop_rate > 1:
+        raise ValueError("--rate-limit and --drop-rate add up to more than 100%")
+    shares = {"429": args.rate_limit, "drop_before": args.drop_rate / 2, "drop_after": args.drop_rate / 2}
+    total = sum(shares.values())
+    # Faults picks one of its kinds uniformly: repeat each kind in proportion to its share (to 1%).
+    kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
+    faults = Faults(rate=total, kinds=kinds or ("429",), retry_after=round(args.retry_after), latency=args.latency)
+    return MockConfig(
+        seed=args.seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults
+    )
+
+
+def _describe(args: argparse.Namespace, config: MockConfig) -> str:
+    lo, hi = config.run_seconds
+    parts = [f"seed {args.seed}", f"runs take {lo:g}-{hi:g} s"]
+    parts += [
+        f"{label} {share:.0%}"
+        for label, share in (("failed runs", args.fail_rate), ("429s", args.rate_limit), ("drops", args.drop_rate))
+        if share
+    ]
+    if args.latency:
+        parts.append(f"+{args.latency:g} s latency")
+    return ", ".join(parts)
+
+
+def _exports(env: dict[str, str]) -> str:
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items())
+
+
+def _stop_on_sigterm() -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _busy(ports: dict[str, int]) -> str | None:
+    """Why the requested ports cannot be served, if one is taken (said before any server starts)."""
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                return f"port {port} (for {name}) is not free ({exc.strerror}); pick another --port, or 0 for free ones"
+    return None
+
+
+def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO) -> int:
+    ports = {p: args.port + i for i, p in enumerate(PROVIDERS)} if args.port else {}
+    mocks = MockProviders(config, ports=ports)
+    _stop_on_sigterm()
+    try:
+        if problem := _busy(ports):
+            raise RuntimeError(problem)
+        mocks.serve()
+    except KeyboardInterrupt:
+        mocks.stop()
+        return 0
+    except RuntimeError as exc:
+        if args.detached:
+            stdout.write(json.dumps({"error": str(exc)}) + "\n")
+            stdout.flush()
+        else:
+            stderr.write(f"error: {exc}\n")
+        return 1
+    try:
+        if args.detached:  # hand the variables to the parent, then let go of its pipe
+            stdout.write(json.dumps({"env": mocks.env}) + "\n")
+            stdout.flush()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+            os.close(devnull)
+        else:
+            stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(args, config)})\n")
+            for name in PROVIDERS:
+                stderr.write(f"  {name:<8} {mocks.urls[name]}\n")
+            stderr.write("Point flowdeck at them with the export lines on stdout. Press Ctrl-C to stop.\n")
+            stderr.flush()
+            stdout.write(_exports(mocks.env))
+            stdout.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        if not args.detached:
+            stderr.write("flowdeck mock: stopping\n")
+    finally:
+        mocks.stop()
+    return 0
+
+
+def _serve_in_background(argv: Sequence[str], args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    child_args = [a for a in argv if a != "--env"] + ["--detached"]
+    child = subprocess.Popen(  # noqa: S603 - this very module, with the arguments already validated
+        [sys.executable, "-m", "flowdeck.testing", *child_args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    ready, _, _ = select.select([child.stdout], [], [], READY_SECONDS)
+    line = child.stdout.readline() if ready else b""
+    child.stdout.close()
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError:
+        message = {"error": f"the mock providers did not start within {READY_SECONDS:g} s"}
+    if "env" not in message:
+        child.kill()
+        child.wait()
+        stderr.write(f"error: {message.get('error', 'the mock providers did not start')}\n")
+        return 1
+    stdout.write(_exports({**message["env"], PID_VARIABLE: str(child.pid)}))
+    stdout.flush()
+    stderr.write(
+        f"flowdeck mock: serving four mock providers in the background (pid {child.pid}; "
+        f"{_describe(args, config_from(args))}); stop them with: kill ${PID_VARIABLE}\n"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.testing") -> int:
+    """Parse ``argv`` and serve; returns the exit code.
+
+    >>> main(["--help"])  # doctest: +SKIP
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.env and not args.detached:
+        return _serve_in_background(argv, args, sys.stdout, sys.stderr)
+    return _serve(args, config, sys.stdout, sys.stderr)
