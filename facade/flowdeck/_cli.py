@@ -1,120 +1,272 @@
-"""The ``flowdeck`` command line: run, status, cancel, batch, mock, doctor, demo."""
+"""The ``flowdeck`` command line: run, status, cancel, batch, mock, doctor, demo.
+
+Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused), 2 usage or
+configuration (nothing was sent, nothing written), 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
-import os
+import shlex
+import shutil
 import sys
 import tempfile
-import time
-from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.status import Status as Spinner
+from rich.text import Text
+from typer.core import TyperGroup
 
-from flowdeck._batch import BatchRow, BatchSummary, InputFileError, Journal, read_rows, run_batch
+import flowdeck
+from flowdeck._batch import (
+    BatchRow,
+    BatchSummary,
+    FailureGroup,
+    InputFileError,
+    Journal,
+    read_rows,
+    read_text,
+    run_batch,
+)
+from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_table
 from flowdeck._client import AsyncClient, Client
-from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, RunError
+from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, WaitTimeout
 from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._providers import get as provider
 from flowdeck._providers import names as provider_names
-
-app = typer.Typer(
-    help="Run workflows on Databar, StackAI, Gumloop and SuperAI Flows.", no_args_is_help=True, add_completion=False
-)
-out = Console()
-err = Console(stderr=True)
+from flowdeck._providers import parse_ref
+from flowdeck._providers._base import check_id
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+CANCELLABLE = ("databar", "gumloop")
+NO_STATUS = {"stackai": "a StackAI run ends inside the call that starts it, so there is no run to look up later"}
+
+
+class _Group(TyperGroup):
+    """Usage errors as one line (``error: ...``) with exit 2, instead of a usage block."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # the base of click's usage and parameter errors
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
+            Ui.for_streams().error(f"{exc.format_message()}{where}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Run workflows on Databar, StackAI, Gumloop and SuperAI Flows.",
+    invoke_without_command=True,  # bare `flowdeck` prints the help (see _options)
+    add_completion=False,
+    pretty_exceptions_enable=False,  # a rich traceback would print locals: credentials among them
+    rich_markup_mode=None,
+)
+_current: list[Ui] = []
+
+
+def _ui() -> Ui:
+    if not _current:  # a command invoked without the app callback (a direct call in a test)
+        _current.append(Ui.for_streams())
+    return _current[-1]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"flowdeck {flowdeck.__version__}")
+        raise typer.Exit()
+
+
+def _positive(value: float | None) -> float | None:
+    if value is not None and not 0 < value < float("inf"):
+        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
+    return value
+
+
+Verbose = Annotated[
+    int, typer.Option("-v", "--verbose", count=True, help="-v: show each retry; -vv: every request and poll.")
+]
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Verbose = 0,
+) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+    ui = Ui.for_streams()
+    _current[:] = [ui]
+    ctx.with_resource(ui.logging_routed())
+    ui.set_verbose(verbose)
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _ui().error(message)
     raise typer.Exit(code)
 
 
-def _parse_inputs(pairs: list[str] | None, inputs_file: Path | None) -> dict[str, Any]:
+def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[str, Any]:
+    """``--inputs file.json``, then each ``-i key=value`` (a string) or ``-i key:=<json>`` (any JSON value)."""
     inputs: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            loaded = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            _fail(f"--inputs {inputs_file}: {exc}", EXIT_USAGE)
+            loaded = json.loads(read_text(inputs_file, hint="a JSON file must be UTF-8"))
+        except InputFileError as exc:
+            _fail(f"--inputs {exc}", EXIT_USAGE)
+        except json.JSONDecodeError as exc:
+            _fail(f"--inputs {inputs_file} line {exc.lineno}: not valid JSON ({exc.msg})", EXIT_USAGE)
         if not isinstance(loaded, dict):
-            _fail(f"--inputs {inputs_file}: must hold a JSON object", EXIT_USAGE)
+            _fail(f"--inputs {inputs_file}: must hold a JSON object, got {type(loaded).__name__}", EXIT_USAGE)
         inputs.update(loaded)
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            _fail(f"-i {pair!r}: expected key=value", EXIT_USAGE)
-        inputs[key] = value
+        if not sep or not key or key == ":":
+            _fail(f"-i {pair!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
+        if key.endswith(":"):
+            key = key[:-1]
+            try:
+                inputs[key] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                _fail(f"-i {pair!r}: the value after := is not JSON ({exc.msg}); quote strings: {key}:='\"text\"'", 2)
+        else:
+            inputs[key] = value
     return inputs
 
 
-def _run_json(run: Run) -> dict[str, Any]:
-    return {
-        "provider": run.provider, "workflow": str(run.workflow), "run_id": run.id, "status": run.status.value,
-        "provider_status": run.provider_status, "outputs": run.outputs, "error": run.error, "url": run.url,
-    }  # fmt: skip
+def _run_json(run: Run, *, workflow_known: bool = True) -> dict[str, Any]:
+    """What is known about a run: nothing invented, no nulls."""
+    data: dict[str, Any] = {"provider": run.provider, "run_id": run.id}
+    if workflow_known:
+        data["workflow"] = str(run.workflow)
+    data |= {"status": run.status.value, "provider_status": run.provider_status}
+    data |= {k: v for k, v in (("outputs", run.outputs), ("error", run.error), ("url", run.url)) if v is not None}
+    return data
 
 
-def _show(run: Run, as_json: bool) -> None:
+def _show(run: Run, as_json: bool, *, workflow_known: bool = True) -> None:
+    ui = _ui()
     if as_json:
-        out.print_json(json.dumps(_run_json(run), default=str))
+        ui.json(_run_json(run, workflow_known=workflow_known))
         return
     colour = "green" if run.succeeded else "yellow" if not run.is_terminal else "red"
-    out.print(f"[bold]{run.workflow}[/] run [cyan]{run.id}[/]: [{colour}]{run.status.value}[/] ({run.provider_status})")
-    if run.url:
-        out.print(f"  {run.url}")
-    if run.error:
-        out.print(f"  [red]{run.error}[/]", highlight=False)
+    what = str(run.workflow) if workflow_known else run.provider
+    line = Text.assemble((what, "bold"), " run ", (run.id, "cyan"), ": ", (run.status.value, colour))
+    if run.provider_status:
+        line.append(f" ({run.provider_status})")
+    ui.out.print(line, soft_wrap=True)
+    for text, style in ((run.url, ""), (run.error, "red")):
+        for part in (text or "").splitlines():
+            ui.out.print(Text(f"  {part}", style=style), soft_wrap=True)
     if run.outputs is not None:
-        out.print_json(json.dumps(run.outputs, default=str))
+        ui.json(run.outputs)
 
 
-def _client(**options: Any) -> Client:
-    return Client(**options)
+def _follow_hint(run: Run) -> str:
+    lines = [f"  flowdeck status {run.provider} {shlex.quote(run.id)}"]
+    if run.provider in CANCELLABLE:
+        lines.append(f"  flowdeck cancel {run.provider} {shlex.quote(run.id)}")
+    return "\n".join(lines)
 
 
 @app.command()
 def run(
     ref: Annotated[
-        str, typer.Argument(help="Workflow: databar:flow/<id>, stackai:<org>/<flow>, gumloop:<id>, superai:<uuid>")
+        str,
+        typer.Argument(
+            metavar="REF", help="Workflow: databar:flow/<id>, stackai:<org>/<flow>, gumloop:<id>, superai:<uuid>"
+        ),
     ],
     inputs: Annotated[
-        list[str] | None, typer.Option("-i", "--input", help="An input as key=value (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "-i", "--input", metavar="KEY=VALUE", help="An input: key=value (a string) or key:=<json> (repeatable)."
+        ),
     ] = None,
-    inputs_file: Annotated[Path | None, typer.Option("--inputs", help="A JSON file with an object of inputs.")] = None,
+    inputs_file: Annotated[
+        Path | None, typer.Option("--inputs", metavar="FILE", help="A JSON file with an object of inputs.")
+    ] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and print its id.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait before giving up (the run goes on).")] = 3600.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", callback=_positive, help="Seconds to wait before giving up (the run goes on)."),
+    ] = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Start a run, show its status while it runs, and print its outputs.
 
-    Example: flowdeck run databar:flow/123 -i domain=stripe.com
+    \b
+    Examples:
+      flowdeck run databar:flow/123 -i domain=stripe.com
+      flowdeck run superai:<uuid> -i pages:=3 -i 'tags:=["a", "b"]' --json | jq .outputs
     """
+    ui = _ui()
+    ui.set_verbose(verbose)
     values = _parse_inputs(inputs, inputs_file)
     try:
-        with _client() as client:
-            started = client.start(ref, values)
+        workflow = parse_ref(ref)
+    except InvalidRequestError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    spinner: list[Spinner] = []
+
+    def on_change(_old: Run, new: Run) -> None:
+        for s in spinner:
+            s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
+
+    started: Run | None = None
+    try:
+        with Client(on_status_change=on_change) as client:
+            doing = "running (StackAI answers when the flow ends)" if workflow.provider == "stackai" else "starting"
+            with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
+                started = client.start(workflow, values)
             if no_wait or started.is_terminal:
                 _show(started, as_json)
                 if started.is_terminal and not started.succeeded:
                     raise typer.Exit(EXIT_FAILED)
+                if not as_json:
+                    ui.note(f"The run goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}")
                 return
-            with err.status(f"{started.workflow}: {started.status.value}", spinner="dots") as status:
-                client._on_change = lambda _old, new: status.update(
-                    f"{new.workflow}: {new.status.value} ({new.provider_status})"
-                )
+            with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
+                spinner.append(status)
                 final = client.wait(started, timeout=timeout, raise_on_failure=False)
-    except RunError as exc:  # WaitTimeout
+    except KeyboardInterrupt:
+        if started is None:
+            _fail(
+                f"interrupted while starting {workflow}: the run may or may not have started; "
+                f"check at {workflow.provider}",
+                EXIT_INTERRUPTED,
+            )
+        if as_json:
+            ui.json({**_run_json(started), "interrupted": True})
+        ui.note(
+            f"Interrupted. Run {started.id} goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}",
+            "yellow",
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except WaitTimeout as exc:
         _show(exc.run, as_json)
-        _fail(str(exc))
+        _fail(
+            f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
+            f"{exc.run.provider}. Follow it with:\n{_follow_hint(exc.run)}"
+        )
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(str(exc), EXIT_USAGE)
     except FlowdeckError as exc:
@@ -124,89 +276,49 @@ def run(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _lookup(provider: str, run_id: str) -> Run:
+def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
     if provider not in provider_names():
         _fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
-    return Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
-
-
-def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
+    if action == "status" and provider in NO_STATUS:
+        _fail(f"{provider} has no status endpoint: {NO_STATUS[provider]}")
     try:
-        with _client() as client:
-            run = _lookup(provider, run_id)
-            _show(client.refresh(run) if action == "status" else client.cancel(run), as_json)
+        check_id(run_id, f"{provider} run id")
+        # The workflow of a run known only by its id is not known: it is never shown.
+        placeholder = Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
+        with Client() as client:
+            found = client.refresh(placeholder) if action == "status" else client.cancel(placeholder)
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(str(exc), EXIT_USAGE)
     except FlowdeckError as exc:
         _fail(str(exc))
+    _show(found, as_json, workflow_known=found.workflow != placeholder.workflow)
 
 
 @app.command()
 def status(
-    provider: Annotated[str, typer.Argument(help="databar, gumloop or superai")],
-    run_id: Annotated[str, typer.Argument(help="The run (task, execution) id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="databar, gumloop or superai")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (task, execution) id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Show a run's current status and outputs.  Example: flowdeck status databar a1b2c3"""
+    _ui().set_verbose(verbose)
     _on_run(provider, run_id, as_json, "status")
 
 
 @app.command()
 def cancel(
-    provider: Annotated[str, typer.Argument(help="databar or gumloop")],
-    run_id: Annotated[str, typer.Argument()],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="databar or gumloop")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (task) id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Ask the provider to stop a run.  Example: flowdeck cancel gumloop 8f3a..."""
+    _ui().set_verbose(verbose)
     _on_run(provider, run_id, as_json, "cancel")
 
 
-class _ProgressObserver:
-    """A rich progress bar: done, failed, running, ETA."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID | None = None
-        self.counts: Counter[str] = Counter()
-
-    def begin(self, total: int, already_done: int) -> None:
-        self.task = self.progress.add_task("batch", total=total, completed=already_done, failed=0, running=0)
-
-    def _update(self, advance: int = 0) -> None:
-        assert self.task is not None
-        failed = sum(n for s, n in self.counts.items() if s not in ("SUCCEEDED", "running"))
-        self.progress.update(self.task, advance=advance, failed=failed, running=self.counts["running"])
-
-    def started(self, row: BatchRow) -> None:
-        self.counts["running"] += 1
-        self._update()
-
-    def finished(self, row: BatchRow, status: str) -> None:
-        if self.counts["running"] and status not in ("NOT_STARTED", "UNKNOWN"):
-            self.counts["running"] -= 1
-        self.counts[status] += 1
-        self._update(advance=1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total} done"), TextColumn("[red]{task.fields[failed]} failed"),
-        TextColumn("[cyan]{task.fields[running]} running"), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=err,
-    )  # fmt: skip
-
-
-def _summary_table(summary: BatchSummary) -> Table:
-    statuses = sorted({s for c in summary.by_provider.values() for s in c})
-    table = Table(title=f"{summary.total} rows in {summary.seconds:.1f}s ({summary.started_now} runs started now)")
-    table.add_column("provider")
-    for s in statuses:
-        table.add_column(s, justify="right", style="green" if s == "SUCCEEDED" else "red")
-    for provider, counts in sorted(summary.by_provider.items()):
-        table.add_row(provider, *(str(counts.get(s, 0)) for s in statuses))
-    table.add_row("[bold]all", *(f"[bold]{summary.statuses.get(s, 0)}" for s in statuses))
-    return table
+# --- batch ----------------------------------------------------------------------------------------
 
 
 def _parse_rate(rate: str | None) -> float | None:
@@ -216,52 +328,134 @@ def _parse_rate(rate: str | None) -> float | None:
         value = float(rate.removesuffix("/s"))
     except ValueError:
         _fail(f"--rate {rate!r}: expected a number of starts per second, like 10/s", EXIT_USAGE)
-    if value <= 0:
-        _fail("--rate must be positive", EXIT_USAGE)
+    if not 0 < value < float("inf"):
+        _fail(f"--rate {rate!r}: must be more than 0 starts per second", EXIT_USAGE)
     return value
 
 
+def _check_out(out_path: Path, input_file: Path) -> None:
+    """Refuse an --out that cannot work, before anything is read or written."""
+    folder = out_path.parent
+    if not folder.is_dir():
+        _fail(f"--out {out_path}: folder {folder} does not exist; create it first", EXIT_USAGE)
+    if out_path.is_dir():
+        _fail(f"--out {out_path}: is a folder; give a file name, like {out_path / 'results.jsonl'}", EXIT_USAGE)
+    if out_path.resolve() == input_file.resolve() or (
+        out_path.exists() and input_file.exists() and out_path.samefile(input_file)
+    ):
+        _fail(f"--out {out_path}: is the input file; write results to another file, like results.jsonl", EXIT_USAGE)
+
+
+def _program() -> list[str]:
+    """How to invoke this same flowdeck from a shell: ``flowdeck`` if that is the one on PATH."""
+    script = Path(sys.executable).parent / "flowdeck"
+    on_path = shutil.which("flowdeck")
+    if script.exists():
+        return ["flowdeck"] if on_path and Path(on_path).resolve() == script.resolve() else [str(script)]
+    return [sys.executable, "-m", "flowdeck"]
+
+
+def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
+    """What to do about a group of rows that did not succeed."""
+    again = shlex.join(resume)
+    if group.status == "REJECTED":
+        if group.error_type in ("AuthenticationError", "PermissionDeniedError", "MissingCredentialError"):
+            variables = " / ".join(s.variable for s in provider(group.provider).config.settings)
+            return f"check {variables}, then run: {shlex.join([*resume, '--retry-rejected'])}"
+        if group.error_type == "NotFoundError":
+            return f"check the workflow reference and account, then run: {shlex.join([*resume, '--retry-rejected'])}"
+        if group.error_type == "InsufficientCreditsError":
+            return f"add credits at {group.provider}, then run: {shlex.join([*resume, '--retry-rejected'])}"
+        return "fix these rows' inputs and run them with a new --out (a changed input file cannot resume this batch)"
+    if group.status == "UNKNOWN":
+        return (
+            f"these starts may have happened: check at {group.provider}, then start them again (a run that did "
+            f"start runs twice): {shlex.join([*resume, '--retry-unknown'])}"
+        )
+    if group.status == "NOT_STARTED":
+        return f"nothing was started for these rows; to try again run: {again}"
+    if group.status in ("TIMEOUT", "POLL_ERROR"):
+        return f"the runs go on at {group.provider}; to wait for them again run: {again}"
+    if group.status == "FAILED":
+        return f"the workflow failed at {group.provider}; each row's error is in {out}"
+    return f"see each row in {out}"
+
+
 def _execute_batch(
-    client_factory: Any, rows: list[BatchRow], out_path: Path, *, concurrency: int, rate: float | None,
-    timeout: float | None, retry_unknown: bool, command: str,
+    ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
+    rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
+    on_interrupt: Callable[[Journal], str],
 ) -> BatchSummary:  # fmt: skip
     journal = Journal(out_path)
 
     async def main() -> BatchSummary:
         async with client_factory() as client:
-            with _progress() as progress:
+            with ProgressDisplay(ui) as display:
                 return await run_batch(
                     client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
-                    retry_unknown=retry_unknown, observer=_ProgressObserver(progress),
+                    retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display,
                 )  # fmt: skip
 
     try:
         return asyncio.run(main())
     except KeyboardInterrupt:
-        err.print(
-            f"\n[yellow]Interrupted.[/] Finished rows are in {out_path}; started runs are recorded in "
-            f"{journal.state}.\nTo resume (no run is started twice), rerun:\n  {command}"
-        )
+        ui.note(on_interrupt(journal), "yellow")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _batch_argv(
+    ref: str, input_file: Path, out_path: Path, options: Sequence[tuple[str, object, object]], mapping: Sequence[str]
+) -> list[str]:
+    argv = [*_program(), "batch", ref, str(input_file), "--out", str(out_path)]
+    for flag, value, default in options:
+        if value != default:
+            argv += [flag] if value is True else [flag, str(value)]
+    for item in mapping:
+        argv += ["--map", item]
+    return argv
 
 
 @app.command()
 def batch(
-    ref: Annotated[str, typer.Argument(help="Workflow reference, or column:<name> to read it from each row")],
-    input_file: Annotated[Path, typer.Argument(help="inputs.csv (with a header row) or inputs.jsonl")],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Results, one JSON line per row")],
-    concurrency: Annotated[int, typer.Option(help="Runs in flight at once")] = 50,
-    rate: Annotated[str | None, typer.Option(help="Start at most R runs per second, e.g. 10/s")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for each run")] = None,
-    mapping: Annotated[list[str] | None, typer.Option("--map", help="Rename a column: 'CSV Header=input_name'")] = None,
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="Workflow reference, or column:<name> to read it from each row")
+    ],
+    input_file: Annotated[
+        Path, typer.Argument(metavar="INPUT_FILE", help="inputs.csv (with a header row) or inputs.jsonl")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Results, one JSON line per row")],
+    concurrency: Annotated[int, typer.Option(min=1, metavar="N", help="Runs in flight at once")] = 50,
+    rate: Annotated[str | None, typer.Option(metavar="R/s", help="Start at most R runs per second, e.g. 10/s")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(metavar="SECONDS", callback=_positive, help="Seconds to wait for each run")
+    ] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", metavar="COLUMN=INPUT", help="Rename a column: 'CSV Header=input_name'")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option(metavar="NAME", help="The input file's text encoding (a UTF-8 BOM is fine)")
+    ] = "utf-8",
     retry_unknown: Annotated[
-        bool, typer.Option("--retry-unknown", help="Start again rows interrupted mid-start (may double-run)")
+        bool, typer.Option("--retry-unknown", help="Start again rows whose start may have happened (may double-run)")
     ] = False,
+    retry_rejected: Annotated[
+        bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Run a workflow once per input row. Rerun the same command to resume after Ctrl-C or a crash.
 
-    Example: flowdeck batch gumloop:abc123 leads.csv --out results.jsonl --concurrency 20 --rate 5/s
+    Each row's outcome is one line of --out. A rerun skips finished rows, waits again on started
+    ones and starts nothing twice; rows the provider refused (REJECTED) are tried again only with
+    --retry-rejected, rows whose start may have happened (UNKNOWN) only with --retry-unknown.
+
+    \b
+    Example:
+      flowdeck batch gumloop:abc123 leads.csv --out results.jsonl --concurrency 20 --rate 5/s
     """
+    ui = _ui()
+    ui.set_verbose(verbose)
     renames: dict[str, str] = {}
     for item in mapping or []:
         src, sep, dst = item.partition("=")
@@ -269,47 +463,64 @@ def batch(
             _fail(f"--map {item!r}: expected 'column=input_name'", EXIT_USAGE)
         renames[src] = dst
     try:
-        rows = read_rows(input_file, ref, renames)
-        for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
-            Client().adapter(provider)  # a missing credential is reported before anything starts
+        codecs.lookup(encoding)
+    except LookupError:
+        _fail(f"--encoding {encoding!r}: unknown encoding; try utf-8, latin-1 or cp1252", EXIT_USAGE)
+    _check_out(out_path, input_file)
+    starts_per_second = _parse_rate(rate)
+    try:
+        rows = read_rows(input_file, ref, renames, encoding=encoding)
+        with Client() as client:  # a missing credential is reported before anything starts
+            for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
+                client.adapter(provider)
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(str(exc), EXIT_USAGE)
-    command = " ".join(["flowdeck", *sys.argv[1:]]) if sys.argv[1:2] == ["batch"] else "the same command"
+    options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
+               ("--encoding", encoding, "utf-8")]  # fmt: skip
+    resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
+    flags = [("--retry-unknown", retry_unknown, False), ("--retry-rejected", retry_rejected, False)]
+    again = _batch_argv(ref, input_file, out_path, [*options, *flags], mapping or [])
+
+    def interrupted(journal: Journal) -> str:
+        return (
+            f"\nInterrupted. Finished rows are in {journal.out}; started runs go on at the provider and are "
+            f"recorded in {journal.state}.\nTo resume (no run is started twice), run:\n  {shlex.join(again)}"
+        )
+
     try:
         summary = _execute_batch(
-            AsyncClient, rows, out_path, concurrency=concurrency, rate=_parse_rate(rate), timeout=timeout,
-            retry_unknown=retry_unknown, command=command,
+            ui, AsyncClient, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
+            retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted,
         )  # fmt: skip
-    except InputFileError as exc:
+    except (ConfigurationError, InvalidRequestError) as exc:
         _fail(str(exc), EXIT_USAGE)
-    out.print(_summary_table(summary))
+    except OSError as exc:  # the results or state file could not be written (disk full, permissions)
+        _fail(f"cannot write {exc.filename or out_path}: {exc.strerror or exc}")
+    steps: list[str | None] = [_next_step(g, resume, out_path) for g in summary.failures]
+    if as_json:
+        ui.json(summary_json(summary, steps, str(out_path)))
+    else:
+        ui.out.print(summary_table(summary))
+        print_failures(ui, summary.failures, steps)
+        ui.out.print(Text(f"results: {out_path}"), soft_wrap=True)
     if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
 
 
-@app.command()
-def mock(
-    seed: Annotated[int, typer.Option(help="Seed for the mocks' outcomes")] = 0,
-    port: Annotated[int, typer.Option(help="First port (four in a row); 0 picks free ports")] = 0,
-    run_seconds: Annotated[float, typer.Option(help="How long mock runs take at most")] = 2.0,
-    min_run_seconds: Annotated[float | None, typer.Option(help="...and at least (default: half the most)")] = None,
-) -> None:
-    """Serve the four mock providers on 127.0.0.1 until Ctrl-C, printing the environment to use them."""
-    from flowdeck.testing import MockConfig, MockProviders
+# --- mock, doctor, demo ---------------------------------------------------------------------------
 
-    ports = {p: port + i for i, p in enumerate(provider_names())} if port else None
-    shortest = run_seconds / 2 if min_run_seconds is None else min_run_seconds
-    mocks = MockProviders(MockConfig(seed=seed, run_seconds=(shortest, run_seconds)), ports=ports)
-    with mocks:
-        out.print("[bold]Mock providers are serving.[/] Point flowdeck at them with:")
-        for key, value in mocks.env.items():
-            out.print(f"export {key}={value}", highlight=False)
-        out.print("Press Ctrl-C to stop.")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            out.print("stopped")
+
+@app.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    add_help_option=False,
+)
+def mock(ctx: typer.Context) -> None:
+    """Serve the four mock providers on 127.0.0.1 (flowdeck mock --help for fault flags and --env)."""
+    try:
+        from flowdeck.testing._command import main
+    except ImportError as exc:  # pragma: no cover - only without the testing extra
+        _fail(f"flowdeck mock needs the mock providers ({exc.name} is missing): pip install 'flowdeck[testing]'", 2)
+    raise typer.Exit(main(ctx.args, prog="flowdeck mock"))
 
 
 @app.command()
@@ -325,23 +536,28 @@ def doctor(
     """
     from flowdeck import _doctor
 
+    ui = _ui()
     diagnoses = _doctor.diagnose()
     if check_network:
         diagnoses = _doctor.reach(diagnoses)
     if as_json:
-        print(json.dumps({"providers": [d.to_json() for d in diagnoses], "summary": _doctor.summary(diagnoses)}))
+        ui.json({"providers": [d.to_json() for d in diagnoses], "summary": _doctor.summary(diagnoses)})
     else:
-        out.print(_doctor.table(diagnoses))
-        out.print(_doctor.summary(diagnoses), highlight=False, soft_wrap=True)
+        ui.out.print(_doctor.table(diagnoses))
+        ui.out.print(Text(_doctor.summary(diagnoses)), soft_wrap=True)
     if not any(d.state is _doctor.State.READY for d in diagnoses):
         raise typer.Exit(EXIT_FAILED)
 
 
 DEMO_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+DEMO_SCRIPTED = (
+    "The failing rows are scripted to fail, to show those paths: workflow ids with 'fail-' fail at the provider "
+    "(FAILED), an unknown SuperAI flow is refused at start (REJECTED), and about 3% of the other runs fail at random."
+)
 
 
 def demo_rows(n: int) -> list[dict[str, Any]]:
-    """A few hundred input rows spread over the four providers, some bound to fail."""
+    """A few hundred input rows spread over the four providers, some scripted to fail."""
     rows = []
     for i in range(n):
         fail = i % 9 == 4
@@ -362,38 +578,38 @@ def demo_rows(n: int) -> list[dict[str, Any]]:
 
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(help="How many input rows")] = 300,
-    seed: Annotated[int, typer.Option()] = 7,
+    rows: Annotated[int, typer.Option(min=1, metavar="N", help="How many input rows")] = 300,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the mocks' random choices")] = 7,
 ) -> None:
     """Serve the embedded mock providers and run a real batch over all four (what `make demo` does)."""
-    from flowdeck.testing import MockConfig, MockProviders
-
-    work = Path(tempfile.mkdtemp(prefix="flowdeck-demo-"))
-    inputs = work / "inputs.jsonl"
-    inputs.write_text("".join(json.dumps(r) + "\n" for r in demo_rows(rows)), encoding="utf-8")
-    results = work / "results.jsonl"
-    out.print(f"[bold]flowdeck demo[/]: {rows} rows over Databar, StackAI, Gumloop and SuperAI mocks -> {results}")
-    with MockProviders(MockConfig(seed=seed, run_seconds=(0.5, 4.0), failure_rate=0.03)) as mocks:
-        os.environ.update(mocks.env)
+    try:
+        from flowdeck.testing import MockConfig, MockProviders
+    except ImportError as exc:  # pragma: no cover - only without the testing extra
+        _fail(f"flowdeck demo needs the mock providers ({exc.name} is missing): pip install 'flowdeck[testing]'", 2)
+    ui = _ui()
+    ui.out.print(Text(f"flowdeck demo: {rows} rows over Databar, StackAI, Gumloop and SuperAI mocks"), soft_wrap=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="flowdeck-demo-") as work,
+        MockProviders(MockConfig(seed=seed, run_seconds=(0.5, 4.0), failure_rate=0.03)) as mocks,
+    ):
+        inputs, results = Path(work) / "inputs.jsonl", Path(work) / "results.jsonl"
+        inputs.write_text("".join(json.dumps(r) + "\n" for r in demo_rows(rows)), encoding="utf-8")
 
         def factory() -> AsyncClient:
             return AsyncClient(env=mocks.env, poll_policy=PollPolicy(initial=0.25, factor=1.5, max_interval=2.0))
 
         summary = _execute_batch(
-            factory, read_rows(inputs, "column:workflow"), results, concurrency=100, rate=150.0, timeout=120.0,
-            retry_unknown=False, command=f"flowdeck demo --rows {rows} --seed {seed}",
+            ui, factory, read_rows(inputs, "column:workflow"), results, concurrency=100, rate=150.0, timeout=120.0,
+            retry_unknown=False, retry_rejected=False,
+            on_interrupt=lambda _: "\nInterrupted. The demo's mock providers and files are gone with it; "
+            "run `flowdeck demo` again to start over.",
         )  # fmt: skip
-        out.print(_summary_table(summary))
-        dupes = mocks.duplicate_starts()
-        out.print(
-            f"runs started at the mocks: {mocks.start_count}; duplicate starts: {sum(len(d) for d in dupes.values())}"
-        )
-    first_ok = next((json.loads(line) for line in results.read_text().splitlines() if '"SUCCEEDED"' in line), None)
+        ui.out.print(summary_table(summary))
+        print_failures(ui, summary.failures, [None] * len(summary.failures))
+        ui.out.print(Text(DEMO_SCRIPTED, style="cyan"), soft_wrap=True)
+        dupes = sum(len(d) for d in mocks.duplicate_starts().values())
+        ui.out.print(Text(f"runs started at the mocks: {mocks.start_count}; duplicate starts: {dupes}"))
+        first_ok = next((json.loads(x) for x in results.read_text().splitlines() if '"SUCCEEDED"' in x), None)
     if first_ok:
-        out.print("a result line:")
-        out.print_json(json.dumps(first_ok))
-
-
-def main() -> None:  # pragma: no cover - the console script
-    """Entry point of the ``flowdeck`` console script."""
-    app()
+        ui.out.print(Text("a result line (the demo's files were temporary and are removed):"), soft_wrap=True)
+        ui.json(first_ok)

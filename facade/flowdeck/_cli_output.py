@@ -1,0 +1,245 @@
+"""What the command line shows: consoles, one-line errors, log routing, the batch progress and summary.
+
+Everything a user or a provider supplied is printed as plain text, never as rich markup or emoji
+codes (``gumloop:rocket`` stays ``gumloop:rocket``). When stdout is not a terminal nothing is
+wrapped: JSON and table rows stay one line each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TextIO
+
+import attrs
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from flowdeck._batch import BatchRow, BatchSummary, FailureGroup
+
+RETRY_LOGGER = "flowdeck.retries"
+UNWRAPPED = 1_000_000  # the width of a console that is not a terminal: no line is ever wrapped
+
+
+def make_console(stream: TextIO) -> Console:
+    """A console on ``stream``: no markup surprises, no emoji codes, and no wrapping unless a terminal."""
+    terminal = stream.isatty()
+    return Console(
+        file=stream, emoji=False, highlight=False, soft_wrap=not terminal, width=None if terminal else UNWRAPPED
+    )
+
+
+class RetryCounter(logging.Handler):
+    """Counts the transport's retry records (``flowdeck.retries``), by reason (``"429"``, ``"503"``...)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.total = 0
+        self.reasons: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.total += 1
+        info = getattr(record, "flowdeck_retry", None)
+        if isinstance(info, Mapping):
+            self.reasons[str(info.get("reason"))] += 1
+
+
+class _ConsoleLogHandler(logging.Handler):
+    """Log records printed through the CLI's stderr console (above a progress bar, never through it)."""
+
+    def __init__(self, ui: Ui) -> None:
+        super().__init__(logging.DEBUG)
+        self.ui = ui
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        flowdeck = record.name == "flowdeck" or record.name.startswith("flowdeck.")
+        return (self.ui.verbose >= 1 and record.name == RETRY_LOGGER) or (self.ui.verbose >= 2 and flowdeck)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken log call must not end the command
+            message = str(record.msg)
+        style = "yellow" if record.levelno >= logging.WARNING else "dim"
+        self.ui.err.print(Text(f"{record.name}: {message}", style=style), soft_wrap=True)
+
+
+@attrs.define
+class Ui:
+    """The consoles and log routing of one command invocation."""
+
+    out: Console
+    err: Console
+    verbose: int = 0
+    retries: RetryCounter = attrs.field(factory=RetryCounter)
+
+    @classmethod
+    def for_streams(cls, stdout: TextIO | None = None, stderr: TextIO | None = None) -> Ui:
+        """A UI on the process's current streams (CliRunner swaps them per invocation)."""
+        return cls(make_console(stdout or sys.stdout), make_console(stderr or sys.stderr))
+
+    @contextlib.contextmanager
+    def logging_routed(self) -> Iterator[None]:
+        """Route log records to stderr for the command's duration: warnings, and with -v retries, -vv all.
+
+        The retry logger is always at DEBUG so that retries are counted for the progress display.
+        """
+        root, retries, flowdeck = logging.getLogger(), logging.getLogger(RETRY_LOGGER), logging.getLogger("flowdeck")
+        saved = (retries.level, flowdeck.level)
+        printer = _ConsoleLogHandler(self)
+        root.addHandler(printer)
+        retries.addHandler(self.retries)
+        retries.setLevel(logging.DEBUG)
+        try:
+            yield
+        finally:
+            root.removeHandler(printer)
+            retries.removeHandler(self.retries)
+            retries.setLevel(saved[0])
+            flowdeck.setLevel(saved[1])
+
+    def set_verbose(self, level: int) -> None:
+        """-v: show each retry; -vv: every flowdeck debug line (requests, polls)."""
+        self.verbose = max(self.verbose, level)
+        if self.verbose >= 2:
+            logging.getLogger("flowdeck").setLevel(logging.DEBUG)
+
+    def error(self, message: str) -> None:
+        """One line on stderr: ``error: <message>``."""
+        self.err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+
+    def note(self, message: str, style: str = "") -> None:
+        """A plain line on stderr."""
+        self.err.print(Text(message, style=style), soft_wrap=True)
+
+    def json(self, value: Any) -> None:
+        """``value`` as JSON on stdout: indented on a terminal, one line otherwise (for jq and files)."""
+        if self.out.is_terminal:
+            self.out.print_json(json.dumps(value, default=str), highlight=True)
+        else:
+            self.out.print(json.dumps(value, default=str), markup=False, soft_wrap=True)
+
+
+# --- batch progress -------------------------------------------------------------------------------
+
+
+class _RetryColumn(ProgressColumn):
+    """Retries so far, and how many of them were 429s: the transport's records, counted."""
+
+    def __init__(self, counter: RetryCounter) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def render(self, task: Task) -> Text:
+        limited = self.counter.reasons.get("429", 0)
+        return Text(f"{self.counter.total} retries ({limited} were 429s)", style="magenta")
+
+
+class ProgressDisplay:
+    """A rich progress bar on stderr: done, failed, in flight, retries and 429s, elapsed, ETA."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]batch"), BarColumn(), TextColumn("{task.completed}/{task.total} done"),
+            TextColumn("[red]{task.fields[failed]} failed"), TextColumn("[cyan]{task.fields[running]} running"),
+            _RetryColumn(ui.retries), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=ui.err,
+        )  # fmt: skip
+        self.task: TaskID | None = None
+        self.failed = 0
+        self.in_flight: set[int] = set()
+
+    def __enter__(self) -> ProgressDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def begin(self, total: int, already_done: int) -> None:
+        self.task = self.progress.add_task("batch", total=total, completed=already_done, failed=0, running=0)
+
+    def _update(self, advance: int = 0) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=advance, failed=self.failed, running=len(self.in_flight))
+
+    def started(self, row: BatchRow) -> None:
+        self.in_flight.add(row.number)
+        self._update()
+
+    def finished(self, row: BatchRow, status: str) -> None:
+        self.in_flight.discard(row.number)
+        self.failed += status != "SUCCEEDED"
+        self._update(advance=1)
+
+
+# --- batch summary --------------------------------------------------------------------------------
+
+
+def row_list(rows: Sequence[int], shown: int = 5) -> str:
+    """``rows 2, 5, 9`` or ``rows 2, 5, 9, 11, 12 and 40 more``.
+
+    >>> row_list([2, 5, 9, 11, 12, 13, 14], shown=5)
+    'rows 2, 5, 9, 11, 12 and 2 more'
+    """
+    head = ", ".join(map(str, rows[:shown]))
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return f"row{'s' if len(rows) > 1 else ''} {head}{more}"
+
+
+def summary_table(summary: BatchSummary) -> Table:
+    """Outcomes per provider and status, with a total row."""
+    statuses = sorted({s for c in summary.by_provider.values() for s in c}, key=lambda s: (s != "SUCCEEDED", s))
+    table = Table(title=f"{summary.total} rows in {summary.seconds:.1f}s ({summary.started_now} runs started now)")
+    table.add_column("provider")
+    for s in statuses:
+        table.add_column(s, justify="right", style="green" if s == "SUCCEEDED" else "red")
+    for provider, counts in sorted(summary.by_provider.items()):
+        table.add_row(provider, *(str(counts.get(s, 0)) for s in statuses))
+    table.add_row(Text("all", style="bold"), *(Text(str(summary.statuses.get(s, 0)), style="bold") for s in statuses))
+    return table
+
+
+def print_failures(ui: Ui, groups: Sequence[FailureGroup], steps: Sequence[str | None]) -> None:
+    """Each group of failed rows: status, reason, a few row numbers, and what to do next."""
+    for group, step in zip(groups, steps, strict=True):
+        line = Text.assemble(
+            (f"{group.status}", "bold red"),
+            f" ({len(group.rows)}): ",
+            group.reason,
+            (f" — {row_list(group.rows)}", "dim"),
+        )
+        ui.out.print(line, soft_wrap=True)
+        if step:
+            ui.out.print(Text(f"  next: {step}", style="cyan"), soft_wrap=True)
+
+
+def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -> dict[str, Any]:
+    """The summary as one JSON object (``flowdeck batch --json``)."""
+    return {
+        "ok": summary.ok, "total": summary.total, "results": out, "seconds": round(summary.seconds, 3),
+        "started_now": summary.started_now, "skipped": summary.skipped, "statuses": dict(summary.statuses),
+        "by_provider": {p: dict(c) for p, c in sorted(summary.by_provider.items())},
+        "failures": [
+            {"status": g.status, "error_type": g.error_type, "reason": g.reason, "count": len(g.rows),
+             "rows": list(g.rows), **({"next": step} if step else {})}
+            for g, step in zip(summary.failures, steps, strict=True)
+        ],
+    }  # fmt: skip
