@@ -1,0 +1,496 @@
+"""``flowdeck batch`` through the real command: inputs, --out, outcomes, resuming, summary, progress display."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shlex
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flowdeck._cli import app
+from flowdeck._client import AsyncClient
+from flowdeck.testing import Faults, MockConfig, MockProviders
+from typer.testing import CliRunner
+
+from tests._cli import bash, in_terminal, interrupt_when, results, spawn
+from tests._cli import flowdeck as run_flowdeck
+
+runner = CliRunner()
+UUID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+@pytest.fixture
+def mock_env(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key, value in served_mocks.env.items():
+        monkeypatch.setenv(key, value)
+    return served_mocks.env
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def one_line_error(result: Any, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return str(lines[0])
+
+
+def state_of(out: Path) -> Path:
+    return out.with_name(out.name + ".flowdeck-state.jsonl")
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+# --- input files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("domain,name\nstripe.com,Stripe\nacme.com\n", "row 3: has 1 fields but the header has 2"),
+        ("domain,domain\na,b\n", "row 1: column 'domain' appears twice"),
+        ("domain,\na,b\n", "row 1: column 2 has an empty header"),
+        ("", "empty file"),
+        ("domain\n", "no input rows"),
+    ],
+)
+def test_bad_csv_is_a_clear_error_naming_row_and_column(
+    mock_env: dict[str, str], tmp_path: Path, content: str, message: str
+) -> None:
+    csv = tmp_path / "in.csv"
+    csv.write_text(content)
+    result = runner.invoke(app, ["batch", "databar:flow/1", str(csv), "--out", str(tmp_path / "o.jsonl")])
+    assert message in one_line_error(result)
+
+
+def test_bad_jsonl_and_mapping_errors(mock_env: dict[str, str], tmp_path: Path) -> None:
+    bad = jsonl(tmp_path / "in.jsonl", [{"domain": "a"}])
+    bad.write_text(bad.read_text() + "[1, 2]\n")
+    result = runner.invoke(app, ["batch", "databar:flow/1", str(bad), "--out", str(tmp_path / "o.jsonl")])
+    assert "row 2: must be a JSON object" in one_line_error(result)
+    csv = tmp_path / "in.csv"
+    csv.write_text("Domain\na.com\n")
+    bad_map = ["batch", "databar:flow/1", str(csv), "--out", str(tmp_path / "o.jsonl"), "--map", "Website=domain"]
+    assert "no column 'Website'" in one_line_error(runner.invoke(app, bad_map))
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        # Excel's "CSV" on Windows and macOS: Latin-1 / cp1252.
+        ("domain,city\nstripe.com,Zürich\n".encode("latin-1"), "in.csv", "line 2: byte 0xfc at column 13 is not utf-8"),
+        (b"domain\n" + b"\x00\x01\x02binary\xff\xfe", "in.csv", "is a binary file (it holds NUL bytes)"),
+        ("domain\nstripe.com\n".encode("utf-16"), "in.csv", "is UTF-16 text, expected utf-8"),
+        (b"PK\x03\x04", "in.xlsx", "a spreadsheet; save it as CSV (UTF-8) first"),
+    ],
+)
+def test_files_that_are_not_utf8_text_are_one_line_errors_and_nothing_is_written(
+    mock_env: dict[str, str], tmp_path: Path, content: bytes, name: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = one_line_error(
+        runner.invoke(app, ["batch", "databar:flow/1", str(path), "--out", str(tmp_path / "o.jsonl")])
+    )
+    assert message in line
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_latin1_with_encoding_and_a_utf8_bom_are_read(mock_env: dict[str, str], tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("topic,city\nnews,Zürich\n".encode("latin-1"))
+    out = tmp_path / "o1.jsonl"
+    result = runner.invoke(app, ["batch", "gumloop:enc", str(latin), "--out", str(out), "--encoding", "latin-1"])
+    assert result.exit_code == 0, result.output
+    assert results(out)[0]["input"] == {"topic": "news", "city": "Zürich"}
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbftopic\nnews\n")  # Excel's "CSV UTF-8" starts with a byte order mark
+    out = tmp_path / "o2.jsonl"
+    result = runner.invoke(app, ["batch", "gumloop:bom", str(bom), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert results(out)[0]["input"] == {"topic": "news"}
+
+
+# --- options and --out ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "0"], "Invalid value for '--concurrency': 0 is not in the range x>=1"),
+        (["--concurrency", "-4"], "Invalid value for '--concurrency': -4 is not in the range x>=1"),
+        (["--timeout", "-1"], "Invalid value for '--timeout': -1 is not a positive number of seconds"),
+        (["--rate", "0/s"], "--rate '0/s': must be more than 0 starts per second"),
+        (["--rate", "fast"], "--rate 'fast': expected a number of starts per second"),
+        (["--encoding", "klingon"], "--encoding 'klingon': unknown encoding"),
+        (["--map", "nonsense"], "--map 'nonsense': expected 'column=input_name'"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors_and_nothing_is_written(
+    mock_env: dict[str, str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    csv = tmp_path / "in.csv"
+    csv.write_text("topic\nx\n")
+    line = one_line_error(
+        runner.invoke(app, ["batch", "gumloop:x", str(csv), "--out", str(tmp_path / "o.jsonl"), *args])
+    )
+    assert message in line
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+def test_out_is_refused_when_it_cannot_work(
+    mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "in.csv"
+    csv.write_text("topic\nx\n")
+    before = csv.read_bytes()
+
+    def refused(out: str) -> str:
+        return one_line_error(runner.invoke(app, ["batch", "gumloop:x", "in.csv", "--out", out]))
+
+    assert "folder missing does not exist" in refused("missing/results.jsonl")
+    assert "is the input file" in refused("in.csv")
+    assert "is the input file" in refused(str(tmp_path / "." / "in.csv"))
+    (tmp_path / "link.csv").symlink_to(csv)
+    assert "is the input file" in refused("link.csv")
+    (tmp_path / "folder").mkdir()
+    assert "is a folder" in refused("folder")
+    foreign = tmp_path / "notes.jsonl"
+    foreign.write_text('{"my": "data"}\n')
+    assert "was not written by flowdeck batch" in refused("notes.jsonl")
+    assert foreign.read_text() == '{"my": "data"}\n' and csv.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "in.csv", "link.csv", "notes.jsonl"]
+
+
+def test_a_second_batch_on_the_same_out_is_refused_while_one_runs(tmp_path: Path) -> None:
+    with MockProviders(MockConfig(seed=2, run_seconds=(30.0, 30.0))) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
+        out = tmp_path / "out.jsonl"
+        args = ["batch", "gumloop:locked", str(inputs), "--out", str(out)]
+        first = spawn(args, mocks.env)
+        try:
+            deadline = time.monotonic() + 30
+            while mocks.states["gumloop"].start_count < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            second = run_flowdeck(args, mocks.env)
+            assert second.returncode == 2, second.stderr
+            assert "another flowdeck batch is writing to it" in second.stderr
+            assert mocks.states["gumloop"].start_count == 3
+        finally:
+            first.send_signal(signal.SIGINT)
+            first.communicate(timeout=30)
+
+
+# --- outcomes and reruns --------------------------------------------------------------------------
+
+
+def test_batch_runs_every_row_once_with_column_mapping(
+    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    csv = tmp_path / "leads.csv"
+    csv.write_text("Company Domain\n" + "".join(f"batch{i}.com\n" for i in range(25)))
+    out = tmp_path / "results.jsonl"
+    before = served_mocks.states["databar"].start_count
+    args = ["batch", "databar:flow/batch", str(csv), "--out", str(out), "--map", "Company Domain=domain",
+            "--concurrency", "8", "--rate", "200/s"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {r["row"]: r for r in results(out)}
+    assert len(rows) == 25 and {r["status"] for r in rows.values()} == {"SUCCEEDED"}
+    assert rows[2]["input"] == {"domain": "batch0.com"} and rows[2]["outputs"]["inputs"] == {"domain": "batch0.com"}
+    assert served_mocks.states["databar"].start_count - before == 25
+    for written in (out, state_of(out)):  # credentials never reach the batch's files
+        assert mock_env["DATABAR_API_KEY"] not in written.read_text()
+    again = runner.invoke(app, args)  # everything is finished: nothing is started again
+    assert again.exit_code == 0 and served_mocks.states["databar"].start_count - before == 25
+    other = tmp_path / "other.csv"
+    other.write_text("Company Domain\nchanged.com\n")
+    refused = runner.invoke(
+        app, ["batch", "databar:flow/batch", str(other), "--out", str(out), "--map", "Company Domain=domain"]
+    )
+    assert "other inputs" in one_line_error(refused)
+
+
+def test_rejected_rows_are_kept_apart_from_not_started_ones_and_retried_only_on_request(
+    served_mocks: MockProviders, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        {"workflow": "stackai:acme/rejected-a", "in-0": "a"},       # 401: wrong key
+        {"workflow": "stackai:acme/rejected-b", "in-0": "b"},       # 401: wrong key
+        {"workflow": "databar:flow/missing-flow", "domain": "c"},   # 404: no such flow
+        {"workflow": "gumloop:unreachable", "topic": "d"},          # connection refused: nothing sent
+        {"workflow": "databar:flow/fine", "domain": "e"},
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "column:workflow", str(inputs), "--out", str(out)]
+    monkeypatch.setenv("STACKAI_API_KEY", "wrong-key")
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{closed_port()}/api/v1")
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1, first.output
+    statuses = {r["row"]: r["status"] for r in results(out)}
+    assert statuses == {1: "REJECTED", 2: "REJECTED", 3: "REJECTED", 4: "NOT_STARTED", 5: "SUCCEEDED"}
+    by_row = {r["row"]: r for r in results(out)}
+    assert by_row[1]["error_type"] == "AuthenticationError" and by_row[3]["error_type"] == "NotFoundError"
+
+    # The summary groups the failures by reason, names the rows, and says what to do next.
+    text = " ".join(first.stdout.split())
+    assert "REJECTED (2): stackai run_deployed_flow: HTTP 401: Invalid API key — rows 1, 2" in text
+    assert "REJECTED (1): databar run_flow: HTTP 404: Flow not found — row 3" in text
+    assert "NOT_STARTED (1):" in text and "— row 4" in text
+    next_steps = [line.strip().removeprefix("next: ") for line in first.stdout.splitlines() if "next:" in line]
+    credential_step = next(step for step in next_steps if "STACKAI_API_KEY" in step)
+    assert credential_step.endswith("--retry-rejected")
+
+    # Fixed credentials and URL, same command: the NOT_STARTED row runs, the REJECTED ones are skipped.
+    use_env(monkeypatch, mock_env)
+    stackai_before = served_mocks.states["stackai"].start_count
+    second = runner.invoke(app, args)
+    assert second.exit_code == 1
+    lines = results(out)
+    assert [r["row"] for r in lines] == [1, 2, 3, 4, 5]  # one line per row, in row order
+    assert [r["status"] for r in lines] == ["REJECTED", "REJECTED", "REJECTED", "SUCCEEDED", "SUCCEEDED"]
+    assert served_mocks.states["stackai"].start_count == stackai_before
+
+    # The printed next step, pasted into a shell, retries the rejected rows.
+    pasted = bash(credential_step.split(": ", 1)[1], mock_env)
+    assert pasted.returncode == 1, pasted.stderr  # row 3's flow still does not exist
+    lines = results(out)
+    assert [(r["row"], r["status"]) for r in lines] == [
+        (1, "SUCCEEDED"), (2, "SUCCEEDED"), (3, "REJECTED"), (4, "SUCCEEDED"), (5, "SUCCEEDED")
+    ]  # fmt: skip
+    assert served_mocks.states["stackai"].start_count == stackai_before + 2
+
+
+@pytest.fixture
+def dropping_mocks() -> Iterator[MockProviders]:
+    """Mocks that drop the connection after processing 40% of requests: starts of unknown outcome."""
+    faults = Faults(rate=0.4, kinds=("drop_after",))
+    with MockProviders(MockConfig(seed=21, faults=faults)) as mocks:
+        yield mocks
+
+
+def test_retry_unknown_starts_again_exactly_the_unknown_rows(
+    dropping_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_env(monkeypatch, dropping_mocks.env)
+    gumloop = dropping_mocks.states["gumloop"]
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(20)])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "gumloop:unknowns", str(inputs), "--out", str(out)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1, first.output
+    unknown = {r["row"] for r in results(out) if r["status"] == "UNKNOWN"}
+    assert 0 < len(unknown) < 20, results(out)
+    assert "--retry-unknown" in first.stdout
+    dropping_mocks.config.faults.rate = 0.0
+    started = gumloop.start_count
+
+    again = runner.invoke(app, args)  # without the flag, an UNKNOWN row is never started again
+    assert again.exit_code == 1 and gumloop.start_count == started
+    retried = runner.invoke(app, [*args, "--retry-unknown"])
+    assert retried.exit_code == 0, retried.output
+    assert gumloop.start_count == started + len(unknown)  # those rows, and only those
+    doubled = {json.loads(key.split(" ", 1)[1])["topic"] for key in gumloop.duplicate_starts()}
+    assert doubled == {f"t{row - 1}" for row in unknown}  # they had started: the flag's known cost
+    assert [(r["row"], r["status"]) for r in results(out)] == [(n, "SUCCEEDED") for n in range(1, 21)]
+
+
+def test_a_failed_rewrite_leaves_the_results_file_whole(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}, {"topic": "b"}])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "gumloop:rewrite", str(inputs), "--out", str(out)]
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{closed_port()}/api/v1")
+    assert runner.invoke(app, args).exit_code == 1
+    before = out.read_bytes()
+    assert [r["status"] for r in results(out)] == ["NOT_STARTED", "NOT_STARTED"]
+
+    def crash(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    use_env(monkeypatch, mock_env)
+    line = one_line_error(runner.invoke(app, args), code=1)
+    assert "No space left on device" in line
+    assert out.read_bytes() == before  # the old file, whole: never half of a new one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl", state_of(out).name]
+
+
+def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: Path) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "ok"}, {"topic": "bad", "mock_outcome": "fail"}])
+    out = tmp_path / "out.jsonl"
+    command = shlex.join(["flowdeck", "batch", "gumloop:jq", str(inputs), "--out", str(out), "--json"])
+    done = bash(
+        f"{command} | jq -c '{{ok, statuses, failures: [.failures[] | {{status, rows, next}}]}}'", served_mocks.env
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is False and summary["statuses"] == {"SUCCEEDED": 1, "FAILED": 1}
+    assert summary["failures"] == [
+        {"status": "FAILED", "rows": [2], "next": f"the workflow failed at gumloop; each row's error is in {out}"}
+    ]
+
+
+# --- interruption ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_mocks() -> Iterator[MockProviders]:
+    with MockProviders(MockConfig(seed=3, run_seconds=(0.5, 1.5))) as mocks:
+        yield mocks
+
+
+def _started_lines(state: Path) -> int:
+    return state.read_text().count('"event": "started"') if state.exists() else 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [3, 12])
+def test_batch_resumes_after_kill_9_without_starting_any_run_twice(
+    slow_mocks: MockProviders, tmp_path: Path, kill_after: int
+) -> None:
+    n = 30
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    state = state_of(out)
+    args = ["batch", "gumloop:resume-flow", str(inputs), "--out", str(out), "--concurrency", "6", "--rate", "20/s"]
+    proc = spawn(args, slow_mocks.env)
+    deadline = time.monotonic() + 30
+    while _started_lines(state) < kill_after and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)  # reaps it and closes its pipes
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = slow_mocks.states["gumloop"].start_count
+    assert 0 < killed_at < n, "the kill should land mid-batch"
+
+    resumed = spawn(args, slow_mocks.env)
+    _, stderr = resumed.communicate(timeout=60)
+    assert resumed.returncode in (0, 1), stderr
+    rows = results(out)
+    assert [r["row"] for r in rows] == list(range(1, n + 1)), "every row has exactly one line"
+    statuses = [r["status"] for r in rows]
+    assert set(statuses) <= {"SUCCEEDED", "UNKNOWN"}
+    # Exactly-once: no workflow+inputs was started twice, and only rows interrupted mid-start are UNKNOWN.
+    assert slow_mocks.duplicate_starts() == {}
+    assert statuses.count("UNKNOWN") <= 6  # at most the rows in flight when killed
+    assert slow_mocks.states["gumloop"].start_count >= statuses.count("SUCCEEDED")
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_the_printed_command_pasted_into_a_shell_resumes(slow_mocks: MockProviders, tmp_path: Path) -> None:
+    folder = tmp_path / "my leads (v2)"
+    folder.mkdir()
+    csv = folder / "leads & co.csv"
+    csv.write_text("Company Topic\n" + "".join(f"t{i}\n" for i in range(20)))
+    out = folder / "out.jsonl"
+    args = [
+        "batch",
+        "gumloop:ctrl-c",
+        str(csv),
+        "--out",
+        str(out),
+        "--concurrency",
+        "4",
+        "--map",
+        "Company Topic=topic",
+    ]
+    proc = spawn(args, slow_mocks.env)
+    _, stderr = interrupt_when(proc, lambda: _started_lines(state_of(out)) >= 2)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert "To resume (no run is started twice), run:" in stderr
+    hint = stderr.strip().splitlines()[-1].strip()
+    assert "'Company Topic=topic'" in hint and shlex.quote(str(csv)) in hint
+    pasted = bash(hint, slow_mocks.env, cwd=tmp_path)
+    assert pasted.returncode in (0, 1), pasted.stderr
+    rows = results(out)
+    assert [r["row"] for r in rows] == list(range(2, 22))
+    assert {r["status"] for r in rows} <= {"SUCCEEDED", "UNKNOWN"}
+    assert slow_mocks.duplicate_starts() == {}
+
+
+# --- progress display -----------------------------------------------------------------------------
+
+
+def _log_a_retry_before_each_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand in for the transport: one retry record per start, as the transport logs them."""
+    original = AsyncClient.start
+    log = logging.getLogger("flowdeck.retries")
+
+    async def start(self: AsyncClient, ref: Any, inputs: Any = None) -> Any:
+        log.debug(
+            "retrying POST api.example.com/v1/x after HTTP 429 (attempt 2 of 3, in 0.0 s)",
+            extra={"flowdeck_retry": {"reason": "429", "attempt": 2, "wait": 0.0}},
+        )
+        return await original(self, ref, inputs)
+
+    monkeypatch.setattr(AsyncClient, "start", start)
+
+
+def test_retries_are_counted_in_the_progress_display_and_printed_only_with_v(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _log_a_retry_before_each_start(monkeypatch)
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(7)])
+    quiet = runner.invoke(app, ["batch", "gumloop:retries", str(inputs), "--out", str(tmp_path / "a.jsonl")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "7 retries (7 were 429s)" in quiet.stderr  # the display's last frame
+    assert "retrying" not in quiet.stderr
+    loud = runner.invoke(app, ["batch", "gumloop:retries", str(inputs), "--out", str(tmp_path / "b.jsonl"), "-v"])
+    assert loud.exit_code == 0, loud.output
+    assert loud.stderr.count("flowdeck.retries: retrying POST api.example.com/v1/x after HTTP 429") == 7
+    assert not logging.getLogger().handlers or all(
+        type(h).__module__ != "flowdeck._cli_output" for h in logging.getLogger().handlers
+    )  # the command's log routing is gone once it returns
+
+
+@pytest.mark.slow
+def test_stackai_runs_show_as_running_while_in_flight(tmp_path: Path) -> None:
+    with MockProviders(MockConfig(seed=4, run_seconds=(1.5, 1.5))) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"in-0": f"q{i}"} for i in range(6)])
+        shown = in_terminal(
+            ["batch", "stackai:acme/inflight", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--concurrency", "3"],
+            mocks.env,
+        )
+    assert shown.returncode == 0, shown.screen
+    running = [int(m.group(1)) for line in shown.lines if (m := re.search(r"(\d+) running", line))]
+    assert max(running) == 3, shown.lines
+
+
+@pytest.mark.slow
+def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp_path: Path) -> None:
+    faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
+    with MockProviders(MockConfig(seed=8, faults=faults)) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(400)])
+        shown = in_terminal(["batch", "gumloop:busy", str(inputs), "--out", str(tmp_path / "o.jsonl")], mocks.env)
+    assert shown.returncode in (0, 1), shown.screen
+    # Every line on the terminal is a frame of the progress display: no log line, no stray output.
+    strays = [line for line in shown.lines if "done" not in line or "running" not in line]
+    assert strays == [], strays[:5]
+    last = shown.lines[-1]
+    assert "400/400 done" in last
+    retries = re.search(r"(\d+) retries \((\d+) were 429s\)", last)
+    assert retries is not None and int(retries.group(2)) > 50, last

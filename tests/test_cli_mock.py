@@ -1,0 +1,184 @@
+"""``flowdeck mock`` / ``python -m flowdeck.testing`` (one parser) and ``flowdeck demo``, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from flowdeck._cli import app
+from flowdeck.testing._command import build_parser
+from typer.testing import CliRunner
+
+from tests._cli import FLOWDECK, bash, env_with, interrupt_when, spawn
+
+runner = CliRunner()
+
+
+MOCK_VARIABLES = {
+    "DATABAR_BASE_URL", "DATABAR_API_KEY", "STACKAI_BASE_URL", "STACKAI_API_KEY", "GUMLOOP_BASE_URL",
+    "GUMLOOP_API_KEY", "GUMLOOP_USER_ID", "SUPERAI_BASE_URL", "SUPERAI_AUTH_URL", "SUPERAI_EMAIL", "SUPERAI_PASSWORD",
+}  # fmt: skip
+
+
+def _gone(pid: int, within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def test_python_m_flowdeck_testing_help_parses_its_arguments_and_serves_nothing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "flowdeck.testing", "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("usage: python -m flowdeck.testing")
+    for flag in ("--fail-rate", "--rate-limit", "--latency", "--drop-rate", "--seed", "--port", "--env"):
+        assert flag in done.stdout
+    assert "a workflow id containing 'fail'" in done.stdout  # the scripted outcomes
+    assert done.stdout == build_parser().format_help()
+    shared = runner.invoke(app, ["mock", "--help"])  # the same parser, under its other name
+    assert shared.exit_code == 0 and shared.stdout == build_parser("flowdeck mock").format_help()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fail-rate", "1.5"], "argument --fail-rate: '1.5' is not between 0 and 1"),
+        (["--rate-limit", "lots"], "argument --rate-limit: 'lots' is not a number"),
+        (["--latency", "-1"], "argument --latency: '-1' must be 0 or more seconds"),
+        (["--port", "70000"], "argument --port: '70000' is not 0 or a port"),
+        (["--rate-limit", "60%", "--drop-rate", "50%"], "--rate-limit and --drop-rate add up to more than 100%"),
+        (["--run-seconds", "1", "--min-run-seconds", "2"], "--min-run-seconds 2 is more than --run-seconds 1"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_mock_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["mock", *args])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "" or result.stderr.count("\n") == 1
+    text = (result.stderr or result.stdout).strip()
+    assert text.startswith("error: ") and message in text and text.endswith("(see flowdeck mock --help)"), text
+
+
+@pytest.mark.slow
+def test_eval_mock_env_in_bash_serves_in_the_background_with_the_fault_flags(tmp_path: Path) -> None:
+    script = """
+        set -e
+        eval "$(flowdeck mock --env --seed 4 --fail-rate 100% --run-seconds 0.1 2>mock-banner.txt)"
+        echo "pid=$FLOWDECK_MOCK_PID"
+        flowdeck run gumloop:anything -i topic=x --json > run.json || echo "run exit $?"
+        kill "$FLOWDECK_MOCK_PID"
+    """
+    done = bash(script, {}, cwd=tmp_path)
+    pid = int(re.search(r"pid=(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    try:
+        assert done.returncode == 0, done.stderr
+        assert "run exit 1" in done.stdout  # every run fails: --fail-rate 100%
+        assert json.loads((tmp_path / "run.json").read_text())["status"] == "FAILED"
+        banner = (tmp_path / "mock-banner.txt").read_text()
+        assert "in the background" in banner and "kill $FLOWDECK_MOCK_PID" in banner
+        assert _gone(pid), "kill $FLOWDECK_MOCK_PID stops the mocks"
+    finally:
+        if not _gone(pid, within=0):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_mock_env_prints_only_export_lines_on_stdout() -> None:
+    done = subprocess.run(  # noqa: S603
+        [FLOWDECK, "mock", "--env"], env=env_with({}), capture_output=True, text=True, timeout=60, check=False
+    )
+    exports = dict(re.findall(r"^export (\w+)=(\S+)$", done.stdout, re.MULTILINE))
+    pid = int(exports.get("FLOWDECK_MOCK_PID", "0"))
+    try:
+        assert done.returncode == 0, done.stderr
+        assert len(exports) == len(done.stdout.splitlines())  # nothing but export lines
+        assert set(exports) == {*MOCK_VARIABLES, "FLOWDECK_MOCK_PID"}
+        assert exports["DATABAR_BASE_URL"].startswith("http://127.0.0.1:")
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            assert _gone(pid)
+
+
+@pytest.mark.slow
+def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> None:
+    proc = spawn(["mock", "--rate-limit", "100%", "--retry-after", "0", "--latency", "0.2", "--seed", "1"], {})
+    assert proc.stdout is not None
+    exports: dict[str, str] = {}
+    while set(exports) != MOCK_VARIABLES:
+        line = proc.stdout.readline()
+        assert line, proc.communicate()
+        key, value = line.removeprefix("export ").strip().split("=", 1)
+        exports[key] = value
+    started = time.monotonic()
+    refused = bash("flowdeck run databar:flow/x -i domain=a", exports)
+    assert refused.returncode == 1 and "HTTP 429" in refused.stderr, refused.stderr
+    assert time.monotonic() - started > 0.2 * 3  # three attempts, each 0.2 s late
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "serving four mock providers" in stderr and "stopping" in stderr and "Traceback" not in stderr
+
+
+def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(  # noqa: S603
+            [FLOWDECK, "mock", "--port", str(port)], env=env_with({}), capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == (
+        f"error: port {port} (for databar) is not free (Address already in use); "
+        "pick another --port, or 0 for free ones"
+    )
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_demo_explains_scripted_failures_cleans_up_and_leaves_the_environment_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = dict(os.environ)
+    result = runner.invoke(app, ["demo", "--rows", "32"])  # row 32 is the first scripted SuperAI refusal
+    assert result.exit_code == 0, result.output
+    assert dict(os.environ) == before
+    assert list(tmp_path.iterdir()) == []  # the demo's temporary folder is gone
+    text = " ".join(result.stdout.split())
+    assert "scripted to fail" in text and "duplicate starts: 0" in text
+    assert "FAILED (" in text and "REJECTED (1): superai" in text
+
+
+@pytest.mark.slow
+def test_demo_interrupted_says_to_start_over_and_cleans_up(tmp_path: Path) -> None:
+    proc = spawn(["demo", "--rows", "200"], {"TMPDIR": str(tmp_path)})
+
+    def started() -> bool:
+        return any((p / "results.jsonl.flowdeck-state.jsonl").exists() for p in tmp_path.iterdir())
+
+    _, stderr = interrupt_when(proc, started)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert "run `flowdeck demo` again to start over" in stderr and "--rows" not in stderr
+    assert list(tmp_path.iterdir()) == []
