@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -182,3 +183,20 @@ def test_demo_interrupted_says_to_start_over_and_cleans_up(tmp_path: Path) -> No
     assert proc.returncode == 130 and "Traceback" not in stderr
     assert "run `flowdeck demo` again to start over" in stderr and "--rows" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the README's command-line block --------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the README pipes into jq")
+def test_the_readme_command_line_block_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "flowdeck mock --env" in b)
+    cleanup = "trap 'kill ${FLOWDECK_MOCK_PID:-} 2>/dev/null || true' EXIT\nset -eo pipefail\n"
+    done = bash(cleanup + block, {}, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert {"row": 2, "status": "SUCCEEDED"}.items() <= lines[-2].items()
+    assert {"row": 3, "status": "SUCCEEDED"}.items() <= lines[-1].items()

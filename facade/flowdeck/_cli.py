@@ -33,9 +33,9 @@ from flowdeck._batch import (
     read_text,
     run_batch,
 )
-from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_table
+from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_line, summary_table
 from flowdeck._client import AsyncClient, Client
-from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, WaitTimeout
+from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, MissingCredentialError, WaitTimeout
 from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._providers import get as provider
@@ -121,6 +121,13 @@ def _options(
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     _ui().error(message)
     raise typer.Exit(code)
+
+
+def _explain(exc: FlowdeckError) -> str:
+    """The one line a user reads for ``exc``: what to do, in the command line's terms."""
+    if isinstance(exc, MissingCredentialError):
+        return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
+    return str(exc)
 
 
 def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[str, Any]:
@@ -224,7 +231,7 @@ def run(
     try:
         workflow = parse_ref(ref)
     except InvalidRequestError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(_explain(exc), EXIT_USAGE)
     spinner: list[Spinner] = []
 
     def on_change(_old: Run, new: Run) -> None:
@@ -268,7 +275,7 @@ def run(
             f"{exc.run.provider}. Follow it with:\n{_follow_hint(exc.run)}"
         )
     except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
         _fail(str(exc))
     _show(final, as_json)
@@ -288,7 +295,7 @@ def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
         with Client() as client:
             found = client.refresh(placeholder) if action == "status" else client.cancel(placeholder)
     except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
         _fail(str(exc))
     _show(found, as_json, workflow_known=found.workflow != placeholder.workflow)
@@ -474,7 +481,7 @@ def batch(
             for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
                 client.adapter(provider)
     except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(_explain(exc), EXIT_USAGE)
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8")]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
@@ -483,8 +490,9 @@ def batch(
 
     def interrupted(journal: Journal) -> str:
         return (
-            f"\nInterrupted. Finished rows are in {journal.out}; started runs go on at the provider and are "
-            f"recorded in {journal.state}.\nTo resume (no run is started twice), run:\n  {shlex.join(again)}"
+            f"\nInterrupted. Finished rows are in {shlex.quote(str(journal.out))}; started runs go on at the "
+            f"provider and are recorded in {shlex.quote(str(journal.state))}.\n"
+            f"To resume (no run is started twice), run:\n  {shlex.join(again)}"
         )
 
     try:
@@ -493,13 +501,14 @@ def batch(
             retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted,
         )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(_explain(exc), EXIT_USAGE)
     except OSError as exc:  # the results or state file could not be written (disk full, permissions)
         _fail(f"cannot write {exc.filename or out_path}: {exc.strerror or exc}")
     steps: list[str | None] = [_next_step(g, resume, out_path) for g in summary.failures]
     if as_json:
         ui.json(summary_json(summary, steps, str(out_path)))
     else:
+        ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))
         print_failures(ui, summary.failures, steps)
         ui.out.print(Text(f"results: {out_path}"), soft_wrap=True)
@@ -604,6 +613,7 @@ def demo(
             on_interrupt=lambda _: "\nInterrupted. The demo's mock providers and files are gone with it; "
             "run `flowdeck demo` again to start over.",
         )  # fmt: skip
+        ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))
         print_failures(ui, summary.failures, [None] * len(summary.failures))
         ui.out.print(Text(DEMO_SCRIPTED, style="cyan"), soft_wrap=True)

@@ -149,8 +149,8 @@ class _RetryColumn(ProgressColumn):
         self.counter = counter
 
     def render(self, task: Task) -> Text:
-        limited = self.counter.reasons.get("429", 0)
-        return Text(f"{self.counter.total} retries ({limited} were 429s)", style="magenta")
+        total, limited = self.counter.total, self.counter.reasons.get("429", 0)
+        return Text(f"{total} retries" + (f" ({limited} were 429s)" if total else ""), style="magenta")
 
 
 class ProgressDisplay:
@@ -204,10 +204,16 @@ def row_list(rows: Sequence[int], shown: int = 5) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {head}{more}"
 
 
+def summary_line(summary: BatchSummary) -> Text:
+    """How many rows, how long, how many runs this attempt started."""
+    earlier = f", {summary.skipped} done earlier" if summary.skipped else ""
+    return Text(f"{summary.total} rows in {summary.seconds:.1f}s: {summary.started_now} runs started now{earlier}")
+
+
 def summary_table(summary: BatchSummary) -> Table:
     """Outcomes per provider and status, with a total row."""
     statuses = sorted({s for c in summary.by_provider.values() for s in c}, key=lambda s: (s != "SUCCEEDED", s))
-    table = Table(title=f"{summary.total} rows in {summary.seconds:.1f}s ({summary.started_now} runs started now)")
+    table = Table()
     table.add_column("provider")
     for s in statuses:
         table.add_column(s, justify="right", style="green" if s == "SUCCEEDED" else "red")
