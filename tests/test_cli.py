@@ -188,6 +188,9 @@ def test_markup_and_emoji_codes_in_references_and_inputs_print_literally(mock_en
     assert "gumloop:fail-[red]x run " in failed.stdout
     refused = one_line_error(runner.invoke(app, ["run", "gumloop:[b]a/b[/b]"]))
     assert "'gumloop:[b]a/b[/b]'" in refused
+    echoed = runner.invoke(app, ["run", "databar:flow/echo", "-i", "domain=:rocket: [i]x[/i]"])
+    assert echoed.exit_code == 0, echoed.output
+    assert json.loads(echoed.stdout.splitlines()[-1])["inputs"] == {"domain": ":rocket: [i]x[/i]"}
 
 
 def test_piped_output_is_never_wrapped(served_mocks: MockProviders) -> None:

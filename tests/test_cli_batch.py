@@ -339,6 +339,28 @@ def test_a_failed_rewrite_leaves_the_results_file_whole(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl", state_of(out).name]
 
 
+def test_piped_summary_is_never_wrapped(served_mocks: MockProviders, tmp_path: Path) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        {"workflow": "gumloop:wide", "topic": "ok"},
+        {"workflow": "gumloop:wide", "topic": "bad", "mock_outcome": "fail"},
+        {"workflow": "gumloop:wide", "topic": "stop", "mock_outcome": "cancel"},
+        {"workflow": "databar:flow/missing-" + "x" * 60, "domain": "nowhere"},
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    done = run_flowdeck(
+        ["batch", "column:workflow", str(inputs), "--out", str(out)], {**served_mocks.env, "COLUMNS": "40"}
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if "provider" in line)
+    assert all(status in header for status in ("SUCCEEDED", "CANCELLED", "FAILED", "REJECTED")), lines
+    rejected = next(line for line in lines if line.startswith("REJECTED"))
+    assert rejected.endswith("HTTP 404: Flow not found — row 4"), rejected
+    assert next(i for i, line in enumerate(lines) if line.startswith("REJECTED")) + 1 == next(
+        i for i, line in enumerate(lines) if line.startswith("  next: check the workflow reference")
+    )
+
+
 def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: Path) -> None:
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "ok"}, {"topic": "bad", "mock_outcome": "fail"}])
     out = tmp_path / "out.jsonl"
@@ -398,6 +420,31 @@ def test_batch_resumes_after_kill_9_without_starting_any_run_twice(
     assert slow_mocks.duplicate_starts() == {}
     assert statuses.count("UNKNOWN") <= 6  # at most the rows in flight when killed
     assert slow_mocks.states["gumloop"].start_count >= statuses.count("SUCCEEDED")
+
+
+@pytest.mark.slow
+def test_a_rerun_killed_midway_never_leaves_two_lines_for_a_row(
+    slow_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    n = 16
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "gumloop:rerun-killed", str(inputs), "--out", str(out), "--concurrency", "4"]
+    use_env(monkeypatch, {**slow_mocks.env, "GUMLOOP_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/v1"})
+    assert runner.invoke(app, args).exit_code == 1
+    assert [r["status"] for r in results(out)] == ["NOT_STARTED"] * n
+    rerun = spawn(args, slow_mocks.env)  # every row is done again; kill it once some have finished
+    deadline = time.monotonic() + 60
+    while '"SUCCEEDED"' not in out.read_text() and time.monotonic() < deadline and rerun.poll() is None:
+        time.sleep(0.02)
+    rerun.send_signal(signal.SIGKILL)
+    rerun.communicate(timeout=10)
+    rows = [r["row"] for r in results(out)]
+    assert len(rows) == len(set(rows)) and 0 < len(rows) < n, rows  # each row at most once, even mid-run
+    resumed = spawn(args, slow_mocks.env)
+    resumed.communicate(timeout=60)
+    assert [r["row"] for r in results(out)] == list(range(1, n + 1))
+    assert slow_mocks.duplicate_starts() == {}
 
 
 @pytest.mark.slow
