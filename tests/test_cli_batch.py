@@ -362,7 +362,8 @@ def test_piped_summary_is_never_wrapped(served_mocks: MockProviders, tmp_path: P
 
 
 def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: Path) -> None:
-    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "ok"}, {"topic": "bad", "mock_outcome": "fail"}])
+    rows = [{"topic": "ok"}, {"topic": "bad", "mock_outcome": "fail"}, {"topic": "worse", "mock_outcome": "fail"}]
+    inputs = jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
     command = shlex.join(["flowdeck", "batch", "gumloop:jq", str(inputs), "--out", str(out), "--json"])
     done = bash(
@@ -370,10 +371,13 @@ def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["ok"] is False and summary["statuses"] == {"SUCCEEDED": 1, "FAILED": 1}
+    assert summary["ok"] is False and summary["statuses"] == {"SUCCEEDED": 1, "FAILED": 2}
+    # Each run's log names its own run id: the group's reason is the failure itself, so they group.
     assert summary["failures"] == [
-        {"status": "FAILED", "rows": [2], "next": f"the workflow failed at gumloop; each row's error is in {out}"}
+        {"status": "FAILED", "rows": [2, 3], "next": f"the workflow failed at gumloop; each row's error is in {out}"}
     ]
+    done = bash(f"{command} | jq -r '.failures[0].reason'", served_mocks.env)
+    assert done.stdout.strip() == "ERROR: node 'Ask AI' failed: rate limited by upstream model"
 
 
 # --- interruption ---------------------------------------------------------------------------------

@@ -411,6 +411,18 @@ class BatchSummary:
 
 
 _REQUEST_ID = re.compile(r" \(request id [^)]*\)")
+_RUN_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+
+
+def reason(error: object) -> str:
+    """An error message as a group's reason: its last line (where logs put the failure), ids left out.
+
+    >>> reason("run 8e3d4616-749a-4f35-8cae-91087948f589 started\\nERROR: node failed (request id r-1)")
+    'ERROR: node failed'
+    """
+    lines = [line.strip() for line in str(error or "").splitlines() if line.strip()]
+    text = _REQUEST_ID.sub("", lines[-1]) if lines else ""
+    return _RUN_ID.sub("<id>", text).strip() or "(no message)"
 
 
 def failure_groups(results: Mapping[int, Mapping[str, Any]]) -> list[FailureGroup]:
@@ -424,8 +436,12 @@ def failure_groups(results: Mapping[int, Mapping[str, Any]]) -> list[FailureGrou
         record = results[row]
         if record.get("status") == "SUCCEEDED":
             continue
-        reason = _REQUEST_ID.sub("", str(record.get("error") or "")).strip() or "(no message)"
-        key = (str(record.get("status")), str(record.get("provider")), record.get("error_type"), reason)
+        key = (
+            str(record.get("status")),
+            str(record.get("provider")),
+            record.get("error_type"),
+            reason(record.get("error")),
+        )
         groups.setdefault(key, []).append(row)
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0]))
     return [FailureGroup(*key, rows=tuple(rows)) for key, rows in ordered]

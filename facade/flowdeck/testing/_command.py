@@ -203,15 +203,18 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(args, config)})\n")
             for name in PROVIDERS:
                 stderr.write(f"  {name:<8} {mocks.urls[name]}\n")
-            stderr.write("Point flowdeck at them with the export lines on stdout. Press Ctrl-C to stop.\n")
+            stderr.write(
+                "Point flowdeck at them with the export lines on stdout (or serve in the background with: "
+                'eval "$(flowdeck mock --env)"). Press Ctrl-C to stop.\n'
+            )
             stderr.flush()
             stdout.write(_exports(mocks.env))
             stdout.flush()
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        if not args.detached:
-            stderr.write("flowdeck mock: stopping\n")
+        if not args.detached:  # on a terminal, after the echoed ^C
+            stderr.write(("\n" if stderr.isatty() else "") + "flowdeck mock: stopping\n")
     finally:
         mocks.stop()
     return 0
