@@ -48,7 +48,7 @@ def test_python_m_flowdeck_testing_help_parses_its_arguments_and_serves_nothing(
     assert done.stdout.startswith("usage: python -m flowdeck.testing")
     for flag in ("--fail-rate", "--rate-limit", "--latency", "--drop-rate", "--seed", "--port", "--env"):
         assert flag in done.stdout
-    assert "a workflow id containing 'fail'" in done.stdout  # the scripted outcomes
+    assert "databar:flow/x-status-failed" in done.stdout  # how to script each outcome (flowdeck.testing's table)
     assert done.stdout == build_parser().format_help()
     shared = runner.invoke(app, ["mock", "--help"])  # the same parser, under its other name
     assert shared.exit_code == 0 and shared.stdout == build_parser("flowdeck mock").format_help()

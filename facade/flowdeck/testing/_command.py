@@ -16,25 +16,18 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import NoReturn, TextIO
 
+from flowdeck.testing._conventions import conventions_text
 from flowdeck.testing._mockcore import Faults, MockConfig
 from flowdeck.testing._server import PROVIDERS, MockProviders
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
 READY_SECONDS = 30.0
-# How the mocks decide a run's outcome, as MockConfig documents it; printed under --help.
-SCRIPTED_OUTCOMES = (
-    ("a workflow id containing 'fail'", "the run ends FAILED"),
-    ("a workflow id containing 'cancel'", "the run ends CANCELLED"),
-    ("a workflow id containing 'missing'", "the start is refused: 404 (Databar, StackAI)"),
-    ("a SuperAI flow id ending in 000000000404", "the start is refused: 404"),
-    ("an input mock_outcome=fail or =cancel", "that row's run fails or is cancelled"),
-    ("anything else", "succeeds, or fails at random with --fail-rate"),
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,14 +68,14 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
     >>> build_parser().parse_args(["--rate-limit", "10%", "--seed", "3"]).rate_limit
     0.1
     """
-    scripted = "\n".join(f"  {when:<40} {then}" for when, then in SCRIPTED_OUTCOMES)
     parser = _Parser(
         prog=prog,
         description="Serve stateful mocks of Databar, StackAI, Gumloop and SuperAI Flows on 127.0.0.1.",
-        epilog=f"Scripted outcomes:\n{scripted}\n\n"
-        'Examples:\n  eval "$(flowdeck mock --env)"   # serve in the background, set the variables\n'
+        epilog='Examples:\n  eval "$(flowdeck mock --env)"   # serve in the background, set the variables\n'
         "  flowdeck run databar:flow/demo -i domain=stripe.com\n  kill $FLOWDECK_MOCK_PID\n\n"
-        f"  {prog} --rate-limit 30% --drop-rate 5% --latency 0.2   # in the foreground until Ctrl-C",
+        f"  {prog} --rate-limit 30% --drop-rate 5% --latency 0.2   # in the foreground until Ctrl-C\n\n"
+        "Scripting a run (what the provider documents  <-  how to trigger it  =>  what flowdeck reports):\n"
+        + textwrap.indent(conventions_text(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serving = parser.add_argument_group("serving")
