@@ -14,11 +14,12 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 BIN = Path(sys.executable).parent
 FLOWDECK = str(BIN / "flowdeck")
@@ -32,11 +33,27 @@ def env_with(extra: Mapping[str, str]) -> dict[str, str]:
     return {**base, **extra}
 
 
+_spawned: list[subprocess.Popen[str]] = []
+
+
 def spawn(args: list[str], env: Mapping[str, str], **kwargs: Any) -> subprocess.Popen[str]:
-    """``flowdeck <args>`` in a subprocess, stdout and stderr piped, text mode."""
-    return subprocess.Popen(  # noqa: S603 - our own CLI
+    """``flowdeck <args>`` in a subprocess, stdout and stderr piped, text mode (killed after the test)."""
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
         [FLOWDECK, *args], env=env_with(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
     )
+    _spawned.append(proc)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def reap_spawned() -> Iterator[None]:
+    """Every process a test spawned is gone after it, whatever the test's outcome."""
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 def flowdeck(args: list[str], env: Mapping[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

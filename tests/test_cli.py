@@ -15,7 +15,12 @@ from flowdeck._cli import app
 from flowdeck.testing import MockConfig, MockProviders
 from typer.testing import CliRunner
 
-from tests._cli import bash, interrupt_when, spawn
+from tests._cli import (
+    bash,
+    interrupt_when,
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+    spawn,
+)
 from tests._cli import flowdeck as run_flowdeck
 
 runner = CliRunner()
@@ -299,8 +304,10 @@ def test_run_timeout_names_the_run_and_how_to_follow_it(slow_mocks: MockProvider
     result = run_flowdeck(["run", "databar:flow/slow", "-i", "domain=x", "--timeout", "0.3"], slow_mocks.env)
     assert result.returncode == 1
     (run_id,) = slow_mocks.states["databar"].runs
-    assert f"run {run_id} still RUNNING after --timeout 0.3s" in result.stderr
-    assert f"flowdeck status databar {run_id}" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: run {run_id} still RUNNING after --timeout 0.3s; it goes on at databar: "
+        f"follow it with `flowdeck status databar {run_id}`"
+    ]
 
 
 # --- doctor (rebuilt by the provider registry work; kept green here) ------------------------------

@@ -21,7 +21,14 @@ from flowdeck._client import AsyncClient
 from flowdeck.testing import Faults, MockConfig, MockProviders
 from typer.testing import CliRunner
 
-from tests._cli import bash, in_terminal, interrupt_when, results, spawn
+from tests._cli import (
+    bash,
+    in_terminal,
+    interrupt_when,
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+    results,
+    spawn,
+)
 from tests._cli import flowdeck as run_flowdeck
 
 runner = CliRunner()

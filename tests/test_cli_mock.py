@@ -17,7 +17,14 @@ from flowdeck._cli import app
 from flowdeck.testing._command import build_parser
 from typer.testing import CliRunner
 
-from tests._cli import FLOWDECK, bash, env_with, interrupt_when, spawn
+from tests._cli import (
+    FLOWDECK,
+    bash,
+    env_with,
+    interrupt_when,
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+    spawn,
+)
 
 runner = CliRunner()
 
@@ -117,21 +124,26 @@ def test_mock_env_prints_only_export_lines_on_stdout() -> None:
 @pytest.mark.slow
 def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> None:
     proc = spawn(["mock", "--rate-limit", "100%", "--retry-after", "0", "--latency", "0.2", "--seed", "1"], {})
-    assert proc.stdout is not None
-    exports: dict[str, str] = {}
-    while set(exports) != MOCK_VARIABLES:
-        line = proc.stdout.readline()
-        assert line, proc.communicate()
-        key, value = line.removeprefix("export ").strip().split("=", 1)
-        exports[key] = value
-    started = time.monotonic()
-    refused = bash("flowdeck run databar:flow/x -i domain=a", exports)
-    assert refused.returncode == 1 and "HTTP 429" in refused.stderr, refused.stderr
-    assert time.monotonic() - started > 0.2 * 3  # three attempts, each 0.2 s late
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 0, stderr
-    assert "serving four mock providers" in stderr and "stopping" in stderr and "Traceback" not in stderr
+    try:
+        assert proc.stdout is not None
+        exports: dict[str, str] = {}
+        while set(exports) != MOCK_VARIABLES:
+            line = proc.stdout.readline()
+            assert line, "the mock ended before printing every variable"
+            key, value = line.removeprefix("export ").strip().split("=", 1)
+            exports[key] = value
+        started = time.monotonic()
+        refused = bash("flowdeck run databar:flow/x -i domain=a", exports)
+        assert refused.returncode == 1 and "HTTP 429" in refused.stderr, refused.stderr
+        assert time.monotonic() - started > 0.2 * 3  # three attempts, each 0.2 s late
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+        assert proc.returncode == 0, stderr
+        assert "serving four mock providers" in stderr and "stopping" in stderr and "Traceback" not in stderr
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave the mocks serving
+            proc.kill()
+            proc.communicate()
 
 
 def test_a_busy_port_is_one_line(tmp_path: Path) -> None:

@@ -36,9 +36,10 @@ from flowdeck._batch import (
 from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_line, summary_table
 from flowdeck._client import AsyncClient, Client
 from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, MissingCredentialError, WaitTimeout
+from flowdeck._extras import install_hint
 from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Run, Status, WorkflowRef
-from flowdeck._providers import get as provider
+from flowdeck._providers import get as provider_spec
 from flowdeck._providers import names as provider_names
 from flowdeck._providers import parse_ref
 from flowdeck._providers._base import check_id
@@ -54,7 +55,8 @@ class _Group(TyperGroup):
     def main(  # type: ignore[override]
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> Any:
-        extra.pop("standalone_mode", None)
+        if not extra.pop("standalone_mode", True):  # an embedding program handles errors itself
+            return super().main(args, prog_name, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except typer.TyperException as exc:  # the base of click's usage and parameter errors
@@ -270,9 +272,10 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except WaitTimeout as exc:
         _show(exc.run, as_json)
+        follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
         _fail(
             f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
-            f"{exc.run.provider}. Follow it with:\n{_follow_hint(exc.run)}"
+            f"{exc.run.provider}: follow it with `{follow}`"
         )
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
@@ -367,7 +370,7 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     again = shlex.join(resume)
     if group.status == "REJECTED":
         if group.error_type in ("AuthenticationError", "PermissionDeniedError", "MissingCredentialError"):
-            variables = " / ".join(s.variable for s in provider(group.provider).config.settings)
+            variables = " / ".join(s.variable for s in provider_spec(group.provider).config.settings)
             return f"check {variables}, then run: {shlex.join([*resume, '--retry-rejected'])}"
         if group.error_type == "NotFoundError":
             return f"check the workflow reference and account, then run: {shlex.join([*resume, '--retry-rejected'])}"
@@ -485,8 +488,10 @@ def batch(
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8")]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
-    flags = [("--retry-unknown", retry_unknown, False), ("--retry-rejected", retry_rejected, False)]
-    again = _batch_argv(ref, input_file, out_path, [*options, *flags], mapping or [])
+    # Never --retry-unknown: the printed command promises that no run is started twice.
+    again = _batch_argv(
+        ref, input_file, out_path, [*options, ("--retry-rejected", retry_rejected, False)], mapping or []
+    )
 
     def interrupted(journal: Journal) -> str:
         return (
@@ -528,7 +533,7 @@ def mock(ctx: typer.Context) -> None:
     try:
         from flowdeck.testing._command import main
     except ImportError as exc:  # pragma: no cover - only without the testing extra
-        _fail(f"flowdeck mock needs the mock providers ({exc.name} is missing): pip install 'flowdeck[testing]'", 2)
+        _fail(install_hint("flowdeck mock", "testing", exc.name), EXIT_USAGE)
     raise typer.Exit(main(ctx.args, prog="flowdeck mock"))
 
 
@@ -594,7 +599,7 @@ def demo(
     try:
         from flowdeck.testing import MockConfig, MockProviders
     except ImportError as exc:  # pragma: no cover - only without the testing extra
-        _fail(f"flowdeck demo needs the mock providers ({exc.name} is missing): pip install 'flowdeck[testing]'", 2)
+        _fail(install_hint("flowdeck demo", "testing", exc.name), EXIT_USAGE)
     ui = _ui()
     ui.out.print(Text(f"flowdeck demo: {rows} rows over Databar, StackAI, Gumloop and SuperAI mocks"), soft_wrap=True)
     with (
