@@ -198,7 +198,7 @@ def test_markup_and_emoji_codes_in_references_and_inputs_print_literally(mock_en
     assert json.loads(echoed.stdout.splitlines()[-1])["inputs"] == {"domain": ":rocket: [i]x[/i]"}
 
 
-def test_piped_output_is_never_wrapped(served_mocks: MockProviders) -> None:
+def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> None:
     long_domain = "a-very-long-subdomain-name." * 8 + "example.com"
     result = run_flowdeck(
         ["run", "databar:flow/" + "w" * 100, "-i", f"domain={long_domain}", "--json"], served_mocks.env
@@ -206,7 +206,10 @@ def test_piped_output_is_never_wrapped(served_mocks: MockProviders) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\n") == 1  # one JSON object, one line, however long
     assert json.loads(result.stdout)["outputs"]["inputs"]["domain"] == long_domain
-    human = run_flowdeck(["run", "databar:flow/" + "w" * 100, "-i", f"domain={long_domain}"], served_mocks.env)
+    monkeypatch.setenv("COLUMNS", "40")  # what a pipe's reader might have set: still no wrapping
+    for key, value in served_mocks.env.items():
+        monkeypatch.setenv(key, value)
+    human = runner.invoke(app, ["run", "databar:flow/" + "w" * 100, "-i", f"domain={long_domain}"])
     first, outputs = human.stdout.splitlines()
     assert first.startswith("databar:flow/" + "w" * 100 + " run ") and json.loads(outputs)["inputs"]
 

@@ -117,8 +117,8 @@ class Ui:
             flowdeck.setLevel(saved[1])
 
     def set_verbose(self, level: int) -> None:
-        """-v: show each retry; -vv: every flowdeck debug line (requests, polls)."""
-        self.verbose = max(self.verbose, level)
+        """-v: show each retry; -vv: every flowdeck debug line (requests, polls). Before and after the command add up."""
+        self.verbose += level
         if self.verbose >= 2:
             logging.getLogger("flowdeck").setLevel(logging.DEBUG)
 
