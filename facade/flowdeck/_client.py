@@ -26,6 +26,7 @@ from flowdeck._transport import (
     CallPolicy,
     RetryTransport,
     ShardedAsyncTransport,
+    SlotTransport,
     call_policy,
 )
 
@@ -45,7 +46,43 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_WAIT_TIMEOUT = 3600.0
 # The sync client sends one request at a time per thread; a small pool is all it uses. The async
 # client shards its connections (see ShardedAsyncTransport).
-LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+SYNC_CONNECTIONS = 16
+PER_SHARD = 16
+
+
+def _adopt(http: httpx.Client) -> httpx.Client:
+    """A user's ``http_client``, with flowdeck's retry transport around each of its transports.
+
+    Without it, a user's client would drop retries and the rule that a start is retried only when it
+    certainly never reached the provider. Requests the user sends through the same client outside
+    flowdeck pass through untouched (see flowdeck._transport).
+    """
+    if not isinstance(http, httpx.Client):
+        raise InvalidRequestError(f"http_client must be an httpx.Client for flowdeck.Client, not {type(http).__name__}")
+
+    # httpx has no public way to wrap a built client's transports; these are where httpx 0.28 (pinned
+    # in pyproject.toml) keeps them: the default one and one per mounted URL pattern.
+    def wrap(t: httpx.BaseTransport) -> httpx.BaseTransport:
+        return t if isinstance(t, RetryTransport) else RetryTransport(t)
+
+    http._transport = wrap(http._transport)
+    http._mounts = {pattern: None if t is None else wrap(t) for pattern, t in http._mounts.items()}
+    return http
+
+
+def _adopt_async(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    """:func:`_adopt` for ``AsyncClient``'s ``http_client``."""
+    if not isinstance(http, httpx.AsyncClient):
+        raise InvalidRequestError(
+            f"http_client must be an httpx.AsyncClient for flowdeck.AsyncClient, not {type(http).__name__}"
+        )
+
+    def wrap(t: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return t if isinstance(t, AsyncRetryTransport) else AsyncRetryTransport(t)
+
+    http._transport = wrap(http._transport)
+    http._mounts = {pattern: None if t is None else wrap(t) for pattern, t in http._mounts.items()}
+    return http
 
 
 class _BaseClient:
@@ -224,9 +261,12 @@ class Client(_BaseClient):
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock,
         )  # fmt: skip
-        self._http = http_client or httpx.Client(
-            transport=RetryTransport(httpx.HTTPTransport(limits=LIMITS)), timeout=self._timeout, follow_redirects=False
-        )
+        if http_client is not None:
+            self._http = _adopt(http_client)
+        else:
+            self._http = httpx.Client(
+                transport=RetryTransport(SlotTransport(SYNC_CONNECTIONS)), timeout=self._timeout, follow_redirects=False
+            )
         self._sleep = sleep
 
     def drive(self, op: Op[T]) -> T:
@@ -249,8 +289,7 @@ class Client(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     def _execute(self, call: Call[T]) -> T:
-        kwargs = call.request_kwargs()
-        kwargs.setdefault("timeout", self._timeout)
+        kwargs = call.request_kwargs(self._timeout)
         with call_policy(self._call_policy(call)):
             try:
                 response = self._http.request(**kwargs)
@@ -403,6 +442,8 @@ class AsyncClient(_BaseClient):
     ) -> None:
         import asyncio
 
+        if max_concurrent_requests < 1:
+            raise InvalidRequestError("max_concurrent_requests must be >= 1")
         super().__init__(
             databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
             gumloop_user_id=gumloop_user_id, superai_token=superai_token, superai_email=superai_email,
@@ -411,14 +452,20 @@ class AsyncClient(_BaseClient):
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock,
         )  # fmt: skip
-        self._http = http_client or httpx.AsyncClient(
-            transport=AsyncRetryTransport(ShardedAsyncTransport(shards=max(1, -(-max_concurrent_requests // 16)))),
-            timeout=self._timeout,
-            follow_redirects=False,
-        )
+        if http_client is not None:
+            self._http = _adopt_async(http_client)
+        else:
+            shards = -(-max_concurrent_requests // PER_SHARD)  # enough slots for every request let through
+            self._http = httpx.AsyncClient(
+                transport=AsyncRetryTransport(ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD)),
+                timeout=self._timeout,
+                follow_redirects=False,
+            )
         self._sleep = sleep or asyncio.sleep
         self._max_concurrent = max_concurrent_requests
-        self._gate: asyncio.Semaphore | None = None
+        # One gate for this client and every with_options() copy (copies share it by reference). An
+        # asyncio.Semaphore binds to an event loop only when a task first waits on it.
+        self._gate = asyncio.Semaphore(max_concurrent_requests)
 
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""
@@ -440,12 +487,7 @@ class AsyncClient(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     async def _execute(self, call: Call[T]) -> T:
-        import asyncio
-
-        if self._gate is None:  # created lazily: a semaphore belongs to the running loop
-            self._gate = asyncio.Semaphore(self._max_concurrent)
-        kwargs = call.request_kwargs()
-        kwargs.setdefault("timeout", self._timeout)
+        kwargs = call.request_kwargs(self._timeout)
         async with self._gate:
             with call_policy(self._call_policy(call)):
                 try:

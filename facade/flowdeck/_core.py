@@ -65,6 +65,8 @@ class Call(Generic[T]):
     client's parsed model for a 2xx answer. ``starts_run`` marks a request that may begin a paid run
     (never blindly retried; an unclear outcome raises :class:`StartOutcomeUnknown`). ``workflow``
     names what is being started, for that error. ``secrets`` are scrubbed from any error's message.
+    ``timeout`` is a longer wait for the answer (a read timeout) for a call that answers only when
+    its run ends; connecting, sending and waiting for a pooled connection keep the client's bounds.
     """
 
     provider: str
@@ -80,14 +82,30 @@ class Call(Generic[T]):
     timeout: float | None = None
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
-    def request_kwargs(self) -> dict[str, Any]:
-        """The arguments of ``httpx.Client.request`` for this call, built by the generated module."""
+    def request_kwargs(self, timeout: httpx.Timeout) -> dict[str, Any]:
+        """The arguments of ``httpx.Client.request`` for this call, built by the generated module.
+
+        ``timeout`` is the client's; a call with its own ``timeout`` waits longer for its answer
+        only: a long run must not turn into a long wait for a connection (a pool with no free
+        connection would then hold the call for the whole run time before it is retried).
+        """
         kwargs: dict[str, Any] = self.module._get_kwargs(*self.args, **self.kwargs)
         kwargs["url"] = self.base_url + kwargs["url"]
         kwargs["headers"] = {**kwargs.get("headers", {}), **self.headers}
-        if self.timeout is not None:
-            kwargs["timeout"] = httpx.Timeout(self.timeout, connect=10.0)
+        kwargs["timeout"] = timeout if self.timeout is None else read_timeout(timeout, self.timeout)
+        # Never follow a redirect, whatever an http_client= says: a provider's credentials are custom
+        # headers that httpx would send on to another host, and a redirected start could run twice.
+        kwargs["follow_redirects"] = False
         return kwargs
+
+
+def read_timeout(base: httpx.Timeout, read: float) -> httpx.Timeout:
+    """``base`` with a different read timeout only.
+
+    >>> read_timeout(httpx.Timeout(30.0, connect=10.0), 600.0)
+    Timeout(connect=10.0, read=600.0, write=30.0, pool=30.0)
+    """
+    return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
 
 
 @attrs.frozen

@@ -1,8 +1,14 @@
-"""The httpx transport every flowdeck request goes through: retries, the no-double-start rule, logging.
+"""The httpx transports every flowdeck request goes through: retries, the no-double-start rule, pool slots.
 
 Retries live here, below the generated clients, so every generated call inherits them. What may be
 retried is decided per call by :class:`CallPolicy`, which the client sets in a context variable
-around each call (context variables follow both threads' and asyncio tasks' own flow).
+around each call (context variables follow both threads' and asyncio tasks' own flow). A request
+sent outside such a call (through an ``http_client=`` the user also uses for other things) passes
+through untouched.
+
+Below the retries, :class:`SlotTransport` and :class:`ShardedAsyncTransport` let a request into an
+httpcore connection pool only when the pool has a free connection for it, so requests never wait
+inside httpcore (whose waiting requests can lose pool slots for good when cancelled or timed out).
 """
 
 from __future__ import annotations
@@ -10,16 +16,23 @@ from __future__ import annotations
 import contextvars
 import email.utils
 import logging
+import random
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 import httpx
-import stamina
+
+if TYPE_CHECKING:
+    import asyncio  # imported for real on the async paths only: sync users never pay for asyncio
 
 logger = logging.getLogger("flowdeck")
+retry_logger = logging.getLogger("flowdeck.retries")
 
 # The request certainly never reached the server: retrying cannot start anything twice.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -45,21 +58,21 @@ class CallPolicy:
 
     ``idempotent=False`` marks a request that may start a paid run. A body is read whole, at most
     ``max_body_bytes``, within ``max_body_seconds`` of the headers arriving (httpx's read timeout
-    bounds each chunk, not the total, so a slow drip could otherwise hold a call forever).
+    bounds each chunk, not the total, so a slow drip could otherwise hold a call forever). Retry
+    ``n`` waits ``min(wait_max, wait_initial * 2 ** (n - 1) + uniform(0, wait_jitter))`` seconds,
+    or what the response's ``Retry-After`` asks.
     """
 
     idempotent: bool = True
     max_retries: int = 2
     wait_initial: float = 0.25
     wait_max: float = 8.0
+    wait_jitter: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
     max_body_seconds: float = MAX_BODY_SECONDS
 
 
-_policy: contextvars.ContextVar[CallPolicy] = contextvars.ContextVar(
-    "flowdeck_call_policy",
-    default=CallPolicy(),  # noqa: B039 - CallPolicy is frozen
-)
+_policy: contextvars.ContextVar[CallPolicy | None] = contextvars.ContextVar("flowdeck_call_policy", default=None)
 
 
 @contextmanager
@@ -70,11 +83,6 @@ def call_policy(policy: CallPolicy) -> Iterator[None]:
         yield
     finally:
         _policy.reset(token)
-
-
-class _RetryableResponse(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
@@ -96,16 +104,28 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _should_retry(policy: CallPolicy) -> Any:
-    def on(exc: Exception) -> bool | float:
-        if isinstance(exc, _RetryableResponse):
-            hint = retry_after_seconds(exc.response.headers)
-            return hint if hint is not None else True
-        if isinstance(exc, _NEVER_SENT):
-            return True
-        return policy.idempotent and isinstance(exc, httpx.TransportError)
-
-    return on
+def _retry_wait(
+    policy: CallPolicy, num: int, error: Exception | None, response: httpx.Response | None, body: bytes
+) -> float | None:
+    """Seconds to wait before attempt ``num + 1``, or None when attempt ``num``'s outcome is final."""
+    if num > policy.max_retries or not _stamina_switch("is_active", True):
+        return None
+    if error is not None:
+        # Never sent: retrying cannot start anything twice. Anything else may have reached the server.
+        if not (isinstance(error, _NEVER_SENT) or (policy.idempotent and isinstance(error, httpx.TransportError))):
+            return None
+        hint = None
+    else:
+        assert response is not None
+        if not _retryable(policy, response, body):
+            return None
+        hint = retry_after_seconds(response.headers)
+    if _stamina_switch("is_testing", False):
+        return 0.0
+    if hint is not None:
+        return hint
+    backoff: float = policy.wait_initial * 2 ** (num - 1) + random.uniform(0, policy.wait_jitter)  # noqa: S311
+    return min(policy.wait_max, backoff)
 
 
 def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> bool:
@@ -119,6 +139,14 @@ def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> boo
         body = body.strip()
         return not body or body[:1] not in (b"{", b"[") or body[-1:] not in (b"}", b"]")
     return False
+
+
+def _stamina_switch(name: str, default: bool) -> bool:
+    # flowdeck runs its own retry loop (see RetryTransport) but honours stamina's process-wide switches,
+    # which test suites use to turn every retry loop's waits (set_testing) or retries (set_active) off.
+    # They can only have been flipped by code that imported stamina, so flowdeck need not import it.
+    stamina = sys.modules.get("stamina")
+    return default if stamina is None else bool(getattr(stamina, name)())
 
 
 def _limited(response: httpx.Response, size: int, started: float, policy: CallPolicy) -> None:
@@ -178,120 +206,358 @@ def _log(request: httpx.Request, attempt: int, started: float, outcome: str) -> 
         )
 
 
-class ShardedAsyncTransport(httpx.AsyncBaseTransport):
-    """Several small connection pools used in turn, instead of one large one.
-
-    httpcore's pool does work proportional to its number of connections on every request
-    (encode/httpcore#1035): at 100 connections that bookkeeping was most of flowdeck's CPU with
-    thousands of runs in flight. Pools of ``per_shard`` keep it small; ``shards`` of them keep
-    enough requests in flight for real network latency.
-    """
-
-    def __init__(self, shards: int = 4, per_shard: int = 16) -> None:
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
-        self._next = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        pool = self._pools[self._next]
-        self._next = (self._next + 1) % len(self._pools)
-        return await pool.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+def _log_retry(request: httpx.Request, reason: str, attempt: int, attempts: int, wait: float) -> None:
+    # One record per scheduled retry on flowdeck's own logger (the CLI counts them). stamina's retry
+    # loops would also call its process-wide hooks, which print a WARNING per retry unless a host
+    # application reconfigures them: hence flowdeck's own loop.
+    if retry_logger.isEnabledFor(logging.DEBUG):
+        retry_logger.debug(
+            "retrying %s %s%s after %s (attempt %d of %d, in %.1f s)",
+            request.method,
+            request.url.host,
+            request.url.path,
+            f"HTTP {reason}" if reason.isdigit() else reason,
+            attempt,
+            attempts,
+            wait,
+            extra={"flowdeck_retry": {"reason": reason, "attempt": attempt, "wait": wait}},
+        )
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Wraps a transport with flowdeck's retry policy (sync)."""
+    """Wraps a transport with flowdeck's retry policy (sync).
+
+    The loop is flowdeck's own, not stamina's: stamina's loops report every retry to its process-wide
+    hooks (by default a WARNING line on stderr), and silencing them would change them for the host
+    application too. The backoff is stamina's formula, and stamina's testing and active switches apply.
+    """
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self._inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = _policy.get()
-        # Fast path: most requests succeed at once, and building a retry loop costs more than the
-        # request itself on loopback. Only a failure enters stamina's loop, where it is replayed as
-        # attempt 1 so backoff and Retry-After apply exactly as if the loop had sent it.
-        try:
-            response, body = self._attempt(request, 1, policy)
-        except httpx.TransportError as exc:
-            first: Exception = exc
-        else:
-            if policy.max_retries == 0 or not _retryable(policy, response, body):
-                return response
-            first = _RetryableResponse(response)
-        if policy.max_retries == 0 or _should_retry(policy)(first) is False:  # a 0.0 hint still means retry
-            raise first
-        attempts = policy.max_retries + 1
-        for attempt in stamina.retry_context(
-            on=_should_retry(policy), attempts=attempts, timeout=None,
-            wait_initial=policy.wait_initial, wait_max=policy.wait_max,
-        ):  # fmt: skip
-            with attempt:
-                if attempt.num == 1:
-                    raise first
-                response, body = self._attempt(request, attempt.num, policy)
-                if attempt.num < attempts and _retryable(policy, response, body):
-                    raise _RetryableResponse(response)
-                return response
-        raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
-
-    def _attempt(self, request: httpx.Request, num: int, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
-        started = time.perf_counter()
-        try:
-            response, body = read_body(self._inner.handle_request(request), policy)
-        except httpx.TransportError as exc:
-            _log(request, num, started, type(exc).__name__)
-            raise
-        _log(request, num, started, str(response.status_code))
-        return response, body
+        if policy is None:
+            return self._inner.handle_request(request)
+        num = 1
+        while True:
+            started = time.perf_counter()
+            try:
+                response, body = read_body(self._inner.handle_request(request), policy)
+            except httpx.TransportError as exc:
+                _log(request, num, started, type(exc).__name__)
+                if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
+                    raise
+                reason = type(exc).__name__
+            else:
+                _log(request, num, started, str(response.status_code))
+                if (wait := _retry_wait(policy, num, None, response, body)) is None:
+                    return response
+                reason = str(response.status_code)
+            num += 1
+            _log_retry(request, reason, num, policy.max_retries + 1, wait)
+            if wait > 0:
+                time.sleep(wait)
 
     def close(self) -> None:
         self._inner.close()
 
 
 class AsyncRetryTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport with flowdeck's retry policy (async)."""
+    """Wraps a transport with flowdeck's retry policy (async); see :class:`RetryTransport`."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy = _policy.get()
-        try:  # the fast path of RetryTransport.handle_request, awaited
-            response, body = await self._attempt(request, 1, policy)
-        except httpx.TransportError as exc:
-            first: Exception = exc
-        else:
-            if policy.max_retries == 0 or not _retryable(policy, response, body):
-                return response
-            first = _RetryableResponse(response)
-        if policy.max_retries == 0 or _should_retry(policy)(first) is False:  # a 0.0 hint still means retry
-            raise first
-        attempts = policy.max_retries + 1
-        async for attempt in stamina.retry_context(
-            on=_should_retry(policy), attempts=attempts, timeout=None,
-            wait_initial=policy.wait_initial, wait_max=policy.wait_max,
-        ):  # fmt: skip
-            with attempt:
-                if attempt.num == 1:
-                    raise first
-                response, body = await self._attempt(request, attempt.num, policy)
-                if attempt.num < attempts and _retryable(policy, response, body):
-                    raise _RetryableResponse(response)
-                return response
-        raise AssertionError("unreachable: stamina re-raises after the last attempt")  # pragma: no cover
+        if policy is None:
+            return await self._inner.handle_async_request(request)
+        num = 1
+        while True:
+            started = time.perf_counter()
+            try:
+                response, body = await aread_body(await self._inner.handle_async_request(request), policy)
+            except httpx.TransportError as exc:
+                _log(request, num, started, type(exc).__name__)
+                if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
+                    raise
+                reason = type(exc).__name__
+            else:
+                _log(request, num, started, str(response.status_code))
+                if (wait := _retry_wait(policy, num, None, response, body)) is None:
+                    return response
+                reason = str(response.status_code)
+            num += 1
+            _log_retry(request, reason, num, policy.max_retries + 1, wait)
+            if wait > 0:
+                import asyncio
 
-    async def _attempt(self, request: httpx.Request, num: int, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
-        started = time.perf_counter()
-        try:
-            response, body = await aread_body(await self._inner.handle_async_request(request), policy)
-        except httpx.TransportError as exc:
-            _log(request, num, started, type(exc).__name__)
-            raise
-        _log(request, num, started, str(response.status_code))
-        return response, body
+                await asyncio.sleep(wait)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+# --- pool slots -----------------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class _Shard(Generic[_T]):
+    """One connection pool and how many requests are inside it (sent, response not yet closed)."""
+
+    __slots__ = ("busy", "retired", "transport")
+
+    def __init__(self, transport: _T) -> None:
+        self.transport = transport
+        self.busy = 0
+        self.retired = False
+
+
+class _Shards(Generic[_T]):
+    """Which pool a request may enter: the least busy one, if it has a free connection slot.
+
+    httpcore 1.0.9 can lose a pool slot for good when a request inside it is cancelled or times out
+    at the wrong moment (encode/httpcore#1093 for a request waiting for a connection; also between
+    connecting and sending, or while its response is being closed): a connection nobody owns stays
+    in the pool, never idle. Requests never wait inside a pool here, which removes the first case.
+    For the others, after a request fails or is cancelled, its pool is checked for a connection that
+    none of flowdeck's requests can own; a pool that has one, or that times out a request flowdeck
+    let in with a free slot, is retired: replaced at once by a fresh pool, and closed when its last
+    request is done. Not thread-safe: callers lock.
+    """
+
+    def __init__(self, make: Callable[[], _T], shards: int, per_shard: int) -> None:
+        if shards < 1 or per_shard < 1:
+            raise ValueError("shards and per_shard must be >= 1")
+        self._make = make
+        self.per_shard = per_shard
+        self.live = [_Shard(make()) for _ in range(shards)]
+        self.retired: list[_Shard[_T]] = []
+
+    def take(self) -> _Shard[_T] | None:
+        """A slot in the least busy pool, or None when every pool is full."""
+        best = self.live[0]
+        for shard in self.live:  # a handful of pools: a scan is cheaper than a heap
+            if shard.busy < best.busy:
+                best = shard
+        if best.busy >= self.per_shard:
+            return None
+        best.busy += 1
+        return best
+
+    def give_back(self, shard: _Shard[_T], failed: bool) -> _T | None:
+        """Free ``shard``'s slot; returns a retired pool's transport once it is idle, to be closed.
+
+        ``failed``: the request raised (or was cancelled) inside the pool, or closing its response did.
+        """
+        shard.busy -= 1
+        if failed and not shard.retired and _lost_slots(shard):
+            self.retire(shard)
+        if shard.retired and shard.busy == 0:
+            self.retired.remove(shard)
+            return shard.transport
+        return None
+
+    def retire(self, shard: _Shard[_T]) -> None:
+        """Replace ``shard`` by a fresh pool; it is closed once its requests are done."""
+        if not shard.retired:
+            shard.retired = True
+            self.live[self.live.index(shard)] = _Shard(self._make())
+            self.retired.append(shard)
+
+    def transports(self) -> list[_T]:
+        """Every pool still open, live or retired."""
+        return [s.transport for s in (*self.live, *self.retired)]
+
+
+def _lost_slots(shard: _Shard[Any]) -> bool:
+    # Each request flowdeck let in holds at most one connection that is not idle; more busy
+    # connections than requests means some belong to nobody. The pool is httpx 0.28's (pinned).
+    pool = getattr(shard.transport, "_pool", None)
+    if pool is None:
+        return False
+    busy_connections = sum(1 for connection in pool.connections if not connection.is_idle())
+    return busy_connections > shard.busy
+
+
+def _pool_timeout(request: httpx.Request) -> float | None:
+    timeout: float | None = request.extensions.get("timeout", {}).get("pool")
+    return timeout
+
+
+class _SlotStream(httpx.SyncByteStream):
+    """A response body that gives its pool slot back when closed."""
+
+    def __init__(self, stream: httpx.SyncByteStream, release: Callable[[bool], None]) -> None:
+        self._stream, self._release = stream, release
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        failed = True
+        try:
+            self._stream.close()
+            failed = False
+        finally:
+            release, self._release = self._release, _noop
+            release(failed)
+
+
+class _AsyncSlotStream(httpx.AsyncByteStream):
+    """A response body that gives its pool slot back when closed (async)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[bool], Awaitable[None]]) -> None:
+        self._stream, self._release = stream, release
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        failed = True
+        try:
+            await self._stream.aclose()
+            failed = False
+        finally:
+            release, self._release = self._release, _anoop
+            await release(failed)
+
+
+def _noop(failed: bool) -> None:
+    return None
+
+
+async def _anoop(failed: bool) -> None:
+    return None
+
+
+class SlotTransport(httpx.BaseTransport):
+    """A connection pool of ``max_connections`` that a request enters only when a connection is free (sync).
+
+    A request holds its slot until its response is closed; a request that finds every slot taken waits
+    here at most its pool timeout, then fails with :class:`httpx.PoolTimeout` (so it was never sent).
+
+    >>> with httpx.Client(transport=SlotTransport(max_connections=4)) as http:  # doctest: +SKIP
+    ...     http.get("https://example.com")
+    """
+
+    def __init__(self, max_connections: int = 16) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        ssl_context = httpx.create_ssl_context()  # one for every pool this transport ever makes
+        self._shards: _Shards[httpx.BaseTransport] = _Shards(
+            lambda: httpx.HTTPTransport(verify=ssl_context, limits=limits), 1, max_connections
+        )
+        self._freed = threading.Condition()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._freed:
+            shard = self._shards.take() or self._wait(_pool_timeout(request))
+        try:
+            response = shard.transport.handle_request(request)
+        except BaseException as exc:
+            self._release(shard, True, retire=isinstance(exc, httpx.PoolTimeout))
+            raise
+        response.stream = _SlotStream(response.stream, lambda failed: self._release(shard, failed))  # type: ignore[arg-type]
+        return response
+
+    def _wait(self, timeout: float | None) -> _Shard[httpx.BaseTransport]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (shard := self._shards.take()) is None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise httpx.PoolTimeout("no free connection in flowdeck's pool within the pool timeout")
+            self._freed.wait(remaining)
+        return shard
+
+    def _release(self, shard: _Shard[httpx.BaseTransport], failed: bool, *, retire: bool = False) -> None:
+        with self._freed:
+            if retire:  # let in with a free slot, yet no connection: the pool has lost slots
+                self._shards.retire(shard)
+            closing = self._shards.give_back(shard, failed)
+            self._freed.notify()
+        if closing is not None:
+            closing.close()
+
+    def close(self) -> None:
+        with self._freed:
+            transports = self._shards.transports()
+        for transport in transports:
+            transport.close()
+
+
+class ShardedAsyncTransport(httpx.AsyncBaseTransport):
+    """Several small connection pools; a request enters the least busy one, only when it has a free slot.
+
+    httpcore's pool does work proportional to its number of connections on every request
+    (encode/httpcore#1035): at 100 connections that bookkeeping was most of flowdeck's CPU with
+    thousands of runs in flight. Pools of ``per_shard`` keep it small; ``shards`` of them keep enough
+    requests in flight for real network latency. A request holds its slot until its response is
+    closed; when every slot is taken it waits here, first come first served, at most its pool timeout
+    (then :class:`httpx.PoolTimeout`: never sent). It never waits inside httpcore's pool, where a
+    waiting request that is cancelled or times out can lose a slot for good (see :class:`_Shards`).
+
+    >>> transport = ShardedAsyncTransport(shards=4, per_shard=16)  # up to 64 requests in flight
+    """
+
+    def __init__(self, shards: int = 4, per_shard: int = 16) -> None:
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        ssl_context = httpx.create_ssl_context()  # one for every pool this transport ever makes
+        self._shards: _Shards[httpx.AsyncBaseTransport] = _Shards(
+            lambda: httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits), shards, per_shard
+        )
+        self._waiters: deque[asyncio.Future[_Shard[httpx.AsyncBaseTransport]]] = deque()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # One event loop: the bookkeeping between awaits needs no lock. Waiting requests go first.
+        shard = None if self._waiters else self._shards.take()
+        if shard is None:
+            shard = await self._wait(_pool_timeout(request))
+        try:
+            response = await shard.transport.handle_async_request(request)
+        except BaseException as exc:
+            if isinstance(exc, httpx.PoolTimeout):  # let in with a free slot, yet no connection: lost slots
+                self._shards.retire(shard)
+            await self._release(shard, True)
+            raise
+        response.stream = _AsyncSlotStream(response.stream, lambda failed: self._release(shard, failed))  # type: ignore[arg-type]
+        return response
+
+    async def _wait(self, timeout: float | None) -> _Shard[httpx.AsyncBaseTransport]:
+        import asyncio
+
+        waiter: asyncio.Future[_Shard[httpx.AsyncBaseTransport]] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                # Handed a slot in the same loop turn as the timeout or the cancellation: pass it on,
+                # or it would be lost (the very leak this transport exists to avoid).
+                await self._release(waiter.result(), False)
+            else:
+                waiter.cancel()
+            if isinstance(exc, TimeoutError):
+                raise httpx.PoolTimeout("no free connection in flowdeck's pools within the pool timeout") from None
+            raise
+
+    async def _release(self, shard: _Shard[httpx.AsyncBaseTransport], failed: bool) -> None:
+        """Free ``shard``'s slot, handing the freed capacity to the first waiting request."""
+        closing = self._shards.give_back(shard, failed)
+        while self._waiters:
+            waiter = self._waiters[0]
+            if waiter.done():  # timed out or cancelled
+                self._waiters.popleft()
+                continue
+            if (handed := self._shards.take()) is None:
+                break
+            self._waiters.popleft()
+            waiter.set_result(handed)
+        if closing is not None:
+            await closing.aclose()
+
+    async def aclose(self) -> None:
+        for transport in self._shards.transports():
+            await transport.aclose()
