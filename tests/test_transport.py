@@ -1,0 +1,277 @@
+"""The transport against real loopback servers: pool slots, timeouts, retries, retry logs, user clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import flowdeck
+import httpcore
+import httpx
+import pytest
+import stamina
+from flowdeck._transport import ShardedAsyncTransport, SlotTransport
+from flowdeck.testing import MockProviders
+
+from tests._fakes import ENV
+from tests._loopback import Answer, LoopbackServer
+
+
+def task(status: str) -> dict[str, Any]:
+    return {"task_id": "t-1", "status": status, "data": {}}
+
+
+POLL = "GET /v1/tasks/t-1"
+START = "POST /v1/flows/42/run"
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as s:
+        yield s
+
+
+def sync_client(server: LoopbackServer, **options: Any) -> flowdeck.Client:
+    return flowdeck.Client(env=ENV, base_urls={"databar": server.url}, **options)
+
+
+def async_client(server: LoopbackServer, **options: Any) -> flowdeck.AsyncClient:
+    return flowdeck.AsyncClient(env=ENV, base_urls={"databar": server.url}, **options)
+
+
+def httpcore_pools(client: flowdeck.AsyncClient) -> list[httpcore.AsyncConnectionPool]:
+    """The httpcore pools behind an AsyncClient's own transport (its shards)."""
+    sharded = client._http._transport._inner  # type: ignore[attr-defined]
+    return [shard.transport._pool for shard in sharded._shards.live]
+
+
+def fill_with_never_opening_connections(pool: httpcore.AsyncConnectionPool, url: str) -> None:
+    """Leave ``pool`` as httpcore's slot leak does: every slot held by a connection that will never open."""
+    origin = httpcore.URL(url).origin
+    while len(pool.connections) < pool._max_connections:
+        pool._connections.append(pool.create_connection(origin))
+    assert {c.info() for c in pool.connections} == {"CONNECTING"}
+
+
+# --- pool slots and timeouts ----------------------------------------------------------------------
+
+
+async def test_a_pool_of_never_opening_connections_does_not_hold_a_stackai_start() -> None:
+    """A StackAI start may wait 600 s for its answer, but not for a connection: its pool timeout stays
+    the client's, and a pool found dead is replaced, so the start goes through at the next attempt."""
+    with MockProviders() as mocks:
+        async with mocks.async_client(timeout=1.0) as client:
+            for pool in httpcore_pools(client):
+                fill_with_never_opening_connections(pool, mocks.urls["stackai"])
+            began = time.monotonic()
+            async with asyncio.timeout(30):  # the 600 s pool wait this guards against fails here, named
+                run = await client.start("stackai:soak/flow", {"in-0": "x"})
+            assert run.succeeded
+            assert time.monotonic() - began < 1.0 * 3  # one pool timeout, then a fresh pool
+
+
+async def test_cancelling_many_queued_requests_leaves_no_slot_behind(server: LoopbackServer) -> None:
+    """Requests waiting for a connection are cancelled, many just as a connection is handed to them (the
+    moment httpcore 1.0.9 loses a slot, encode/httpcore#1093), others all at once; no slot is lost."""
+    transport = ShardedAsyncTransport(shards=1, per_shard=8)
+    async with httpx.AsyncClient(transport=transport, timeout=5.0) as http:
+        for _ in range(3):
+            # Responses whose bodies are never read: closing one closes its connection, so the next
+            # waiting request is given a new connection, not yet opened.
+            held = [await http.send(http.build_request("GET", f"{server.url}/held"), stream=True) for _ in range(8)]
+            waiting = [asyncio.create_task(http.get(f"{server.url}/waiting")) for _ in range(40)]
+            await asyncio.sleep(0.05)  # every slot is taken: all 40 wait for one
+            for response, task in zip(held, waiting, strict=False):
+                await response.aclose()  # frees a slot for the first waiting request...
+                task.cancel()  # ...which is cancelled in the same loop turn
+            await asyncio.sleep(0.05)
+            for task in waiting:  # and the rest all at once, as a failing TaskGroup does
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+        # Every slot came back: a full round of requests gets connections at once.
+        async with asyncio.timeout(3):
+            answers = await asyncio.gather(*(http.get(f"{server.url}/after") for _ in range(8)))
+        assert [a.status_code for a in answers] == [200] * 8
+        pool = transport._shards.live[0].transport._pool  # type: ignore[attr-defined]
+        assert all(c.info() != "CONNECTING" for c in pool.connections)
+
+
+async def test_a_slot_handed_to_a_request_cancelled_in_the_same_loop_turn_is_passed_on(
+    server: LoopbackServer,
+) -> None:
+    transport = ShardedAsyncTransport(shards=1, per_shard=1)
+    async with httpx.AsyncClient(transport=transport, timeout=5.0) as http:
+        holder = await http.send(http.build_request("GET", f"{server.url}/a"), stream=True)  # takes the only slot
+        waiting = asyncio.create_task(http.get(f"{server.url}/b"))
+        await asyncio.sleep(0.05)
+        await holder.aclose()  # hands the slot to the waiting request...
+        waiting.cancel()  # ...which is cancelled before it could run
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        async with asyncio.timeout(3):
+            assert (await http.get(f"{server.url}/c")).status_code == 200
+    assert server.calls["GET /b"] == 0
+
+
+async def test_a_request_waits_for_a_slot_at_most_its_pool_timeout(server: LoopbackServer) -> None:
+    transport = ShardedAsyncTransport(shards=2, per_shard=1)
+    async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, pool=0.2)) as http:
+        held = [await http.send(http.build_request("GET", f"{server.url}/a"), stream=True) for _ in range(2)]
+        began = time.monotonic()
+        with pytest.raises(httpx.PoolTimeout):
+            await http.get(f"{server.url}/b")
+        assert 0.2 <= time.monotonic() - began < 2
+        for response in held:
+            await response.aclose()
+        assert (await http.get(f"{server.url}/b")).status_code == 200
+    assert server.calls["GET /b"] == 1
+
+
+def test_sync_threads_beyond_the_pool_wait_for_a_slot_not_inside_httpcore(server: LoopbackServer) -> None:
+    transport = SlotTransport(max_connections=2)
+    with httpx.Client(transport=transport, timeout=5.0) as http:
+        statuses: list[int] = []
+
+        def one() -> None:
+            statuses.append(http.get(f"{server.url}/slow?sleep=0.1").status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert statuses == [200] * 8
+        assert server.max_in_flight <= 2
+        with httpx.Client(transport=SlotTransport(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.2)) as one_slot:
+            held = one_slot.send(one_slot.build_request("GET", f"{server.url}/a"), stream=True)
+            with pytest.raises(httpx.PoolTimeout):
+                one_slot.get(f"{server.url}/b")
+            held.close()
+            assert one_slot.get(f"{server.url}/b").status_code == 200
+
+
+async def test_with_options_copies_share_the_concurrency_limit(server: LoopbackServer) -> None:
+    server.answer(POLL, [Answer(200, task("processing"))] * 12)
+    server.delay = 0.1  # every answer takes a while, so concurrent requests overlap at the server
+    async with async_client(server, max_concurrent_requests=2) as client:
+        copies = [client, client.with_options(max_retries=0), client.with_options(timeout=5.0)]
+        await asyncio.gather(*(copies[i % 3].databar.get_task("t-1") for i in range(12)))
+    assert server.calls[POLL] == 12
+    assert server.max_in_flight <= 2
+
+
+# --- retries: the outcome is always a public error, and logged only to flowdeck's logger -------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(503, flowdeck.ServerError), (429, flowdeck.RateLimitError), (502, flowdeck.ServerError)]
+)
+@pytest.mark.parametrize("switch", ["testing", "inactive"])
+def test_with_stamina_in_testing_mode_or_off_a_retryable_status_is_a_public_error(
+    server: LoopbackServer, status: int, error: type[Exception], switch: str
+) -> None:
+    server.answer(POLL, [Answer(status, {"detail": "busy"}, {"Retry-After": "0"})] * 5)
+    with sync_client(server) as client:
+        if switch == "testing":
+            with stamina.set_testing(True, attempts=1), pytest.raises(error):
+                client.databar.get_task("t-1")
+        else:
+            stamina.set_active(False)
+            try:
+                with pytest.raises(error):
+                    client.databar.get_task("t-1")
+            finally:
+                stamina.set_active(True)
+            assert server.calls[POLL] == 1  # retries are off
+
+
+async def test_async_client_with_stamina_in_testing_mode_raises_server_error(server: LoopbackServer) -> None:
+    server.answer(POLL, [Answer(503, {"detail": "busy"})] * 5)
+    async with async_client(server) as client:
+        with stamina.set_testing(True, attempts=1), pytest.raises(flowdeck.ServerError):
+            await client.databar.get_task("t-1")
+
+
+def test_a_retry_is_one_debug_record_on_flowdecks_logger_and_nothing_on_staminas(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.answer(POLL, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
+    caplog.set_level(logging.DEBUG)
+    with sync_client(server) as client:
+        assert client.databar.get_task("t-1").succeeded
+    assert [r for r in caplog.records if r.name.startswith("stamina")] == []
+    retries = [r for r in caplog.records if r.name == "flowdeck.retries"]
+    assert len(retries) == 1
+    record = retries[0]
+    assert record.levelno == logging.DEBUG
+    assert record.flowdeck_retry == {"reason": "429", "attempt": 2, "wait": 0.0}  # type: ignore[attr-defined]
+    assert record.getMessage() == ("retrying GET 127.0.0.1/v1/tasks/t-1 after HTTP 429 (attempt 2 of 3, in 0.0 s)")
+
+
+def test_in_library_use_a_retry_writes_nothing_to_stderr(server: LoopbackServer) -> None:
+    """A script using flowdeck with no logging set up: a 429 then a 200 prints nothing."""
+    server.answer(POLL, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
+    script = textwrap.dedent(
+        f"""
+        import json, logging, flowdeck
+
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        retries = logging.getLogger("flowdeck.retries")
+        retries.addHandler(handler)
+        retries.setLevel(logging.DEBUG)
+        with flowdeck.Client(env={ENV!r}, base_urls={{"databar": {server.url!r}}}) as c:
+            status = c.databar.get_task("t-1").status.value
+        print(json.dumps({{"status": status, "retries": [r.flowdeck_retry["reason"] for r in records]}}))
+        """
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert json.loads(done.stdout) == {"status": "SUCCEEDED", "retries": ["429"]}
+    assert server.calls[POLL] == 2
+
+
+# --- a user's own http_client keeps flowdeck's rules ------------------------------------------------
+
+
+def test_a_users_http_client_keeps_retries_and_never_double_starts(server: LoopbackServer) -> None:
+    server.answer(POLL, [Answer(503), Answer(200, task("completed"))])
+    server.answer(START, [Answer(500, {"detail": "oops"})])
+    theirs = httpx.Client(headers={"user-agent": "their-app"}, follow_redirects=True)
+    with sync_client(server, http_client=theirs) as client:  # closing flowdeck's client closes theirs
+        assert client.databar.get_task("t-1").succeeded  # the 503 was retried
+        with pytest.raises(flowdeck.StartOutcomeUnknown):
+            client.start("databar:flow/42", {"domain": "x.com"})
+        # Their own requests through the same client, outside flowdeck, are not retried.
+        server.answer("GET /theirs", [Answer(503)])
+        assert theirs.get(f"{server.url}/theirs").status_code == 503
+    assert server.calls == {POLL: 2, START: 1, "GET /theirs": 1}  # a start that may have run is never sent twice
+
+
+async def test_a_users_async_http_client_keeps_retries_and_never_double_starts(server: LoopbackServer) -> None:
+    server.answer(POLL, [Answer(503), Answer(200, task("completed"))])
+    server.answer(START, [Answer(429, {}, {"Retry-After": "0"}), Answer(502)])
+    async with httpx.AsyncClient() as theirs, async_client(server, http_client=theirs) as client:
+        assert (await client.databar.get_task("t-1")).succeeded
+        with pytest.raises(flowdeck.StartOutcomeUnknown):
+            await client.start("databar:flow/42", {"domain": "x.com"})  # 429 retried, then 502: not again
+    assert server.calls == {POLL: 2, START: 2}
+
+
+def test_an_http_client_of_the_wrong_kind_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(flowdeck.InvalidRequestError, match=r"httpx\.Client for flowdeck\.Client, not AsyncClient"):
+        flowdeck.Client(env=ENV, http_client=httpx.AsyncClient())  # type: ignore[arg-type]
+    with pytest.raises(flowdeck.InvalidRequestError, match=r"httpx\.AsyncClient for flowdeck\.AsyncClient"):
+        flowdeck.AsyncClient(env=ENV, http_client=httpx.Client())  # type: ignore[arg-type]
