@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SPECPIPE := $(BIN)/specpipe
 
-.PHONY: install sdks generate spec-update spec-check test contract demo bench soak lint clean
+.PHONY: install sdks generate spec-update spec-check test contract demo bench soak soak-contention lint clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -53,6 +53,11 @@ demo: install
 ## The 10,000-run fault soak (the suite runs 2,000); prints the README's Reliability table.
 soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
+
+## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU; fails at the first stall.
+ITERATIONS ?= 20
+soak-contention: install
+	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 2000 --contention 2 --iterations $(ITERATIONS)
 
 ## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
 bench: install sdks

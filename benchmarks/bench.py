@@ -25,7 +25,6 @@ from typing import Any
 
 import flowdeck
 import httpx
-import stamina.instrumentation
 from flowdeck.testing import MockClock, MockConfig, MockProviders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,7 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--sdk-sample", type=int, default=8)
     args = parser.parse_args(argv)
-    stamina.instrumentation.set_on_retry_hooks([])
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
     results: dict[str, Any] = {

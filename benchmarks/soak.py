@@ -3,24 +3,28 @@
 Checks that every run ends in the state the mock decided, with the outputs it produced (or in a
 typed error that says what is known), that no run was started twice, and that no exception other
 than flowdeck's escapes. ``python -m benchmarks.soak --runs 10000`` (``make soak``) prints the
-report table; the test suite runs it at 2,000.
+report table; the test suite runs it at 2,000. ``--contention 2 --iterations 20`` (``make
+soak-contention``) repeats the async soak with busy processes competing for the CPU and fails as soon
+as no run has finished for ``--stall-after`` seconds, printing where the tasks wait and the pools' state.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import attrs
 import flowdeck
-import stamina.instrumentation
 from flowdeck._batch import BatchRow, Journal, run_batch
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
@@ -124,12 +128,24 @@ def client_options(wait_timeout: float | None = 120.0) -> dict[str, Any]:
     }
 
 
-async def soak_async(n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: int = 200) -> SoakReport:
-    """``n`` runs with the async client, ``concurrency`` at a time."""
+class Stalled(Exception):
+    """No run finished for too long: the client stopped making progress."""
+
+
+async def soak_async(
+    n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: int = 200, stall_after: float | None = None
+) -> SoakReport:
+    """``n`` runs with the async client, ``concurrency`` at a time.
+
+    ``stall_after``: raise :class:`Stalled` (saying where the tasks wait) once no run has finished for
+    that many seconds. A healthy soak finishes a run every few milliseconds; each retry waits at most
+    a few seconds.
+    """
     report = SoakReport("async client", n)
     with mocks_for(seed, fault_rate) as mocks:
         gate = asyncio.Semaphore(concurrency)
         begun = time.monotonic()
+        last_finished = [begun]
         async with mocks.async_client(**client_options()) as client:
 
             async def one(r: BatchRow) -> None:
@@ -140,11 +156,75 @@ async def soak_async(n: int, *, seed: int = 0, fault_rate: float = 0.2, concurre
                     except Exception as exc:
                         check(report, mocks, r, None, exc)
                         return
+                    finally:
+                        last_finished[0] = time.monotonic()
                     check(report, mocks, r, run, None)
 
-            await asyncio.gather(*(one(row(i)) for i in range(n)))
+            runs = asyncio.ensure_future(asyncio.gather(*(one(row(i)) for i in range(n))))
+            if stall_after is None:
+                await runs
+            else:
+                await _watch(runs, last_finished, stall_after, client)
         _finish(report, mocks, begun)
     return report
+
+
+async def _watch(
+    runs: asyncio.Future[Any], last_finished: list[float], stall_after: float, client: flowdeck.AsyncClient
+) -> None:
+    while not runs.done():
+        await asyncio.wait([runs], timeout=1.0)
+        idle = time.monotonic() - last_finished[0]
+        if not runs.done() and idle > stall_after:
+            state = describe_stall(client)
+            runs.cancel()
+            await asyncio.gather(runs, return_exceptions=True)
+            raise Stalled(f"no run finished for {idle:.0f} s\n{state}")
+    runs.result()
+
+
+def describe_stall(client: flowdeck.AsyncClient) -> str:
+    """Where the event loop's tasks wait (innermost frames, counted) and the connection pools' state."""
+    where: Counter[str] = Counter()
+    for task in asyncio.all_tasks():
+        frames = task.get_stack()
+        where[" <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames[-3:]))] += 1
+    lines = [f"{count:5d} tasks at {frames}" for frames, count in where.most_common(8)]
+    transport = getattr(client._http, "_transport", None)
+    shards = getattr(getattr(transport, "_inner", None), "_shards", None)
+    for shard in getattr(shards, "live", []):
+        pool = getattr(shard.transport, "_pool", None)
+        if pool is None:
+            continue
+        states = Counter(c.info().split(",")[2].strip() if "," in c.info() else c.info() for c in pool.connections)
+        lines.append(f"pool: flowdeck requests in it {shard.busy}; {pool!r}; connections {dict(states)}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def cpu_contention(processes: int) -> Iterator[None]:
+    """``processes`` busy loops competing for the CPU while the block runs; killed after it."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for proc in busy:
+            proc.kill()
+        for proc in busy:
+            proc.wait(timeout=10)
+
+
+def soak_contended(
+    iterations: int, runs: int, *, busy: int = 2, seed: int = 0, stall_after: float = 30.0
+) -> list[SoakReport]:
+    """The async soak ``iterations`` times under CPU contention; :class:`Stalled` at the first stall."""
+    reports = []
+    with cpu_contention(busy):
+        for i in range(iterations):
+            report = asyncio.run(soak_async(runs, seed=seed + i, stall_after=stall_after))
+            report.mode = f"async client, {busy} busy processes, iteration {i + 1}"
+            reports.append(report)
+    return reports
 
 
 def soak_sync(n: int, *, seed: int = 0, fault_rate: float = 0.2) -> SoakReport:
@@ -242,17 +322,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fault-rate", type=float, default=0.2)
-    args = parser.parse_args(argv)
-    stamina.instrumentation.set_on_retry_hooks([])  # thousands of retries: the table says what happened
-    modes: list[Callable[[], SoakReport]] = [
-        lambda: asyncio.run(soak_async(args.runs, seed=args.seed, fault_rate=args.fault_rate)),
-        lambda: soak_batch(args.runs, seed=args.seed, fault_rate=args.fault_rate),
-        lambda: soak_sync(args.runs // 10, seed=args.seed, fault_rate=args.fault_rate),
-    ]
+    parser.add_argument(
+        "--contention",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the async soak, with N busy processes competing for the CPU",
+    )
+    parser.add_argument("--iterations", type=int, default=1, help="with --contention: how many soaks in a row")
+    parser.add_argument("--stall-after", type=float, default=30.0, help="with --contention: seconds without progress")
+    args = parser.parse_args(argv)  # fmt: skip
     reports = []
-    for mode in modes:
-        reports.append(mode())
-        print(f"{reports[-1].mode}: done in {reports[-1].seconds:.1f}s", flush=True)
+    if args.contention:
+        with cpu_contention(args.contention):
+            for i in range(args.iterations):
+                try:
+                    report = asyncio.run(soak_async(args.runs, seed=args.seed + i, stall_after=args.stall_after))
+                except Stalled as exc:
+                    print(f"iteration {i + 1} of {args.iterations} STALLED: {exc}", flush=True)
+                    return 1
+                report.mode = f"async client, {args.contention} busy processes, iteration {i + 1}"
+                reports.append(report)
+                print(f"{report.mode}: done in {report.seconds:.1f}s", flush=True)
+    else:
+        modes: list[Callable[[], SoakReport]] = [
+            lambda: asyncio.run(soak_async(args.runs, seed=args.seed, fault_rate=args.fault_rate)),
+            lambda: soak_batch(args.runs, seed=args.seed, fault_rate=args.fault_rate),
+            lambda: soak_sync(args.runs // 10, seed=args.seed, fault_rate=args.fault_rate),
+        ]
+        for mode in modes:
+            reports.append(mode())
+            print(f"{reports[-1].mode}: done in {reports[-1].seconds:.1f}s", flush=True)
     print(table(reports))
     for r in reports:
         for problem in [*r.wrong[:5], *(u.strip().splitlines()[-1] for u in r.unhandled[:3])]:

@@ -55,6 +55,19 @@ def test_fault_soak_async_client_2000_runs() -> None:
 
 
 @pytest.mark.slow
+def test_fault_soak_async_client_under_cpu_contention_never_stalls() -> None:
+    """Two busy processes compete for the cores while the 2,000-run soak runs, twice; a stall (no run
+    finished for 30 s) fails at once with the tasks' wait points and the pools' state. More
+    iterations: ``make soak-contention``."""
+    reports = soak.soak_contended(iterations=2, runs=2000, seed=10, stall_after=30.0)
+    for report in reports:
+        assert report.unhandled == [], report.unhandled[:2]
+        assert report.wrong == [], report.wrong[:5]
+        assert report.duplicates == 0
+        assert sum(report.outcomes.values()) == report.runs  # every run ended or raised a flowdeck error
+
+
+@pytest.mark.slow
 def test_fault_soak_batch() -> None:
     _assert_clean(soak.soak_batch(600, seed=2))
 
@@ -190,7 +203,7 @@ def test_redirects_are_not_followed_so_credentials_never_reach_another_host() ->
 
 def test_tls_verification_is_on_by_default() -> None:
     c = flowdeck.Client(env=ENV)
-    pool = c._http._transport._inner._pool  # type: ignore[attr-defined]
+    pool = c._http._transport._inner._shards.live[0].transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED and pool._ssl_context.check_hostname
 
 
