@@ -177,7 +177,8 @@ class _BaseClient:
         self._namespaces = {}
 
     def with_options(self, *, max_retries: int | None = None, timeout: float | None = None) -> Self:
-        """A client sharing this one's connections and credentials with other retry or timeout settings.
+        """A client sharing this one's connections, credentials and concurrency limit, with other retry or
+        timeout settings.
 
         >>> run = client.start("gumloop:weekly-digest", {"topic": "pricing"})
         >>> client.with_options(max_retries=0).refresh(run).status

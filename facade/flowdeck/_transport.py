@@ -108,7 +108,7 @@ def _retry_wait(
     policy: CallPolicy, num: int, error: Exception | None, response: httpx.Response | None, body: bytes
 ) -> float | None:
     """Seconds to wait before attempt ``num + 1``, or None when attempt ``num``'s outcome is final."""
-    if num > policy.max_retries or not _stamina_switch("is_active", True):
+    if num > policy.max_retries:
         return None
     if error is not None:
         # Never sent: retrying cannot start anything twice. Anything else may have reached the server.
@@ -120,6 +120,8 @@ def _retry_wait(
         if not _retryable(policy, response, body):
             return None
         hint = retry_after_seconds(response.headers)
+    if not _stamina_switch("is_active", True):
+        return None
     if _stamina_switch("is_testing", False):
         return 0.0
     if hint is not None:
@@ -230,6 +232,8 @@ class RetryTransport(httpx.BaseTransport):
     The loop is flowdeck's own, not stamina's: stamina's loops report every retry to its process-wide
     hooks (by default a WARNING line on stderr), and silencing them would change them for the host
     application too. The backoff is stamina's formula, and stamina's testing and active switches apply.
+
+    >>> http = httpx.Client(transport=RetryTransport(SlotTransport()))  # doctest: +SKIP
     """
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
@@ -449,10 +453,12 @@ class SlotTransport(httpx.BaseTransport):
         self._shards: _Shards[httpx.BaseTransport] = _Shards(
             lambda: httpx.HTTPTransport(verify=ssl_context, limits=limits), 1, max_connections
         )
-        self._freed = threading.Condition()
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._waiting = 0  # threads in _wait: only then is a release worth a notify
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self._freed:
+        with self._lock:
             shard = self._shards.take() or self._wait(_pool_timeout(request))
         try:
             response = shard.transport.handle_request(request)
@@ -464,24 +470,29 @@ class SlotTransport(httpx.BaseTransport):
 
     def _wait(self, timeout: float | None) -> _Shard[httpx.BaseTransport]:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while (shard := self._shards.take()) is None:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise httpx.PoolTimeout("no free connection in flowdeck's pool within the pool timeout")
-            self._freed.wait(remaining)
+        self._waiting += 1
+        try:
+            while (shard := self._shards.take()) is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise httpx.PoolTimeout("no free connection in flowdeck's pool within the pool timeout")
+                self._freed.wait(remaining)
+        finally:
+            self._waiting -= 1
         return shard
 
     def _release(self, shard: _Shard[httpx.BaseTransport], failed: bool, *, retire: bool = False) -> None:
-        with self._freed:
+        with self._lock:
             if retire:  # let in with a free slot, yet no connection: the pool has lost slots
                 self._shards.retire(shard)
             closing = self._shards.give_back(shard, failed)
-            self._freed.notify()
+            if self._waiting:
+                self._freed.notify()
         if closing is not None:
             closing.close()
 
     def close(self) -> None:
-        with self._freed:
+        with self._lock:
             transports = self._shards.transports()
         for transport in transports:
             transport.close()
