@@ -4,14 +4,16 @@ Checks that every run ends in the state the mock decided, with the outputs it pr
 typed error that says what is known), that no run was started twice, and that no exception other
 than flowdeck's escapes. ``python -m benchmarks.soak --runs 10000`` (``make soak``) prints the
 report table; the test suite runs it at 2,000. ``--contention 2 --iterations 20`` (``make
-soak-contention``) repeats the async soak with busy processes competing for the CPU and fails as soon
-as no run has finished for ``--stall-after`` seconds, printing where the tasks wait and the pools' state.
+soak-contention``) repeats the async soak with busy processes competing for the CPU and one run in
+twenty abandoned by its caller mid-request, and fails as soon as no run has finished for
+``--stall-after`` seconds, printing where the tasks wait and the pools' state.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import subprocess
 import sys
 import tempfile
@@ -128,39 +130,59 @@ def client_options(wait_timeout: float | None = 120.0) -> dict[str, Any]:
     }
 
 
+# Under contention, one run in twenty is given up by its caller mid-request: cancellations are what
+# made httpcore lose pool slots.
+ABANDON_RATE = 0.05
+
+
 class Stalled(Exception):
     """No run finished for too long: the client stopped making progress."""
 
 
 async def soak_async(
-    n: int, *, seed: int = 0, fault_rate: float = 0.2, concurrency: int = 200, stall_after: float | None = None
+    n: int,
+    *,
+    seed: int = 0,
+    fault_rate: float = 0.2,
+    concurrency: int = 200,
+    abandon_rate: float = 0.0,
+    stall_after: float | None = None,
 ) -> SoakReport:
     """``n`` runs with the async client, ``concurrency`` at a time.
 
-    ``stall_after``: raise :class:`Stalled` (saying where the tasks wait) once no run has finished for
-    that many seconds. A healthy soak finishes a run every few milliseconds; each retry waits at most
-    a few seconds.
+    ``abandon_rate``: that share of runs is given up by the caller (``asyncio.timeout``) 0-0.3 s in,
+    cancelling whatever request is in flight, as an application's deadline or a failing TaskGroup
+    does. ``stall_after``: raise :class:`Stalled` (saying where the tasks wait) once no run has
+    finished for that many seconds; a healthy soak finishes one every few milliseconds, and each
+    retry waits at most a few seconds.
     """
     report = SoakReport("async client", n)
+    rng = random.Random(seed)
+    deadlines = [rng.uniform(0.0, 0.3) if rng.random() < abandon_rate else None for _ in range(n)]
     with mocks_for(seed, fault_rate) as mocks:
         gate = asyncio.Semaphore(concurrency)
         begun = time.monotonic()
         last_finished = [begun]
         async with mocks.async_client(**client_options()) as client:
 
-            async def one(r: BatchRow) -> None:
+            async def one(r: BatchRow, deadline: float | None) -> None:
                 async with gate:
+                    caller = asyncio.timeout(deadline)
                     try:
-                        run = await client.start(r.ref, r.inputs)
-                        run = await client.wait(run, raise_on_failure=False)
+                        async with caller:
+                            run = await client.start(r.ref, r.inputs)
+                            run = await client.wait(run, raise_on_failure=False)
                     except Exception as exc:
-                        check(report, mocks, r, None, exc)
+                        if deadline is not None and caller.expired():
+                            report.outcomes["abandoned by caller"] += 1
+                        else:
+                            check(report, mocks, r, None, exc)
                         return
                     finally:
                         last_finished[0] = time.monotonic()
                     check(report, mocks, r, run, None)
 
-            runs = asyncio.ensure_future(asyncio.gather(*(one(row(i)) for i in range(n))))
+            runs = asyncio.ensure_future(asyncio.gather(*(one(row(i), deadlines[i]) for i in range(n))))
             if stall_after is None:
                 await runs
             else:
@@ -215,13 +237,20 @@ def cpu_contention(processes: int) -> Iterator[None]:
 
 
 def soak_contended(
-    iterations: int, runs: int, *, busy: int = 2, seed: int = 0, stall_after: float = 30.0
+    iterations: int,
+    runs: int,
+    *,
+    busy: int = 2,
+    seed: int = 0,
+    abandon_rate: float = ABANDON_RATE,
+    stall_after: float = 30.0,
 ) -> list[SoakReport]:
-    """The async soak ``iterations`` times under CPU contention; :class:`Stalled` at the first stall."""
+    """The async soak ``iterations`` times under CPU contention, a share of runs abandoned by the
+    caller; :class:`Stalled` at the first stall."""
     reports = []
     with cpu_contention(busy):
         for i in range(iterations):
-            report = asyncio.run(soak_async(runs, seed=seed + i, stall_after=stall_after))
+            report = asyncio.run(soak_async(runs, seed=seed + i, abandon_rate=abandon_rate, stall_after=stall_after))
             report.mode = f"async client, {busy} busy processes, iteration {i + 1}"
             reports.append(report)
     return reports
@@ -337,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         with cpu_contention(args.contention):
             for i in range(args.iterations):
                 try:
-                    report = asyncio.run(soak_async(args.runs, seed=args.seed + i, stall_after=args.stall_after))
+                    report = asyncio.run(
+                        soak_async(
+                            args.runs, seed=args.seed + i, abandon_rate=ABANDON_RATE, stall_after=args.stall_after
+                        )
+                    )
                 except Stalled as exc:
                     print(f"iteration {i + 1} of {args.iterations} STALLED: {exc}", flush=True)
                     return 1
