@@ -31,8 +31,6 @@ from flowdeck._transport import (
 )
 
 if TYPE_CHECKING:
-    import asyncio  # imported for real by AsyncClient: sync users never pay for asyncio
-
     # Only for the types of client.<provider>: each module loads when its namespace is first used.
     from flowdeck._providers.databar import AsyncDatabar, Databar
     from flowdeck._providers.gumloop import AsyncGumloop, Gumloop
