@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowdeck import _transport
 from flowdeck._cli import app
 from flowdeck._client import AsyncClient
 from flowdeck.testing import Faults, MockConfig, MockProviders
@@ -543,11 +542,6 @@ def test_stackai_runs_show_as_running_while_in_flight(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    not hasattr(_transport, "retry_logger"),
-    reason="until the transport logs retries only to flowdeck.retries (stamina's hooks print a line per retry)",
-    strict=True,
-)
 def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp_path: Path) -> None:
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
     with MockProviders(MockConfig(seed=8, faults=faults)) as mocks:
