@@ -32,20 +32,21 @@ spec-update: install
 spec-check: install
 	$(SPECPIPE) check
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. -n 2: both cores.
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
 define run_pytest
-	$(PY) -m pytest -n 2 $(1); rc=$$?; \
+	$(PY) -m pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
 ## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
 ## (including the witness suite, which drives the official SDKs from .venv-sdks).
 test: install sdks lint
-	$(call run_pytest,)
+	$(call run_pytest,-n 2 -m "not contention")
+	$(call run_pytest,-m contention tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
 contract: install sdks
-	$(call run_pytest,contract_tests)
+	$(call run_pytest,-n 2 contract_tests)
 
 demo: install
 	$(BIN)/flowdeck demo

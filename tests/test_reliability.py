@@ -55,6 +55,7 @@ def test_fault_soak_async_client_2000_runs() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.contention
 @pytest.mark.timeout(600)  # a stall fails in 30 s (below); a slow, loaded machine only makes it take longer
 def test_fault_soak_async_client_under_cpu_contention_never_stalls() -> None:
     """Two busy processes compete for the cores while the 2,000-run soak runs, and callers give up one
