@@ -108,7 +108,6 @@ def test_bad_jsonl_and_mapping_errors(mock_env: dict[str, str], tmp_path: Path) 
         # Excel's "CSV" on Windows and macOS: Latin-1 / cp1252.
         ("domain,city\nstripe.com,Zürich\n".encode("latin-1"), "in.csv", "line 2: byte 0xfc at column 13 is not utf-8"),
         (b"domain\n" + b"\x00\x01\x02binary\xff\xfe", "in.csv", "is a binary file (it holds NUL bytes)"),
-        ("domain\nstripe.com\n".encode("utf-16"), "in.csv", "is UTF-16 text, expected utf-8"),
         (b"PK\x03\x04", "in.xlsx", "a spreadsheet; save it as CSV (UTF-8) first"),
     ],
 )

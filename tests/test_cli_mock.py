@@ -146,7 +146,7 @@ def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> 
             proc.communicate()
 
 
-def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
+def test_a_busy_port_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as taken:
@@ -157,7 +157,7 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
             [FLOWDECK, "mock", "--port", str(port)], env=env_with({}), capture_output=True, text=True, timeout=60,
             check=False,
         )  # fmt: skip
-    assert done.returncode == 1 and done.stdout == ""
+    assert done.returncode == 2 and done.stdout == ""  # the port was the user's choice: 2, like every usage error
     assert done.stderr.strip() == (
         f"error: port {port} (for databar) is not free (Address already in use); "
         "pick another --port, or 0 for free ones"

@@ -11,6 +11,7 @@ import sys
 from flowdeck._extras import extra_for, install_hint
 
 EXIT_NOT_INSTALLED = 2
+EXIT_INTERRUPTED = 130  # the shell's code for SIGINT, as the commands use
 
 
 def main() -> None:
@@ -19,6 +20,11 @@ def main() -> None:
         from flowdeck._cli import app
 
         app(prog_name="flowdeck")
+    except KeyboardInterrupt:
+        # Ctrl-C before a command has begun its work (start-up, imports): nothing was sent, and the
+        # commands that send say themselves what an interruption left behind.
+        print("flowdeck: interrupted while starting up; nothing was sent", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     except ModuleNotFoundError as exc:
         extra = extra_for(exc)
         if extra is None:

@@ -78,8 +78,9 @@ class BatchRow:
 def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT) -> str:
     """A text file's content, or :class:`InputFileError` saying what is wrong with it, in one line.
 
-    A UTF-8 byte order mark is accepted. A file that is not text, or not in ``encoding``, is
-    refused naming the line and column of the first bad byte, followed by ``hint``.
+    A byte order mark (UTF-8 or UTF-16) decides the encoding; ``encoding`` is for files without one.
+    A file that is not text, or not in that encoding, is refused naming the line and column of the
+    first bad byte, followed by ``hint``.
 
     >>> read_text(Path("leads.csv"))  # doctest: +SKIP
     'domain\\nstripe.com\\n'
@@ -92,13 +93,19 @@ def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT
         raise InputFileError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputFileError(f"{path}: is UTF-16 text, expected {encoding}; {hint}")
-    if b"\x00" in data[:65536]:
-        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text")
     codec = codecs.lookup(encoding).name
+    # A byte order mark says how the file is encoded better than any default or option can: Excel
+    # writes one for "CSV UTF-8" and for "Unicode Text" (UTF-16).
+    if data.startswith(codecs.BOM_UTF8):
+        codec = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16"
+    elif codec == "utf-8":
+        codec = "utf-8-sig"
+    if not codec.startswith(("utf-16", "utf-32")) and b"\x00" in data[:65536]:
+        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text")
     try:
-        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
@@ -148,7 +155,8 @@ def read_rows(
 
 
 def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -162,9 +170,11 @@ def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     if duplicates:
         raise InputFileError(f"{path} row 1: column {duplicates[0]!r} appears twice in the header")
     records = []
+    begins = reader.line_num + 1  # where the record being read begins: a quoted field can span lines
     try:
         for values in reader:
             number = reader.line_num  # physical line, as an editor shows it
+            begins = reader.line_num + 1
             if not values:
                 continue
             if len(values) != len(header):
@@ -174,8 +184,37 @@ def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
                 )
             records.append((number, dict(zip(header, values, strict=True))))
     except csv.Error as exc:
-        raise InputFileError(f"{path} row {reader.line_num}: {exc}") from None
+        if "unexpected end of data" in str(exc):
+            raise InputFileError(f"{path} line {begins}: a quote opened in this row is never closed") from None
+        raise InputFileError(f"{path} line {begins}: {exc}") from None
     return records
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"key {key!r} appears twice")
+        found[key] = value
+    return found
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for a user's input: a key given twice, or nesting too deep to decode, is a
+    ``json.JSONDecodeError`` too (silently keeping the last of two keys would send what nobody chose).
+
+    >>> loads_json('{"domain": "a.com", "domain": "b.com"}')
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: key 'domain' appears twice: line 1 column 1 (char 0)
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), text, 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
 
 
 def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -184,7 +223,7 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = loads_json(line)
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{path} row {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(value, dict):
@@ -370,13 +409,13 @@ class Journal:
 class BatchObserver(Protocol):
     """What a progress display hears from a batch."""
 
-    def begin(self, total: int, already_done: int) -> None: ...
+    def begin(self, total: int, already_done: int, already_failed: int) -> None: ...
     def started(self, row: BatchRow) -> None: ...
     def finished(self, row: BatchRow, status: str) -> None: ...
 
 
 class _Silent:
-    def begin(self, total: int, already_done: int) -> None: ...
+    def begin(self, total: int, already_done: int, already_failed: int) -> None: ...
     def started(self, row: BatchRow) -> None: ...
     def finished(self, row: BatchRow, status: str) -> None: ...
 
@@ -402,6 +441,7 @@ class BatchSummary:
     by_provider: dict[str, Counter[str]] = attrs.field(factory=dict)
     failures: list[FailureGroup] = attrs.field(factory=list)
     started_now: int = 0
+    resumed: int = 0
     seconds: float = 0.0
 
     @property
@@ -462,6 +502,20 @@ def is_rejection(exc: FlowdeckError) -> bool:
     return isinstance(exc, InvalidRequestError | ConfigurationError | UnsupportedOperationError)
 
 
+def start_limiter(rate: float | None) -> AsyncLimiter | None:
+    """A limiter letting ``rate`` starts a second through, one at a time; None for no limit.
+
+    A leaky bucket holds at least one start: below one a second, it admits one start per ``1/rate``
+    seconds (a bucket of capacity ``rate`` over one second could never admit a whole start).
+
+    >>> start_limiter(0.5).time_period, start_limiter(20).max_rate
+    (2.0, 20)
+    """
+    if rate is None:
+        return None
+    return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
+
+
 async def run_batch(
     client: AsyncClient,
     rows: Sequence[BatchRow],
@@ -496,9 +550,10 @@ async def run_batch(
         attempt.final = {n: r for n, r in earlier.results.items() if n not in again}
         try:
             journal.keep_only(attempt.final)  # rows done again lose their old line first: one line per row
-            attempt.observer.begin(len(rows), len(rows) - len(todo))
+            failed_before = sum(r["status"] != "SUCCEEDED" for r in attempt.final.values())
+            attempt.observer.begin(len(rows), len(rows) - len(todo), failed_before)
             gate = asyncio.Semaphore(concurrency)
-            limiter = AsyncLimiter(rate, 1.0) if rate else None
+            limiter = start_limiter(rate)
             await asyncio.gather(*(attempt.process(row, gate, limiter) for row in todo))
         finally:
             # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
@@ -508,7 +563,9 @@ async def run_batch(
             journal.keep_only({**unreached, **attempt.final})
     finally:
         journal.close()
-    summary = BatchSummary(total=len(rows), skipped=len(rows) - len(todo), started_now=attempt.started_now)
+    summary = BatchSummary(
+        total=len(rows), skipped=len(rows) - len(todo), started_now=attempt.started_now, resumed=attempt.resumed
+    )
     summary.seconds = time.monotonic() - begun
     for row in rows:
         status = attempt.final[row.number]["status"]
@@ -530,6 +587,7 @@ class _Attempt:
         self.final: dict[int, dict[str, Any]] = {}  # the outcome of every row that has one
         self.attempted: set[int] = set()  # rows whose start intent this attempt wrote
         self.started_now = 0
+        self.resumed = 0  # rows whose run an earlier attempt started, waited on again
 
     def record(
         self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
@@ -573,6 +631,7 @@ class _Attempt:
                 self.journal.started(row, run)
                 self.started_now += 1
             else:
+                self.resumed += 1
                 self.observer.started(row)
             try:
                 run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)

@@ -29,13 +29,23 @@ from flowdeck._batch import (
     FailureGroup,
     InputFileError,
     Journal,
+    loads_json,
     read_rows,
     read_text,
     run_batch,
 )
 from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_line, summary_table
 from flowdeck._client import AsyncClient, Client
-from flowdeck._errors import ConfigurationError, FlowdeckError, InvalidRequestError, MissingCredentialError, WaitTimeout
+from flowdeck._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FlowdeckError,
+    InsecureTransportError,
+    InvalidRequestError,
+    MissingCredentialError,
+    PermissionDeniedError,
+    WaitTimeout,
+)
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Run, Status, WorkflowRef
@@ -129,7 +139,22 @@ def _explain(exc: FlowdeckError) -> str:
     """The one line a user reads for ``exc``: what to do, in the command line's terms."""
     if isinstance(exc, MissingCredentialError):
         return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
+    if isinstance(exc, InsecureTransportError):
+        # The library's advice is a keyword argument; the command line sends credentials over https only.
+        return (
+            f"{exc.provider}: refusing to send credentials to http://{exc.host} over plain http; "
+            f"set {exc.source} to an https:// URL (plain http is accepted only for a loopback host)"
+        )
+    if isinstance(exc, AuthenticationError | PermissionDeniedError) and exc.provider in provider_names():
+        # The provider says no to the credential: name where it came from, never what it is.
+        secrets = [s.variable for s in provider_spec(exc.provider).config.settings if s.secret]
+        return f"{exc}; check {' / '.join(secrets)} (flowdeck doctor --verify asks the provider)"
     return str(exc)
+
+
+def _clipped(text: str, keep: int = 60) -> str:
+    """``text`` short enough for a one-line error (a pasted value can be megabytes)."""
+    return text if len(text) <= keep else f"{text[: keep - 3]}..."
 
 
 def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[str, Any]:
@@ -137,7 +162,7 @@ def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict
     inputs: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            loaded = json.loads(read_text(inputs_file, hint="a JSON file must be UTF-8"))
+            loaded = loads_json(read_text(inputs_file, hint="a JSON file must be UTF-8"))
         except InputFileError as exc:
             _fail(f"--inputs {exc}", EXIT_USAGE)
         except json.JSONDecodeError as exc:
@@ -148,13 +173,17 @@ def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key or key == ":":
-            _fail(f"-i {pair!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
+            _fail(f"-i {_clipped(pair)!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
         if key.endswith(":"):
             key = key[:-1]
             try:
-                inputs[key] = json.loads(value)
+                inputs[key] = loads_json(value)
             except json.JSONDecodeError as exc:
-                _fail(f"-i {pair!r}: the value after := is not JSON ({exc.msg}); quote strings: {key}:='\"text\"'", 2)
+                _fail(
+                    f"-i {_clipped(pair)!r}: the value after := is not JSON ({exc.msg}); "
+                    f"quote strings: {key}:='\"text\"'",
+                    EXIT_USAGE,
+                )
         else:
             inputs[key] = value
     return inputs
@@ -250,7 +279,7 @@ def run(
                 _show(started, as_json)
                 if started.is_terminal and not started.succeeded:
                     raise typer.Exit(EXIT_FAILED)
-                if not as_json:
+                if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
                     ui.note(f"The run goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}")
                 return
             with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
@@ -280,7 +309,7 @@ def run(
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
-        _fail(str(exc))
+        _fail(_explain(exc))
     _show(final, as_json)
     if not final.succeeded:
         raise typer.Exit(EXIT_FAILED)
@@ -300,8 +329,11 @@ def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
-        _fail(str(exc))
+        _fail(_explain(exc))
     _show(found, as_json, workflow_known=found.workflow != placeholder.workflow)
+    # `flowdeck status ... && next-step` must not carry on after a run that ended badly.
+    if action == "status" and found.is_terminal and not found.succeeded:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -311,7 +343,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
-    """Show a run's current status and outputs.  Example: flowdeck status databar a1b2c3"""
+    """Show a run's status and outputs (exit 1 if it ended without success).  Example: flowdeck status databar a1b2c3"""
     _ui().set_verbose(verbose)
     _on_run(provider, run_id, as_json, "status")
 
@@ -345,6 +377,8 @@ def _parse_rate(rate: str | None) -> float | None:
 
 def _check_out(out_path: Path, input_file: Path) -> None:
     """Refuse an --out that cannot work, before anything is read or written."""
+    if str(out_path) == "-":
+        _fail("--out -: results go to a file, which is also what a rerun resumes from; give a file name", EXIT_USAGE)
     folder = out_path.parent
     if not folder.is_dir():
         _fail(f"--out {out_path}: folder {folder} does not exist; create it first", EXIT_USAGE)
@@ -354,6 +388,19 @@ def _check_out(out_path: Path, input_file: Path) -> None:
         out_path.exists() and input_file.exists() and out_path.samefile(input_file)
     ):
         _fail(f"--out {out_path}: is the input file; write results to another file, like results.jsonl", EXIT_USAGE)
+    if out_path.exists() and not out_path.is_file():
+        _fail(f"--out {out_path}: is not a regular file; results need a file a rerun can read back", EXIT_USAGE)
+    # Both files must be writable before any run starts: finding out at the first result would leave
+    # paid runs going with nowhere to record them.
+    for path in (out_path, Journal(out_path).state):
+        try:
+            existed = path.exists()
+            with path.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            _fail(f"--out {out_path}: cannot write {path}: {exc.strerror or exc}", EXIT_USAGE)
+        if not existed:
+            path.unlink()
 
 
 def _program() -> list[str]:

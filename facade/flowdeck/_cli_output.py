@@ -117,7 +117,10 @@ class Ui:
             flowdeck.setLevel(saved[1])
 
     def set_verbose(self, level: int) -> None:
-        """-v: show each retry; -vv: every flowdeck debug line (requests, polls). Before and after the command add up."""
+        """-v: show each retry; -vv: every flowdeck debug line (requests, polls).
+
+        Given before and after the command name (``flowdeck -v batch ... -v``), they add up.
+        """
         self.verbose += level
         if self.verbose >= 2:
             logging.getLogger("flowdeck").setLevel(logging.DEBUG)
@@ -167,14 +170,20 @@ class ProgressDisplay:
         self.in_flight: set[int] = set()
 
     def __enter__(self) -> ProgressDisplay:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.task is not None:
+            self.progress.stop()
 
-    def begin(self, total: int, already_done: int) -> None:
-        self.task = self.progress.add_task("batch", total=total, completed=already_done, failed=0, running=0)
+    def begin(self, total: int, already_done: int, already_failed: int) -> None:
+        # Shown only once the batch begins: a batch refused before that (other inputs, a locked
+        # journal) prints its one error line with no empty progress line before it.
+        self.failed = already_failed
+        self.task = self.progress.add_task(
+            "batch", total=total, completed=already_done, failed=already_failed, running=0
+        )
+        self.progress.start()
 
     def _update(self, advance: int = 0) -> None:
         if self.task is not None:
@@ -205,9 +214,16 @@ def row_list(rows: Sequence[int], shown: int = 5) -> str:
 
 
 def summary_line(summary: BatchSummary) -> Text:
-    """How many rows, how long, how many runs this attempt started."""
-    earlier = f", {summary.skipped} done earlier" if summary.skipped else ""
-    return Text(f"{summary.total} rows in {summary.seconds:.1f}s: {summary.started_now} runs started now{earlier}")
+    """How many rows, how long, and where each went: started now, followed again, done earlier, not started.
+
+    The parts add up to the rows, so a resume accounts for every one of them.
+    """
+    not_started = summary.total - summary.skipped - summary.started_now - summary.resumed
+    parts = [f"{summary.started_now} runs started now"]
+    parts += [f"{summary.resumed} started earlier and followed again"] if summary.resumed else []
+    parts += [f"{summary.skipped} done earlier"] if summary.skipped else []
+    parts += [f"{not_started} not started now"] if not_started else []
+    return Text(f"{summary.total} rows in {summary.seconds:.1f}s: {', '.join(parts)}")
 
 
 def summary_table(summary: BatchSummary) -> Table:

@@ -177,10 +177,7 @@ class ProviderConfig:
             raise InvalidBaseURLError(self.name, source, shown_url(url))
         if parts.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
             return
-        raise InsecureTransportError(
-            f"{self.name}: refusing to send credentials to http://{host} (from {source}; only https, "
-            "or http to a loopback host; pass allow_insecure_http=True to override)"
-        )
+        raise InsecureTransportError(self.name, host, source)
 
 
 def shown_url(url: str) -> str:

@@ -69,7 +69,20 @@ class MissingCredentialError(ConfigurationError):
 
 
 class InsecureTransportError(ConfigurationError):
-    """Credentials would be sent over plain http:// to a host that is not loopback."""
+    """Credentials would be sent over plain http:// to a host that is not loopback.
+
+    ``provider``, ``host`` and ``source`` (where the URL was set) let a caller word its own advice;
+    the message gives the library's (``allow_insecure_http=True``).
+    """
+
+    def __init__(self, provider: str, host: str, source: str) -> None:
+        self.provider = provider
+        self.host = host
+        self.source = source
+        super().__init__(
+            f"{provider}: refusing to send credentials to http://{host} (from {source}; only https, "
+            "or http to a loopback host; pass allow_insecure_http=True to override)"
+        )
 
 
 class InvalidBaseURLError(ConfigurationError):

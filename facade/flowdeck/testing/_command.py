@@ -28,12 +28,17 @@ from flowdeck.testing._server import PROVIDERS, MockProviders
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
 READY_SECONDS = 30.0
+EXIT_USAGE = 2
+
+
+class _PortInUse(RuntimeError):
+    """A port asked for on the command line is taken."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line and exit 2, like every other flowdeck usage error."""
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _share(text: str) -> float:
@@ -173,18 +178,19 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
     _stop_on_sigterm()
     try:
         if problem := _busy(ports):
-            raise RuntimeError(problem)
+            raise _PortInUse(problem)
         mocks.serve()
     except KeyboardInterrupt:
         mocks.stop()
         return 0
     except RuntimeError as exc:
+        code = EXIT_USAGE if isinstance(exc, _PortInUse) else 1  # a port given by the user is theirs to change
         if args.detached:
-            stdout.write(json.dumps({"error": str(exc)}) + "\n")
+            stdout.write(json.dumps({"error": str(exc), "code": code}) + "\n")
             stdout.flush()
         else:
             stderr.write(f"error: {exc}\n")
-        return 1
+        return code
     try:
         if args.detached:  # hand the variables to the parent, then let go of its pipe
             stdout.write(json.dumps({"env": mocks.env}) + "\n")
@@ -231,7 +237,7 @@ def _serve_in_background(argv: Sequence[str], args: argparse.Namespace, stdout: 
         child.kill()
         child.wait()
         stderr.write(f"error: {message.get('error', 'the mock providers did not start')}\n")
-        return 1
+        return int(message.get("code", 1))
     stdout.write(_exports({**message["env"], PID_VARIABLE: str(child.pid)}))
     stdout.flush()
     stderr.write(

@@ -1,0 +1,212 @@
+"""The command line off the happy path, as a careless user meets it: odd rates, hostile JSON, odd
+encodings and quotes, odd --out targets, refusals worded for a shell, and exit codes a script can trust.
+Each test drives the real command (typer's runner in-process, or a subprocess where the streams matter).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import flowdeck.__main__ as entry
+import pytest
+from flowdeck._batch import BatchSummary
+from flowdeck._cli import app
+from flowdeck._cli_output import summary_line
+from flowdeck.testing import MockProviders
+from typer.testing import CliRunner
+
+from tests._cli import flowdeck as run_flowdeck
+from tests._cli import results
+
+runner = CliRunner()
+DEEP = "[" * 5000 + "]" * 5000  # deeper than Python's JSON decoder can recurse
+
+
+@pytest.fixture
+def mock_env(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key, value in served_mocks.env.items():
+        monkeypatch.setenv(key, value)
+    return served_mocks.env
+
+
+def one_line_error(result: Any, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return str(lines[0])
+
+
+def batch(tmp_path: Path, ref: str, source: Path, *extra: str) -> Any:
+    return runner.invoke(app, ["batch", ref, str(source), "--out", str(tmp_path / "out.jsonl"), *extra])
+
+
+# --- rates and JSON ---------------------------------------------------------------------------------
+
+
+def test_a_rate_below_one_start_a_second_paces_the_starts(mock_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\nb\n")
+    result = batch(tmp_path, "gumloop:slowly", source, "--rate", "0.5/s")
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in results(tmp_path / "out.jsonl")] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+@pytest.mark.parametrize("where", ["-i", "--inputs", "jsonl"])
+def test_json_nested_too_deeply_is_a_one_line_error(mock_env: dict[str, str], tmp_path: Path, where: str) -> None:
+    if where == "jsonl":
+        source = tmp_path / "in.jsonl"
+        source.write_text(json.dumps({"topic": "x"})[:-1] + f', "deep": {DEEP}}}\n')
+        line = one_line_error(batch(tmp_path, "gumloop:deep", source))
+        assert not (tmp_path / "out.jsonl").exists()
+    elif where == "--inputs":
+        deep = tmp_path / "deep.json"
+        deep.write_text(DEEP)
+        line = one_line_error(runner.invoke(app, ["run", "gumloop:deep", "--inputs", str(deep)]))
+    else:
+        line = one_line_error(runner.invoke(app, ["run", "gumloop:deep", "-i", f"x:={DEEP}"]))
+        assert len(line) < 200  # the value is clipped, not echoed whole
+    assert "nested too deeply" in line
+
+
+def test_a_key_given_twice_in_json_is_refused_not_silently_the_last(mock_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"topic": "a.com", "topic": "b.com"}\n')
+    assert "key 'topic' appears twice" in one_line_error(batch(tmp_path, "gumloop:twice", source))
+    inputs = tmp_path / "in.json"
+    inputs.write_text('{"topic": "a", "topic": "b"}')
+    line = one_line_error(runner.invoke(app, ["run", "gumloop:twice", "--inputs", str(inputs)]))
+    assert "key 'topic' appears twice" in line
+
+
+# --- encodings and quotes ---------------------------------------------------------------------------
+
+
+def test_a_byte_order_mark_decides_the_encoding(mock_env: dict[str, str], tmp_path: Path) -> None:
+    utf16 = tmp_path / "in16.csv"
+    utf16.write_bytes("topic,city\nnews,Zürich\n".encode("utf-16"))  # Excel's "Unicode Text" has a BOM
+    assert batch(tmp_path, "gumloop:bom", utf16).exit_code == 0
+    assert results(tmp_path / "out.jsonl")[0]["input"] == {"topic": "news", "city": "Zürich"}
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufefftopic,city\nnews,Zürich\n".encode())
+    out = tmp_path / "o2.jsonl"
+    # --encoding latin-1 would read the BOM as three letters of the first column's name.
+    args = ["batch", "gumloop:bom", str(bom), "--out", str(out), "--encoding", "latin-1"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert results(out)[0]["input"] == {"topic": "news", "city": "Zürich"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['topic\n"a.com\nb.com\n', 'name,topic\n"Acme, Inc,acme.com\nBeta,beta.com\nGamma,gamma.com\n'],
+    ids=["one column", "two columns"],
+)
+def test_a_quote_never_closed_is_named_at_its_line(mock_env: dict[str, str], tmp_path: Path, text: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    line = one_line_error(batch(tmp_path, "gumloop:quote", source))
+    assert "in.csv line 2: a quote opened in this row is never closed" in line
+
+
+# --- --out targets ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["-", "/dev/null"])
+def test_out_must_be_a_regular_file(mock_env: dict[str, str], tmp_path: Path, target: str, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\n")
+    result = runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", target])
+    assert "--out" in one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    assert not Path("/dev/null.flowdeck-state.jsonl").exists()
+
+
+def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_start(
+    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\n")
+    before = served_mocks.start_count
+    too_long = tmp_path / ("r" * 240 + ".jsonl")  # its state file's name passes the 255-byte limit
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", str(too_long)]))
+    assert "cannot write" in line and "File name too long" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    assert served_mocks.start_count == before
+
+
+def test_a_refused_batch_prints_one_line_and_no_empty_progress_line(
+    served_mocks: MockProviders, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("topic\na\n")
+    second.write_text("topic\nb\n")
+    out = str(tmp_path / "out.jsonl")
+    assert run_flowdeck(["batch", "gumloop:once", str(first), "--out", out], served_mocks.env).returncode == 0
+    refused = run_flowdeck(["batch", "gumloop:once", str(second), "--out", out], served_mocks.env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, repr(refused.stderr)
+
+
+# --- messages worded for the command line -----------------------------------------------------------
+
+
+def test_stackai_no_wait_prints_no_command_to_follow_an_ended_run(mock_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["run", "stackai:acme/bot", "-i", "in-0=x", "--no-wait"])
+    assert result.exit_code == 0, result.output
+    assert "flowdeck status" not in result.stderr
+
+
+def test_plain_http_refusal_names_the_variable_not_a_python_keyword(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABAR_BASE_URL", "http://example.com")
+    line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]))
+    assert "set DATABAR_BASE_URL to an https:// URL" in line
+    assert "allow_insecure_http" not in line
+
+
+def test_a_rejected_key_names_the_variable_to_check(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABAR_API_KEY", "not-the-key")
+    line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]), code=1)
+    assert "HTTP 403" in line and "check DATABAR_API_KEY" in line
+    assert "not-the-key" not in line
+
+
+def test_status_exits_1_for_a_run_that_ended_badly(mock_env: dict[str, str]) -> None:
+    started = runner.invoke(app, ["run", "databar:flow/x-status-failed", "-i", "domain=x", "--no-wait", "--json"])
+    run_id = json.loads(started.stdout)["run_id"]
+    assert runner.invoke(app, ["status", "databar", run_id]).exit_code == 1
+    done = runner.invoke(app, ["run", "databar:flow/ok", "-i", "domain=x", "--json"])
+    assert runner.invoke(app, ["status", "databar", json.loads(done.stdout)["run_id"]]).exit_code == 0
+
+
+def test_the_summary_accounts_for_every_row() -> None:
+    summary = BatchSummary(total=60, skipped=8, started_now=44, resumed=5)
+    assert str(summary_line(summary)).endswith(
+        "44 runs started now, 5 started earlier and followed again, 8 done earlier, 3 not started now"
+    )
+
+
+class _InterruptImport(importlib.abc.MetaPathFinder):
+    """Ctrl-C arriving while the command line's modules load (a second or more on a slow machine)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "flowdeck._cli":
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delitem(sys.modules, "flowdeck._cli")
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exited:
+        entry.main()
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "flowdeck: interrupted while starting up; nothing was sent\n"
