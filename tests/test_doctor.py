@@ -41,7 +41,7 @@ def test_nothing_configured_exits_1_and_says_what_to_set() -> None:
     assert {p: d["state"] for p, d in found.items()} == dict.fromkeys(_providers.BUILTIN, "not configured")
     assert found["databar"]["reason"] == "set DATABAR_API_KEY"
     assert found["superai"]["reason"] == "set SUPERAI_TOKEN (or SUPERAI_EMAIL and SUPERAI_PASSWORD)"
-    assert "no provider is usable" in table and "flowdeck mock" in table
+    assert "no provider is usable" in table and 'eval "$(flowdeck mock --env)"' in table
 
 
 def test_superai_email_and_password_are_a_ready_setup() -> None:
