@@ -20,7 +20,7 @@ import pytest
 from flowdeck import _providers
 from flowdeck._cli import app
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op
+from flowdeck._core import Op, bind
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers import AdapterBase, MockSpec, Provider, RefSyntax
 from flowdeck._providers._base import Clock, map_status, not_supported
@@ -72,13 +72,16 @@ class ToyAdapter(AdapterBase):
 
     def start(self, ref: flowdeck.WorkflowRef, inputs: Mapping[str, Any]) -> Op[flowdeck.Run]:
         run: flowdeck.Run = yield self.call(
-            "start", START, lambda body: self._run(ref, body), ref.org, ref.id, body=dict(inputs), starts=ref
-        )
+            "start", START, lambda body: self._run(ref, body),
+            bind(START._get_kwargs, ref.org or "", ref.id, body=dict(inputs)), starts=ref,
+        )  # fmt: skip
         return run
 
     def get_run(self, run_id: str, ref: flowdeck.WorkflowRef | None = None) -> Op[flowdeck.Run]:
         ref = ref or flowdeck.WorkflowRef(self.name, "run", run_id)
-        run: flowdeck.Run = yield self.call("get_run", GET_RUN, lambda body: self._run(ref, body), run_id)
+        run: flowdeck.Run = yield self.call(
+            "get_run", GET_RUN, lambda body: self._run(ref, body), bind(GET_RUN._get_kwargs, run_id)
+        )
         return run
 
     def refresh(self, run: flowdeck.Run) -> Op[flowdeck.Run]:

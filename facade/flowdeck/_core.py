@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -39,6 +39,7 @@ from flowdeck._secrets import scrub
 from flowdeck._transport import _NEVER_SENT, retry_after_seconds
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Operation(Protocol):
@@ -54,6 +55,30 @@ class Operation(Protocol):
 
     @property
     def _parse_response(self) -> Callable[..., Any]: ...
+
+
+@attrs.frozen
+class Bound:
+    """Arguments for one generated operation, made by :func:`bind` (which type-checks them)."""
+
+    get_kwargs: Callable[..., dict[str, Any]]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def bind(get_kwargs: Callable[P, dict[str, Any]], /, *args: P.args, **kwargs: P.kwargs) -> Bound:
+    """The arguments for a generated operation, checked by mypy against its ``_get_kwargs`` signature.
+
+    A :class:`Call` stores a generated module and calls it later, which hides the call from the type
+    checker; binding through here keeps it visible, so a regenerated client whose signature changed
+    (say ``flow_id: int``) fails ``make lint`` instead of shipping.
+
+    >>> def _get_kwargs(flow_id: str, *, body: dict[str, str]) -> dict[str, Any]: ...
+    >>> bound = bind(_get_kwargs, "f-1", body={})
+    >>> bound.args, bound.kwargs
+    (('f-1',), {'body': {}})
+    """
+    return Bound(get_kwargs, args, dict(kwargs))
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 
 from flowdeck._config import ConfigSpec, ProviderConfig
-from flowdeck._core import Call, Op, Operation
+from flowdeck._core import Bound, Call, Op, Operation
 from flowdeck._errors import InvalidRequestError, UnknownStatusError, UnsupportedOperationError
 from flowdeck._models import Run, Status, WorkflowRef
 
@@ -49,7 +49,8 @@ class AdapterBase:
     """Shared plumbing of adapters: the configuration, the injectable clock, and :meth:`call`.
 
     A subclass sets ``name`` and ``headers`` (its auth headers) and builds every request with
-    :meth:`call`. Its ``__init__`` may assume ``config.check()`` passed (the registry checks first).
+    :meth:`call`, its arguments bound with :func:`~flowdeck._core.bind`. Its ``__init__`` may assume
+    ``config.check()`` passed (the registry checks first).
     """
 
     name: ClassVar[str]
@@ -64,21 +65,26 @@ class AdapterBase:
         operation: str,
         module: Operation,
         parse: Callable[[Any], Any],
-        *args: Any,
+        bound: Bound,
+        *,
         starts: WorkflowRef | str | None = None,
         headers: Mapping[str, str] | None = None,
         base_url: str | None = None,
         timeout: float | None = None,
         secrets: tuple[str, ...] = (),
-        **kwargs: Any,
     ) -> Call[Any]:
         """The one way a request is built: this provider, its base URL and headers, its secrets to scrub.
 
-        ``starts`` names the workflow when the request may start a paid run (never blindly retried).
-        ``secrets`` adds values obtained at run time (a session token) to the configured ones.
+        ``bound`` is ``bind(module._get_kwargs, ...)``: the arguments, type-checked against the
+        generated signature. ``starts`` names the workflow when the request may start a paid run
+        (never blindly retried). ``secrets`` adds values obtained at run time (a session token) to
+        the configured ones.
         """
+        if bound.get_kwargs != module._get_kwargs:  # == rather than is: bound methods are made per access
+            # The type check covers the function that was bound, so it must be the one that is called.
+            raise TypeError(f"{self.name} {operation}: arguments were bound to another operation")
         return Call(
-            self.name, operation, module, base_url or self.config.base_url, parse, args, kwargs,
+            self.name, operation, module, base_url or self.config.base_url, parse, bound.args, bound.kwargs,
             self.headers if headers is None else headers, starts_run=starts is not None,
             workflow="" if starts is None else str(starts), timeout=timeout,
             secrets=self.config.secrets() + secrets,

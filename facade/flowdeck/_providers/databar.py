@@ -15,7 +15,7 @@ from flowdeck_generated.databar.api.waterfall import run_waterfall
 from flowdeck_generated.databar.models import Inputs, Params, RunFlowIn, Task, WaterfallRequest
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op
+from flowdeck._core import Op, bind
 from flowdeck._errors import GoneError, InvalidRequestError
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
@@ -89,7 +89,8 @@ class DatabarAdapter(AdapterBase):
         """POST /v1/flows/{flow_id}/run."""
         ref = WorkflowRef(self.name, "flow", check_id(flow_id, "databar flow id"))
         body = RunFlowIn(inputs=Inputs.from_dict(check_inputs(self.name, inputs, strings_only=True)))
-        run: Run = yield self.call("run_flow", run_flow, lambda r: self._pending(ref, r), ref.id, body=body, starts=ref)
+        bound = bind(run_flow._get_kwargs, ref.id, body=body)
+        run: Run = yield self.call("run_flow", run_flow, lambda r: self._pending(ref, r), bound, starts=ref)
         return run
 
     def run_waterfall(
@@ -116,9 +117,8 @@ class DatabarAdapter(AdapterBase):
         body = WaterfallRequest(params=Params.from_dict(check_inputs(self.name, params)), email_verifier=email_verifier)
         if enrichments:
             body.enrichments = enrichments
-        run: Run = yield self.call(
-            "run_waterfall", run_waterfall, lambda r: self._pending(ref, r), ref.id, body=body, starts=ref
-        )
+        bound = bind(run_waterfall._get_kwargs, ref.id, body=body)
+        run: Run = yield self.call("run_waterfall", run_waterfall, lambda r: self._pending(ref, r), bound, starts=ref)
         return run
 
     def _pending(self, ref: WorkflowRef, started: Any) -> Run:
@@ -130,9 +130,8 @@ class DatabarAdapter(AdapterBase):
     def get_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
         """GET /v1/tasks/{task_id}; an expired task (410) comes back as an EXPIRED run."""
         ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
-        call = self.call(
-            "get_task", get_task, lambda t: self._task_run(ref, t, "get_task"), check_id(task_id, "databar task id")
-        )
+        bound = bind(get_task._get_kwargs, check_id(task_id, "databar task id"))
+        call = self.call("get_task", get_task, lambda t: self._task_run(ref, t, "get_task"), bound)
         try:
             run: Run = yield call
         except GoneError as exc:
@@ -148,22 +147,19 @@ class DatabarAdapter(AdapterBase):
     def cancel_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
         """POST /v1/tasks/{task_id}/cancel; 409 (ConflictError) if the task already ended."""
         ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
-        run: Run = yield self.call(
-            "cancel_task",
-            cancel_task,
-            lambda t: self._task_run(ref, t, "cancel_task"),
-            check_id(task_id, "databar task id"),
-        )
+        bound = bind(cancel_task._get_kwargs, check_id(task_id, "databar task id"))
+        run: Run = yield self.call("cancel_task", cancel_task, lambda t: self._task_run(ref, t, "cancel_task"), bound)
         return run
 
     def get_flow(self, flow_id: str) -> Op[dict[str, Any]]:
         """GET /v1/flows/{flow_id}: the flow with its declared inputs, as JSON data (``inputs[].id``...)."""
-        flow: dict[str, Any] = yield self.call("get_flow", get_flow, to_dict, check_id(flow_id, "databar flow id"))
+        bound = bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id"))
+        flow: dict[str, Any] = yield self.call("get_flow", get_flow, to_dict, bound)
         return flow
 
     def get_user(self) -> Op[dict[str, Any]]:
         """GET /v1/user/me: the account behind the key, as JSON data (``balance`` is the credits left)."""
-        user: dict[str, Any] = yield self.call("get_user", get_user, to_dict)
+        user: dict[str, Any] = yield self.call("get_user", get_user, to_dict, bind(get_user._get_kwargs))
         return user
 
 

@@ -12,7 +12,7 @@ from flowdeck_generated.gumloop.api.execution import get_pipeline_run, kill_pipe
 from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, PipelineRun, StartPipelineBody
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op
+from flowdeck._core import Op, bind
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
@@ -77,7 +77,9 @@ class GumloopAdapter(AdapterBase):
                 url=url if isinstance(url, str) else None, raw=to_dict(started),
             )  # fmt: skip
 
-        run: Run = yield self.call("start_pipeline", start_pipeline, parse, body=body, starts=ref)
+        run: Run = yield self.call(
+            "start_pipeline", start_pipeline, parse, bind(start_pipeline._get_kwargs, body=body), starts=ref
+        )
         return run
 
     def get_pipeline_run(self, run_id: str, ref: WorkflowRef | None = None, *, url: str | None = None) -> Op[Run]:
@@ -101,7 +103,8 @@ class GumloopAdapter(AdapterBase):
                 url=url, raw=raw,
             )  # fmt: skip
 
-        run: Run = yield self.call("get_pipeline_run", get_pipeline_run, parse, run_id=run_id, user_id=self._user_id)
+        bound = bind(get_pipeline_run._get_kwargs, run_id=run_id, user_id=self._user_id)
+        run: Run = yield self.call("get_pipeline_run", get_pipeline_run, parse, bound)
         return run
 
     def refresh(self, run: Run) -> Op[Run]:
@@ -110,7 +113,7 @@ class GumloopAdapter(AdapterBase):
     def cancel(self, run: Run) -> Op[Run]:
         """POST /kill_pipeline (documented only by a third party), then look at the run again."""
         body = KillPipelineBody(run_id=check_id(run.id, "gumloop run_id"), user_id=self._user_id)
-        yield self.call("kill_pipeline", kill_pipeline, lambda r: r, body=body)
+        yield self.call("kill_pipeline", kill_pipeline, lambda r: r, bind(kill_pipeline._get_kwargs, body=body))
         refreshed: Run = yield from self.refresh(run)
         return refreshed
 

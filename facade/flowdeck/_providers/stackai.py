@@ -13,7 +13,7 @@ from flowdeck_generated.stackai.api.run_flow import run_deployed_flow
 from flowdeck_generated.stackai.models import Inputs, RunResult
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op
+from flowdeck._core import Op, bind
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
@@ -52,12 +52,17 @@ class StackAIAdapter(AdapterBase):
         self, org_id: str, flow_id: str, inputs: Mapping[str, Any], *, version: int | None = None
     ) -> Op[Run]:
         """POST /inference/v0/run/{org_id}/{flow_id}: runs to completion; the run returned is terminal."""
-        ref = WorkflowRef(self.name, None, check_id(flow_id, "stackai flow id"), org=check_id(org_id, "stackai org id"))
+        org = check_id(org_id, "stackai org id")
+        ref = WorkflowRef(self.name, None, check_id(flow_id, "stackai flow id"), org=org)
         body = Inputs.from_dict(check_inputs(self.name, inputs))
-        kwargs: dict[str, Any] = {"body": body} if version is None else {"body": body, "version": version}
+        bound = (
+            bind(run_deployed_flow._get_kwargs, org, ref.id, body=body)
+            if version is None
+            else bind(run_deployed_flow._get_kwargs, org, ref.id, body=body, version=version)
+        )
         run: Run = yield self.call(
-            "run_deployed_flow", run_deployed_flow, lambda result: self._run(ref, result), ref.org, ref.id,
-            starts=ref, timeout=RUN_TIMEOUT, **kwargs,
+            "run_deployed_flow", run_deployed_flow, lambda result: self._run(ref, result), bound,
+            starts=ref, timeout=RUN_TIMEOUT,
         )  # fmt: skip
         return run
 

@@ -29,7 +29,7 @@ from flowdeck_generated.superai.models import (
 )
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Call, Op
+from flowdeck._core import Bound, Call, Op, Operation, bind
 from flowdeck._errors import AuthenticationError, InvalidRequestError
 from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
@@ -113,7 +113,9 @@ class SuperAIAdapter(AdapterBase):
         return {"Authorization": f"Bearer {self._token.access}"}
 
     def _login(self) -> Op[None]:
-        anon = yield self.call("get_anon_key", get_anon_key, lambda r: r.anon_key, headers={})
+        anon = yield self.call(
+            "get_anon_key", get_anon_key, lambda r: r.anon_key, bind(get_anon_key._get_kwargs), headers={}
+        )
         grant: Any = None
         if self._token.refresh is not None:
             try:
@@ -140,21 +142,20 @@ class SuperAIAdapter(AdapterBase):
             return token
 
         return self.call(
-            "get_token", get_token, parse, body=body, grant_type=grant_type, headers={"apikey": anon},
-            base_url=self._auth_url, secrets=self._live_secrets(),
+            "get_token", get_token, parse, bind(get_token._get_kwargs, body=body, grant_type=grant_type),
+            headers={"apikey": anon}, base_url=self._auth_url, secrets=self._live_secrets(),
         )  # fmt: skip
 
     def _live_secrets(self) -> tuple[str, ...]:
         return tuple(t for t in (self._token.access, self._token.refresh) if t)
 
-    def _authed(self, operation: str, module: Any, parse: Any, *args: Any, starts: str = "", **kwargs: Any) -> Op[Any]:
+    def _authed(self, operation: str, module: Operation, parse: Any, bound: Bound, *, starts: str = "") -> Op[Any]:
         """One API call with a valid token; on 401 log in again once and repeat it."""
         for attempt in (0, 1):
             headers = yield from self._auth(force=attempt == 1)
             call = self.call(
-                operation, module, parse, *args, starts=starts or None, headers=headers,
-                secrets=self._live_secrets(), **kwargs,
-            )  # fmt: skip
+                operation, module, parse, bound, starts=starts or None, headers=headers, secrets=self._live_secrets()
+            )
             try:
                 return (yield call)
             except AuthenticationError:
@@ -186,7 +187,7 @@ class SuperAIAdapter(AdapterBase):
         )
         run: Run = yield from self._authed(
             "create_flow_execution", create_flow_execution, lambda e: self._run(ref, e, "create_flow_execution"),
-            body=body, starts=str(ref),
+            bind(create_flow_execution._get_kwargs, body=body), starts=str(ref),
         )  # fmt: skip
         if run.is_terminal:  # a fast flow may be done already; its outputs live on the task executions
             run = yield from self.get_flow_execution(run.id, ref)
@@ -198,8 +199,9 @@ class SuperAIAdapter(AdapterBase):
         """GET /flow-executions/{id}; once it has ended, its task outputs (or first task error) are attached."""
         exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
         run: Run = yield from self._authed(
-            "get_flow_execution", get_flow_execution, lambda e: self._run(ref, e, "get_flow_execution"), exec_uuid
-        )
+            "get_flow_execution", get_flow_execution, lambda e: self._run(ref, e, "get_flow_execution"),
+            bind(get_flow_execution._get_kwargs, exec_uuid),
+        )  # fmt: skip
         if with_outputs and run.status in (Status.SUCCEEDED, Status.FAILED):
             tasks = yield from self.list_task_executions(run.id)
             outputs = outputs_by_task(tasks)
@@ -211,9 +213,12 @@ class SuperAIAdapter(AdapterBase):
 
     def list_task_executions(self, execution_id: str, *, task_name: str | None = None) -> Op[list[TaskOutput]]:
         """GET /task-executions?flow_execution_id=: the tasks of an execution with their outputs."""
-        kwargs: dict[str, Any] = {"flow_execution_id": as_uuid(execution_id, "superai flow_execution_id")}
-        if task_name is not None:
-            kwargs["task_name"] = task_name
+        exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
+        bound = (
+            bind(list_task_executions._get_kwargs, flow_execution_id=exec_uuid)
+            if task_name is None
+            else bind(list_task_executions._get_kwargs, flow_execution_id=exec_uuid, task_name=task_name)
+        )
 
         def parse(tasks: list[TaskExecution]) -> list[TaskOutput]:
             out = []
@@ -225,7 +230,7 @@ class SuperAIAdapter(AdapterBase):
                                       None if err is None else str(err.message)))  # fmt: skip
             return out
 
-        tasks: list[TaskOutput] = yield from self._authed("list_task_executions", list_task_executions, parse, **kwargs)
+        tasks: list[TaskOutput] = yield from self._authed("list_task_executions", list_task_executions, parse, bound)
         return tasks
 
     def list_flow_executions(self, flow_id: str, *, page: int, page_size: int, **filters: Any) -> Op[list[Run]]:
@@ -237,7 +242,7 @@ class SuperAIAdapter(AdapterBase):
         runs: list[Run] = yield from self._authed(
             "list_flow_executions", list_flow_executions,
             lambda items: [self._run(ref, e, "list_flow_executions") for e in items],
-            flow_id=flow_uuid, page=page, page_size=page_size, **filters,
+            bind(list_flow_executions._get_kwargs, flow_id=flow_uuid, page=page, page_size=page_size, **filters),
         )  # fmt: skip
         return runs
 
@@ -245,8 +250,9 @@ class SuperAIAdapter(AdapterBase):
         """POST /flow-executions/{id}/execute (204): runs the same execution again, then reads it back."""
         exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
         yield from self._authed(
-            "reexecute_flow_execution", reexecute_flow_execution, lambda r: r, exec_uuid,
-            only_stale=only_stale, starts=f"superai:execution/{exec_uuid}",
+            "reexecute_flow_execution", reexecute_flow_execution, lambda r: r,
+            bind(reexecute_flow_execution._get_kwargs, exec_uuid, only_stale=only_stale),
+            starts=f"superai:execution/{exec_uuid}",
         )  # fmt: skip
         run: Run = yield from self.get_flow_execution(str(exec_uuid), with_outputs=False)
         return run
