@@ -46,3 +46,27 @@ class GenerationError(SpecPipelineError):
 
 class DriftError(SpecPipelineError):
     """Committed normalized specs or generated clients differ from what specs/ produces."""
+
+
+class DanglingRefError(SpecPipelineError):
+    """A ``$ref`` points outside its document or at nothing (named by file and JSON pointer)."""
+
+
+class OverlayCollisionError(OverlayError):
+    """An overlay adds an operation the provider's page now defines itself: delete the overlay action."""
+
+
+class SpecRuleError(SpecPipelineError):
+    """A normalized spec breaks one of flowdeck's rules (e.g. an unmarked added operation)."""
+
+
+class FetchError(SpecPipelineError):
+    """A provider page could not be fetched (spec-watch)."""
+
+
+class TypeCheckError(SpecPipelineError):
+    """The facade does not type-check against newly generated clients."""
+
+
+class BreakingChangesRefused(SpecPipelineError):
+    """A spec update has breaking changes and ``ACCEPT_BREAKING=1`` was not given."""

@@ -12,9 +12,12 @@ from typing import Any
 
 import jsonpath
 
-from specpipe._errors import OverlayError, StaleOverlayError
+from specpipe._errors import OverlayCollisionError, OverlayError, StaleOverlayError
 
 _VERSION = re.compile(r"^1\.0\.\d+$")
+ADDED = "x-flowdeck-added"  # marks an operation an overlay adds that the provider's page does not have
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_PARAM = re.compile(r"\{[^}]*\}")
 
 
 def validate_overlay(overlay: Any, *, name: str = "<overlay>") -> None:
@@ -84,6 +87,7 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], *, name: st
             _remove(matches)
             continue
         for match in matches:
+            _refuse_collisions(doc, tuple(match.parts), action["update"], f"{name} action #{i}", action)
             if match.parent is None:
                 doc = merge_update(doc, action["update"])
             else:
@@ -99,3 +103,41 @@ def _remove(matches: list[jsonpath.JSONPathMatch]) -> None:
     keyed: list[tuple[Any, Any]] = [(m.parent.obj, m.parts[-1]) for m in matches if m.parent is not None]
     for container, key in sorted(keyed, key=lambda ck: ck[1] if isinstance(ck[1], int) else -1, reverse=True):
         del container[key]
+
+
+def template(path: str) -> str:
+    """A path with its parameter names erased: ``/v1/tasks/{id}`` and ``/v1/tasks/{task_id}`` are one path.
+
+    >>> template("/v1/tasks/{task_id}/cancel")
+    '/v1/tasks/{}/cancel'
+    """
+    return _PARAM.sub("{}", path)
+
+
+def _marked(update: Any, rel: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Relative paths of every object in ``update`` carrying the x-flowdeck-added mark."""
+    if not isinstance(update, dict):
+        return []
+    found = [rel] if update.get(ADDED) else []
+    for key, value in update.items():
+        found += _marked(value, (*rel, key))
+    return found
+
+
+def _refuse_collisions(doc: Any, at: tuple[Any, ...], update: Any, where: str, action: dict[str, Any]) -> None:
+    """An operation we add must not exist yet: when the provider publishes it, our copy must go."""
+    for rel in _marked(update):
+        parts = (*at, *rel)
+        if len(parts) != 3 or parts[0] != "paths" or parts[2] not in _METHODS:
+            raise OverlayError(f"{where}: {ADDED} marks operations only (paths.<path>.<method>), not {parts!r}")
+        path, method = str(parts[1]), str(parts[2])
+        existing = [
+            p for p, item in (doc.get("paths") or {}).items() if template(p) == template(path) and method in item
+        ]
+        if existing:
+            desc = f" ({action['description']})" if action.get("description") else ""
+            raise OverlayCollisionError(
+                f"{where}{desc} adds {method.upper()} {path}, which the provider's page now defines "
+                f"({method.upper()} {existing[0]}): delete that operation from the overlay action and keep "
+                "only the fixes the published one still needs"
+            )
