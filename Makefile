@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SPECPIPE := $(BIN)/specpipe
 
-.PHONY: install sdks generate spec-update spec-check test contract demo bench soak soak-contention lint clean
+.PHONY: install sdks generate spec-update spec-check spec-watch mutate test contract demo bench soak soak-contention lint clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -20,13 +20,25 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## Rebuild specs/normalized/ from raw pages + overlays, print the API-surface report, regenerate generated/.
+## Rebuild specs/normalized/ from raw pages + overlays, print the change report, regenerate generated/.
 generate: install
 	$(SPECPIPE) generate
 
-## A provider changed its spec: drop the new page into specs/raw/, then run this.
+## A provider changed its spec: drop the new page into specs/raw/, then run this. It writes the report to
+## specs/reports/, refuses breaking changes unless ACCEPT_BREAKING=1, and records the page (hash, date)
+## only after the build, the generated clients and the facade's type check all succeeded.
 spec-update: install
-	$(SPECPIPE) update
+	$(SPECPIPE) update $(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking)
+
+## Fetch every provider page (source_url in specs/manifest.yaml) and report what changed: exit 0 unchanged,
+## 3 changed, 1 breaking, 2 a page could not be fetched. SAVE=1 accepts the changed pages as spec-update does.
+spec-watch: install
+	$(SPECPIPE) watch $(if $(filter 1,$(SAVE)),--save) $(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking)
+
+## Remove each overlay action in turn, regenerate in a scratch copy, and name the test that notices
+## (exit 1 if any action survives). Many minutes; not part of `make test`.
+mutate: install
+	$(SPECPIPE) mutate
 
 ## Fail if raw hashes, normalized specs or generated/ drifted from specs/.
 spec-check: install

@@ -1,0 +1,146 @@
+"""The ``specpipe`` commands behind the Makefile's spec verbs.
+
+::
+
+    specpipe build                  rebuild specs/normalized/ and print what changed
+    specpipe generate               build, then regenerate generated/
+    specpipe check                  fail if raw hashes, normalized specs or generated/ drifted
+    specpipe report OLD NEW [--json]
+                                    what changed between two specs (or two vendored pages); exit 1 if breaking
+    specpipe update [--accept-breaking]
+                                    accept changed pages in specs/raw/ (make spec-update)
+    specpipe watch [--save] [--mirror URL] [--source NAME=URL]
+                                    fetch every provider page and report changes (make spec-watch)
+    specpipe mutate [--action ID]   remove each overlay action in turn; which test notices? (make mutate)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from specpipe._build import build_all, check_hashes, dump, load_yaml
+from specpipe._diff import diff_specs, is_breaking
+from specpipe._errors import SpecPipelineError
+from specpipe._extract import extract_openapi
+from specpipe._generate import check_drift, install_tree
+from specpipe._report import format_json, format_markdown
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    """An OpenAPI document from a YAML/JSON file, or from a vendored page holding one in a fenced block."""
+    if not path.is_file():
+        raise SpecPipelineError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    if isinstance(doc, dict) and "openapi" in doc:
+        return doc
+    return extract_openapi(text, name=str(path))
+
+
+def _write_normalized(specs: Path) -> dict[str, Path]:
+    built = build_all(specs)
+    out = specs / "normalized"
+    out.mkdir(exist_ok=True)
+    paths = {}
+    for provider, doc in built.items():
+        path = out / f"{provider}.yaml"
+        old = load_yaml(path) if path.exists() else {}
+        print(format_markdown(provider, diff_specs(old or {}, doc)) + "\n")
+        path.write_text(dump(doc), encoding="utf-8")
+        paths[provider] = path
+    return paths
+
+
+def _check(specs: Path, generated: Path) -> None:
+    check_hashes(specs)
+    built = build_all(specs)
+    stale = [
+        f"specs/normalized/{p}.yaml"
+        for p, doc in built.items()
+        if not (specs / "normalized" / f"{p}.yaml").exists()
+        or (specs / "normalized" / f"{p}.yaml").read_text(encoding="utf-8") != dump(doc)
+    ]
+    if stale:
+        raise SpecPipelineError("normalized specs are out of date (run `make generate`): " + ", ".join(stale))
+    check_drift(specs, {p: specs / "normalized" / f"{p}.yaml" for p in built}, generated)
+    print(f"specs and generated clients are in sync ({', '.join(built)})")
+
+
+def _flag(value: bool, env: str) -> bool:
+    return value or os.environ.get(env, "") == "1"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run one command; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="specpipe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: cwd)")
+    parser.add_argument("--date", default=None, help="the date to record and name reports by (default: today)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="rebuild specs/normalized/ and print what changed")
+    sub.add_parser("generate", help="build, then regenerate generated/ from specs/normalized/")
+    sub.add_parser("check", help="fail if raw hashes, normalized specs or generated/ drifted")
+    upd = sub.add_parser("update", help="accept changed raw pages: report, build, generate, type-check, record")
+    upd.add_argument("--accept-breaking", action="store_true", help="accept breaking changes (or ACCEPT_BREAKING=1)")
+    rep = sub.add_parser("report", help="what changed from OLD to NEW (OpenAPI files or vendored pages)")
+    rep.add_argument("old", type=Path)
+    rep.add_argument("new", type=Path)
+    rep.add_argument("--json", action="store_true", help="a JSON list of {level, operation, path, message}")
+    wat = sub.add_parser("watch", help="fetch every provider page; exit 0 unchanged, 3 changed, 1 breaking, 2 error")
+    wat.add_argument("--mirror", help="fetch <mirror>/<host><path> instead of each source_url")
+    wat.add_argument("--source", action="append", default=[], metavar="NAME=URL", help="fetch one page from URL")
+    wat.add_argument("--out", type=Path, help="where to write reports (default: specs/reports)")
+    wat.add_argument("--save", action="store_true", help="accept the changed pages as `update` would (or SAVE=1)")
+    wat.add_argument("--accept-breaking", action="store_true", help="with --save: accept breaking changes too")
+    mut = sub.add_parser("mutate", help="remove each overlay action in turn and find the test that notices")
+    mut.add_argument("--action", action="append", default=[], help="only this action (e.g. databar#3); repeatable")
+    args = parser.parse_args(argv)
+    root: Path = args.root.resolve()
+    specs, generated = root / "specs", root / "generated"
+    today = args.date or datetime.date.today().isoformat()
+    try:
+        if args.command == "report":
+            changes = diff_specs(load_spec(args.old), load_spec(args.new))
+            print(format_json(changes) if args.json else format_markdown(f"{args.old} -> {args.new}", changes))
+            return 1 if is_breaking(changes) else 0
+        if args.command == "check":
+            _check(specs, generated)
+        elif args.command == "update":
+            from specpipe._update import update
+
+            accept = _flag(args.accept_breaking, "ACCEPT_BREAKING")
+            return update(root, today=today, accept_breaking=accept)
+        elif args.command == "watch":
+            from specpipe._watch import source_urls, watch
+
+            overrides = dict(item.split("=", 1) for item in args.source if "=" in item)
+            urls = source_urls(specs, mirror=args.mirror, overrides=overrides)
+            return watch(
+                root, today=today, urls=urls, save=_flag(args.save, "SAVE"),
+                accept_breaking=_flag(args.accept_breaking, "ACCEPT_BREAKING"), out_dir=args.out,
+            )  # fmt: skip
+        elif args.command == "mutate":
+            from specpipe._mutate import mutate
+
+            return mutate(root, only=args.action)
+        else:
+            check_hashes(specs)
+            paths = _write_normalized(specs)
+            if args.command == "generate":
+                install_tree(specs, paths, generated)
+                print(f"regenerated {len(paths)} client(s) under generated/")
+    except SpecPipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
