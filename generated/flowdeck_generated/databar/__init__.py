@@ -1,4 +1,4 @@
-"""A client library for accessing Databar API"""
+"""A client library for accessing Databar.ai API"""
 
 from .client import AuthenticatedClient, Client
 

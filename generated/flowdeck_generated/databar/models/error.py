@@ -13,7 +13,7 @@ T = TypeVar("T", bound="Error")
 
 @_attrs_define
 class Error:
-    """Docs: "All error responses return a JSON body with a `detail` field".
+    """The docs: "All error responses return a JSON body with a `detail` field".
 
     Attributes:
         detail (Any): A message, or field errors (object or list).

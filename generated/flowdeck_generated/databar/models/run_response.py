@@ -15,7 +15,7 @@ class RunResponse:
 
     Attributes:
         task_id (str):
-        status (str): Always `processing` in the docs' examples.
+        status (str): `processing` in the flow page's example (see WaterfallTask.status for `created`).
     """
 
     task_id: str

@@ -14,6 +14,7 @@ from .list_flow_executions_sort_field import ListFlowExecutionsSortField
 from .task_error import TaskError
 from .task_execution import TaskExecution
 from .token import Token
+from .token_error import TokenError
 from .token_request import TokenRequest
 from .validation_error import ValidationError
 
@@ -32,6 +33,7 @@ __all__ = (
     "TaskError",
     "TaskExecution",
     "Token",
+    "TokenError",
     "TokenRequest",
     "ValidationError",
 )

@@ -11,7 +11,8 @@ T = TypeVar("T", bound="ValidationError")
 
 @_attrs_define
 class ValidationError:
-    """
+    """FastAPI's standard validation error item (the docs say 422 answers use FastAPI's format).
+
     Attributes:
         loc (list[int | str]):
         msg (str):

@@ -5,9 +5,9 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
 from ...models.get_token_grant_type import GetTokenGrantType
 from ...models.token import Token
+from ...models.token_error import TokenError
 from ...models.token_request import TokenRequest
 from ...types import UNSET, Response
 
@@ -42,19 +42,19 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | Token | None:
+) -> Token | TokenError | None:
     if response.status_code == 200:
         response_200 = Token.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = TokenError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = TokenError.from_dict(response.json())
 
         return response_401
 
@@ -66,7 +66,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Token]:
+) -> Response[Token | TokenError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,7 +80,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: TokenRequest,
     grant_type: GetTokenGrantType,
-) -> Response[Error | Token]:
+) -> Response[Token | TokenError]:
     """Exchange email+password (or a refresh token) for a one-hour access token
 
      Served by the auth service, not the API host.
@@ -94,7 +94,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Token]
+        Response[Token | TokenError]
     """
 
     kwargs = _get_kwargs(
@@ -114,7 +114,7 @@ def sync(
     client: AuthenticatedClient,
     body: TokenRequest,
     grant_type: GetTokenGrantType,
-) -> Error | Token | None:
+) -> Token | TokenError | None:
     """Exchange email+password (or a refresh token) for a one-hour access token
 
      Served by the auth service, not the API host.
@@ -128,7 +128,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Token
+        Token | TokenError
     """
 
     return sync_detailed(
@@ -143,7 +143,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: TokenRequest,
     grant_type: GetTokenGrantType,
-) -> Response[Error | Token]:
+) -> Response[Token | TokenError]:
     """Exchange email+password (or a refresh token) for a one-hour access token
 
      Served by the auth service, not the API host.
@@ -157,7 +157,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Token]
+        Response[Token | TokenError]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: TokenRequest,
     grant_type: GetTokenGrantType,
-) -> Error | Token | None:
+) -> Token | TokenError | None:
     """Exchange email+password (or a refresh token) for a one-hour access token
 
      Served by the auth service, not the API host.
@@ -189,7 +189,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Token
+        Token | TokenError
     """
 
     return (
