@@ -1,32 +1,55 @@
-"""The spec pipeline (issue 3): hashes, extraction, merge, overlays, validation, generation, drift, report."""
+"""The spec pipeline: raw pages, overlays, build rules, generated clients, the change report, update, watch."""
 
 from __future__ import annotations
 
+import copy
+import datetime
+import http.server
 import importlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
-from specpipe.__main__ import main
-from specpipe._build import build_all, build_provider, check_hashes, dump, load_manifest, record_hashes
+from specpipe._build import (
+    build_all,
+    build_provider,
+    changed_pages,
+    check_hashes,
+    dump,
+    load_manifest,
+    validate_offline,
+)
+from specpipe._cli import run
+from specpipe._diff import diff_specs
 from specpipe._errors import (
+    DanglingRefError,
     DriftError,
     ExtractError,
     HashMismatchError,
     MergeConflictError,
+    OverlayCollisionError,
     OverlayError,
+    SpecPipelineError,
+    SpecRuleError,
     StaleOverlayError,
+    ValidationFailedError,
 )
 from specpipe._extract import extract_openapi
 from specpipe._generate import check_drift
+from specpipe._manifest import record_hashes
 from specpipe._merge import merge_documents
+from specpipe._mutate import mutants
 from specpipe._overlay import apply_overlay
-from specpipe._report import diff_surfaces, format_report
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
 SPECS = ROOT / "specs"
 
 
@@ -34,7 +57,13 @@ def _overlay(*actions: dict[str, Any]) -> dict[str, Any]:
     return {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": list(actions)}
 
 
-# --- raw pages ------------------------------------------------------------------------------------
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- raw pages and their provenance ---------------------------------------------------------------
 
 
 def test_raw_hashes_match_manifest() -> None:
@@ -49,6 +78,16 @@ def test_hash_check_names_the_changed_file(project_copy: Path) -> None:
     assert record_hashes(project_copy / "specs") == ["gumloop-start-pipeline.md"]
     check_hashes(project_copy / "specs")
     assert "# Provenance" in (project_copy / "specs/manifest.yaml").read_text()  # comments survive
+
+
+def test_the_manifest_claims_no_retrieval_date_it_does_not_know() -> None:
+    for name, entry in load_manifest(SPECS)["raw"].items():
+        assert entry["obtained"] in ("vendored", "spec-update", "spec-watch"), name
+        if entry["obtained"] == "vendored":
+            # copied in by hand when flowdeck started: the day it was fetched was never recorded
+            assert entry["retrieved"] is None and datetime.date.fromisoformat(entry["vendored"]), name
+        else:
+            assert datetime.date.fromisoformat(entry["retrieved"]) <= datetime.date.today(), name
 
 
 @pytest.mark.parametrize("name", [n for n, e in load_manifest(SPECS)["raw"].items() if e["extract"] != "none"])
@@ -111,13 +150,12 @@ def test_overlay_remove_with_rfc9535_filter_and_root_update() -> None:
         doc,
         _overlay(
             {"target": "$.paths.*.*.parameters[?@.name == 'x-apikey']", "remove": True},
-            {"target": "$.security", "remove": True},
             {"target": "$", "update": {"security": [{"k": []}]}},
         ),
     )
     assert out["paths"]["/a"]["post"]["parameters"] == [{"name": "id", "in": "path"}]
     assert out["paths"]["/b"]["get"]["parameters"] == []
-    assert out["security"] == [{"k": []}]
+    assert out["security"] == [{"k": []}]  # an update appends to the published empty list
 
 
 def test_stale_overlay_target_is_an_error_listing_every_stale_action() -> None:
@@ -141,6 +179,7 @@ def test_stale_overlay_target_is_an_error_listing_every_stale_action() -> None:
         (_overlay({"target": "info", "update": {}}), "starting with"),
         (_overlay({"target": "$.a", "update": {}, "remove": True}), "exactly one"),
         (_overlay({"target": "$.a[?", "update": {}}), "bad JSONPath"),
+        (_overlay({"target": "$", "update": {"info": {"x-flowdeck-added": True}}}), "marks operations only"),
     ],
 )
 def test_invalid_overlays_are_rejected(overlay: dict[str, Any], message: str) -> None:
@@ -155,6 +194,154 @@ def test_provider_spec_change_makes_the_overlay_fail_loudly(project_copy: Path) 
         build_provider(project_copy / "specs", "databar")
 
 
+# --- operations an overlay adds ------------------------------------------------------------------
+
+GET_PL_RUN = """paths:
+  /get_pl_run:
+    get:
+      operationId: getRun
+      parameters:
+        - {name: run_id, in: query, required: true, schema: {type: string}}
+      responses:
+        '200':
+          description: The run
+"""
+
+
+def test_an_operation_the_provider_now_publishes_names_the_overlay_action_to_delete(project_copy: Path) -> None:
+    _edit(project_copy / "specs/raw/gumloop-start-pipeline.md", "paths:\n", GET_PL_RUN)
+    with pytest.raises(OverlayCollisionError) as info:
+        build_provider(project_copy / "specs", "gumloop")
+    message = str(info.value)
+    assert "specs/overlays/gumloop.overlay.yaml action #" in message
+    assert "GET /get_pl_run" in message and "delete" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_a_collision_is_seen_through_renamed_path_parameters() -> None:
+    doc = {"paths": {"/v1/tasks/{id}": {"get": {"operationId": "theirs"}}}}
+    added = {"/v1/tasks/{task_id}": {"get": {"operationId": "ours", "x-flowdeck-added": "docs page"}}}
+    with pytest.raises(OverlayCollisionError, match=r"GET /v1/tasks/\{task_id\}.*GET /v1/tasks/\{id\}"):
+        apply_overlay(doc, _overlay({"target": "$.paths", "update": added}), name="x.overlay.yaml")
+
+
+def test_every_operation_an_overlay_adds_must_be_marked(project_copy: Path) -> None:
+    _edit(
+        project_copy / "specs/overlays/gumloop.overlay.yaml",
+        "          x-flowdeck-added: from a third-party connector catalogue; not on Gumloop's own pages\n",
+        "",
+    )
+    with pytest.raises(SpecRuleError, match=r"gumloop\.overlay\.yaml adds POST /kill_pipeline without"):
+        build_provider(project_copy / "specs", "gumloop")
+
+
+def test_operations_added_by_overlays_are_exactly_the_marked_ones() -> None:
+    for provider, doc in build_all(SPECS).items():
+        entry = load_manifest(SPECS)["providers"][provider]
+        if "authored" in entry:
+            continue
+        raw = merge_documents(
+            [(n, extract_openapi((SPECS / "raw" / n).read_text(encoding="utf-8"))) for n in entry["sources"]]
+        )
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                published = method in raw["paths"].get(path, {})
+                assert bool(op.get("x-flowdeck-added")) != published, f"{provider} {method.upper()} {path}"
+
+
+# --- references: local only, resolved, one-line errors, never the network ---------------------------
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert run(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_dangling_ref_in_a_raw_page_is_one_line_naming_file_and_pointer(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = project_copy / "specs/raw/databar-run-flow.md"
+    _edit(page, "$ref: '#/components/schemas/RunFlowIn'", "$ref: '#/components/schemas/RunFlowInput'")
+    record_hashes(project_copy / "specs")
+    err = _one_line_error(capsys, ["--root", str(project_copy), "build"])
+    assert "specs/raw/databar-run-flow.md: $ref '#/components/schemas/RunFlowInput'" in err
+    assert "/paths/~1v1~1flows~1{flow_id}~1run/post/requestBody/content/application~1json/schema" in err
+
+
+def test_a_dangling_ref_left_by_an_overlay_names_the_overlay(project_copy: Path) -> None:
+    _edit(
+        project_copy / "specs/overlays/databar.overlay.yaml",
+        "schema: {$ref: '#/components/schemas/Task'}",
+        "schema: {$ref: '#/components/schemas/TaskState'}",
+    )
+    with pytest.raises(
+        DanglingRefError,
+        match=r"^specs/overlays/databar\.overlay\.yaml: \$ref '#/components/schemas/TaskState' at "
+        r"/paths/~1v1~1tasks~1\{task_id\}/get/responses/200/content/application~1json/schema does not resolve$",
+    ):
+        build_provider(project_copy / "specs", "databar")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record (and refuse) every attempt to resolve a name or open a connection."""
+    attempts: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return attempts
+
+
+def test_a_remote_ref_is_refused_without_touching_the_network(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], no_network: list[Any]
+) -> None:
+    page = project_copy / "specs/raw/databar-run-flow.md"
+    _edit(page, "$ref: '#/components/schemas/RunFlowIn'", "$ref: 'https://schemas.example.com/run.yaml#/RunFlowIn'")
+    record_hashes(project_copy / "specs")
+    err = _one_line_error(capsys, ["--root", str(project_copy), "build"])
+    assert "'https://schemas.example.com/run.yaml#/RunFlowIn'" in err and "never fetches" in err
+    assert no_network == []
+
+
+@pytest.mark.parametrize("ref", ["https://schemas.example.com/s.yaml#/X", "file:///etc/hostname#/X", "other.yaml#/X"])
+def test_the_validator_itself_is_never_allowed_to_fetch(no_network: list[Any], ref: str) -> None:
+    # openapi-spec-validator hands unknown references to requests/urllib; ours refuses them all.
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/a": {"get": {"responses": {"200": {"description": "ok", "content": {
+            "application/json": {"schema": {"$ref": ref}}}}}}}},
+    }  # fmt: skip
+    with pytest.raises(ValidationFailedError) as info:
+        validate_offline(doc)
+    assert no_network == [] and len(str(info.value).splitlines()) == 1
+
+
+def test_security_requirements_must_name_declared_schemes(project_copy: Path) -> None:
+    _edit(project_copy / "specs/overlays/gumloop.overlay.yaml", "      userKey:\n", "      userKeyX:\n")
+    with pytest.raises(SpecRuleError, match=r"undeclared scheme 'userKey' at /paths/~1start_pipeline/post/security"):
+        build_provider(project_copy / "specs", "gumloop")
+
+
+def test_a_ref_with_siblings_in_a_30_document_is_refused(project_copy: Path) -> None:
+    # Gumloop's page is OpenAPI 3.0, where keys beside a $ref are ignored: the published 400's
+    # description would silently vanish behind our error response.
+    _edit(
+        project_copy / "specs/overlays/gumloop.overlay.yaml",
+        "      '400': {content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}",
+        "      '400': {$ref: '#/components/responses/Error'}",
+    )
+    with pytest.raises(SpecRuleError, match=r"\$ref with sibling keys \['description'\] at /paths/~1start_pipeline"):
+        build_provider(project_copy / "specs", "gumloop")
+
+
 # --- normalized specs and generated clients -----------------------------------------------------
 
 
@@ -163,20 +350,20 @@ def test_committed_normalized_specs_are_what_the_pipeline_builds() -> None:
         assert (SPECS / "normalized" / f"{provider}.yaml").read_text(encoding="utf-8") == dump(doc), provider
 
 
-def test_normalized_specs_fix_the_known_defects() -> None:
-    built = build_all(SPECS)
-    databar = built["databar"]
-    flow = databar["paths"]["/v1/flows/{flow_id}/run"]["post"]
-    assert flow["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/RunResponse"
-    }
-    assert all(p.get("name") != "x-apikey" for p in flow.get("parameters", []))
-    assert databar["components"]["securitySchemes"]["apiKeyHeader"]["name"] == "x-apikey"
-    assert "/v1/tasks/{task_id}" in databar["paths"]
-    assert built["stackai"]["servers"][0]["url"] == "https://api.stack-ai.com"
-    assert "bearerAuth" in built["stackai"]["components"]["securitySchemes"]
-    assert built["gumloop"]["components"]["securitySchemes"]["userKey"]["name"] == "x-auth-key"
-    assert "/get_pl_run" in built["gumloop"]["paths"]
+def test_no_two_error_statuses_of_an_operation_share_their_own_description() -> None:
+    # A reader (and every doc tool) tells an operation's errors apart by the descriptions written
+    # for it; Databar's waterfall page copied "Forbidden access" from 403 to 406. (A shared error
+    # response from components, referenced as is, describes no status in particular.)
+    for provider, doc in build_all(SPECS).items():
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                descriptions = {
+                    code: r["description"]
+                    for code, r in op["responses"].items()
+                    if int(code) >= 400 and "description" in r
+                }
+                shared = {d for d in descriptions.values() if list(descriptions.values()).count(d) > 1}
+                assert not shared, f"{provider} {method.upper()} {path}: {descriptions}"
 
 
 EXPECTED_OPERATIONS = {
@@ -230,40 +417,621 @@ def test_drift_check_passes_on_the_repo_and_fails_on_a_hand_edit(project_copy: P
         check_drift(specs, normalized, project_copy / "generated")
 
 
-# --- the API-surface report ----------------------------------------------------------------------
+def test_mutate_enumerates_every_overlay_action_from_the_files() -> None:
+    found = mutants(SPECS)
+    for path in (SPECS / "overlays").glob("*.yaml"):
+        actions = yaml.safe_load(path.read_text())["actions"]
+        assert [m.index for m in found if m.overlay == path.name] == list(range(len(actions))), path.name
+    assert all(m.providers for m in found)
 
 
-def test_report_flags_breaking_changes() -> None:
-    old = yaml.safe_load((SPECS / "normalized" / "databar.yaml").read_text())
-    new = yaml.safe_load((SPECS / "normalized" / "databar.yaml").read_text())
-    del new["paths"]["/v1/tasks/{task_id}/cancel"]
-    new["paths"]["/v1/tasks/{task_id}"]["get"]["parameters"].append(
-        {"name": "fields", "in": "query", "required": True, "schema": {"type": "string"}}
-    )
-    del new["components"]["schemas"]["Task"]["properties"]["credits_spent"]
-    new["components"]["schemas"]["TaskProgress"]["properties"]["eta"] = {"type": "integer"}
-    report = format_report("databar", diff_surfaces(old, new))
-    assert "BREAKING removed: operation POST /v1/tasks/{task_id}/cancel (cancel_task)" in report
-    assert "BREAKING added: operation GET /v1/tasks/{task_id} parameter query:fields - required" in report
-    assert "BREAKING removed: schema Task.credits_spent" in report
-    assert "  added: schema TaskProgress.eta - optional" in report
-    assert report.startswith("databar: 4 change(s), 3 breaking")
-    assert diff_surfaces(old, old) == []
+# --- the change report: a corpus of spec changes, each classified ----------------------------------
+
+BASE: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Demo", "version": "1"},
+    "servers": [{"url": "https://api.example.com"}],
+    "security": [{"key": []}],
+    "paths": {
+        "/runs": {
+            "post": {
+                "operationId": "start_run",
+                "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["workflow"],
+                        "properties": {
+                            "workflow": {"type": "string"},
+                            "params": {"type": "object", "required": ["email"], "properties": {
+                                "email": {"type": "string"}, "name": {"type": "string"}}},
+                            "mode": {"type": "string", "enum": ["fast", "full"]},
+                        },
+                    }}},
+                },
+                "responses": {
+                    "200": {"description": "started", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Run"}}}},
+                    "429": {"description": "slow down"},
+                },
+            }
+        },
+        "/runs/{run_id}": {
+            "get": {
+                "operationId": "get_run",
+                "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the run", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Run"}}}}},
+            }
+        },
+    },
+    "components": {
+        "securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "x-apikey"}},
+        "schemas": {
+            "Run": {
+                "type": "object",
+                "title": "Run",
+                "required": ["run_id", "status"],
+                "properties": {
+                    "run_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["processing", "completed"]},
+                    "score": {"type": "number"},
+                    "note": {"type": "string"},
+                },
+            }
+        },
+    },
+}  # fmt: skip
+
+Edit = Callable[[dict[str, Any]], None]
+START = "POST /runs"
+GET = "GET /runs/{run_id}"
 
 
-def test_spec_update_command_reports_a_changed_raw_page(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    page = project_copy / "specs/raw/databar-run-waterfall.md"
-    text = page.read_text().replace(
+def _body(doc: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = doc["paths"]["/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return schema
+
+
+def _run(doc: dict[str, Any]) -> dict[str, Any]:
+    run_schema: dict[str, Any] = doc["components"]["schemas"]["Run"]
+    return run_schema
+
+
+def _reformat(doc: dict[str, Any]) -> None:
+    # Every mapping in reverse order (what a YAML -> JSON round trip or a docs restyle does).
+    reordered = json.loads(json.dumps(doc), object_pairs_hook=lambda pairs: dict(reversed(pairs)))
+    doc.clear()
+    doc.update(reordered)
+
+
+def _inline_to_component(doc: dict[str, Any]) -> None:
+    doc["components"]["schemas"]["StartRun"] = _body(doc)
+    doc["paths"]["/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/StartRun"
+    }
+
+
+def _rename_inline_request_property(doc: dict[str, Any]) -> None:
+    params = _body(doc)["properties"]["params"]
+    params["properties"]["mail"] = params["properties"].pop("email")
+    params["required"] = ["mail"]
+
+
+def _rename_component_response_property(doc: dict[str, Any]) -> None:
+    _run(doc)["properties"]["id"] = _run(doc)["properties"].pop("run_id")
+    _run(doc)["required"] = ["id", "status"]
+
+
+def _rename_response_enum_value(doc: dict[str, Any]) -> None:
+    _run(doc)["properties"]["status"]["enum"] = ["processing", "done"]
+
+
+def _rename_request_enum_value(doc: dict[str, Any]) -> None:
+    _body(doc)["properties"]["mode"]["enum"] = ["fast", "complete"]
+
+
+def _rename_component(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    schemas["RunState"] = schemas.pop("Run")
+    text = json.dumps(doc).replace("#/components/schemas/Run", "#/components/schemas/RunState")
+    doc.update(json.loads(text))
+
+
+def _set(path: str, value: Any) -> Edit:
+    """An edit setting (or with None deleting) the node at ``path``, parts separated by '|'."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        *parents, last = path.split("|")
+        node: Any = doc
+        for part in parents:
+            node = node[part]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+
+    return edit
+
+
+def _all(*edits: Edit) -> Edit:
+    def edit(doc: dict[str, Any]) -> None:
+        for e in edits:
+            e(doc)
+
+    return edit
+
+
+BODY = "paths|/runs|post|requestBody|content|application/json|schema"
+CORPUS: list[tuple[str, Edit, list[tuple[str, str, str, str]]]] = [
+    ("no-op reformat (every key reordered)", _reformat, []),
+    ("inline request schema moved to a component: same request", _inline_to_component, [
+        ("info", "", "components.schemas.StartRun", "schema added"),
+    ]),
+    ("inline request property renamed", _rename_inline_request_property, [
+        ("breaking", START, "request.body.params.mail", "new required request property"),
+        ("warning", START, "request.body.params.email", "request property removed (renamed to 'mail'?)"),
+    ]),
+    ("component response property renamed", _rename_component_response_property, [
+        ("breaking", GET, "responses.200.body.run_id", "response property removed (renamed to 'id'?)"),
+        ("breaking", START, "responses.200.body.run_id", "response property removed (renamed to 'id'?)"),
+        ("info", GET, "responses.200.body.id", "new required response property"),
+        ("info", START, "responses.200.body.id", "new required response property"),
+    ]),
+    ("response enum value renamed", _rename_response_enum_value, [
+        ("warning", GET, "responses.200.body.status", "enum value 'done' added"),
+        ("warning", START, "responses.200.body.status", "enum value 'done' added"),
+        ("info", GET, "responses.200.body.status", "enum value 'completed' removed"),
+        ("info", START, "responses.200.body.status", "enum value 'completed' removed"),
+    ]),
+    ("request enum value renamed", _rename_request_enum_value, [
+        ("breaking", START, "request.body.mode", "enum value 'full' removed"),
+        ("info", START, "request.body.mode", "enum value 'complete' added"),
+    ]),
+    ("component schema renamed, references updated, same title", _rename_component, [
+        ("info", "", "components.schemas.Run", "renamed to 'RunState' (same generated class Run)"),
+    ]),
+    ("component schema renamed with its title",
+     _all(_rename_component, _set("components|schemas|RunState|title", None)), [
+        ("warning", "", "components.schemas.Run", "renamed to 'RunState': generated class Run -> RunState"),
+    ]),
+    ("new required request property", _set(f"{BODY}|required", ["workflow", "mode"]), [
+        ("breaking", START, "request.body.mode", "now required"),
+    ]),
+    ("new required response property", _all(
+        _set("components|schemas|Run|properties|eta", {"type": "integer"}),
+        _set("components|schemas|Run|required", ["run_id", "status", "eta"])), [
+        ("info", GET, "responses.200.body.eta", "new required response property"),
+        ("info", START, "responses.200.body.eta", "new required response property"),
+    ]),
+    ("response field removed", _set("components|schemas|Run|properties|note", None), [
+        ("breaking", GET, "responses.200.body.note", "response property removed"),
+        ("breaking", START, "responses.200.body.note", "response property removed"),
+    ]),
+    ("response field became optional", _set("components|schemas|Run|required", ["run_id"]), [
+        ("breaking", GET, "responses.200.body.status", "now optional (may be missing)"),
+        ("breaking", START, "responses.200.body.status", "now optional (may be missing)"),
+    ]),
+    ("request field became optional", _set(f"{BODY}|required", []), [
+        ("info", START, "request.body.workflow", "now optional"),
+    ]),
+    ("query parameter integer -> string", lambda d: d["paths"]["/runs"]["post"]["parameters"][0]["schema"].update(
+        type="string"), [
+        ("breaking", START, "parameters.query.version", "type integer -> string (changed)"),
+    ]),
+    ("query parameter integer -> number (widened)", lambda d: d["paths"]["/runs"]["post"]["parameters"][0][
+        "schema"].update(type="number"), [
+        ("info", START, "parameters.query.version", "type integer -> number (widened)"),
+    ]),
+    ("response number -> integer (narrowed)", lambda d: _run(d)["properties"]["score"].update(type="integer"), [
+        ("info", GET, "responses.200.body.score", "type number -> integer (narrowed)"),
+        ("info", START, "responses.200.body.score", "type number -> integer (narrowed)"),
+    ]),
+    ("response string -> integer", lambda d: _run(d)["properties"]["note"].update(type="integer"), [
+        ("breaking", GET, "responses.200.body.note", "type string -> integer (changed)"),
+        ("breaking", START, "responses.200.body.note", "type string -> integer (changed)"),
+    ]),
+    ("response field may now be null", lambda d: _run(d)["properties"]["note"].update(type=["string", "null"]), [
+        ("breaking", GET, "responses.200.body.note", "may now be null"),
+        ("breaking", START, "responses.200.body.note", "may now be null"),
+    ]),
+    ("operation removed", lambda d: d["paths"].pop("/runs/{run_id}"), [
+        ("breaking", GET, "", "operation removed"),
+    ]),
+    ("operation added", lambda d: d["paths"]["/runs/{run_id}"].update(delete={
+        "operationId": "cancel_run", "responses": {"204": {"description": "cancelled"}}}), [
+        ("info", "DELETE /runs/{run_id}", "", "operation added"),
+    ]),
+    ("operationId renamed", lambda d: d["paths"]["/runs/{run_id}"]["get"].update(operationId="fetch_run"), [
+        ("breaking", GET, "operationId", "'get_run' -> 'fetch_run' (generated function renamed)"),
+    ]),
+    ("path parameter renamed (same endpoint)", lambda d: d["paths"].update({"/runs/{id}": _renamed_param(d)}), [
+        ("info", "GET /runs/{id}", "parameters.path.id", "path parameter renamed 'run_id' -> 'id'"),
+    ]),
+    ("query parameter became required", lambda d: d["paths"]["/runs"]["post"]["parameters"][0].update(
+        required=True), [
+        ("breaking", START, "parameters.query.version", "now required"),
+    ]),
+    ("new optional query parameter", lambda d: d["paths"]["/runs"]["post"]["parameters"].append(
+        {"name": "verbose", "in": "query", "schema": {"type": "boolean"}}), [
+        ("info", START, "parameters.query.verbose", "new optional parameter"),
+    ]),
+    ("success response removed, error response added", lambda d: d["paths"]["/runs/{run_id}"]["get"].update(
+        responses={"202": {"description": "accepted"}, "404": {"description": "unknown"}}), [
+        ("breaking", GET, "responses.200", "success response removed"),
+        ("info", GET, "responses.202", "response added"),
+        ("info", GET, "responses.404", "response added"),
+    ]),
+    ("error response removed", lambda d: d["paths"]["/runs"]["post"]["responses"].pop("429"), [
+        ("info", START, "responses.429", "error response removed"),
+    ]),
+    ("security scheme header renamed", _set("components|securitySchemes|key|name", "x-api-key"), [
+        ("breaking", "", "components.securitySchemes.key.name",
+         "'x-apikey' -> 'x-api-key': existing clients would get 401"),
+    ]),
+    ("security scheme type changed", _set("components|securitySchemes|key", {"type": "http", "scheme": "bearer"}), [
+        ("breaking", "", "components.securitySchemes.key.in", "'header' -> (none): existing clients would get 401"),
+        ("breaking", "", "components.securitySchemes.key.name", "'x-apikey' -> (none): existing clients would get 401"),
+        ("breaking", "", "components.securitySchemes.key.scheme", "(none) -> 'bearer': existing clients would get 401"),
+        ("breaking", "", "components.securitySchemes.key.type", "'apiKey' -> 'http': existing clients would get 401"),
+    ]),
+    ("security scheme renamed (same scheme)", lambda d: _rename_scheme(d), [
+        ("info", "", "components.securitySchemes.key", "renamed to 'apiKey' (same scheme)"),
+    ]),
+    ("an operation now needs a second credential", _all(
+        _set("components|securitySchemes|user", {"type": "apiKey", "in": "header", "name": "x-user"}),
+        lambda d: d["paths"]["/runs"]["post"].update(security=[{"key": [], "user": []}])), [
+        ("breaking", START, "security", "now also requires user"),
+        ("info", "", "components.securitySchemes.user", "security scheme added"),
+    ]),
+    ("authentication dropped", _set("security", []), [
+        ("info", GET, "security", "no authentication now accepted"),
+        ("info", START, "security", "no authentication now accepted"),
+        ("breaking", GET, "security", "key no longer accepted"),
+        ("breaking", START, "security", "key no longer accepted"),
+    ]),
+    ("default server moved", _set("servers", [{"url": "https://api2.example.com"}]), [
+        ("warning", "", "servers", "default server 'https://api.example.com' -> 'https://api2.example.com'"),
+    ]),
+]  # fmt: skip
+
+
+def _renamed_param(doc: dict[str, Any]) -> dict[str, Any]:
+    item = doc["paths"].pop("/runs/{run_id}")
+    item["get"]["parameters"][0]["name"] = "id"
+    return dict(item)
+
+
+def _rename_scheme(doc: dict[str, Any]) -> None:
+    doc["components"]["securitySchemes"]["apiKey"] = doc["components"]["securitySchemes"].pop("key")
+    doc["security"] = [{"apiKey": []}]
+
+
+def _classify(edit: Edit) -> list[tuple[str, str, str, str]]:
+    new = copy.deepcopy(BASE)
+    edit(new)
+    return sorted((c.level, c.operation, c.path, c.message) for c in diff_specs(BASE, new))
+
+
+@pytest.mark.parametrize(("case", "edit", "expected"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_the_report_classifies_each_change_of_the_corpus(
+    case: str, edit: Edit, expected: list[tuple[str, str, str, str]]
+) -> None:
+    assert _classify(edit) == sorted(expected)
+
+
+def test_recursive_schemas_are_compared_once() -> None:
+    node = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
+    old: dict[str, Any] = {
+        "components": {"schemas": {"Node": node}},
+        "paths": {
+            "/n": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "x",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}},
+                        }
+                    }
+                }
+            }
+        },
+    }
+    new = copy.deepcopy(old)
+    new["components"]["schemas"]["Node"]["properties"]["name"] = {"type": "string"}
+    changes = diff_specs(old, new)
+    assert [(c.level, c.path) for c in changes] == [("info", "responses.200.body.name")]
+
+
+def test_report_command_prints_json_and_exits_1_on_breaking(tmp_path: Path) -> None:
+    old, new, same = tmp_path / "old.yaml", tmp_path / "new.json", tmp_path / "same.json"
+    old.write_text(yaml.safe_dump(BASE))
+    changed = copy.deepcopy(BASE)
+    _rename_inline_request_property(changed)
+    new.write_text(json.dumps(changed))
+    same.write_text(json.dumps(BASE, indent=4))
+    specpipe = str(Path(sys.executable).parent / "specpipe")
+    proc = subprocess.run([specpipe, "report", str(old), str(new), "--json"], capture_output=True, text=True)  # noqa: S603
+    assert proc.returncode == 1, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {tuple(sorted(r)) for r in rows} == {("level", "message", "operation", "path")}
+    assert {"level": "breaking", "operation": START, "path": "request.body.params.mail",
+            "message": "new required request property"} in rows  # fmt: skip
+    proc = subprocess.run([specpipe, "report", str(old), str(same)], capture_output=True, text=True)  # noqa: S603
+    assert proc.returncode == 0 and "no API changes" in proc.stdout
+
+
+def test_report_reads_vendored_pages_too(capsys: pytest.CaptureFixture[str]) -> None:
+    page = str(SPECS / "raw" / "gumloop-start-pipeline.md")
+    assert run(["report", page, str(SPECS / "normalized" / "gumloop.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "| **breaking** | `POST /start_pipeline` | `security` | now also requires userKey |" in out
+
+
+def test_specpipe_without_its_dependencies_says_so_in_one_line() -> None:
+    code = "import sys; sys.modules['yaml'] = None; from specpipe.__main__ import main; sys.exit(main(['build']))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)  # noqa: S603
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "pip install 'flowdeck[dev]'" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# --- make spec-update -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_copy(tmp_path: Path) -> Path:
+    """specs/ and generated/ plus what the type check needs: the facade, the config, a warm mypy cache."""
+    for name in ("specs", "generated", "facade"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    if (ROOT / ".mypy_cache").exists():
+        shutil.copytree(ROOT / ".mypy_cache", tmp_path / ".mypy_cache")
+    return tmp_path
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for top in ("specs/manifest.yaml", "specs/normalized", "generated")
+        for p in ([root / top] if (root / top).is_file() else sorted((root / top).rglob("*")))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+WATERFALL = "specs/raw/databar-run-waterfall.md"
+
+
+def _add_required_country(root: Path) -> None:
+    page = root / WATERFALL
+    _edit(
+        page,
         "        email_verifier:\n          anyOf:",
         "        country:\n          type: string\n        email_verifier:\n          anyOf:",
     )
-    page.write_text(
-        text.replace("      required:\n        - params\n", "      required:\n        - params\n        - country\n")
+    _edit(page, "      required:\n        - params\n", "      required:\n        - params\n        - country\n")
+
+
+def test_update_with_nothing_changed_does_nothing(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _snapshot(full_copy)
+    assert run(["--root", str(full_copy), "update"]) == 0
+    assert "nothing to update" in capsys.readouterr().out and _snapshot(full_copy) == before
+
+
+def test_update_refuses_breaking_changes_and_touches_nothing(
+    full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACCEPT_BREAKING", raising=False)
+    _add_required_country(full_copy)
+    before = _snapshot(full_copy)
+    assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 1
+    captured = capsys.readouterr()
+    assert "ACCEPT_BREAKING=1" in captured.err and "Nothing was accepted" in captured.err
+    line = "| **breaking** | `POST /v1/waterfalls/{waterfall_identifier}/run` | `request.body.country` | new required request property |"  # noqa: E501
+    assert line in captured.out
+    assert line in (full_copy / "specs/reports/2026-12-01-databar.md").read_text()
+    assert _snapshot(full_copy) == before
+    assert changed_pages(full_copy / "specs") == ["databar-run-waterfall.md"]
+
+
+def test_a_failed_build_leaves_the_manifest_untouched(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(
+        full_copy / WATERFALL,
+        "/v1/waterfalls/{waterfall_identifier}/run:",
+        "/v2/waterfalls/{waterfall_identifier}/run:",
     )
-    assert main(["--root", str(project_copy), "build"]) == 1  # the hash no longer matches
-    assert "make spec-update" in capsys.readouterr().err
-    record_hashes(project_copy / "specs")
-    assert main(["--root", str(project_copy), "build"]) == 0
+    before = _snapshot(full_copy)
+    assert run(["--root", str(full_copy), "update", "--accept-breaking"]) == 1
+    assert "matched nothing" in capsys.readouterr().err
+    assert _snapshot(full_copy) == before
+
+
+@pytest.mark.slow
+def test_a_failed_type_check_leaves_everything_untouched(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Renaming the flow body's `inputs` is not breaking on the wire (a removed request property is a
+    # warning), but the facade builds RunFlowIn(inputs=...): mypy must stop the update.
+    page = full_copy / "specs/raw/databar-run-flow.md"
+    _edit(page, "      properties:\n        inputs:\n", "      properties:\n        values:\n")
+    before = _snapshot(full_copy)
+    assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 1
+    captured = capsys.readouterr()
+    assert "request property removed (renamed to 'values'?)" in captured.out
+    assert "does not type-check against the new clients" in captured.err
+    assert 'Unexpected keyword argument "inputs" for "RunFlowIn"' in captured.err
+    assert _snapshot(full_copy) == before
+    kept = next((full_copy / ".specpipe").glob("update-*/generated/flowdeck_generated/databar/models/run_flow_in.py"))
+    assert "values" in kept.read_text()  # the new clients, kept to fix the facade against
+
+
+@pytest.mark.slow
+def test_accepted_breaking_update_records_hash_and_todays_date_after_everything_passed(
+    full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Breaking for a client that reads `status` from the waterfall's answer; flowdeck copes (it
+    # type-checks), so with ACCEPT_BREAKING=1 the page is accepted.
+    monkeypatch.setenv("ACCEPT_BREAKING", "1")
+    page = full_copy / WATERFALL
+    _edit(
+        page,
+        "      required:\n        - task_id\n        - status\n      title: Task",
+        "      required:\n        - task_id\n      title: Task",
+    )
+    assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 0, capsys.readouterr().err
+    assert "`responses.200.body.status` | now optional (may be missing)" in capsys.readouterr().out
+    entry = load_manifest(full_copy / "specs")["raw"]["databar-run-waterfall.md"]
+    assert (entry["retrieved"], entry["obtained"]) == ("2026-12-01", "spec-update")
+    check_hashes(full_copy / "specs")
+    model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
+    assert "status: str | Unset" in model.read_text()
+    assert (full_copy / "specs/reports/2026-12-01-databar.md").exists()
+    assert "# Provenance" in (full_copy / "specs/manifest.yaml").read_text()
+
+
+# --- make spec-watch ------------------------------------------------------------------------------
+
+
+class _Pages(http.server.BaseHTTPRequestHandler):
+    pages: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.pages.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def docs_site() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A loopback server mirroring each page's source_url at /<host><path>, serving the vendored bytes."""
+    pages: dict[str, bytes] = {}
+    for name, entry in load_manifest(SPECS)["raw"].items():
+        url = entry["source_url"].split("://", 1)[1]
+        pages["/" + url] = (SPECS / "raw" / name).read_bytes()
+    handler = type("Pages", (_Pages,), {"pages": pages})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", pages
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _served(pages: dict[str, bytes], host_path: str) -> str:
+    return next(k for k in pages if k.endswith(host_path))
+
+
+def _watch(root: Path, base: str, out: Path, *extra: str) -> int:
+    return run(["--root", str(root), "--date", "2026-12-01", "watch", "--mirror", base, "--out", str(out), *extra])
+
+
+@pytest.mark.slow
+def test_watch_unchanged_pages_even_reformatted_exit_0(
+    project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, pages = docs_site
+    key = _served(pages, "/run-flow.md")
+    text = pages[key].decode()
+    block = text[text.index("{") : text.rindex("}") + 1]
+    pages[key] = text.replace(block, json.dumps(json.loads(block), indent=2)).encode()  # same spec, new layout
+    assert _watch(project_copy, base, tmp_path / "reports") == 0
+    assert "no provider spec changed" in capsys.readouterr().out
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.slow
+def test_watch_reports_a_compatible_change_exit_3(
+    project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, pages = docs_site
+    key = _served(pages, "/start-automation.md")
+    pages[key] = pages[key].replace(
+        b"                  url:\n",
+        b"                  eta:\n                    type: integer\n                  url:\n",
+    )
+    assert _watch(project_copy, base, tmp_path / "reports") == 3
+    report = (tmp_path / "reports" / "2026-12-01-gumloop.md").read_text()
+    assert "| info | `POST /start_pipeline` | `responses.200.body.eta` | new optional response property |" in report
+    assert changed_pages(project_copy / "specs") == []  # watch never writes the page unless asked
+
+
+@pytest.mark.slow
+def test_watch_reports_a_breaking_change_exit_1(
+    project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, pages = docs_site
+    key = _served(pages, "/flows-run.md")
+    pages[key] = pages[key].replace(
+        b"      type: object\n      title: RunFlowIn",
+        b"      type: object\n      required: [inputs, region]\n      title: RunFlowIn",
+    )
+    pages[key] = pages[key].replace(
+        b"    RunFlowIn:\n      properties:\n",
+        b"    RunFlowIn:\n      properties:\n        region:\n          type: string\n",
+    )
+    assert _watch(project_copy, base, tmp_path / "reports") == 1
     out = capsys.readouterr().out
-    assert "BREAKING added: schema app__api__v1__waterfall__Request.country - required" in out
-    assert "stackai: API surface unchanged" in out
+    assert "`request.body.region` | new required request property" in out
+    assert "| **breaking** |" in (tmp_path / "reports" / "2026-12-01-databar.md").read_text()
+
+
+@pytest.mark.slow
+def test_watch_a_page_the_overlays_no_longer_fit_is_breaking(
+    project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, pages = docs_site
+    key = _served(pages, "/flows-run.md")
+    pages[key] = pages[key].replace(b"/v1/flows/{flow_id}/run", b"/v2/flows/{flow_id}/run")
+    assert _watch(project_copy, base, tmp_path / "reports") == 1
+    report = (tmp_path / "reports" / "2026-12-01-databar.md").read_text()
+    assert "the new page no longer builds" in report and "| **breaking** | `POST /v1/flows/{flow_id}/run` |" in report
+
+
+@pytest.mark.slow
+def test_watch_an_unreachable_or_missing_page_is_one_line_exit_2(
+    project_copy: Path, docs_site: tuple[str, dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: connection refused
+        assert run(["--root", str(project_copy), "watch", "--mirror", dead]) == 2
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1 and out.startswith("error: specs/raw/") and "cannot fetch" in out, out
+    base, pages = docs_site
+    del pages[_served(pages, "/waterfalls-run.md")]
+    assert run(["--root", str(project_copy), "watch", "--mirror", base]) == 2
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("error: specs/raw/databar-run-waterfall.md: GET ") and out.endswith("answered HTTP 404")
+
+
+@pytest.mark.slow
+def test_watch_save_accepts_the_fetched_page_with_a_real_date(
+    full_copy: Path, docs_site: tuple[str, dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, pages = docs_site
+    key = _served(pages, "/start-automation.md")
+    pages[key] = pages[key].replace(
+        b"                  url:\n",
+        b"                  eta:\n                    type: integer\n                  url:\n",
+    )
+    assert run(["--root", str(full_copy), "--date", "2026-12-01", "watch", "--mirror", base, "--save"]) == 0
+    entry = load_manifest(full_copy / "specs")["raw"]["gumloop-start-pipeline.md"]
+    assert (entry["obtained"], entry["retrieved"]) == ("spec-watch", "2026-12-01")
+    assert (full_copy / "specs/raw/gumloop-start-pipeline.md").read_bytes() == pages[key]
+    check_hashes(full_copy / "specs")
+
+
+def test_a_spec_pipeline_error_is_never_a_traceback(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project_copy / "specs/overlays/stackai.overlay.yaml").write_text("overlay: [unclosed\n")
+    assert run(["--root", str(project_copy), "build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and "stackai.overlay.yaml" in err
+    with pytest.raises(SpecPipelineError):
+        build_all(project_copy / "specs")
