@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import doctest
 import http.server
 import importlib
 import json
@@ -77,7 +78,15 @@ def test_hash_check_names_the_changed_file(project_copy: Path) -> None:
         check_hashes(project_copy / "specs")
     assert record_hashes(project_copy / "specs") == ["gumloop-start-pipeline.md"]
     check_hashes(project_copy / "specs")
-    assert "# Provenance" in (project_copy / "specs/manifest.yaml").read_text()  # comments survive
+    text = (project_copy / "specs/manifest.yaml").read_text()
+    assert "# Provenance" in text  # comments survive
+    assert text.count("sha256:") == len(load_manifest(SPECS)["raw"])  # rewritten in place, not added
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (SPECS / "specpipe").glob("_*.py")))
+def test_specpipe_docstring_examples_run(module: str) -> None:
+    failures, _ = doctest.testmod(importlib.import_module(f"specpipe.{module}"), optionflags=doctest.ELLIPSIS)
+    assert failures == 0
 
 
 def test_the_manifest_claims_no_retrieval_date_it_does_not_know() -> None:
@@ -881,6 +890,8 @@ def test_accepted_breaking_update_records_hash_and_todays_date_after_everything_
     assert "`responses.200.body.status` | now optional (may be missing)" in capsys.readouterr().out
     entry = load_manifest(full_copy / "specs")["raw"]["databar-run-waterfall.md"]
     assert (entry["retrieved"], entry["obtained"]) == ("2026-12-01", "spec-update")
+    text = (full_copy / "specs/manifest.yaml").read_text()
+    assert [text.count(f"{key}:") for key in ("sha256", "retrieved", "obtained")] == [5, 5, 5]
     check_hashes(full_copy / "specs")
     model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
     assert "status: str | Unset" in model.read_text()

@@ -10,11 +10,11 @@ from specpipe._errors import SpecPipelineError
 
 
 def set_fields(text: str, page: str, fields: dict[str, str]) -> str:
-    """Set ``fields`` (already YAML-formatted values) of raw page ``page`` in the manifest text.
+    r"""Set ``fields`` (already YAML-formatted values) of raw page ``page`` in the manifest text.
 
     Existing keys are rewritten in place; missing ones are added after the entry's last line.
 
-    >>> text = "raw:\\n  a.md:\\n    sha256: old\\n  b.md:\\n    sha256: x\\n"
+    >>> text = "raw:\n  a.md:\n    sha256: old\n  b.md:\n    sha256: x\n"
     >>> print(set_fields(text, "a.md", {"sha256": "new", "retrieved": '"2026-12-01"'}), end="")
     raw:
       a.md:
@@ -35,7 +35,7 @@ def set_fields(text: str, page: str, fields: dict[str, str]) -> str:
         end -= 1  # blank lines after the entry belong to what follows
     todo = dict(fields)
     for i in range(start + 1, end):
-        match = re.match(r"^    ([A-Za-z_]+):", lines[i])
+        match = re.match(r"^    ([A-Za-z0-9_]+):", lines[i])
         if match and match.group(1) in todo:
             key = match.group(1)
             comment = re.search(r"\s+#.*$", lines[i].rstrip("\n"))

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import attrs
 import yaml
@@ -141,11 +141,35 @@ def _reset(clean: Path, copy: Path) -> None:
         shutil.copytree(clean / name, copy / name)
 
 
+def without_action(text: str, index: int) -> str:
+    r"""The overlay text with action ``index`` cut out and every other line as it was.
+
+    Tests edit overlay text (to break it on purpose); a re-dumped YAML would change its layout.
+
+    >>> text = "actions:\n  - target: $.a\n    remove: true\n  # b\n  - target: $.b\n    remove: true\n"
+    >>> print(without_action(text, 0), end="")
+    actions:
+      # b
+      - target: $.b
+        remove: true
+    """
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.rstrip() == "actions:")
+    items = [i for i in range(start + 1, len(lines)) if lines[i].startswith("  - ")]
+    first = items[index]
+    last = items[index + 1] if index + 1 < len(items) else len(lines)
+    while last > first + 1 and lines[last - 1].lstrip().startswith("#"):
+        last -= 1  # a comment just before the next action introduces that action
+    cut = "".join(lines[:first] + lines[last:])
+    before, after = yaml.safe_load(text)["actions"], yaml.safe_load(cut)["actions"]
+    if after != before[:index] + before[index + 1 :]:
+        raise SpecPipelineError(f"cannot cut action #{index} out of the overlay text cleanly")
+    return cut
+
+
 def _without(copy: Path, mutant: Mutant) -> None:
     path = copy / "specs" / "overlays" / mutant.overlay
-    overlay: dict[str, Any] = load_yaml(path)
-    del overlay["actions"][mutant.index]
-    path.write_text(yaml.safe_dump(overlay, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(without_action(path.read_text(encoding="utf-8"), mutant.index), encoding="utf-8")
 
 
 def _regenerate(copy: Path, provider: str) -> None:
@@ -160,7 +184,8 @@ def _regenerate(copy: Path, provider: str) -> None:
 
 def _first_line(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    text = " / ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(exc).__name__)
+    return text if len(text) <= 240 else text[:239] + "…"
 
 
 def run_mutant(mutant: Mutant, clean: Path, copy: Path) -> Result:

@@ -36,8 +36,8 @@ def source_urls(
 
     A mirror serves ``<mirror>/<host><path>`` for ``https://<host><path>``.
 
-    >>> import pathlib
-    >>> urls = source_urls(pathlib.Path("specs"), mirror="http://127.0.0.1:8000")
+    >>> import pathlib, specpipe
+    >>> urls = source_urls(pathlib.Path(specpipe.__file__).parents[1], mirror="http://127.0.0.1:8000")
     >>> urls["gumloop-start-pipeline.md"]
     'http://127.0.0.1:8000/docs.gumloop.com/api-reference/running-an-automation/start-automation.md'
     """
