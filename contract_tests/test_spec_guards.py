@@ -24,7 +24,7 @@ from flowdeck._config import DEFAULT_BASE_URLS, DEFAULT_SUPERAI_AUTH_URL
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
 from contract_tests._prism import ROOT, prism_servers
-from contract_tests._spec import PROVIDERS, operation_for, schema, validating_http_client
+from contract_tests._spec import PROVIDERS, operation_for, schema, validate
 
 pytestmark = pytest.mark.contract
 
@@ -57,10 +57,37 @@ def _edit(request: httpx.Request) -> None:
         request.headers["Prefer"] = prefer
 
 
+def conforms(provider: str, response: httpx.Response) -> None:
+    """The response's status is documented for its operation, and its body matches what is documented.
+
+    (schemathesis' response validation alone lets an undocumented status through unchecked.)
+    """
+    op = operation_for(provider, response.request.method, response.request.url.path).definition.raw
+    documented = {str(code) for code in op["responses"]}
+    status = str(response.status_code)
+    if not {status, f"{status[0]}XX", "default"} & documented:
+        raise AssertionError(f"{provider} {op['operationId']}: HTTP {status} is not documented ({sorted(documented)})")
+    validate(provider, response)
+
+
+def strict_http_client(urls: dict[str, str], request: list[Any] | None = None) -> httpx.Client:
+    """An httpx client for flowdeck checking every response with :func:`conforms`."""
+    from flowdeck._transport import RetryTransport
+
+    by_origin = {httpx.URL(u).copy_with(path="/", query=None): p for p, u in urls.items()}
+
+    def check(response: httpx.Response) -> None:
+        conforms(by_origin[response.request.url.copy_with(path="/", query=None)], response)
+
+    return httpx.Client(
+        transport=RetryTransport(httpx.HTTPTransport()), event_hooks={"response": [check], "request": request or []}
+    )
+
+
 def prism_client(urls: dict[str, str]) -> flowdeck.Client:
-    """A client for Prism whose every response is validated against the spec it came from."""
+    """A client for Prism whose every response is checked against the spec it came from."""
     env = {**{f"{p.upper()}_BASE_URL": u for p, u in urls.items()}, "SUPERAI_AUTH_URL": urls["superai"], **KEYS}
-    return flowdeck.Client(env=env, http_client=validating_http_client(urls, request=[_edit]), max_retries=0)
+    return flowdeck.Client(env=env, http_client=strict_http_client(urls, [_edit]), max_retries=0)
 
 
 # Every operation the facade calls, as the facade calls it. The Databar flow id is not a number on
@@ -200,7 +227,7 @@ def test_flowdeck_requests_satisfy_each_operations_security_and_use_every_declar
         def record(request: httpx.Request) -> None:
             seen.append((by_origin[request.url.copy_with(path="/", query=None)], request))
 
-        http = validating_http_client(mocks.urls, request=[record])
+        http = strict_http_client(mocks.urls, [record])
         base = clock.now()
         client = stack.enter_context(
             mocks.client(http_client=http, sleep=clock.advance, clock=lambda: clock.now() - base)
@@ -296,7 +323,7 @@ def test_the_mocks_error_answers_are_documented_by_the_spec(
 ) -> None:
     mocks = mocks_by_config[config]
     with (
-        flowdeck.Client(env={**mocks.env, **env}, http_client=validating_http_client(mocks.urls), max_retries=0) as c,
+        flowdeck.Client(env={**mocks.env, **env}, http_client=strict_http_client(mocks.urls), max_retries=0) as c,
         pytest.raises(expected),
     ):
         call(c)
@@ -310,7 +337,7 @@ def test_a_gumloop_start_without_run_id_breaks_the_contract() -> None:
     mocks.apps["gumloop"] = renaming(mocks.apps["gumloop"], b'"run_id"', b'"runId"')
     with (
         mocks,
-        mocks.client(http_client=validating_http_client(mocks.urls)) as client,
+        mocks.client(http_client=strict_http_client(mocks.urls)) as client,
         pytest.raises(AssertionError, match=r"gumloop start_pipeline \("),
     ):
         client.start("gumloop:saved-1", {"topic": "x"})

@@ -8,6 +8,7 @@ import doctest
 import http.server
 import importlib
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -56,6 +57,11 @@ SPECS = ROOT / "specs"
 
 def _overlay(*actions: dict[str, Any]) -> dict[str, Any]:
     return {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": list(actions)}
+
+
+def _append_action(overlay: Path, action: str) -> None:
+    """Add an action at the end of an overlay file (whatever else the file holds)."""
+    overlay.write_text(overlay.read_text(encoding="utf-8").rstrip("\n") + "\n" + action, encoding="utf-8")
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -205,25 +211,38 @@ def test_provider_spec_change_makes_the_overlay_fail_loudly(project_copy: Path) 
 
 # --- operations an overlay adds ------------------------------------------------------------------
 
-GET_PL_RUN = """paths:
-  /get_pl_run:
-    get:
-      operationId: getRun
-      parameters:
-        - {name: run_id, in: query, required: true, schema: {type: string}}
-      responses:
-        '200':
-          description: The run
-"""
+
+def _added_operations() -> list[tuple[str, str, str, str]]:
+    """``(provider, first raw page, method, path)`` of every operation an overlay adds."""
+    out = []
+    for provider, doc in build_all(SPECS).items():
+        entry = load_manifest(SPECS)["providers"][provider]
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                if op.get("x-flowdeck-added") and "sources" in entry:
+                    out.append((provider, entry["sources"][0], method, path))
+    return out
 
 
-def test_an_operation_the_provider_now_publishes_names_the_overlay_action_to_delete(project_copy: Path) -> None:
-    _edit(project_copy / "specs/raw/gumloop-start-pipeline.md", "paths:\n", GET_PL_RUN)
+@pytest.mark.parametrize(("provider", "page", "method", "path"), _added_operations())
+def test_an_operation_the_provider_now_publishes_names_the_overlay_action_to_delete(
+    project_copy: Path, provider: str, page: str, method: str, path: str
+) -> None:
+    params = "".join(
+        f"        - {{name: {name}, in: path, required: true, schema: {{type: string}}}}\n"
+        for name in re.findall(r"\{([^}]+)\}", path)
+    )
+    published = (
+        f"paths:\n  {path}:\n    {method}:\n      operationId: published_{method}\n"
+        + (f"      parameters:\n{params}" if params else "")
+        + "      responses:\n        '200':\n          description: ok\n"
+    )
+    _edit(project_copy / "specs/raw" / page, "paths:\n", published)
     with pytest.raises(OverlayCollisionError) as info:
-        build_provider(project_copy / "specs", "gumloop")
+        build_provider(project_copy / "specs", provider)
     message = str(info.value)
-    assert "specs/overlays/gumloop.overlay.yaml action #" in message
-    assert "GET /get_pl_run" in message and "delete" in message
+    assert f"specs/overlays/{provider}.overlay.yaml action #" in message
+    assert f"{method.upper()} {path}" in message and "delete" in message
     assert len(message.splitlines()) == 1
 
 
@@ -235,12 +254,12 @@ def test_a_collision_is_seen_through_renamed_path_parameters() -> None:
 
 
 def test_every_operation_an_overlay_adds_must_be_marked(project_copy: Path) -> None:
-    _edit(
+    _append_action(
         project_copy / "specs/overlays/gumloop.overlay.yaml",
-        "          x-flowdeck-added: from a third-party connector catalogue; not on Gumloop's own pages\n",
-        "",
+        "  - target: $.paths\n    update:\n      /unmarked:\n        get:\n          operationId: unmarked\n"
+        "          responses: {'200': {description: ok}}\n",
     )
-    with pytest.raises(SpecRuleError, match=r"gumloop\.overlay\.yaml adds POST /kill_pipeline without"):
+    with pytest.raises(SpecRuleError, match=r"gumloop\.overlay\.yaml adds GET /unmarked without `x-flowdeck-added`"):
         build_provider(project_copy / "specs", "gumloop")
 
 
@@ -280,15 +299,16 @@ def test_a_dangling_ref_in_a_raw_page_is_one_line_naming_file_and_pointer(
 
 
 def test_a_dangling_ref_left_by_an_overlay_names_the_overlay(project_copy: Path) -> None:
-    _edit(
+    _append_action(
         project_copy / "specs/overlays/databar.overlay.yaml",
-        "schema: {$ref: '#/components/schemas/Task'}",
-        "schema: {$ref: '#/components/schemas/TaskState'}",
+        "  - target: $.paths['/v1/flows/{flow_id}/run'].post\n"
+        "    update:\n      requestBody:\n"
+        "        content: {application/json: {schema: {$ref: '#/components/schemas/TaskState'}}}\n",
     )
     with pytest.raises(
         DanglingRefError,
         match=r"^specs/overlays/databar\.overlay\.yaml: \$ref '#/components/schemas/TaskState' at "
-        r"/paths/~1v1~1tasks~1\{task_id\}/get/responses/200/content/application~1json/schema does not resolve$",
+        r"/paths/~1v1~1flows~1\{flow_id\}~1run/post/requestBody/content/application~1json/schema does not resolve$",
     ):
         build_provider(project_copy / "specs", "databar")
 
@@ -334,20 +354,27 @@ def test_the_validator_itself_is_never_allowed_to_fetch(no_network: list[Any], r
 
 
 def test_security_requirements_must_name_declared_schemes(project_copy: Path) -> None:
-    _edit(project_copy / "specs/overlays/gumloop.overlay.yaml", "      userKey:\n", "      userKeyX:\n")
-    with pytest.raises(SpecRuleError, match=r"undeclared scheme 'userKey' at /paths/~1start_pipeline/post/security"):
+    _append_action(
+        project_copy / "specs/overlays/gumloop.overlay.yaml",
+        "  - target: $.paths['/start_pipeline'].post\n    update: {security: [{sessionCookie: []}]}\n",
+    )
+    with pytest.raises(
+        SpecRuleError, match=r"undeclared scheme 'sessionCookie' at /paths/~1start_pipeline/post/security"
+    ):
         build_provider(project_copy / "specs", "gumloop")
 
 
 def test_a_ref_with_siblings_in_a_30_document_is_refused(project_copy: Path) -> None:
-    # Gumloop's page is OpenAPI 3.0, where keys beside a $ref are ignored: the published 400's
-    # description would silently vanish behind our error response.
-    _edit(
+    # Gumloop's page is OpenAPI 3.0, where keys beside a $ref are ignored: a $ref merged onto a
+    # published response would silently hide its description (and anything else beside it).
+    _append_action(
         project_copy / "specs/overlays/gumloop.overlay.yaml",
-        "      '400': {content: {application/json: {schema: {$ref: '#/components/schemas/Error'}}}}",
-        "      '400': {$ref: '#/components/responses/Error'}",
+        "  - target: $.paths['/start_pipeline'].post.responses\n"
+        "    update: {'418': {description: teapot, $ref: '#/paths/~1start_pipeline/post/responses/200'}}\n",
     )
-    with pytest.raises(SpecRuleError, match=r"\$ref with sibling keys \['description'\] at /paths/~1start_pipeline"):
+    with pytest.raises(
+        SpecRuleError, match=r"\$ref with sibling keys \['description'\] at /paths/~1start_pipeline/post/responses/418"
+    ):
         build_provider(project_copy / "specs", "gumloop")
 
 

@@ -6,7 +6,7 @@ the specs without it in a scratch copy of the project, regenerates the affected 
 stopping at the first failure:
 
 1. the build itself (an action others depend on: a dangling ``$ref``, an invalid document),
-2. the spec guards (``tests/test_spec_pipeline.py`` and ``contract_tests/test_spec_guards.py``):
+2. the spec guards (``contract_tests/test_spec_guards.py``, then ``tests/test_spec_pipeline.py``):
    fast, and written to kill exactly these mutants,
 3. ``mypy`` on the whole project (the facade against the regenerated clients),
 4. the whole suite, only if all of that passed. A failure there counts only if the same test passes
@@ -36,8 +36,13 @@ from specpipe._build import build_all, dump, load_manifest, load_yaml
 from specpipe._errors import SpecPipelineError
 from specpipe._generate import PACKAGE, generate_one
 
-GUARDS = ["tests/test_spec_pipeline.py", "contract_tests/test_spec_guards.py"]
-COPIED = ["specs", "generated", "facade", "tests", "contract_tests", "benchmarks", "conftest.py", "pyproject.toml"]
+# The guards first: they test what each fix is for, so the table names the test that says why.
+GUARDS = ["contract_tests/test_spec_guards.py", "tests/test_spec_pipeline.py"]
+# The whole project but what is installed, cached or built (the venv and node_modules are shared).
+_NOT_COPIED = (
+    ".git", ".venv", ".venv-*", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".hypothesis", ".specpipe", "bench-results", "build", "dist", "*.whl",
+)  # fmt: skip
 PHASE_TIMEOUT = 1800.0
 
 
@@ -80,13 +85,7 @@ def mutants(specs: Path) -> list[Mutant]:
 
 
 def _copy_project(root: Path, dest: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".pytest_cache", ".hypothesis")
-    for name in COPIED:
-        src = root / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=ignore)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns(*_NOT_COPIED), dirs_exist_ok=True)
     if (root / "node_modules").exists():
         (dest / "node_modules").symlink_to(root / "node_modules")
     if (root / ".mypy_cache").exists():  # a warm start: mypy re-checks only what changed
@@ -105,7 +104,7 @@ def _run(cmd: list[str], copy: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-_FAILED = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
+_FAILED = re.compile(r"^(FAILED|ERROR) (.+?)(?: - .*)?$", re.M)  # "FAILED <test id> - <message>"
 
 
 def _pytest(copy: Path, targets: list[str], *extra: str) -> str | None:
@@ -184,7 +183,11 @@ def _regenerate(copy: Path, provider: str) -> None:
 
 def _first_line(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = " / ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(exc).__name__)
+    # openapi-python-client says what it dropped after its "Warning(s) encountered" banner
+    banner = next((i for i, line in enumerate(lines) if line.startswith("Warning(s) encountered")), None)
+    if banner is not None:
+        lines = [lines[0].rstrip(":") + ":", *lines[banner + 1 : banner + 3]]
+    text = " ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(exc).__name__)
     return text if len(text) <= 240 else text[:239] + "…"
 
 
