@@ -1066,6 +1066,19 @@ def test_watch_save_accepts_the_fetched_page_with_a_real_date(
     check_hashes(full_copy / "specs")
 
 
+@pytest.mark.parametrize(("workflow", "target"), [("spec-watch.yml", "spec-watch"), ("contract.yml", "contract")])
+def test_ci_workflows_run_real_make_targets(workflow: str, target: str) -> None:
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
+    steps = [step for job in doc["jobs"].values() for step in job["steps"]]
+    assert f"make {target}" in [step.get("run") for step in steps]
+    proc = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)  # noqa: S603, S607
+    assert proc.returncode == 0, proc.stderr
+    if target == "spec-watch":
+        assert "schedule" in doc[True]  # YAML 1.1 reads the `on:` key as True
+        upload = next(step for step in steps if "upload-artifact" in step.get("uses", ""))
+        assert upload["with"]["path"] == "specs/reports/" and upload["if"] == "always()"
+
+
 def test_a_spec_pipeline_error_is_never_a_traceback(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project_copy / "specs/overlays/stackai.overlay.yaml").write_text("overlay: [unclosed\n")
     assert run(["--root", str(project_copy), "build"]) == 1
