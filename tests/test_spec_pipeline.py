@@ -884,11 +884,15 @@ def test_a_failed_build_leaves_the_manifest_untouched(full_copy: Path, capsys: p
 
 
 @pytest.mark.slow
-def test_a_failed_type_check_leaves_everything_untouched(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # Renaming the flow body's `inputs` is not breaking on the wire (a removed request property is a
-    # warning), but the facade builds RunFlowIn(inputs=...): mypy must stop the update.
-    page = full_copy / "specs/raw/databar-run-flow.md"
-    _edit(page, "      properties:\n        inputs:\n", "      properties:\n        values:\n")
+def test_update_is_recorded_only_after_the_facade_type_checks_against_the_new_clients(
+    full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACCEPT_BREAKING", raising=False)
+    # 1. Renaming the flow body's `inputs` is not breaking on the wire (a removed request property is
+    # a warning), but the facade builds RunFlowIn(inputs=...): mypy must stop the update.
+    flow_page = full_copy / "specs/raw/databar-run-flow.md"
+    published = flow_page.read_bytes()
+    _edit(flow_page, "      properties:\n        inputs:\n", "      properties:\n        values:\n")
     before = _snapshot(full_copy)
     assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 1
     captured = capsys.readouterr()
@@ -899,31 +903,26 @@ def test_a_failed_type_check_leaves_everything_untouched(full_copy: Path, capsys
     kept = next((full_copy / ".specpipe").glob("update-*/generated/flowdeck_generated/databar/models/run_flow_in.py"))
     assert "values" in kept.read_text()  # the new clients, kept to fix the facade against
 
-
-@pytest.mark.slow
-def test_accepted_breaking_update_records_hash_and_todays_date_after_everything_passed(
-    full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Breaking for a client that reads `status` from the waterfall's answer; flowdeck copes (it
-    # type-checks), so with ACCEPT_BREAKING=1 the page is accepted.
-    monkeypatch.setenv("ACCEPT_BREAKING", "1")
-    page = full_copy / WATERFALL
+    # 2. Breaking for a client that reads `status` from the waterfall's answer; flowdeck copes (it
+    # type-checks), so with ACCEPT_BREAKING=1 the page is accepted, and only then recorded.
+    flow_page.write_bytes(published)
     _edit(
-        page,
+        full_copy / WATERFALL,
         "      required:\n        - task_id\n        - status\n      title: Task",
         "      required:\n        - task_id\n      title: Task",
     )
-    assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 0, capsys.readouterr().err
+    monkeypatch.setenv("ACCEPT_BREAKING", "1")  # what `make spec-update ACCEPT_BREAKING=1` passes on
+    assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 0
     assert "`responses.200.body.status` | now optional (may be missing)" in capsys.readouterr().out
     entry = load_manifest(full_copy / "specs")["raw"]["databar-run-waterfall.md"]
     assert (entry["retrieved"], entry["obtained"]) == ("2026-12-01", "spec-update")
     text = (full_copy / "specs/manifest.yaml").read_text()
     assert [text.count(f"{key}:") for key in ("sha256", "retrieved", "obtained")] == [5, 5, 5]
+    assert "# Provenance" in text
     check_hashes(full_copy / "specs")
     model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
     assert "status: str | Unset" in model.read_text()
     assert (full_copy / "specs/reports/2026-12-01-databar.md").exists()
-    assert "# Provenance" in (full_copy / "specs/manifest.yaml").read_text()
 
 
 # --- make spec-watch ------------------------------------------------------------------------------
