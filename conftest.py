@@ -1,5 +1,5 @@
 """Shared fixtures: the project root, a scratch copy of specs/ + generated/ to break on purpose, the
-session's mock providers, and the names flowdeck's docstring examples run with."""
+session's mock providers and Prism servers, and the names flowdeck's docstring examples run with."""
 
 from __future__ import annotations
 
@@ -56,3 +56,13 @@ def _doctest_names(request: pytest.FixtureRequest) -> Iterator[None]:
             flow_uuid="7c9e6679-7425-40de-944b-e07fc1f90ae7",
         )  # fmt: skip
         yield
+
+
+@pytest.fixture(scope="session")
+def prism_urls() -> Any:
+    """Prism serving each normalized spec, for the whole session: ``{provider: base_url}``."""
+    from contract_tests._prism import prism_servers
+    from contract_tests._spec import PROVIDERS
+
+    with prism_servers(PROVIDERS) as urls:
+        yield urls

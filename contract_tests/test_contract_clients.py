@@ -4,12 +4,8 @@ every response validated against the normalized spec; a broken mock fails naming
 from __future__ import annotations
 
 import contextvars
-import os
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -141,44 +137,11 @@ def test_a_broken_mock_fails_the_contract_naming_the_operation(provider: str) ->
 _prefer: contextvars.ContextVar[str | None] = contextvars.ContextVar("prefer", default=None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def prism() -> Iterator[dict[str, str]]:
-    """One Prism mock server per normalized spec (installed by `make install` from package.json)."""
-    binary = ROOT / "node_modules" / ".bin" / "prism"
-    if not binary.exists():
-        pytest.fail("Prism is not installed: run `make install` (npm ci installs @stoplight/prism-cli)")
-    procs, urls = [], {}
-    env = {**os.environ, "NO_COLOR": "1"}
-    try:
-        for provider in PROVIDERS:
-            port = _free_port()
-            spec = ROOT / "specs" / "normalized" / f"{provider}.yaml"
-            cmd = [str(binary), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))  # noqa: S603
-            # Prism serves the spec's paths at its root (it ignores the server URL's path).
-            urls[provider] = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        for provider, url in urls.items():
-            while True:
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"Prism for {provider} did not start")
-                    time.sleep(0.2)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+def prism(prism_urls: dict[str, str]) -> dict[str, str]:
+    """One Prism mock server per normalized spec (installed by `make install` from package.json),
+    shared by the session (conftest.py's ``prism_urls``)."""
+    return prism_urls
 
 
 def prism_client(urls: dict[str, str], **options: Any) -> flowdeck.Client:

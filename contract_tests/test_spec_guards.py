@@ -23,7 +23,7 @@ from flowdeck import Status
 from flowdeck._config import DEFAULT_BASE_URLS, DEFAULT_SUPERAI_AUTH_URL
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
-from contract_tests._prism import ROOT, prism_servers
+from contract_tests._prism import ROOT
 from contract_tests._spec import PROVIDERS, operation_for, schema, validate
 
 pytestmark = pytest.mark.contract
@@ -41,9 +41,8 @@ def spec(provider: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def prism() -> Iterator[dict[str, str]]:
-    with prism_servers(PROVIDERS) as urls:
-        yield urls
+def prism(prism_urls: dict[str, str]) -> dict[str, str]:
+    return prism_urls  # conftest.py: one set of Prism servers for the session
 
 
 _strip: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("strip", default=())

@@ -188,7 +188,7 @@ def _first_line(exc: Exception) -> str:
     if banner is not None:
         lines = [lines[0].rstrip(":") + ":", *lines[banner + 1 : banner + 3]]
     text = " ".join(lines[:3]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(exc).__name__)
-    return text if len(text) <= 240 else text[:239] + "…"
+    return text if len(text) <= 150 else text[:149] + "…"
 
 
 def run_mutant(mutant: Mutant, clean: Path, copy: Path) -> Result:
