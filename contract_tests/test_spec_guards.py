@@ -19,8 +19,7 @@ import flowdeck
 import httpx
 import pytest
 import yaml
-from flowdeck import Status
-from flowdeck._config import DEFAULT_BASE_URLS, DEFAULT_SUPERAI_AUTH_URL
+from flowdeck import Status, _providers
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
 from contract_tests._prism import ROOT
@@ -99,8 +98,8 @@ OPERATIONS: dict[str, Callable[[flowdeck.Client], Any]] = {
     "databar run_waterfall": lambda c: c.databar.run_waterfall("email_getter", {"email": "a@b.c"}, [833]),
     "databar get_task": lambda c: c.databar.get_task("t-1"),
     "databar cancel_task": lambda c: c.databar.cancel_task("t-1"),
-    "databar get_flow": lambda c: c.drive(c.databar._a().get_flow("enrich-company")),
-    "databar get_user": lambda c: c.drive(c.databar._a().get_user()),
+    "databar get_flow": lambda c: c.drive(c.databar._adapter.get_flow("enrich-company")),
+    "databar get_user": lambda c: c.drive(c.databar._adapter.get_user()),
     "stackai run_deployed_flow": lambda c: c.stackai.run_deployed_flow("org-1", "flow-1", {"in-0": "x"}),
     "gumloop start_pipeline": lambda c: c.gumloop.start_pipeline("saved-1", {"topic": "x"}),
     "gumloop get_pipeline_run": lambda c: c.gumloop.get_run("r-1"),
@@ -265,9 +264,10 @@ def test_flowdeck_requests_satisfy_each_operations_security_and_use_every_declar
 
 def test_flowdeck_default_base_urls_are_the_specs_servers() -> None:
     for provider in PROVIDERS:
-        assert DEFAULT_BASE_URLS[provider] == spec(provider)["servers"][0]["url"], provider
+        assert _providers.get(provider).config.urls[0].default == spec(provider)["servers"][0]["url"], provider
     token = spec("superai")["paths"]["/auth/v1/token"]["post"]
-    assert token["servers"][0]["url"] == DEFAULT_SUPERAI_AUTH_URL
+    auth = next(u for u in _providers.get("superai").config.urls if u.key == "auth")
+    assert token["servers"][0]["url"] == auth.default
 
 
 # --- the mocks' error answers are documented by the spec --------------------------------------------
