@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 import yaml
 from specpipe._build import (
@@ -42,6 +43,7 @@ from specpipe._errors import (
     SpecPipelineError,
     SpecRuleError,
     StaleOverlayError,
+    TypeCheckError,
     ValidationFailedError,
 )
 from specpipe._extract import extract_openapi
@@ -50,6 +52,7 @@ from specpipe._manifest import record_hashes
 from specpipe._merge import merge_documents
 from specpipe._mutate import mutants
 from specpipe._overlay import apply_overlay
+from specpipe._update import type_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -923,6 +926,45 @@ def test_update_is_recorded_only_after_the_facade_type_checks_against_the_new_cl
     model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
     assert "status: str | Unset" in model.read_text()
     assert (full_copy / "specs/reports/2026-12-01-databar.md").exists()
+
+
+def test_the_facade_is_type_checked_against_each_generated_signature(full_copy: Path) -> None:
+    """Adapters store a generated call for later; bind() keeps its arguments visible to mypy.
+
+    A page typing Databar's flow id as an integer (as the published one does) regenerates run_flow
+    and get_flow with ``flow_id: int``; a renamed query parameter renames a keyword. Both must fail
+    the type check at the adapter line that calls them.
+    """
+    for op in ("run_flow", "get_flow"):
+        path = full_copy / f"generated/flowdeck_generated/databar/api/flows/{op}.py"
+        _edit(path, "def _get_kwargs(\n    flow_id: str,", "def _get_kwargs(\n    flow_id: int,")
+    path = full_copy / "generated/flowdeck_generated/gumloop/api/execution/get_pipeline_run.py"
+    _edit(path, "    *,\n    run_id: str,", "    *,\n    pl_run_id: str,")
+    with pytest.raises(TypeCheckError) as caught:
+        type_check(full_copy, full_copy / "generated")
+    errors = [line for line in str(caught.value).splitlines() if ": error:" in line]
+    databar = [e for e in errors if e.startswith("facade/flowdeck/_providers/databar.py")]
+    assert len(databar) == 2 and all('has incompatible type "str"; expected "int"' in e for e in databar), errors
+    assert any(
+        e.startswith("facade/flowdeck/_providers/gumloop.py") and 'Unexpected keyword argument "run_id"' in e
+        for e in errors
+    ), errors
+
+
+def test_a_call_bound_to_another_operation_is_refused() -> None:
+    """The type check covers the function bind() was given, so that must be the one the call runs."""
+    import time
+
+    from flowdeck._core import bind
+    from flowdeck._providers import get
+    from flowdeck._providers.databar import DatabarAdapter
+    from flowdeck_generated.databar.api.flows import get_flow, run_flow
+
+    adapter = DatabarAdapter(get("databar").configure({"DATABAR_API_KEY": "k"}), clock=time.monotonic)
+    with pytest.raises(TypeError, match="databar run_flow: arguments were bound to another operation"):
+        adapter.call("run_flow", run_flow, dict, bind(get_flow._get_kwargs, "f-1"))
+    call = adapter.call("get_flow", get_flow, dict, bind(get_flow._get_kwargs, "f-1"))
+    assert call.request_kwargs(httpx.Timeout(5.0))["url"] == "https://api.databar.ai/v1/flows/f-1"
 
 
 # --- make spec-watch ------------------------------------------------------------------------------
