@@ -125,5 +125,5 @@ def summary(diagnoses: list[Diagnosis]) -> str:
         return f"{len(ready)} of {len(diagnoses)} providers ready: {', '.join(ready)}"
     return (
         "no provider is usable: set a provider's credentials (see the table), "
-        "or serve local mock providers in the background with: eval \"$(flowdeck mock --env)\""
+        'or serve local mock providers in the background with: eval "$(flowdeck mock --env)"'
     )
