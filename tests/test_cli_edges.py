@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.abc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,15 +116,19 @@ def test_a_quote_never_closed_is_named_at_its_line(mock_env: dict[str, str], tmp
 # --- --out targets ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", ["-", "/dev/null"])
+@pytest.mark.timeout(30)  # without the check, results written into the fifo would wait for a reader
+@pytest.mark.parametrize("target", ["-", "fifo"])
 def test_out_must_be_a_regular_file(mock_env: dict[str, str], tmp_path: Path, target: str, monkeypatch: Any) -> None:
+    # A named pipe in the test's own folder stands for /dev/stdout and other devices: a regression
+    # must never be able to write to (or rename over) a device of the machine running the suite.
     monkeypatch.chdir(tmp_path)
     source = tmp_path / "in.csv"
     source.write_text("topic\na\n")
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
     result = runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", target])
     assert "--out" in one_line_error(result)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
-    assert not Path("/dev/null.flowdeck-state.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"in.csv", target} - {"-"})
 
 
 def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_start(
