@@ -60,11 +60,11 @@ def mock_process(min_seconds: float, max_seconds: float) -> Iterator[dict[str, s
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
     env: dict[str, str] = {}
     assert proc.stdout is not None
-    for line in proc.stdout:
+    for line in proc.stdout:  # the export lines arrive together, once every mock is serving
         if line.startswith("export "):
             key, _, value = line.removeprefix("export ").strip().partition("=")
             env[key] = value
-        if line.startswith("Press Ctrl-C"):
+        if "SUPERAI_PASSWORD" in env:  # the last of them
             break
     try:
         yield env
