@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import attrs
@@ -46,7 +47,7 @@ def test_a_long_run_backs_off_gradually_instead_of_jumping_to_the_cap() -> None:
         waiter.observe(RUNNING, now)
     overdue = [d for d in delays if d > 0.8 + 1e-9]  # past 1.5x typical: each step at most 1.15x the last
     assert overdue and max(overdue) < 10.0
-    assert all(b <= a * 1.15 + 1e-9 for a, b in zip(delays[1:], delays[2:], strict=False)), delays
+    assert all(b <= a * 1.15 + 1e-9 for a, b in itertools.pairwise(delays[1:])), delays
 
 
 def test_a_run_the_first_poll_already_sees_ended_is_learned_as_the_bracket_from_zero() -> None:

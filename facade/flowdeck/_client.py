@@ -12,6 +12,7 @@ import attrs
 import httpx
 
 from flowdeck import _providers
+from flowdeck._adaptive import AdaptiveRate
 from flowdeck._config import ProviderConfig
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import FlowdeckError, InvalidRequestError
@@ -465,6 +466,15 @@ class AsyncClient(_BaseClient):
         # One gate for this client and every with_options() copy (copies share it by reference). An
         # asyncio.Semaphore binds to an event loop only when a task first waits on it.
         self._gate = asyncio.Semaphore(max_concurrent_requests)
+        # The pace of starts and of other requests, per provider, shared by with_options() copies too:
+        # a provider's quota is met by every task of this client together (see flowdeck._adaptive).
+        self._rates: dict[tuple[str, bool], AdaptiveRate] = {}
+
+    def _call_policy(self, call: Call[Any]) -> CallPolicy:
+        key = (call.provider, call.starts_run)
+        if (rate := self._rates.get(key)) is None:
+            rate = self._rates[key] = AdaptiveRate()
+        return attrs.evolve(self._policy, idempotent=not call.starts_run, max_retries=self._max_retries, rate=rate)
 
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""
@@ -487,12 +497,22 @@ class AsyncClient(_BaseClient):
 
     async def _execute(self, call: Call[T]) -> T:
         kwargs = call.request_kwargs(self._timeout)
-        async with self._gate:
-            with call_policy(self._call_policy(call)):
-                try:
-                    response = await self._http.request(**kwargs)
-                except httpx.TransportError as exc:
-                    raise error_for_transport(call, exc) from exc
+        policy = self._call_policy(call)
+        rate, paced = policy.rate, False
+        while True:
+            if not paced and rate is not None and rate.rate is not None:
+                await rate.acquire()  # before taking a slot: a paced start must not hold up polls
+                paced = True
+            async with self._gate:
+                # Paced meanwhile (a 429 arrived while this call waited for its slot): back in line.
+                if not paced and rate is not None and rate.rate is not None:
+                    continue
+                with call_policy(policy):
+                    try:
+                        response = await self._http.request(**kwargs)
+                    except httpx.TransportError as exc:
+                        raise error_for_transport(call, exc) from exc
+                break
         return finish(call, response)
 
     async def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:

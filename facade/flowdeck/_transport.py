@@ -31,6 +31,8 @@ import httpx
 if TYPE_CHECKING:
     import asyncio  # imported for real on the async paths only: sync users never pay for asyncio
 
+    from flowdeck._adaptive import AdaptiveRate
+
 logger = logging.getLogger("flowdeck")
 retry_logger = logging.getLogger("flowdeck.retries")
 
@@ -60,7 +62,9 @@ class CallPolicy:
     ``max_body_bytes``, within ``max_body_seconds`` of the headers arriving (httpx's read timeout
     bounds each chunk, not the total, so a slow drip could otherwise hold a call forever). Retry
     ``n`` waits ``min(wait_max, wait_initial * 2 ** (n - 1) + uniform(0, wait_jitter))`` seconds,
-    or what the response's ``Retry-After`` asks.
+    or what the response's ``Retry-After`` asks. ``rate`` (async only) paces every attempt after the
+    first and takes every answer (see :class:`~flowdeck._adaptive.AdaptiveRate`); the client paces
+    the first attempt itself, before it takes a concurrency slot.
     """
 
     idempotent: bool = True
@@ -70,6 +74,7 @@ class CallPolicy:
     wait_jitter: float = 1.0
     max_body_bytes: int = MAX_BODY_BYTES
     max_body_seconds: float = MAX_BODY_SECONDS
+    rate: AdaptiveRate | None = attrs.field(default=None, eq=False, repr=False)
 
 
 _policy: contextvars.ContextVar[CallPolicy | None] = contextvars.ContextVar("flowdeck_call_policy", default=None)
@@ -289,6 +294,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 reason = type(exc).__name__
             else:
                 _log(request, num, started, str(response.status_code))
+                if policy.rate is not None:
+                    policy.rate.observe(response.status_code == 429)
                 if (wait := _retry_wait(policy, num, None, response, body)) is None:
                     return response
                 reason = str(response.status_code)
@@ -298,6 +305,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 import asyncio
 
                 await asyncio.sleep(wait)
+            if policy.rate is not None and policy.rate.rate is not None:
+                await policy.rate.acquire()
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -117,6 +117,9 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
         help="drop the connection (half before, half after processing)",
     )
     faults.add_argument("--latency", metavar="S", type=_seconds, default=0.0, help="seconds added to every response")
+    faults.add_argument(
+        "--start-quota", metavar="N", type=_seconds, default=None, help="starts per second accepted; more get 429"
+    )
     return parser
 
 
@@ -133,8 +136,9 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
     faults = Faults(rate=total, kinds=kinds or ("429",), retry_after=round(args.retry_after), latency=args.latency)
     return MockConfig(
-        seed=args.seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults
-    )
+        seed=args.seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults,
+        start_quota=args.start_quota,
+    )  # fmt: skip
 
 
 def _describe(args: argparse.Namespace, config: MockConfig) -> str:

@@ -107,7 +107,9 @@ class MockConfig:
     the Databar balance (``None``: unlimited): a run reserves 1 credit when it starts and keeps it if it
     completes; a failed or cancelled run gives it back; a start with less than 1 left answers 406.
     ``databar_flows`` declares flows' inputs (flow id -> {input id: required}); a run of a declared
-    flow missing a required input answers 400. Undeclared flows take any inputs. ``gumloop_accounts``
+    flow missing a required input answers 400. Undeclared flows take any inputs. ``start_quota`` is how
+    many starts per second each mock accepts (a bucket holding one second's worth, like a provider's
+    quota); a start beyond it is answered 429 with ``Retry-After: 1``. ``gumloop_accounts``
     adds Gumloop API keys (key -> user id) next to ``gumloop_key``; ``gumloop_projects`` maps project
     ids to their member users. A user reads only its own runs, or its projects' runs.
     """
@@ -127,6 +129,11 @@ class MockConfig:
     superai_password: str = "mock-superai-password"
     superai_token: str = "mock-superai-token"
     faults: Faults = attrs.field(factory=Faults)
+    start_quota: float | None = None
+
+
+class QuotaExceeded(Exception):
+    """A start beyond the mock's ``start_quota``: answered 429 with ``Retry-After: 1``."""
 
 
 @attrs.define
@@ -178,6 +185,9 @@ class MockState:
         self._rng = random.Random(f"{config.seed}:{provider}")
         self._lock = threading.Lock()
         self._seq = 0
+        self.throttled = 0  # starts refused by start_quota
+        self._quota_tokens = config.start_quota or 0.0
+        self._quota_at = clock.now()
 
     @property
     def start_count(self) -> int:
@@ -211,6 +221,14 @@ class MockState:
         script = script or scripted_status(workflow, inputs)
         kind = (kinds or {}).get(script or "")
         with self._lock:
+            if (quota := self.config.start_quota) is not None:
+                now = self.clock.now()
+                self._quota_tokens = min(quota, self._quota_tokens + (now - self._quota_at) * quota)
+                self._quota_at = now
+                if self._quota_tokens < 1:
+                    self.throttled += 1
+                    raise QuotaExceeded(f"more than {quota:g} starts per second")
+                self._quota_tokens -= 1
             lo, hi = self.config.run_seconds
             duration = self._rng.uniform(lo, hi)
             hint = str(inputs.get("mock_outcome", "")) if isinstance(inputs, dict) else ""
@@ -269,13 +287,16 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def not_found_handlers(make_body: Callable[[str], Any]) -> dict[Any, Any]:
-    """Starlette exception handlers answering unknown paths/methods in the provider's JSON error shape."""
+    """Starlette exception handlers: unknown paths/methods and starts over quota, in the provider's error shape."""
 
     async def handle(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
         return json_response(make_body("Not Found" if status == 404 else "Method Not Allowed"), status)
 
-    return {404: handle, 405: handle}
+    async def quota(request: Request, exc: Exception) -> Response:
+        return json_response(make_body(f"rate limit exceeded: {exc}"), 429, {"Retry-After": "1"})
+
+    return {404: handle, 405: handle, QuotaExceeded: quota}
 
 
 class FaultInjector:
