@@ -54,13 +54,13 @@ def test_a_run_the_first_poll_already_sees_ended_is_learned_as_the_bracket_from_
     hints = DurationHints()
     waiter = Waiter(RUNNING, PollPolicy(), deadline=None, durations=hints)
     waiter.next_delay(0.0)
-    waiter.observe(DONE, 10.0)  # ended some time in the first 10 s: nothing says it was late in them
-    assert hints.expected(str(REF)) == (5.0, 5.0)
+    waiter.observe(DONE, 10.0)  # ended some time in the first 10 s: nothing says when in them
+    assert hints.expected(str(REF)) == (9.0, 5.0)  # poll sooner next time; typically 5 s, not 9.5
 
 
 def test_later_runs_converge_after_a_first_poll_that_lands_late() -> None:
     hints = DurationHints()
     hints.record(str(REF), 0.0, 10.0)  # a first poll that came long after a 4 s run had ended
-    results = [_wait(4.0, hints) for _ in range(4)]
+    results = [_wait(4.0, hints) for _ in range(12)]
     polls, lag = results[-1]
     assert polls <= 4 and lag <= 0.05 * 4.0 + 0.5, results
