@@ -67,10 +67,15 @@ demo: install
 soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
 
-## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU; fails at the first stall.
+## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU, on each of the async
+## client's HTTP backends; fails at the first stall.
 ITERATIONS ?= 20
+BACKENDS ?= httpcore aiohttp
 soak-contention: install
-	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 2000 --contention 2 --iterations $(ITERATIONS)
+	for backend in $(BACKENDS); do \
+		PYTHONPATH=. $(PY) -m benchmarks.soak --runs 2000 --contention 2 --iterations $(ITERATIONS) \
+			--http-backend $$backend || exit 1; \
+	done
 
 ## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
 bench: install sdks

@@ -124,12 +124,14 @@ def per_call_overhead(env: dict[str, str], calls: int) -> dict[str, Any]:
 LONGEST, SHORTEST = 5.0, 1.0
 
 
-async def _flowdeck_many(env: dict[str, str], n: int, rate: float, done_at: list[float]) -> float:
+async def _flowdeck_many(
+    env: dict[str, str], n: int, rate: float, done_at: list[float], backend: str = "httpcore"
+) -> float:
     from aiolimiter import AsyncLimiter
 
     limiter = AsyncLimiter(rate, 1.0)
     started = time.perf_counter()
-    async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100) as client:
+    async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100, http_backend=backend) as client:  # type: ignore[arg-type]
 
         async def one(i: int) -> flowdeck.Run:
             await limiter.acquire()

@@ -147,23 +147,24 @@ async def soak_async(
     concurrency: int = 200,
     abandon_rate: float = 0.0,
     stall_after: float | None = None,
+    backend: str = "httpcore",
 ) -> SoakReport:
     """``n`` runs with the async client, ``concurrency`` at a time.
 
     ``abandon_rate``: that share of runs is given up by the caller (``asyncio.timeout``) 0-0.3 s in,
     cancelling whatever request is in flight, as an application's deadline or a failing TaskGroup
-    does. ``stall_after``: raise :class:`Stalled` (saying where the tasks wait) once no run has
-    finished for that many seconds; a healthy soak finishes one every few milliseconds, and each
-    retry waits at most a few seconds.
+    does. ``backend``: the client's ``http_backend``. ``stall_after``: raise :class:`Stalled` (saying
+    where the tasks wait) once no run has finished for that many seconds; a healthy soak finishes one
+    every few milliseconds, and each retry waits at most a few seconds.
     """
-    report = SoakReport("async client", n)
+    report = SoakReport("async client" if backend == "httpcore" else f"async client on {backend}", n)
     rng = random.Random(seed)
     deadlines = [rng.uniform(0.0, 0.3) if rng.random() < abandon_rate else None for _ in range(n)]
     with mocks_for(seed, fault_rate) as mocks:
         gate = asyncio.Semaphore(concurrency)
         begun = time.monotonic()
         last_finished = [begun]
-        async with mocks.async_client(**client_options()) as client:
+        async with mocks.async_client(**client_options(), http_backend=backend) as client:
 
             async def one(r: BatchRow, deadline: float | None) -> None:
                 async with gate:
@@ -244,14 +245,17 @@ def soak_contended(
     seed: int = 0,
     abandon_rate: float = ABANDON_RATE,
     stall_after: float = 30.0,
+    backend: str = "httpcore",
 ) -> list[SoakReport]:
     """The async soak ``iterations`` times under CPU contention, a share of runs abandoned by the
     caller; :class:`Stalled` at the first stall."""
     reports = []
     with cpu_contention(busy):
         for i in range(iterations):
-            report = asyncio.run(soak_async(runs, seed=seed + i, abandon_rate=abandon_rate, stall_after=stall_after))
-            report.mode = f"async client, {busy} busy processes, iteration {i + 1}"
+            report = asyncio.run(
+                soak_async(runs, seed=seed + i, abandon_rate=abandon_rate, stall_after=stall_after, backend=backend)
+            )
+            report.mode = f"{report.mode}, {busy} busy processes, iteration {i + 1}"
             reports.append(report)
     return reports
 
@@ -360,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--iterations", type=int, default=1, help="with --contention: how many soaks in a row")
     parser.add_argument("--stall-after", type=float, default=30.0, help="with --contention: seconds without progress")
+    parser.add_argument(
+        "--http-backend", choices=("httpcore", "aiohttp"), default="httpcore", help="the async client's"
+    )
     args = parser.parse_args(argv)  # fmt: skip
     reports = []
     if args.contention:
@@ -368,18 +375,20 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     report = asyncio.run(
                         soak_async(
-                            args.runs, seed=args.seed + i, abandon_rate=ABANDON_RATE, stall_after=args.stall_after
+                            args.runs, seed=args.seed + i, abandon_rate=ABANDON_RATE, stall_after=args.stall_after,
+                            backend=args.http_backend,
                         )
-                    )
+                    )  # fmt: skip
                 except Stalled as exc:
                     print(f"iteration {i + 1} of {args.iterations} STALLED: {exc}", flush=True)
                     return 1
-                report.mode = f"async client, {args.contention} busy processes, iteration {i + 1}"
+                report.mode = f"{report.mode}, {args.contention} busy processes, iteration {i + 1}"
                 reports.append(report)
                 print(f"{report.mode}: done in {report.seconds:.1f}s", flush=True)
     else:
         modes: list[Callable[[], SoakReport]] = [
             lambda: asyncio.run(soak_async(args.runs, seed=args.seed, fault_rate=args.fault_rate)),
+            lambda: asyncio.run(soak_async(args.runs, seed=args.seed, fault_rate=args.fault_rate, backend="aiohttp")),
             lambda: soak_batch(args.runs, seed=args.seed, fault_rate=args.fault_rate),
             lambda: soak_sync(args.runs // 10, seed=args.seed, fault_rate=args.fault_rate),
         ]

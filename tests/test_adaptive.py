@@ -12,13 +12,15 @@ from flowdeck._adaptive import AdaptiveRate
 from flowdeck.testing import MockConfig, MockProviders
 
 
-def test_a_429_sets_the_rate_just_below_what_was_accepted_and_successes_raise_it_slowly() -> None:
+def test_a_share_of_429s_sets_the_rate_just_below_what_was_accepted_and_successes_raise_it_slowly() -> None:
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0], window=2.0)
     for i in range(20):  # 10 accepted per second for 2 s
         now[0] = i * 0.1
         rate.observe(False)
-    assert rate.rate is None  # nothing refused yet: no pacing at all
+    rate.observe(True)
+    rate.observe(True)
+    assert rate.rate is None  # two refusals in 22 answers: a hiccup, not a quota
     rate.observe(True)
     assert rate.rate is not None and 8.5 <= rate.rate <= 9.5
     cut = rate.rate
@@ -27,6 +29,15 @@ def test_a_429_sets_the_rate_just_below_what_was_accepted_and_successes_raise_it
     for _ in range(10):  # one second of answers at that rate
         rate.observe(False)
     assert cut < rate.rate <= cut + 0.25  # +2% of the quota per second: probing up, gently
+
+
+def test_429s_now_and_then_do_not_slow_anything_down() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    for i in range(2000):  # 100 answers a second, one in twenty-five refused
+        now[0] = i * 0.01
+        rate.observe(i % 25 == 0)
+    assert rate.rate is None
 
 
 async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:

@@ -48,8 +48,9 @@ def _assert_clean(report: soak.SoakReport) -> None:
 
 
 @pytest.mark.slow
-def test_fault_soak_async_client_2000_runs() -> None:
-    report = asyncio.run(soak.soak_async(2000, seed=1))
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+def test_fault_soak_async_client_2000_runs(backend: str) -> None:
+    report = asyncio.run(soak.soak_async(2000, seed=1, backend=backend))
     _assert_clean(report)
     assert {"FAILED", "CANCELLED"} <= set(report.outcomes)  # provider-side failures and cancellations
 
@@ -57,11 +58,12 @@ def test_fault_soak_async_client_2000_runs() -> None:
 @pytest.mark.slow
 @pytest.mark.contention
 @pytest.mark.timeout(600)  # a stall fails in 30 s (below); a slow, loaded machine only makes it take longer
-def test_fault_soak_async_client_under_cpu_contention_never_stalls() -> None:
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+def test_fault_soak_async_client_under_cpu_contention_never_stalls(backend: str) -> None:
     """Two busy processes compete for the cores while the 2,000-run soak runs, and callers give up one
     run in twenty mid-request; a stall (no run finished for 30 s) fails at once with the tasks' wait
     points and the pools' state. The loop of many iterations: ``make soak-contention ITERATIONS=20``."""
-    reports = soak.soak_contended(iterations=1, runs=2000, seed=10, stall_after=30.0)
+    reports = soak.soak_contended(iterations=1, runs=2000, seed=10, stall_after=30.0, backend=backend)
     for report in reports:
         assert report.unhandled == [], report.unhandled[:2]
         assert report.wrong == [], report.wrong[:5]

@@ -13,6 +13,9 @@ EXTRA_OF = {
     "aiolimiter": "cli",
     "starlette": "testing",
     "uvicorn": "testing",
+    "aiohttp": "aiohttp",
+    "multidict": "aiohttp",
+    "yarl": "aiohttp",
 }
 """Top-level module -> the extra that installs it."""
 

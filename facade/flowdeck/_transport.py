@@ -62,9 +62,9 @@ class CallPolicy:
     ``max_body_bytes``, within ``max_body_seconds`` of the headers arriving (httpx's read timeout
     bounds each chunk, not the total, so a slow drip could otherwise hold a call forever). Retry
     ``n`` waits ``min(wait_max, wait_initial * 2 ** (n - 1) + uniform(0, wait_jitter))`` seconds,
-    or what the response's ``Retry-After`` asks. ``rate`` (async only) paces every attempt after the
+    or what the response's ``Retry-After`` asks. ``rate`` (async only) spaces every attempt after the
     first and takes every answer (see :class:`~flowdeck._adaptive.AdaptiveRate`); the client paces
-    the first attempt itself, before it takes a concurrency slot.
+    the first attempt itself.
     """
 
     idempotent: bool = True
@@ -305,8 +305,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 import asyncio
 
                 await asyncio.sleep(wait)
-            if policy.rate is not None and policy.rate.rate is not None:
-                await policy.rate.acquire()
+            if policy.rate is not None:
+                await policy.rate.settle()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
