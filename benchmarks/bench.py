@@ -220,12 +220,15 @@ def ideal_finished(n: int, rate: float, t: float) -> float:
 def throughput(n: int, rate: float, sdk_sample: int, work: Path) -> dict[str, Any]:
     """``n`` runs of 1-5 s: flowdeck async and batch, a plain asyncio + httpx loop, vs the ideal and the SDKs."""
     ideal = n / rate + LONGEST
-    curves: dict[str, list[float]] = {"flowdeck": [], "plain asyncio + httpx": []}
+    curves: dict[str, list[float]] = {"flowdeck": [], "flowdeck, aiohttp backend": [], "plain asyncio + httpx": []}
     with mock_process(SHORTEST, LONGEST) as env:
         cpu0, rss_before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         async_wall = asyncio.run(_flowdeck_many(env, n, rate, curves["flowdeck"]))
         cpu_async = time.process_time() - cpu0
         rss_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu0 = time.process_time()
+        aiohttp_wall = asyncio.run(_flowdeck_many(env, n, rate, curves["flowdeck, aiohttp backend"], "aiohttp"))
+        cpu_aiohttp = time.process_time() - cpu0
         cpu0 = time.process_time()
         plain_wall = asyncio.run(_plain_many(env, n, rate, curves["plain asyncio + httpx"]))
         cpu_plain = time.process_time() - cpu0
@@ -234,7 +237,8 @@ def throughput(n: int, rate: float, sdk_sample: int, work: Path) -> dict[str, An
     result: dict[str, Any] = {
         "runs": n, "start_rate_per_s": rate, "ideal_s": round(ideal, 1),
         "flowdeck_async_s": round(async_wall, 1), "flowdeck_batch_s": round(batch_wall, 1),
-        "plain_asyncio_s": round(plain_wall, 1),
+        "plain_asyncio_s": round(plain_wall, 1), "flowdeck_aiohttp_s": round(aiohttp_wall, 1),
+        "cpu_ms_per_run_aiohttp": round(1000 * cpu_aiohttp / n, 2),
         "cpu_ms_per_run_flowdeck": round(1000 * cpu_async / n, 2), "cpu_ms_per_run_plain": round(1000 * cpu_plain / n, 2),
         "peak_rss_mb": round(rss_peak_kb / 1024, 1), "rss_before_mb": round(rss_before / 1024, 1),
         "sdk_sample_runs": sdk_sample, "curves": curves,
@@ -430,6 +434,8 @@ def summary(
         "runs_10k_vs_ideal": round(tp["flowdeck_async_s"] / tp["ideal_s"], 3),
         "batch_10k_vs_ideal": round(tp["flowdeck_batch_s"] / tp["ideal_s"], 3),
         "plain_asyncio_vs_ideal": round(tp["plain_asyncio_s"] / tp["ideal_s"], 3),
+        "runs_10k_vs_ideal_aiohttp": round(tp["flowdeck_aiohttp_s"] / tp["ideal_s"], 3),
+        "cpu_ms_per_run_aiohttp": tp["cpu_ms_per_run_aiohttp"],
         "cpu_ms_per_run": tp["cpu_ms_per_run_flowdeck"],
         "cpu_ms_per_run_plain": tp["cpu_ms_per_run_plain"],
         "first_run_lag": round(max(p["flowdeck, first run"]["lag_pct"] for p in long_runs) / 100, 3),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import statistics
 from collections import deque
 from collections.abc import Callable
 
@@ -98,7 +97,13 @@ class DurationHints:
         if not seen:
             return None
         earliest = min(low if low > 0 else 0.9 * high for low, high in seen)
-        return earliest, statistics.median((low + high) / 2 for low, high in seen)
+        return earliest, _median([(low + high) / 2 for low, high in seen])
+
+
+def _median(values: list[float]) -> float:
+    # statistics.median, without importing statistics (and its fractions and decimal) with flowdeck.
+    ordered, middle = sorted(values), len(values) // 2
+    return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 @attrs.define

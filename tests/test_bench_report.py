@@ -1,0 +1,32 @@
+"""The README's Performance table is made from bench-results/latest.json and cannot drift from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.report import BEGIN, END, LATEST, ROWS, readme_table, render
+
+ROOT = Path(__file__).resolve().parents[1]
+ISSUE_KEYS = {
+    "per_call_vs_httpx", "runs_10k_vs_ideal", "batch_10k_vs_ideal", "plain_asyncio_vs_ideal", "first_run_lag",
+    "learned_run_lag", "polls_per_run", "rss_mb_10k", "import_ms_flowdeck", "import_ms_httpx", "quota_10k_vs_ideal",
+    "quota_429_share", "vs_databar_sdk", "vs_gumloop_sdk",
+}  # fmt: skip
+
+
+def test_latest_json_has_every_headline_key() -> None:
+    latest = json.loads(LATEST.read_text())
+    assert ISSUE_KEYS <= {key for key, *_ in ROWS} <= set(latest), sorted(ISSUE_KEYS - set(latest))
+    assert "load average" in latest["machine"]
+
+
+def test_the_readme_table_is_the_one_latest_json_renders() -> None:
+    readme = ROOT / "README.md"
+    assert readme.read_text().count(BEGIN) == 1 and readme.read_text().count(END) == 1
+    assert readme_table(readme) == render(json.loads(LATEST.read_text())), "run: python -m benchmarks.report"
+
+
+def test_the_chart_is_an_svg_with_the_three_curves() -> None:
+    svg = (ROOT / "bench-results" / "throughput.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") == 4  # flowdeck, on aiohttp, plain loop, ideal
