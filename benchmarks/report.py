@@ -108,7 +108,7 @@ def chart(curves: Mapping[str, list[float]], n: int, rate: float, ideal: Callabl
     def y(count: float) -> float:
         return height - bottom - (height - bottom - top) * count / n
 
-    colors = ["#d62728", "#1f77b4", "#7f7f7f"]
+    colors = ["#d62728", "#ff7f0e", "#1f77b4", "#7f7f7f"]  # the ideal is the last series, dashed
     series: list[tuple[str, list[tuple[float, float]], str]] = []
     for name, done in curves.items():
         times = sorted(done)
@@ -138,11 +138,11 @@ def chart(curves: Mapping[str, list[float]], n: int, rate: float, ideal: Callabl
         count = n * k / 4
         out.append(f'<text x="{left - 6}" y="{y(count) + 4:.1f}" text-anchor="end">{count:,.0f}</text>')
         out.append(f'<line x1="{left}" y1="{y(count):.1f}" x2="{x(end):.1f}" y2="{y(count):.1f}" stroke="#eee"/>')
-    for (_, points, dash), color in zip(series, colors, strict=False):
+    for (_, points, dash), color in zip(series, colors[-len(series) :], strict=True):
         path = " ".join(f"{x(t):.1f},{y(c):.1f}" for t, c in points)
         style = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{style} points="{path}"/>')
-    for i, ((name, _, dash), color) in enumerate(zip(series, colors, strict=False)):
+    for i, ((name, _, dash), color) in enumerate(zip(series, colors[-len(series) :], strict=True)):
         ly = top + 20 + 22 * i
         style = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<line x1="{width - right + 15}" y1="{ly}" x2="{width - right + 45}" y2="{ly}" '
