@@ -284,7 +284,7 @@ def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
 
             async def go() -> float:
                 started = time.perf_counter()
-                async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100) as client:
+                async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100, adaptive_rate=True) as client:
                     await run_batch(client, rows_in, Journal(out), concurrency=rows)
                 return time.perf_counter() - started
 

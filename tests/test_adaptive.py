@@ -63,7 +63,7 @@ async def test_starts_against_a_quota_back_off_together_and_all_get_through() ->
     quota, rows, in_flight = 40.0, 300, 32
     with MockProviders(MockConfig(seed=9, run_seconds=(0.0, 0.0), start_quota=quota)) as mocks:
         state = mocks.states["databar"]
-        async with mocks.async_client(max_concurrent_requests=in_flight) as client:
+        async with mocks.async_client(max_concurrent_requests=in_flight, adaptive_rate=True) as client:
             started = time.monotonic()
             runs = await asyncio.gather(*(client.start("databar:flow/q", {"row": str(i)}) for i in range(rows)))
             wall = time.monotonic() - started

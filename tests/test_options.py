@@ -36,4 +36,6 @@ def test_every_option_has_the_same_name_on_both_clients() -> None:
 
     sync = set(inspect.signature(flowdeck.Client).parameters) - {"http_client", "sleep"}
     both = set(inspect.signature(flowdeck.AsyncClient).parameters) - {"http_client", "sleep"}
-    assert both - sync == {"max_concurrent_requests"} and sync <= both
+    assert (
+        both - sync == {"max_concurrent_requests", "http_backend", "adaptive_rate"} and sync <= both
+    )  # asyncio's alone

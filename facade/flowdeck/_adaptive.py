@@ -72,7 +72,8 @@ class AdaptiveRate:
             if (wait := self._next - self._clock()) > 0:
                 await asyncio.sleep(wait)
             # The rate read now, after the wait: a cut made meanwhile applies to this request already.
-            self._next = max(self._clock(), self._next) + 1.0 / (self.rate or 1.0)
+            if self.rate is not None:
+                self._next = max(self._clock(), self._next) + 1.0 / self.rate
 
     async def settle(self) -> None:
         """Space this request from the last one sent: called right before sending.
@@ -107,7 +108,8 @@ class AdaptiveRate:
             return
         self.throttled += 1
         self._refused += 1
-        if self._refused < self.min_refusals or self._refused < self.refused_share * len(answers):
+        share = self._refused / len(answers)
+        if self._refused < self.min_refusals or share < self.refused_share:
             return
         # Accepted per second over the window, or over the time since the first answer while shorter
         # (at least a second: a quota is per second). Not compounding: the 429s of requests already

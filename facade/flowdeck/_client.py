@@ -416,6 +416,8 @@ class AsyncClient(_BaseClient):
     ``max_concurrent_requests`` caps requests in flight at once. ``http_backend="aiohttp"`` (the
     ``[aiohttp]`` extra) sends them over aiohttp's connections instead of httpcore's, for a fraction
     of the CPU per request (see README "Performance"); everything else stays the same.
+    ``adaptive_rate=True`` paces each provider's starts (and, apart, its other requests) together
+    once it answers a share of them with 429 (see flowdeck._adaptive).
 
     >>> async def enrich(rows):
     ...     async with AsyncClient(env=mock_env) as client:
@@ -458,6 +460,7 @@ class AsyncClient(_BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         max_concurrent_requests: int = 64,
         http_backend: Literal["httpcore", "aiohttp"] = "httpcore",
+        adaptive_rate: bool = False,
     ) -> None:
         import asyncio
 
@@ -494,8 +497,11 @@ class AsyncClient(_BaseClient):
         # The pace of starts and of other requests, per provider, shared by with_options() copies too:
         # a provider's quota is met by every task of this client together (see flowdeck._adaptive).
         self._rates: dict[tuple[str, bool], AdaptiveRate] = {}
+        self._adaptive = adaptive_rate
 
     def _rate_for(self, call: Call[Any]) -> AdaptiveRate | None:
+        if not self._adaptive:
+            return None
         key = (call.provider, call.starts_run)
         if (rate := self._rates.get(key)) is None:
             rate = self._rates[key] = AdaptiveRate()
