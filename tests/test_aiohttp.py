@@ -71,3 +71,13 @@ def test_without_aiohttp_installed_the_backend_names_its_extra(monkeypatch: pyte
     monkeypatch.setitem(__import__("sys").modules, "flowdeck._aiohttp", None)
     with pytest.raises(flowdeck.InvalidRequestError, match=r"pip install 'flowdeck\[aiohttp\]'"):
         flowdeck.AsyncClient(env={}, http_backend="aiohttp")
+
+
+def test_sniffio_is_a_core_dependency_so_httpcore_does_not_search_for_it_on_every_request() -> None:
+    import importlib.util
+    import tomllib
+    from pathlib import Path
+
+    core = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(dep.startswith("sniffio") for dep in core)
+    assert importlib.util.find_spec("sniffio") is not None
