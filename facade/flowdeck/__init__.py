@@ -14,15 +14,18 @@ from flowdeck._client import AsyncClient, Client
 from flowdeck._errors import *  # noqa: F403 - the error tree is public, listed in its __all__
 from flowdeck._errors import __all__ as _errors_all
 from flowdeck._lifecycle import PollPolicy
-from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
+from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, TaskOutput, WorkflowRef
 from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Account",
     "AsyncClient",
     "Client",
+    "DeclaredInput",
+    "Flow",
     "PollPolicy",
     "Run",
     "Secret",

@@ -48,6 +48,7 @@ from flowdeck._errors import (
     WaitTimeout,
 )
 from flowdeck._models import Run, Status
+from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
 FORMAT = 2
@@ -295,6 +296,21 @@ class Earlier:
     unresolved: frozenset[int]
 
 
+def _start_events(state: Sequence[Mapping[str, Any]]) -> tuple[dict[int, Run], dict[int, str]]:
+    """The run each row started, and each row's last start event (intent, started, not_started)."""
+    started: dict[int, Run] = {}
+    last: dict[int, str] = {}
+    for event in state:
+        row = event.get("row")
+        if not isinstance(row, int):
+            continue
+        if event.get("event") == "started":
+            started[row] = run_from_json(event["run"])
+        if event.get("event") in ("intent", "started", "not_started"):
+            last[row] = event["event"]
+    return started, last
+
+
 class Journal:
     """The results and state files of one batch (see the module docstring)."""
 
@@ -304,8 +320,8 @@ class Journal:
         self._files: dict[Path, IO[str]] = {}
         self._lock: IO[str] | None = None
 
-    def load(self, fingerprint: str) -> Earlier:
-        """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
+    def _checked_state(self, fingerprint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The state file's events and batch headers, after checking they belong to these rows."""
         state = _read_jsonl(self.state)
         headers = [s for s in state if s.get("event") == "batch"]
         if headers and headers[0].get("fingerprint") != fingerprint:
@@ -318,18 +334,28 @@ class Journal:
                 f"{self.out}: exists and was not written by flowdeck batch (no {self.state.name} beside it); "
                 "choose another --out, or delete the file"
             )
+        return state, headers
+
+    def peek(self, fingerprint: str) -> Earlier:
+        """What earlier attempts left, read only: no lock taken, nothing written (``batch --check``).
+
+        A row a first-format journal left as an intent with a NOT_STARTED result counts as not started,
+        as :meth:`load` records it.
+        """
+        state, headers = self._checked_state(fingerprint)
+        results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
+        started, last = _start_events(state)
+        if bool(headers) and headers[0].get("format", 1) < 2:
+            last.update({row: "not_started" for row, r in results.items()
+                         if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"})  # fmt: skip
+        return Earlier(results, started, frozenset(row for row, event in last.items() if event == "intent"))
+
+    def load(self, fingerprint: str) -> Earlier:
+        """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
+        state, headers = self._checked_state(fingerprint)
         self._take_lock()
         results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started: dict[int, Run] = {}
-        last: dict[int, str] = {}
-        for event in state:
-            row = event.get("row")
-            if not isinstance(row, int):
-                continue
-            if event.get("event") == "started":
-                started[row] = run_from_json(event["run"])
-            if event.get("event") in ("intent", "started", "not_started"):
-                last[row] = event["event"]
+        started, last = _start_events(state)
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
         legacy = bool(headers) and headers[0].get("format", 1) < 2
@@ -495,6 +521,12 @@ def fingerprint(rows: Sequence[BatchRow]) -> str:
     return digest.hexdigest()
 
 
+def credits_spent(run: Run) -> float | None:
+    """The credits ``run`` spent, where its provider reports it (``Checks.cost``); else None."""
+    cost = provider_spec(run.provider).checks.cost
+    return None if cost is None else cost(run)
+
+
 def is_rejection(exc: FlowdeckError) -> bool:
     """True if a start failed in a way a rerun would meet again (the request itself was refused)."""
     if isinstance(exc, ApiError):
@@ -514,6 +546,18 @@ def start_limiter(rate: float | None) -> AsyncLimiter | None:
     if rate is None:
         return None
     return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
+
+
+def rows_left(
+    rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False
+) -> list[BatchRow]:
+    """The rows a batch does (again): those without a final outcome in ``earlier``.
+
+    >>> rows_left([BatchRow(2, "gumloop:f", {})], Earlier({2: {"status": "TIMEOUT"}}, {}, frozenset()))
+    [BatchRow(number=2, ref='gumloop:f', inputs={})]
+    """
+    redo = set(RESUMABLE) | {s for s, on in (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected)) if on}
+    return [r for r in rows if r.number not in earlier.results or earlier.results[r.number]["status"] in redo]
 
 
 async def run_batch(
@@ -543,8 +587,7 @@ async def run_batch(
     begun = time.monotonic()
     try:
         earlier = journal.load(fingerprint(rows))
-        redo = set(RESUMABLE) | {s for s, on in (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected)) if on}
-        todo = [r for r in rows if r.number not in earlier.results or earlier.results[r.number]["status"] in redo]
+        todo = rows_left(rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected)
         attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
         again = {r.number for r in todo}
         attempt.final = {n: r for n, r in earlier.results.items() if n not in again}
@@ -603,6 +646,8 @@ class _Attempt:
             "error_type": type(error).__name__ if isinstance(error, FlowdeckError) else None,
             "url": run.url if run else None,
         }  # fmt: skip
+        if run is not None and (spent := credits_spent(run)) is not None:
+            result["credits_spent"] = spent  # what a pre-flight check estimates the rows left from
         self.journal.result(result)
         self.final[row.number] = result
         self.observer.finished(row, status)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import attrs
 import typer
 from rich.status import Status as Spinner
 from rich.text import Text
@@ -49,6 +50,8 @@ from flowdeck._errors import (
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._preflight import Report
+from flowdeck._preflight import check as preflight_check
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import names as provider_names
 from flowdeck._providers import parse_ref
@@ -360,6 +363,52 @@ def cancel(
     _on_run(provider, run_id, as_json, "cancel")
 
 
+@app.command()
+def inputs(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="Workflow: databar:flow/<id>, gumloop:<id>...")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the declared inputs as JSON.")] = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Show the inputs a workflow declares (name, required, type), where its provider publishes them.
+
+    A provider whose API publishes no declared inputs is said to, in one line (exit 0).
+    Example: flowdeck inputs databar:flow/123 --json
+    """
+    ui = _ui()
+    ui.set_verbose(verbose)
+    try:
+        workflow = parse_ref(ref)
+        checks = provider_spec(workflow.provider).checks
+        flow = None
+        if checks.inputs is not None:
+            with Client() as client:
+                flow = client.drive(checks.inputs(client.adapter(workflow.provider), workflow))
+    except (ConfigurationError, InvalidRequestError) as exc:
+        _fail(_explain(exc), EXIT_USAGE)
+    except FlowdeckError as exc:
+        _fail(str(exc))
+    if flow is None:
+        if as_json:
+            ui.json({"workflow": str(workflow), "declared_inputs": None, "note": checks.no_inputs})
+        else:
+            ui.out.print(Text(f"{workflow}: {checks.no_inputs}"), soft_wrap=True)
+        return
+    if as_json:
+        ui.json({"workflow": str(workflow), "name": flow.name,
+                 "declared_inputs": [attrs.asdict(i) for i in flow.inputs]})  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{workflow}: {flow.name}", title_justify="left")
+    for column in ("input", "required", "type", "description"):
+        table.add_column(column, overflow="fold")
+    for item in flow.inputs:
+        table.add_row(Text(item.id), "yes" if item.required else "no", Text(item.type), Text(item.description))
+    ui.out.print(table)
+    if not flow.inputs:
+        ui.out.print(Text(f"{workflow} declares no inputs"), soft_wrap=True)
+
+
 # --- batch ----------------------------------------------------------------------------------------
 
 
@@ -472,6 +521,28 @@ def _batch_argv(
     return argv
 
 
+def _preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: bool) -> bool:
+    """Print a pre-flight report; True if the command is done (``--check``), exit 2 if the batch may not start."""
+    if check_only:
+        if as_json:
+            ui.json(report.to_json())
+        else:
+            for line in report.lines():
+                ui.out.print(Text(line), soft_wrap=True)
+            ui.out.print(Text("ready: nothing was started" if report.ready else "not ready: nothing was started"))
+        if not report.ready:
+            raise typer.Exit(EXIT_FAILED)
+        return True
+    if report.blocking:
+        for line in report.problems:
+            ui.note(f"problem: {line}", "red")
+        _fail("required inputs are missing, so nothing was started; fix the input file or --map its columns "
+              "(flowdeck inputs REF lists them; --no-check skips this check)", EXIT_USAGE)  # fmt: skip
+    for line in report.warnings:
+        ui.note(f"warning: {line}", "yellow")
+    return False
+
+
 @app.command()
 def batch(
     ref: Annotated[
@@ -498,6 +569,12 @@ def batch(
     retry_rejected: Annotated[
         bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
     ] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Check inputs, journal and credits; start nothing (exit 0 ready, 1 not)")
+    ] = False,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="Start without the pre-flight check of declared inputs")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
@@ -506,6 +583,11 @@ def batch(
     Each row's outcome is one line of --out. A rerun skips finished rows, waits again on started
     ones and starts nothing twice; rows the provider refused (REJECTED) are tried again only with
     --retry-rejected, rows whose start may have happened (UNKNOWN) only with --retry-unknown.
+
+    First a pre-flight check compares the rows with the workflow's declared inputs (where the
+    provider publishes them): a required input with no column, or empty in some rows, stops the
+    batch before anything starts (exit 2). --check only reports (inputs, rows finished and left,
+    credits) and exits 0 when ready, 1 when not.
 
     \b
     Example:
@@ -523,15 +605,25 @@ def batch(
         codecs.lookup(encoding)
     except LookupError:
         _fail(f"--encoding {encoding!r}: unknown encoding; try utf-8, latin-1 or cp1252", EXIT_USAGE)
+    if check_only and no_check:
+        _fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
     _check_out(out_path, input_file)
     starts_per_second = _parse_rate(rate)
+    report: Report | None = None
     try:
         rows = read_rows(input_file, ref, renames, encoding=encoding)
         with Client() as client:  # a missing credential is reported before anything starts
             for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
                 client.adapter(provider)
+            if not no_check:
+                with ui.err.status(Text("pre-flight check"), spinner="dots"):
+                    report = preflight_check(
+                        client, rows, Journal(out_path), retry_unknown=retry_unknown, retry_rejected=retry_rejected
+                    )
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
+    if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
+        return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8")]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
@@ -589,11 +681,16 @@ def doctor(
     check_network: Annotated[
         bool, typer.Option("--network/--no-network", help="Also try to reach each base URL (no credentials sent)")
     ] = False,
+    check_keys: Annotated[
+        bool,
+        typer.Option("--verify", help="One cheap authenticated read per ready provider: is the key accepted?"),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
 ) -> None:
     """Show whether each provider is ready, not configured or misconfigured (never a credential's value).
 
-    Exits 1 when no provider is usable. Example: flowdeck doctor --json
+    Exits 1 when no provider is usable, or (with --verify) when a provider rejects its key.
+    Example: flowdeck doctor --verify --json
     """
     from flowdeck import _doctor
 
@@ -601,12 +698,17 @@ def doctor(
     diagnoses = _doctor.diagnose()
     if check_network:
         diagnoses = _doctor.reach(diagnoses)
+    if check_keys:
+        with ui.err.status(Text("verifying keys"), spinner="dots"):
+            diagnoses = _doctor.verify(diagnoses)
     if as_json:
         ui.json({"providers": [d.to_json() for d in diagnoses], "summary": _doctor.summary(diagnoses)})
     else:
         ui.out.print(_doctor.table(diagnoses))
         ui.out.print(Text(_doctor.summary(diagnoses)), soft_wrap=True)
-    if not any(d.state is _doctor.State.READY for d in diagnoses):
+    if not any(d.state is _doctor.State.READY for d in diagnoses) or any(
+        d.verdict is _doctor.Verdict.REJECTED for d in diagnoses
+    ):
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -3,8 +3,8 @@
 Each provider's state comes from the registry's declaration and the same checks the client makes
 before its first request (URLs, credentials, header safety), so doctor and the client cannot
 disagree. Nothing is sent unless asked: :func:`reach` (``--network``) tries each base URL without
-credentials; a check that uses the credentials (``--verify``) would be one more step per provider
-here, after :func:`diagnose`.
+credentials; :func:`verify` (``--verify``) makes one cheap authenticated read per ready provider, the
+read its module declares (``Checks.verify``), and says whether the provider accepted the credential.
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ import httpx
 
 from flowdeck import _providers
 from flowdeck._config import ProviderConfig, shown_url
-from flowdeck._errors import ConfigurationError, MissingCredentialError
+from flowdeck._errors import ConfigurationError, FlowdeckError, MissingCredentialError, TransportError
+from flowdeck._secrets import scrub
+
+
+class Verdict(enum.Enum):
+    """What the provider said of the credential (``--verify``)."""
+
+    VALID = "valid"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+    UNVERIFIED = "not verified"
 
 
 class State(enum.Enum):
@@ -43,6 +53,8 @@ class Diagnosis:
     base_url: str
     base_url_source: str
     reachable: str | None = None
+    verdict: Verdict | None = None
+    verdict_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -50,6 +62,7 @@ class Diagnosis:
             "provider": self.provider, "title": self.title, "state": self.state.value, "reason": self.reason,
             "variables": {k: "set" if v else "not set" for k, v in self.variables.items()},
             "base_url": self.base_url, "base_url_source": self.base_url_source, "reachable": self.reachable,
+            **({} if self.verdict is None else {"verify": self.verdict.value, "verify_reason": self.verdict_reason}),
         }  # fmt: skip
 
 
@@ -99,6 +112,40 @@ def reach(diagnoses: Iterable[Diagnosis], timeout: float = 3.0) -> list[Diagnosi
     return out
 
 
+def verify(
+    diagnoses: Iterable[Diagnosis], env: Mapping[str, str] | None = None, timeout: float = 10.0
+) -> list[Diagnosis]:
+    """The diagnoses with ``verdict`` filled in for ready providers: one authenticated read each, no retries.
+
+    The reason never holds a credential: messages are scrubbed of every configured secret.
+
+    >>> [(d.provider, d.verdict.value) for d in verify(diagnose(mock_env), mock_env) if d.verdict]
+    [('databar', 'valid'), ('stackai', 'not verified'), ('gumloop', 'valid'), ('superai', 'valid')]
+    """
+    from flowdeck._client import Client  # the client is what doctor checks; imported only when asked
+
+    env = dict(os.environ if env is None else env)
+    out = []
+    with Client(env=env, max_retries=0, timeout=timeout) as client:
+        for d in diagnoses:
+            if d.state is not State.READY:
+                out.append(d)
+                continue
+            checks = _providers.get(d.provider).checks
+            secrets = client.config(d.provider).secrets()
+            if checks.verify is None:
+                out.append(attrs.evolve(d, verdict=Verdict.UNVERIFIED, verdict_reason=checks.unverifiable))
+                continue
+            try:
+                verdict, why = Verdict.VALID, client.drive(checks.verify(client.adapter(d.provider)))
+            except TransportError as exc:
+                verdict, why = Verdict.UNREACHABLE, str(exc)
+            except FlowdeckError as exc:
+                verdict, why = (Verdict.REJECTED if checks.rejects(exc) else Verdict.UNVERIFIED), str(exc)
+            out.append(attrs.evolve(d, verdict=verdict, verdict_reason=scrub(why, secrets)))
+    return out
+
+
 def table(diagnoses: list[Diagnosis]) -> Any:
     """A rich table of the diagnoses (the CLI prints it)."""
     from rich.markup import escape
@@ -106,21 +153,31 @@ def table(diagnoses: list[Diagnosis]) -> Any:
 
     colours = {State.READY: "green", State.NOT_CONFIGURED: "yellow", State.MISCONFIGURED: "red"}
     show_reach = any(d.reachable is not None for d in diagnoses)
+    show_verdict = any(d.verdict is not None for d in diagnoses)
+    verdict_colours = {Verdict.VALID: "green", Verdict.REJECTED: "red", Verdict.UNREACHABLE: "red",
+                       Verdict.UNVERIFIED: "yellow"}  # fmt: skip
     result = Table(title="flowdeck providers")
-    for column in ("provider", "state", "variables", "base URL", *(["reachable"] if show_reach else [])):
+    optional = [*(["reachable"] if show_reach else []), *(["key"] if show_verdict else [])]
+    for column in ("provider", "state", "variables", "base URL", *optional):
         result.add_column(column, overflow="fold")
     for d in diagnoses:
         state = f"[{colours[d.state]}]{d.state.value}[/]" + (f": {escape(d.reason)}" if d.reason else "")
         variables = "\n".join(f"{name} {'set' if on else '[dim]not set[/]'}" for name, on in d.variables.items())
         source = "" if d.base_url_source == "default" else f" (from {d.base_url_source})"
         row = [d.title, state, variables, escape(d.base_url + source)]
-        result.add_row(*row, *([escape(d.reachable or "-")] if show_reach else []))
+        key = "-"
+        if d.verdict is not None:
+            key = f"[{verdict_colours[d.verdict]}]{d.verdict.value}[/]: {escape(d.verdict_reason or '')}"
+        result.add_row(*row, *([escape(d.reachable or "-")] if show_reach else []), *([key] if show_verdict else []))
     return result
 
 
 def summary(diagnoses: list[Diagnosis]) -> str:
     """One line: how many providers are usable, and what to do when none is."""
     ready = [d.title for d in diagnoses if d.state is State.READY]
+    rejected = [d.title for d in diagnoses if d.verdict is Verdict.REJECTED]
+    if rejected:
+        return f"{len(ready)} of {len(diagnoses)} providers ready; credentials rejected by {', '.join(rejected)}"
     if ready:
         return f"{len(ready)} of {len(diagnoses)} providers ready: {', '.join(ready)}"
     return (

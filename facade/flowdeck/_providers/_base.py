@@ -19,8 +19,15 @@ import attrs
 
 from flowdeck._config import ConfigSpec, ProviderConfig
 from flowdeck._core import Bound, Call, Op, Operation
-from flowdeck._errors import InvalidRequestError, UnknownStatusError, UnsupportedOperationError
-from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._errors import (
+    AuthenticationError,
+    FlowdeckError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    UnknownStatusError,
+    UnsupportedOperationError,
+)
+from flowdeck._models import Flow, Run, Status, WorkflowRef
 
 MAX_INPUT_BYTES = 1_000_000  # assumption: no provider documents a limit; 1 MB of JSON is far past any real row
 
@@ -142,6 +149,37 @@ class MockSpec:
     path: str = ""
 
 
+def rejected_key(exc: FlowdeckError) -> bool:
+    """True if ``exc`` says the credential itself was refused (401 or 403)."""
+    return isinstance(exc, AuthenticationError | PermissionDeniedError)
+
+
+@attrs.frozen
+class Checks:
+    """What a provider's API lets flowdeck check before anything is run (``flowdeck inputs``,
+    ``flowdeck batch --check``, ``flowdeck doctor --verify``). Each is optional; the text fields say
+    why a check is not possible, in the provider's terms.
+
+    - ``inputs(adapter, ref)``: the workflow as its provider describes it, with its declared inputs;
+      ``None`` when the provider publishes none for that kind of workflow (``no_inputs`` says so);
+    - ``verify(adapter)``: one cheap authenticated read, returning what to show about the account;
+      ``rejects(exc)`` tells a refused credential from other errors; ``unverifiable`` says why a
+      provider has no such read;
+    - ``balance(adapter)``: the credits left; ``cost(run)``: the credits a finished run spent.
+
+    >>> Checks(no_inputs="it publishes none").inputs is None
+    True
+    """
+
+    inputs: Callable[[Any, WorkflowRef], Op[Flow | None]] | None = None
+    no_inputs: str = "its API publishes no declared inputs"
+    verify: Callable[[Any], Op[str]] | None = None
+    rejects: Callable[[FlowdeckError], bool] = rejected_key
+    unverifiable: str = "it has no read-only call to verify a key with"
+    balance: Callable[[Any], Op[float]] | None = None
+    cost: Callable[[Run], float | None] | None = None
+
+
 NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
 
@@ -151,7 +189,8 @@ class Provider:
 
     ``adapter`` is constructed with ``(config, clock=...)`` once ``config.check()`` passed.
     ``namespaces`` are the classes of ``client.<name>`` and ``async_client.<name>`` (built with
-    the client); ``mock`` says where ``flowdeck.testing`` finds the mock.
+    the client); ``mock`` says where ``flowdeck.testing`` finds the mock; ``checks`` what can be
+    checked before a run (declared inputs, key verification, credits).
     """
 
     name: str = attrs.field(validator=attrs.validators.matches_re(NAME))
@@ -161,6 +200,7 @@ class Provider:
     refs: RefSyntax = RefSyntax()
     namespaces: tuple[Callable[[Any], object], Callable[[Any], object]] | None = None
     mock: MockSpec | None = None
+    checks: Checks = Checks()
 
     def configure(self, env: Mapping[str, str], **options: Any) -> ProviderConfig:
         """This provider's :class:`ProviderConfig` from ``env`` and explicit options (see ``ConfigSpec.configure``)."""

@@ -12,15 +12,16 @@ from flowdeck_generated.databar.api.flows import get_flow, run_flow
 from flowdeck_generated.databar.api.tasks import cancel_task, get_task
 from flowdeck_generated.databar.api.user import get_user
 from flowdeck_generated.databar.api.waterfall import run_waterfall
-from flowdeck_generated.databar.models import Inputs, Params, RunFlowIn, Task, WaterfallRequest
+from flowdeck_generated.databar.models import FlowDetail, Inputs, Params, RunFlowIn, Task, User, WaterfallRequest
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op, bind
 from flowdeck._errors import GoneError, InvalidRequestError
-from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Checks,
     Clock,
     MockSpec,
     Provider,
@@ -162,6 +163,33 @@ class DatabarAdapter(AdapterBase):
         user: dict[str, Any] = yield self.call("get_user", get_user, to_dict, bind(get_user._get_kwargs))
         return user
 
+    def read_flow(self, flow_id: str) -> Op[Flow]:
+        """GET /v1/flows/{flow_id} as a :class:`Flow` with its declared inputs."""
+        flow: Flow = yield self.call("get_flow", get_flow, _flow, check_id(flow_id, "databar flow id"))
+        return flow
+
+    def read_account(self) -> Op[Account]:
+        """GET /v1/user/me as an :class:`Account` (``balance``: the credits left)."""
+        account: Account = yield self.call("get_user", get_user, _account)
+        return account
+
+
+def _flow(detail: FlowDetail) -> Flow:
+    # Fields beyond the SDK's FlowDetail stay in ``raw`` (the generated model keeps them aside).
+    inputs = tuple(
+        DeclaredInput(i.id, required=bool(i.required), type=str(i.type_), description=str(i.description or ""))
+        for i in unset(detail.inputs) or []
+    )
+    return Flow(str(detail.id), str(detail.name), str(detail.description or ""), inputs, raw=detail.to_dict())
+
+
+def _account(user: User) -> Account:
+    workspace = unset(user.workspace)
+    return Account(
+        email=str(user.email), plan=str(user.plan), balance=float(user.balance),
+        workspace=None if workspace is None else str(workspace), raw=user.to_dict(),
+    )  # fmt: skip
+
 
 class Databar(Namespace[DatabarAdapter]):
     """Databar operations. ``client.databar.run_flow("123", {"domain": "stripe.com"})``."""
@@ -198,6 +226,24 @@ class Databar(Namespace[DatabarAdapter]):
         """Cancel a task; :class:`~flowdeck.ConflictError` if it already ended."""
         return self._client.drive(self._adapter.cancel_task(task_id))
 
+    def get_flow(self, flow_id: str) -> Flow:
+        """A flow and the inputs it declares (``GET /v1/flows/{flow_id}``); NotFoundError if unknown.
+
+        >>> flow = client.databar.get_flow("enrich-company")
+        >>> [(i.id, i.required) for i in flow.inputs]
+        [('domain', False)]
+        """
+        return self._client.drive(self._adapter.read_flow(flow_id))
+
+    def me(self) -> Account:
+        """The account behind the API key: email, plan and credit balance (``GET /v1/user/me``).
+
+        >>> account = client.databar.me()
+        >>> account.plan, account.balance > 0
+        ('mock', True)
+        """
+        return self._client.drive(self._adapter.read_account())
+
 
 class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
     """Databar operations, awaited."""
@@ -230,6 +276,44 @@ class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
         """Cancel a task."""
         return await self._client.drive(self._adapter.cancel_task(task_id))
 
+    async def get_flow(self, flow_id: str) -> Flow:
+        """A flow and the inputs it declares.
+
+        >>> async def inputs():
+        ...     async with flowdeck.AsyncClient(env=mock_env) as client:
+        ...         return (await client.databar.get_flow("enrich-company")).required
+        >>> asyncio.run(inputs())
+        ()
+        """
+        return await self._client.drive(self._adapter.read_flow(flow_id))
+
+    async def me(self) -> Account:
+        """The account behind the API key: email, plan and credit balance."""
+        return await self._client.drive(self._adapter.read_account())
+
+
+def _declared(adapter: DatabarAdapter, ref: WorkflowRef) -> Op[Flow | None]:
+    if ref.kind != "flow":
+        return None
+    flow: Flow = yield from adapter.read_flow(ref.id)
+    return flow
+
+
+def _verify(adapter: DatabarAdapter) -> Op[str]:
+    account: Account = yield from adapter.read_account()
+    return f"{account.email}, plan {account.plan}, balance {account.balance:g} credits"
+
+
+def _balance(adapter: DatabarAdapter) -> Op[float]:
+    account: Account = yield from adapter.read_account()
+    return account.balance
+
+
+def _cost(run: Run) -> float | None:
+    """The credits a finished task spent: ``credits_spent`` of its last answer, when it is a number."""
+    spent = run.raw.get("credits_spent") if isinstance(run.raw, dict) else None
+    return float(spent) if isinstance(spent, int | float) and not isinstance(spent, bool) else None
+
 
 PROVIDER = Provider(
     name="databar",
@@ -242,6 +326,13 @@ PROVIDER = Provider(
     ),
     refs=RefSyntax(kinds=("flow", "waterfall")),
     namespaces=(Databar, AsyncDatabar),
+    checks=Checks(
+        inputs=_declared,
+        no_inputs="Databar publishes declared inputs for flows only (GET /v1/flows/{id}), not for waterfalls",
+        verify=_verify,
+        balance=_balance,
+        cost=_cost,
+    ),
     mock=MockSpec(
         app="flowdeck.testing._databar:databar_app",
         env=lambda config, url: {"DATABAR_BASE_URL": url, "DATABAR_API_KEY": config.databar_key},

@@ -13,10 +13,12 @@ from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, P
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op, bind
+from flowdeck._errors import NotFoundError
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Checks,
     Clock,
     MockSpec,
     Provider,
@@ -152,6 +154,18 @@ class AsyncGumloop(AsyncNamespace[GumloopAdapter]):
         return await self._client.drive(self._adapter.get_pipeline_run(run_id))
 
 
+# A run id no run can have: an accepted key is answered 404 for it, a refused one 401 or 403.
+NO_SUCH_RUN = "flowdeck-verify-no-such-run"
+
+
+def _verify(adapter: GumloopAdapter) -> Op[str]:
+    try:
+        yield from adapter.get_pipeline_run(NO_SUCH_RUN)
+    except NotFoundError:
+        return "key and user id accepted (a run that cannot exist is 404, not 401/403)"
+    return "key and user id accepted"
+
+
 PROVIDER = Provider(
     name="gumloop",
     title="Gumloop",
@@ -165,6 +179,10 @@ PROVIDER = Provider(
         requires=(("api_key", "user_id"),),
     ),
     namespaces=(Gumloop, AsyncGumloop),
+    checks=Checks(
+        no_inputs="Gumloop's API publishes no declared inputs (a flow's inputs are its Input nodes' names)",
+        verify=_verify,
+    ),
     mock=MockSpec(
         app="flowdeck.testing._gumloop:gumloop_app",
         path="/api/v1",

@@ -18,6 +18,7 @@ from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Checks,
     Clock,
     MockSpec,
     Provider,
@@ -130,6 +131,10 @@ PROVIDER = Provider(
     ),
     refs=RefSyntax(org=True),
     namespaces=(StackAI, AsyncStackAI),
+    checks=Checks(
+        no_inputs="StackAI's API publishes no declared inputs (a deployed flow takes inputs by node id: in-0...)",
+        unverifiable="StackAI has no read-only call: a key can only be verified by running a flow",
+    ),
     mock=MockSpec(
         app="flowdeck.testing._stackai:stackai_app",
         env=lambda config, url: {"STACKAI_BASE_URL": url, "STACKAI_API_KEY": config.stackai_key},

@@ -30,11 +30,12 @@ from flowdeck_generated.superai.models import (
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Bound, Call, Op, Operation, bind
-from flowdeck._errors import AuthenticationError, InvalidRequestError
+from flowdeck._errors import AuthenticationError, BadRequestError, FlowdeckError, InvalidRequestError
 from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Checks,
     Clock,
     MockSpec,
     Provider,
@@ -42,6 +43,7 @@ from flowdeck._providers._base import (
     check_inputs,
     map_status,
     not_supported,
+    rejected_key,
     to_dict,
     unset,
 )
@@ -339,6 +341,27 @@ class AsyncSuperAI(AsyncNamespace[SuperAIAdapter]):
         return await self._client.drive(self._adapter.list_task_executions(execution_id, task_name=task_name))
 
 
+# A flow id no flow has: listing its executions reads nothing but needs a valid token.
+NO_SUCH_FLOW = "00000000-0000-4000-8000-000000000000"
+
+
+def _verify(adapter: SuperAIAdapter) -> Op[str]:
+    if adapter.config.get("token") is None:
+        yield from adapter._login()  # the password grant: an invalid login is refused here
+        how = f"login accepted for {adapter.config.get('email')}"
+    else:
+        how = "token accepted"
+    yield from adapter.list_flow_executions(NO_SUCH_FLOW, page=1, page_size=1)
+    return how
+
+
+def _rejects(exc: FlowdeckError) -> bool:
+    """401/403, or the password grant's 400 ``invalid_grant`` (a wrong email or password)."""
+    if isinstance(exc, BadRequestError) and exc.operation == "get_token":
+        return True
+    return rejected_key(exc)
+
+
 PROVIDER = Provider(
     name="superai",
     title="SuperAI Flows",
@@ -356,6 +379,11 @@ PROVIDER = Provider(
         requires=(("token",), ("email", "password")),
     ),
     namespaces=(SuperAI, AsyncSuperAI),
+    checks=Checks(
+        no_inputs="SuperAI's API publishes no declared inputs (a flow execution takes a free-form input object)",
+        verify=_verify,
+        rejects=_rejects,
+    ),
     mock=MockSpec(
         app="flowdeck.testing._superai:superai_app",
         path="/api",

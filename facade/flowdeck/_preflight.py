@@ -1,0 +1,342 @@
+"""Pre-flight checks of a batch (``flowdeck batch --check``): know before you pay.
+
+A check starts nothing. It compares the input rows with each workflow's declared inputs (where the
+provider publishes them), reads the batch's journal to count the rows already finished and those left
+to start, and, where the provider reports credits, sets the balance against an estimate for the rows
+left, from the credits earlier runs of the same workflow spent (recorded in the results file).
+
+What each provider can tell comes from its module's ``Checks``; a provider that publishes nothing is
+reported as such, never guessed at.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, rows_left
+from flowdeck._client import Client
+from flowdeck._errors import FlowdeckError
+from flowdeck._models import Flow
+from flowdeck._providers import get as provider_spec
+from flowdeck._providers import parse_ref
+
+# Rows named in a message before "and N more": enough to find them, short enough to read.
+SHOWN_ROWS = 10
+
+
+@attrs.frozen
+class Column:
+    """A column no declared input has, and the declared input it may have meant (``--map`` suggestion)."""
+
+    name: str
+    suggestion: str | None = None
+
+
+@attrs.frozen
+class WorkflowCheck:
+    """One workflow's rows against its declared inputs.
+
+    ``flow`` is None when the provider publishes no declared inputs (``note`` says so) or could not be
+    asked (``error``). ``missing``: required inputs no row provides at all; ``empty``: required inputs
+    some rows leave empty, with those rows' line numbers.
+    """
+
+    ref: str
+    rows: int
+    flow: Flow | None = None
+    note: str | None = None
+    error: str | None = None
+    missing: tuple[str, ...] = ()
+    unknown: tuple[Column, ...] = ()
+    empty: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @property
+    def blocking(self) -> bool:
+        """True if rows would be refused for a missing required input."""
+        return bool(self.missing or self.empty)
+
+
+@attrs.frozen
+class Credits:
+    """A provider's balance against the rows left: ``per_run`` from earlier runs, None if unknown."""
+
+    provider: str
+    balance: float | None
+    rows_left: int
+    per_run: float | None
+    runs_seen: int
+    error: str | None = None
+
+    @property
+    def estimate(self) -> float | None:
+        """Credits the rows left may spend, or None (unknown) when no earlier run reported its cost."""
+        return None if self.per_run is None else self.per_run * self.rows_left
+
+    @property
+    def low(self) -> bool:
+        """True if the balance is below the estimate (or nothing is left of it)."""
+        if self.balance is None:
+            return False
+        return self.balance <= 0 or (self.estimate is not None and self.balance < self.estimate)
+
+
+@attrs.frozen
+class Progress:
+    """Where the batch stands in its journal: finished rows, runs to wait on, starts left, unknown starts."""
+
+    finished: int
+    to_wait: int
+    to_start: int
+    unknown: int
+    error: str | None = None
+
+
+@attrs.frozen
+class Report:
+    """What a pre-flight check found; ``ready`` if nothing stands in the way of the batch."""
+
+    workflows: tuple[WorkflowCheck, ...]
+    progress: Progress
+    credits: tuple[Credits, ...]
+
+    @property
+    def blocking(self) -> bool:
+        """True if a plain ``flowdeck batch`` refuses to start (required inputs missing)."""
+        return any(w.blocking for w in self.workflows)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the batch is not ready, one line each (empty when ready)."""
+        out = []
+        for w in self.workflows:
+            for name in w.missing:
+                close = [c.name for c in w.unknown if c.suggestion == name]
+                hint = f"; column {close[0]!r} is close: --map {_quote(f'{close[0]}={name}')}" if close else ""
+                out.append(f"{w.ref}: required input {name!r} is in no column{hint}")
+            for name, rows in w.empty:
+                out.append(f"{w.ref}: required input {name!r} is empty in {_rows(rows)}")
+            if w.error:
+                out.append(f"{w.ref}: declared inputs could not be read: {w.error}")
+        if self.progress.error:
+            out.append(self.progress.error)
+        return out
+
+    @property
+    def warnings(self) -> list[str]:
+        """What may go wrong without stopping the batch: unused columns, low balance."""
+        out = []
+        for w in self.workflows:
+            for column in w.unknown:
+                if column.suggestion in w.missing:
+                    continue  # said with the missing input
+                hint = f" (did you mean {column.suggestion!r}? --map {_quote(f'{column.name}={column.suggestion}')})"
+                out.append(
+                    f"{w.ref}: column {column.name!r} is not a declared input"
+                    + (hint if column.suggestion else "; it is sent as is")
+                )
+        for c in self.credits:
+            if c.low:
+                wanted = "unknown" if c.estimate is None else f"about {c.estimate:g}"
+                out.append(
+                    f"{c.provider}: balance {c.balance:g} credits; the {c.rows_left} rows left may need {wanted}"
+                )
+            if c.error:
+                out.append(f"{c.provider}: balance could not be read: {c.error}")
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """True if nothing is in the way: no problem at all."""
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """The human report, one line each."""
+        out = []
+        for w in self.workflows:
+            if w.flow is not None:
+                declared = ", ".join(f"{i.id}{' (required)' if i.required else ''}" for i in w.flow.inputs)
+                out.append(f"{w.ref}: {w.rows} rows; declared inputs: {declared or 'none'}")
+            else:
+                out.append(f"{w.ref}: {w.rows} rows; inputs not checked: {w.error or w.note}")
+        p = self.progress
+        unknown = f", {p.unknown} of unknown start (UNKNOWN)" if p.unknown else ""
+        waits = f"{p.to_wait} started runs to wait on"
+        out.append(f"journal: {p.finished} rows finished, {waits}, {p.to_start} rows to start{unknown}")
+        for c in self.credits:
+            balance = "unknown" if c.balance is None else f"{c.balance:g} credits"
+            if c.per_run is None:
+                cost = f"cost of the {c.rows_left} rows left: unknown (no earlier run of these workflows reported it)"
+            else:
+                cost = (f"about {c.per_run:g} per run from {c.runs_seen} earlier runs: about {c.estimate:g} for the "
+                        f"{c.rows_left} rows left")  # fmt: skip
+            out.append(f"{c.provider}: balance {balance}; {cost}")
+        out += [f"problem: {line}" for line in self.problems]
+        out += [f"warning: {line}" for line in self.warnings]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--check --json``."""
+        return {
+            "ready": self.ready,
+            "workflows": [
+                {
+                    "workflow": w.ref, "rows": w.rows,
+                    "declared_inputs": None if w.flow is None else [attrs.asdict(i) for i in w.flow.inputs],
+                    "note": w.error or w.note, "missing_required": list(w.missing),
+                    "unknown_columns": [attrs.asdict(c) for c in w.unknown],
+                    "empty_required": {name: list(rows) for name, rows in w.empty},
+                }
+                for w in self.workflows
+            ],
+            "journal": attrs.asdict(self.progress),
+            "credits": [{**attrs.asdict(c), "estimate": c.estimate} for c in self.credits],
+            "problems": self.problems,
+            "warnings": self.warnings,
+        }  # fmt: skip
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _rows(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:SHOWN_ROWS])
+    more = f" and {len(numbers) - SHOWN_ROWS} more" if len(numbers) > SHOWN_ROWS else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
+def suggest(column: str, candidates: Iterable[str]) -> str | None:
+    """The declared input a column name most likely means (case and separators aside), or None.
+
+    >>> suggest("Domain", ["domain", "country"])
+    'domain'
+    >>> suggest("Company Domain", ["company_domain"])
+    'company_domain'
+    >>> suggest("notes", ["domain"]) is None
+    True
+    """
+    names = list(candidates)
+
+    def plain(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    for name in names:
+        if plain(name) == plain(column):
+            return name
+    close = difflib.get_close_matches(plain(column), [plain(n) for n in names], n=1, cutoff=0.75)
+    return next((n for n in names if close and plain(n) == close[0]), None)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def compare(ref: str, rows: Sequence[BatchRow], flow: Flow) -> WorkflowCheck:
+    """``rows`` (all of workflow ``ref``) against ``flow``'s declared inputs.
+
+    >>> from flowdeck._models import DeclaredInput
+    >>> flow = Flow("f", "F", inputs=(DeclaredInput("domain", required=True),))
+    >>> check = compare("databar:flow/f", [BatchRow(2, "databar:flow/f", {"Domain": "a.com"})], flow)
+    >>> check.missing, check.unknown
+    (('domain',), (Column(name='Domain', suggestion='domain'),))
+    """
+    declared = [i.id for i in flow.inputs]
+    columns = list(dict.fromkeys(k for row in rows for k in row.inputs))
+    missing = tuple(name for name in flow.required if name not in columns)
+    free = [name for name in declared if name not in columns]
+    unknown = tuple(Column(c, suggest(c, free)) for c in columns if c not in declared)
+    empty = tuple(
+        (name, tuple(r.number for r in rows if _empty(r.inputs.get(name))))
+        for name in flow.required
+        if name not in missing and any(_empty(r.inputs.get(name)) for r in rows)
+    )
+    return WorkflowCheck(ref, len(rows), flow, missing=missing, unknown=unknown, empty=empty)
+
+
+def check(
+    client: Client,
+    rows: Sequence[BatchRow],
+    journal: Journal | None = None,
+    *,
+    retry_unknown: bool = False,
+    retry_rejected: bool = False,
+) -> Report:
+    """Check a batch without starting anything: inputs, journal, credits. Reads only.
+
+    >>> rows = [BatchRow(2, "databar:flow/enrich", {"Domain": "stripe.com"})]
+    >>> report = check(client, rows)
+    >>> report.ready, report.warnings[0]
+    (True, "databar:flow/enrich: column 'Domain' is not a declared input (did you mean 'domain'? --map Domain=domain)")
+    """
+    by_ref: dict[str, list[BatchRow]] = {}
+    for row in rows:
+        by_ref.setdefault(row.ref, []).append(row)
+    workflows = tuple(_workflow(client, ref, group) for ref, group in by_ref.items())
+
+    earlier, progress_error = Earlier({}, {}, frozenset()), None
+    if journal is not None:
+        try:
+            earlier = journal.peek(fingerprint(rows))
+        except FlowdeckError as exc:
+            progress_error = str(exc)
+    left = rows_left(rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected)
+    # As a batch does it: a started row is waited on; an unresolved start stays UNKNOWN unless retried.
+    unresolved = earlier.unresolved - earlier.started.keys()
+    unknown = set() if retry_unknown else {r.number for r in left if r.number in unresolved}
+    to_wait = [r for r in left if r.number in earlier.started]
+    to_start = [r for r in left if r.number not in earlier.started and r.number not in unknown]
+    progress = Progress(len(rows) - len(left), len(to_wait), len(to_start), len(unknown), progress_error)
+    return Report(workflows, progress, _credits(client, to_start, earlier.results))
+
+
+def _workflow(client: Client, ref: str, rows: Sequence[BatchRow]) -> WorkflowCheck:
+    workflow = parse_ref(ref)
+    checks = provider_spec(workflow.provider).checks
+    if checks.inputs is None:
+        return WorkflowCheck(ref, len(rows), note=checks.no_inputs)
+    try:
+        flow = client.drive(checks.inputs(client.adapter(workflow.provider), workflow))
+    except FlowdeckError as exc:
+        return WorkflowCheck(ref, len(rows), error=str(exc))
+    if flow is None:
+        return WorkflowCheck(ref, len(rows), note=checks.no_inputs)
+    return compare(ref, rows, flow)
+
+
+def _credits(
+    client: Client, to_start: Sequence[BatchRow], results: Mapping[int, Mapping[str, Any]]
+) -> tuple[Credits, ...]:
+    out = []
+    providers = dict.fromkeys(r.ref.split(":", 1)[0] for r in to_start)
+    for provider in providers:
+        checks = provider_spec(provider).checks
+        if checks.balance is None:
+            continue
+        balance, error = None, None
+        try:
+            balance = client.drive(checks.balance(client.adapter(provider)))
+        except FlowdeckError as exc:
+            error = str(exc)
+        left = [r for r in to_start if r.ref.split(":", 1)[0] == provider]
+        per_run, seen = _per_run({r.ref for r in left}, results)
+        out.append(Credits(provider, balance, len(left), per_run, seen, error))
+    return tuple(out)
+
+
+def _per_run(refs: set[str], results: Mapping[int, Mapping[str, Any]]) -> tuple[float | None, int]:
+    """The mean credits an earlier run of these workflows spent; None unless every workflow has runs."""
+    spent: dict[str, list[float]] = {ref: [] for ref in refs}
+    for record in results.values():
+        value = record.get("credits_spent")
+        if record.get("workflow") in spent and isinstance(value, int | float) and not isinstance(value, bool):
+            spent[str(record["workflow"])].append(float(value))
+    if not refs or not all(spent.values()):
+        return None, sum(len(v) for v in spent.values())
+    values = [v for vs in spent.values() for v in vs]
+    return sum(values) / len(values), len(values)
