@@ -20,7 +20,6 @@ import httpx
 from flowdeck import _providers
 from flowdeck._config import ProviderConfig, shown_url
 from flowdeck._errors import ConfigurationError, FlowdeckError, MissingCredentialError, TransportError
-from flowdeck._secrets import scrub
 
 
 class Verdict(enum.Enum):
@@ -117,7 +116,8 @@ def verify(
 ) -> list[Diagnosis]:
     """The diagnoses with ``verdict`` filled in for ready providers: one authenticated read each, no retries.
 
-    The reason never holds a credential: messages are scrubbed of every configured secret.
+    The reason never holds a credential: error messages are scrubbed of the configured secrets where
+    they are made (``flowdeck._core``).
 
     >>> [(d.provider, d.verdict.value) for d in verify(diagnose(mock_env), mock_env) if d.verdict]
     [('databar', 'valid'), ('stackai', 'not verified'), ('gumloop', 'valid'), ('superai', 'valid')]
@@ -132,7 +132,6 @@ def verify(
                 out.append(d)
                 continue
             checks = _providers.get(d.provider).checks
-            secrets = client.config(d.provider).secrets()
             if checks.verify is None:
                 out.append(attrs.evolve(d, verdict=Verdict.UNVERIFIED, verdict_reason=checks.unverifiable))
                 continue
@@ -142,7 +141,7 @@ def verify(
                 verdict, why = Verdict.UNREACHABLE, str(exc)
             except FlowdeckError as exc:
                 verdict, why = (Verdict.REJECTED if checks.rejects(exc) else Verdict.UNVERIFIED), str(exc)
-            out.append(attrs.evolve(d, verdict=verdict, verdict_reason=scrub(why, secrets)))
+            out.append(attrs.evolve(d, verdict=verdict, verdict_reason=why))
     return out
 
 

@@ -226,9 +226,6 @@ def suggest(column: str, candidates: Iterable[str]) -> str | None:
     def plain(text: str) -> str:
         return "".join(ch for ch in text.lower() if ch.isalnum())
 
-    for name in names:
-        if plain(name) == plain(column):
-            return name
     close = difflib.get_close_matches(plain(column), [plain(n) for n in names], n=1, cutoff=0.75)
     return next((n for n in names if close and plain(n) == close[0]), None)
 

@@ -1,0 +1,368 @@
+"""Know before you pay: Databar's declared inputs and account as typed values, ``flowdeck inputs``,
+``flowdeck batch --check`` and the check before every batch, and ``flowdeck doctor --verify``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import flowdeck
+import pytest
+from flowdeck import _providers
+from flowdeck._cli import app
+from flowdeck.testing import MockConfig, MockProviders
+from typer.testing import CliRunner
+
+runner = CliRunner()
+FLOWS = {"f1": {"domain": True, "country": False}}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider variable of the machine running the tests may leak in."""
+    for provider in _providers.providers():
+        for variable in [s.variable for s in provider.config.settings] + [u.variable for u in provider.config.urls]:
+            monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def mocks() -> Iterator[MockProviders]:
+    with MockProviders(MockConfig(databar_flows=FLOWS)) as served:
+        yield served
+
+
+def invoke(env: dict[str, str], *args: str) -> Any:
+    return runner.invoke(app, list(args), env={**env, "COLUMNS": "200"})
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+# --- client.databar.get_flow / me -----------------------------------------------------------------
+
+
+def test_get_flow_and_me_are_typed_values_sync_and_async(mocks: MockProviders) -> None:
+    with mocks.client() as client:
+        flow = client.databar.get_flow("f1")
+        account = client.databar.me()
+    assert isinstance(flow, flowdeck.Flow) and flow.id == "f1" and flow.name == "Mock flow f1"
+    assert flow.inputs == (
+        flowdeck.DeclaredInput("domain", required=True, type="text", description="Input domain"),
+        flowdeck.DeclaredInput("country", required=False, type="text", description="Input country"),
+    )
+    assert flow.required == ("domain",)
+    assert isinstance(account, flowdeck.Account)
+    assert (account.email, account.plan, account.balance) == ("mock@databar.example", "mock", 1_000_000.0)
+    with pytest.raises(flowdeck.NotFoundError), mocks.client() as client:
+        client.databar.get_flow("missing-flow")
+
+    async def both() -> tuple[flowdeck.Flow, flowdeck.Account]:
+        async with flowdeck.AsyncClient(env=mocks.env) as aclient:
+            return await aclient.databar.get_flow("f1"), await aclient.databar.me()
+
+    assert asyncio.run(both()) == (flow, account)
+    with pytest.raises(AttributeError):
+        flow.name = "changed"  # type: ignore[misc]  # frozen values
+
+
+class _Extras(BaseHTTPRequestHandler):
+    """A Databar that answers with fields beyond the official SDK's models."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/v1/flows/"):
+            body: dict[str, Any] = {
+                "id": "f9", "name": "New", "description": "", "folder": {"id": 3}, "tags": ["x"],
+                "inputs": [{"id": "email", "description": "", "type": "text", "required": True, "default": None,
+                            "validation": {"regex": ".+@.+"}}],
+            }  # fmt: skip
+        else:
+            body = {"email": "a@b.c", "plan": "pro", "balance": 12, "workspace": None, "seats": 4, "limits": {}}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_unknown_extra_fields_do_not_crash_and_stay_in_raw() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Extras)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {"DATABAR_API_KEY": "k", "DATABAR_BASE_URL": f"http://127.0.0.1:{server.server_port}"}
+        with flowdeck.Client(env=env) as client:
+            flow = client.databar.get_flow("f9")
+            account = client.databar.me()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert flow.inputs == (flowdeck.DeclaredInput("email", required=True, type="text"),)
+    assert flow.raw["tags"] == ["x"] and flow.raw["inputs"][0]["validation"] == {"regex": ".+@.+"}
+    assert (account.balance, account.workspace, account.raw["seats"]) == (12.0, None, 4)
+
+
+# --- flowdeck inputs --------------------------------------------------------------------------------
+
+
+def test_inputs_prints_the_declared_inputs_as_a_table_and_as_json(mocks: MockProviders) -> None:
+    table = invoke(mocks.env, "inputs", "databar:flow/f1")
+    assert table.exit_code == 0, table.output
+    assert "databar:flow/f1: Mock flow f1" in table.stdout
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in table.stdout.splitlines() if "Input " in line]
+    assert cells == [["domain", "yes", "text", "Input domain"], ["country", "no", "text", "Input country"]]
+    as_json = invoke(mocks.env, "inputs", "databar:flow/f1", "--json")
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout)["declared_inputs"] == [
+        {"id": "domain", "required": True, "type": "text", "description": "Input domain"},
+        {"id": "country", "required": False, "type": "text", "description": "Input country"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ref", "says"),
+    [
+        ("gumloop:weekly-digest", "Gumloop's API publishes no declared inputs"),
+        ("stackai:acme/bot", "StackAI's API publishes no declared inputs"),
+        ("superai:7c9e6679-7425-40de-944b-e07fc1f90ae7", "SuperAI's API publishes no declared inputs"),
+        ("databar:waterfall/email_getter", "Databar publishes declared inputs for flows only"),
+    ],
+)
+def test_inputs_of_a_provider_that_publishes_none_is_one_line_and_exit_0(
+    mocks: MockProviders, ref: str, says: str
+) -> None:
+    result = invoke(mocks.env, "inputs", ref)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"{ref}: {says}")
+    assert not result.stderr
+    as_json = json.loads(invoke(mocks.env, "inputs", ref, "--json").stdout)
+    assert as_json["declared_inputs"] is None and says in as_json["note"]
+
+
+def test_inputs_of_an_unknown_flow_or_a_bad_ref_is_one_error_line(mocks: MockProviders) -> None:
+    unknown = invoke(mocks.env, "inputs", "databar:flow/missing-1")
+    assert unknown.exit_code == 1 and unknown.stderr.strip() == "error: databar get_flow: HTTP 404: Flow not found"
+    bad = invoke(mocks.env, "inputs", "databar:nope")
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: databar reference must be")
+
+
+# --- flowdeck batch --check and the check before a batch ------------------------------------------
+
+
+def test_check_reports_a_misnamed_column_with_a_map_suggestion_starts_nothing_writes_nothing(
+    mocks: MockProviders, tmp_path: Path
+) -> None:
+    source = write(tmp_path / "leads.csv", "Domain,Company\nstripe.com,Stripe\nacme.com,Acme\n")
+    out = tmp_path / "results.jsonl"
+    result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--check")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "databar:flow/f1: 2 rows; declared inputs: domain (required), country" in lines
+    assert "journal: 0 rows finished, 0 started runs to wait on, 2 rows to start" in lines
+    assert (
+        "problem: databar:flow/f1: required input 'domain' is in no column; column 'Domain' is close: "
+        "--map Domain=domain" in lines
+    )
+    assert "warning: databar:flow/f1: column 'Company' is not a declared input; it is sent as is" in lines
+    assert lines[-1] == "not ready: nothing was started"
+    assert mocks.start_count == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
+
+    fixed = invoke(
+        mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--check", "--map", "Domain=domain"
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.stdout.splitlines()[-1] == "ready: nothing was started"
+    assert mocks.start_count == 0 and not out.exists()
+
+
+def test_check_names_the_rows_with_an_empty_required_cell(mocks: MockProviders, tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", "domain,country\nstripe.com,US\n,FR\n  ,DE\nacme.com,\n")
+    result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "r.jsonl"),
+                    "--check", "--json")  # fmt: skip
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ready"] is False
+    assert report["workflows"][0]["empty_required"] == {"domain": [3, 4]}  # an optional empty cell is fine
+    assert report["problems"] == ["databar:flow/f1: required input 'domain' is empty in rows 3, 4"]
+
+
+def test_a_batch_missing_a_required_input_is_refused_before_any_start(mocks: MockProviders, tmp_path: Path) -> None:
+    source = write(tmp_path / "leads.csv", "Domain\nstripe.com\nacme.com\n")
+    out = tmp_path / "results.jsonl"
+    refused = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out))
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.splitlines() == [
+        "problem: databar:flow/f1: required input 'domain' is in no column; column 'Domain' is close: "
+        "--map Domain=domain",
+        "error: required inputs are missing, so nothing was started; fix the input file or --map its columns "
+        "(flowdeck inputs REF lists them; --no-check skips this check)",
+    ]
+    assert mocks.start_count == 0 and not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
+
+    skipped = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--no-check", "--json")
+    assert skipped.exit_code == 1  # the provider refuses each row itself (400), after a start request each
+    assert json.loads(skipped.stdout)["statuses"] == {"REJECTED": 2}
+    assert mocks.start_count == 0  # refused by the mock: nothing ran
+
+    mapped = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "ok.jsonl"),
+                    "--map", "Domain=domain", "--json")  # fmt: skip
+    assert mapped.exit_code == 0, mapped.output
+    assert mocks.start_count == 2
+
+
+def test_check_counts_finished_rows_and_estimates_credits_from_earlier_runs(tmp_path: Path) -> None:
+    config = MockConfig(databar_flows=FLOWS, databar_credits=2)
+    source = write(tmp_path / "in.csv", "domain\na.com\nb.com\nc.com\nd.com\n")
+    out = tmp_path / "results.jsonl"
+    with MockProviders(config) as served:
+        first = invoke(served.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--json")
+        assert json.loads(first.stdout)["statuses"] == {"SUCCEEDED": 2, "REJECTED": 2}  # out of credits: 406
+        spent = {r["row"]: r.get("credits_spent") for r in map(json.loads, out.read_text().splitlines())}
+        assert sorted(spent.values(), key=str) == [1.0, 1.0, None, None]  # recorded for the runs that ran
+
+        before = (out.read_bytes(), (tmp_path / "results.jsonl.flowdeck-state.jsonl").read_bytes())
+        check = invoke(served.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--check",
+                       "--retry-rejected")  # fmt: skip
+        assert check.exit_code == 0, check.output  # a low balance is a warning, not a refusal
+        lines = check.stdout.splitlines()
+        assert "journal: 2 rows finished, 0 started runs to wait on, 2 rows to start" in lines
+        assert "databar: balance 0 credits; about 1 per run from 2 earlier runs: about 2 for the 2 rows left" in lines
+        assert "warning: databar: balance 0 credits; the 2 rows left may need about 2" in lines
+        assert before == (out.read_bytes(), (tmp_path / "results.jsonl.flowdeck-state.jsonl").read_bytes())
+        assert served.start_count == 2
+
+        unknown_cost = invoke(served.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "n.jsonl"),
+                              "--check", "--json")  # fmt: skip
+        credits = json.loads(unknown_cost.stdout)["credits"]
+        assert credits == [{"provider": "databar", "balance": 0.0, "rows_left": 4, "per_run": None, "runs_seen": 0,
+                            "error": None, "estimate": None}]  # fmt: skip
+        assert (
+            "cost of the 4 rows left: unknown"
+            in invoke(
+                served.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "n.jsonl"), "--check"
+            ).stdout
+        )
+
+        warned = invoke(served.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--retry-rejected")
+        assert "warning: databar: balance 0 credits; the 2 rows left may need about 2" in warned.stderr
+        assert served.start_count == 2  # it went ahead (the mock refused the starts: no credits)
+
+
+def test_check_of_a_provider_without_declared_inputs_reports_what_it_can(mocks: MockProviders, tmp_path: Path) -> None:
+    source = write(tmp_path / "in.jsonl", '{"topic": "a"}\n{"topic": "b"}\n')
+    result = invoke(mocks.env, "batch", "gumloop:weekly-digest", str(source), "--out", str(tmp_path / "r.jsonl"),
+                    "--check")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "gumloop:weekly-digest: 2 rows; inputs not checked: Gumloop's API publishes no declared inputs "
+        "(a flow's inputs are its Input nodes' names)",
+        "journal: 0 rows finished, 0 started runs to wait on, 2 rows to start",
+        "ready: nothing was started",
+    ]
+
+
+def test_check_of_a_results_file_of_another_batch_is_not_ready(mocks: MockProviders, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    first = write(tmp_path / "a.jsonl", '{"topic": "a"}\n')
+    assert invoke(mocks.env, "batch", "gumloop:weekly-digest", str(first), "--out", str(out)).exit_code == 0
+    other = write(tmp_path / "b.jsonl", '{"topic": "b"}\n')
+    result = invoke(mocks.env, "batch", "gumloop:weekly-digest", str(other), "--out", str(out), "--check")
+    assert result.exit_code == 1
+    assert any("begun with other inputs" in line for line in result.stdout.splitlines() if line.startswith("problem"))
+
+
+def test_check_and_no_check_together_are_a_usage_error(mocks: MockProviders, tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", "domain\na.com\n")
+    result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "r.jsonl"),
+                    "--check", "--no-check")  # fmt: skip
+    assert result.exit_code == 2 and "contradict" in result.stderr
+
+
+# --- flowdeck doctor --verify -----------------------------------------------------------------------
+
+
+def verify(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+    as_json = invoke(env, "doctor", "--verify", "--json")
+    table = invoke(env, "doctor", "--verify")
+    assert as_json.exit_code == table.exit_code, (as_json.output, table.output)
+    found = {p["provider"]: p for p in json.loads(as_json.stdout)["providers"]}
+    return as_json.exit_code, found, table.stdout
+
+
+def test_verify_reads_one_authenticated_thing_per_provider(mocks: MockProviders) -> None:
+    code, found, table = verify(mocks.env)
+    assert code == 0
+    assert {p: (d["verify"], d["verify_reason"]) for p, d in found.items()} == {
+        "databar": ("valid", "mock@databar.example, plan mock, balance 1e+06 credits"),
+        "stackai": ("not verified", "StackAI has no read-only call: a key can only be verified by running a flow"),
+        "gumloop": ("valid", "key and user id accepted (a run that cannot exist is 404, not 401/403)"),
+        "superai": ("valid", "login accepted for mock@example.com"),
+    }
+    assert "valid: mock@databar.example, plan mock" in table
+    assert mocks.start_count == 0
+
+
+def test_verify_with_a_token_lists_executions(mocks: MockProviders) -> None:
+    env = {k: v for k, v in mocks.env.items() if k not in ("SUPERAI_EMAIL", "SUPERAI_PASSWORD")}
+    code, found, _ = verify({**env, "SUPERAI_TOKEN": "forged-superai-token"})
+    assert code == 1 and found["superai"]["verify"] == "rejected"
+    assert "forged-superai-token" not in json.dumps(found)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "provider"),
+    [
+        ("DATABAR_API_KEY", "db-wrong-key-31337", "databar"),
+        ("GUMLOOP_API_KEY", "gl-wrong-key-31337", "gumloop"),
+        ("GUMLOOP_USER_ID", "someone-else", "gumloop"),
+        ("SUPERAI_PASSWORD", "su-wrong-password-31337", "superai"),
+    ],
+)
+def test_a_rejected_key_is_named_exits_1_and_is_never_printed(
+    mocks: MockProviders, variable: str, value: str, provider: str
+) -> None:
+    code, found, table = verify({**mocks.env, variable: value})
+    assert code == 1
+    assert found[provider]["verify"] == "rejected", found[provider]
+    assert {p: d["verify"] for p, d in found.items() if p != provider} | {provider: "x"} == {
+        "databar": "valid", "stackai": "not verified", "gumloop": "valid", "superai": "valid", provider: "x",
+    }  # fmt: skip
+    assert "rejected" in table and "credentials rejected by" in table
+    secret = value if variable != "GUMLOOP_USER_ID" else "mock-gumloop-key"
+    for text in (table, json.dumps(found)):
+        assert secret not in text
+
+
+def test_an_unreachable_provider_is_reported_with_its_reason(mocks: MockProviders) -> None:
+    code, found, _ = verify({**mocks.env, "GUMLOOP_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/v1"})
+    assert code == 0  # nothing was rejected
+    assert found["gumloop"]["verify"] == "unreachable"
+    assert "ConnectError" in found["gumloop"]["verify_reason"]
+
+
+def test_verify_skips_providers_that_are_not_ready(mocks: MockProviders) -> None:
+    code, found, _ = verify({"DATABAR_API_KEY": mocks.env["DATABAR_API_KEY"],
+                             "DATABAR_BASE_URL": mocks.env["DATABAR_BASE_URL"]})  # fmt: skip
+    assert code == 0
+    assert {p: d.get("verify") for p, d in found.items()} == {
+        "databar": "valid", "stackai": None, "gumloop": None, "superai": None,
+    }  # fmt: skip
