@@ -13,6 +13,12 @@ have started (the process died mid-request, or the answer was lost), so it is re
 and left alone unless ``retry_unknown``. A flushed line survives ``kill -9`` (it is in the OS
 already), and a torn last line is ignored.
 
+Rows run in bulk (one provider task over many rows, ``--bulk``) are journalled the same way, per task:
+a ``bulk_intent`` line naming the task's rows is flushed before the start request, then
+``bulk_started`` with the task's run, or ``bulk_not_started``. A rerun waits on a started task again
+(never re-sending its start) and gives each of its rows its own result line; the rows of a task whose
+start is unresolved are ``UNKNOWN``, like a single row's.
+
 Rows a rerun does again lose their old result line first, in an atomic rewrite of the results file
 (temporary file, fsync, rename): a crash at any point leaves a whole file with one line per row.
 """
@@ -29,6 +35,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,8 +55,8 @@ from flowdeck._errors import (
     WaitTimeout,
 )
 from flowdeck._models import Run, Status
+from flowdeck._providers import Bulk, parse_ref
 from flowdeck._providers import get as provider_spec
-from flowdeck._providers import parse_ref
 
 FORMAT = 2
 # Outcomes a rerun always tries again: nothing was started, or the run was still going.
@@ -294,21 +301,43 @@ class Earlier:
     results: dict[int, dict[str, Any]]
     started: dict[int, Run]
     unresolved: frozenset[int]
+    # Rows started in a bulk task: the task's journal key and its rows, in the order they were sent.
+    bulk_of: dict[int, tuple[str, tuple[int, ...]]] = attrs.field(factory=dict)
 
 
-def _start_events(state: Sequence[Mapping[str, Any]]) -> tuple[dict[int, Run], dict[int, str]]:
-    """The run each row started, and each row's last start event (intent, started, not_started)."""
+BULK_EVENTS = {"bulk_intent": "intent", "bulk_started": "started", "bulk_not_started": "not_started"}
+
+
+def _start_events(
+    state: Sequence[Mapping[str, Any]],
+) -> tuple[dict[int, Run], dict[int, str], dict[int, tuple[str, tuple[int, ...]]]]:
+    """The run each row started, each row's last start event (intent, started, not_started), and the
+    bulk task of each row started in one."""
     started: dict[int, Run] = {}
     last: dict[int, str] = {}
+    bulk_of: dict[int, tuple[str, tuple[int, ...]]] = {}
     for event in state:
+        kind = event.get("event")
+        if kind in BULK_EVENTS:
+            rows = event.get("rows")
+            if not isinstance(rows, list) or not all(isinstance(r, int) for r in rows):
+                continue
+            run = run_from_json(event["run"]) if kind == "bulk_started" else None
+            for row in rows:
+                last[row] = BULK_EVENTS[str(kind)]
+                if run is not None:
+                    started[row] = run
+                    bulk_of[row] = (str(event.get("bulk")), tuple(rows))
+            continue
         row = event.get("row")
         if not isinstance(row, int):
             continue
-        if event.get("event") == "started":
+        if kind == "started":
             started[row] = run_from_json(event["run"])
-        if event.get("event") in ("intent", "started", "not_started"):
-            last[row] = event["event"]
-    return started, last
+            bulk_of.pop(row, None)
+        if kind in ("intent", "started", "not_started"):
+            last[row] = str(kind)
+    return started, last, bulk_of
 
 
 class Journal:
@@ -344,18 +373,19 @@ class Journal:
         """
         state, headers = self._checked_state(fingerprint)
         results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started, last = _start_events(state)
+        started, last, bulk_of = _start_events(state)
         if bool(headers) and headers[0].get("format", 1) < 2:
             last.update({row: "not_started" for row, r in results.items()
                          if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"})  # fmt: skip
-        return Earlier(results, started, frozenset(row for row, event in last.items() if event == "intent"))
+        unresolved = frozenset(row for row, event in last.items() if event == "intent")
+        return Earlier(results, started, unresolved, bulk_of)
 
     def load(self, fingerprint: str) -> Earlier:
         """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
         state, headers = self._checked_state(fingerprint)
         self._take_lock()
         results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started, last = _start_events(state)
+        started, last, bulk_of = _start_events(state)
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
         legacy = bool(headers) and headers[0].get("format", 1) < 2
@@ -365,7 +395,7 @@ class Journal:
                 self.not_started(row)
                 last[row] = "not_started"
         unresolved = frozenset(row for row, event in last.items() if event == "intent")
-        return Earlier(results, started, unresolved)
+        return Earlier(results, started, unresolved, bulk_of)
 
     def _take_lock(self) -> None:
         try:
@@ -414,6 +444,20 @@ class Journal:
     def not_started(self, row: int) -> None:
         """Record that a row's last start request certainly started nothing."""
         self._append(self.state, {"event": "not_started", "row": row})
+
+    def bulk_intent(self, key: str, rows: Sequence[BatchRow]) -> None:
+        """Record that a bulk task's start request, for these rows in this order, is about to be sent."""
+        self._append(self.state, {"event": "bulk_intent", "bulk": key, "rows": [r.number for r in rows],
+                                  "at": time.time()})  # fmt: skip
+
+    def bulk_started(self, key: str, rows: Sequence[BatchRow], run: Run) -> None:
+        """Record the task a bulk start created."""
+        self._append(self.state, {"event": "bulk_started", "bulk": key, "rows": [r.number for r in rows],
+                                  "run": run_to_json(run)})  # fmt: skip
+
+    def bulk_not_started(self, key: str, rows: Sequence[BatchRow]) -> None:
+        """Record that a bulk start certainly started nothing."""
+        self._append(self.state, {"event": "bulk_not_started", "bulk": key, "rows": [r.number for r in rows]})
 
     def result(self, record: Mapping[str, Any]) -> None:
         """Append a row's outcome to the results file."""
@@ -571,11 +615,14 @@ async def run_batch(
     retry_unknown: bool = False,
     retry_rejected: bool = False,
     observer: BatchObserver | None = None,
+    bulk: int | None = None,
 ) -> BatchSummary:
     """Run every row that has no final outcome yet; see the module docstring for what resuming does.
 
     ``retry_unknown`` starts again the rows whose start may or may not have happened (UNKNOWN);
     ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow).
+    ``bulk``: rows per bulk task where the provider runs many inputs as one task (None: the
+    provider's default; 1: one run per row).
 
     >>> summary = await run_batch(client, read_rows(Path("in.csv"), "gumloop:abc"), Journal(Path("out.jsonl")))
     ... # doctest: +SKIP
@@ -584,6 +631,8 @@ async def run_batch(
         raise InvalidRequestError("concurrency must be at least 1")
     if rate is not None and rate <= 0:
         raise InvalidRequestError("rate must be positive")
+    if bulk is not None and bulk < 1:
+        raise InvalidRequestError("bulk must be at least 1")
     begun = time.monotonic()
     try:
         earlier = journal.load(fingerprint(rows))
@@ -597,7 +646,11 @@ async def run_batch(
             attempt.observer.begin(len(rows), len(rows) - len(todo), failed_before)
             gate = asyncio.Semaphore(concurrency)
             limiter = start_limiter(rate)
-            await asyncio.gather(*(attempt.process(row, gate, limiter) for row in todo))
+            singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=retry_unknown)
+            await asyncio.gather(
+                *(attempt.process(row, gate, limiter) for row in singles),
+                *(attempt.process_bulk(group, gate, limiter) for group in groups),
+            )
         finally:
             # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
             unreached = {
@@ -633,8 +686,9 @@ class _Attempt:
         self.resumed = 0  # rows whose run an earlier attempt started, waited on again
 
     def record(
-        self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
-    ) -> None:
+        self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None,
+        bulk: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         message = error if isinstance(error, str) or error is None else str(error)
         result = {
             "row": row.number, "input": row.inputs, "workflow": row.ref,
@@ -648,6 +702,8 @@ class _Attempt:
         }  # fmt: skip
         if run is not None and (spent := credits_spent(run)) is not None:
             result["credits_spent"] = spent  # what a pre-flight check estimates the rows left from
+        if bulk is not None:
+            result["bulk"] = dict(bulk)  # the task the row ran in, and its place among the task's inputs
         self.journal.result(result)
         self.final[row.number] = result
         self.observer.finished(row, status)
@@ -687,3 +743,108 @@ class _Attempt:
                 self.record(row, "POLL_ERROR", run, error=exc)
                 return
             self.record(row, run.status.value, run)
+
+    async def process_bulk(self, group: BulkGroup, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
+        """Start (or, resuming, wait on again) one bulk task, then give each of its rows its outcome."""
+        async with gate:
+            run = group.run
+            if run is None:
+                if limiter is not None:
+                    await limiter.acquire()
+                for row in group.rows:
+                    self.observer.started(row)
+                    self.attempted.add(row.number)
+                key = uuid.uuid4().hex[:12]
+                self.journal.bulk_intent(key, group.rows)  # flushed before the request: never sent twice
+                workflow = parse_ref(group.rows[0].ref)
+                try:
+                    run = await self.client.drive(
+                        group.spec.start(
+                            self.client.adapter(workflow.provider), workflow, [r.inputs for r in group.rows]
+                        )
+                    )
+                except StartOutcomeUnknown as exc:
+                    self._all(group, "UNKNOWN", error=exc)
+                    return
+                except FlowdeckError as exc:
+                    self.journal.bulk_not_started(key, group.rows)
+                    self._all(group, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
+                    return
+                self.journal.bulk_started(key, group.rows, run)
+                self.started_now += len(group.rows)
+            else:
+                self.resumed += len(group.rows)
+                for row in group.rows:
+                    self.observer.started(row)
+            try:
+                final = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
+            except WaitTimeout as exc:
+                self._all(group, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+                return
+            except FlowdeckError as exc:
+                self._all(group, "POLL_ERROR", run, error=exc)
+                return
+            outcomes = group.spec.rows(final, len(group.order))
+            for row in group.rows:
+                index = group.order.index(row.number)
+                outcome = outcomes[index]
+                self.record(row, outcome.status.value, outcome, bulk={"task_id": final.id, "index": index})
+
+    def _all(
+        self, group: BulkGroup, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
+    ) -> None:
+        for row in group.rows:
+            info = None if run is None else {"task_id": run.id, "index": group.order.index(row.number)}
+            self.record(row, status, run, error=error, bulk=info)
+
+
+@attrs.frozen
+class BulkGroup:
+    """Rows run as one bulk task: ``order`` is the task's rows as sent (a resumed task may have fewer
+    rows left to finish than it was started with); ``run`` the task, when it was started earlier."""
+
+    rows: tuple[BatchRow, ...]
+    order: tuple[int, ...]
+    spec: Bulk
+    run: Run | None = None
+
+
+def plan_bulk(
+    rows: Sequence[BatchRow], earlier: Earlier, size: int | None, *, retry_unknown: bool = False
+) -> tuple[list[BatchRow], list[BulkGroup]]:
+    """Which rows run alone and which share bulk tasks: rows of a task started earlier wait on it
+    again together; new rows of a provider that runs bulk tasks are grouped by workflow and options,
+    ``size`` (or the provider's default) per task; ``size == 1`` runs every row alone.
+
+    >>> singles, groups = plan_bulk([BatchRow(2, "gumloop:f", {})], Earlier({}, {}, frozenset()), None)
+    >>> [r.number for r in singles], groups
+    ([2], [])
+    """
+    singles: list[BatchRow] = []
+    resumed: dict[str, list[BatchRow]] = {}
+    fresh: dict[tuple[str, str], list[BatchRow]] = {}
+    specs: dict[str, Bulk] = {}
+    for row in rows:
+        member = earlier.bulk_of.get(row.number)
+        workflow = parse_ref(row.ref)
+        spec = provider_spec(workflow.provider).bulk
+        if member is not None and row.number in earlier.started and spec is not None:
+            resumed.setdefault(member[0], []).append(row)
+            specs[member[0]] = spec
+            continue
+        waiting = row.number in earlier.started or (row.number in earlier.unresolved and not retry_unknown)
+        if spec is None or size == 1 or waiting or workflow.kind not in spec.kinds:
+            singles.append(row)
+            continue
+        fresh.setdefault((row.ref, spec.group(row.inputs)), []).append(row)
+        specs[row.ref] = spec
+    groups = [
+        BulkGroup(tuple(members), earlier.bulk_of[members[0].number][1], specs[key], earlier.started[members[0].number])
+        for key, members in resumed.items()
+    ]
+    for (ref, _), members in fresh.items():
+        per_task = size or specs[ref].size
+        for start in range(0, len(members), per_task):
+            chunk = tuple(members[start : start + per_task])
+            groups.append(BulkGroup(chunk, tuple(r.number for r in chunk), specs[ref]))
+    return singles, groups

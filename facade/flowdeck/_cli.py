@@ -490,7 +490,7 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
 def _execute_batch(
     ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
     rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
-    on_interrupt: Callable[[Journal], str],
+    on_interrupt: Callable[[Journal], str], bulk: int | None = None,
 ) -> BatchSummary:  # fmt: skip
     journal = Journal(out_path)
 
@@ -499,7 +499,7 @@ def _execute_batch(
             with ProgressDisplay(ui) as display:
                 return await run_batch(
                     client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
-                    retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display,
+                    retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display, bulk=bulk,
                 )  # fmt: skip
 
     try:
@@ -569,6 +569,15 @@ def batch(
     retry_rejected: Annotated[
         bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
     ] = False,
+    bulk: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Rows per bulk task where the provider runs many inputs as one task (Databar; default 50); "
+            "1: one run per row",
+        ),
+    ] = None,
     check_only: Annotated[
         bool, typer.Option("--check", help="Check inputs, journal and credits; start nothing (exit 0 ready, 1 not)")
     ] = False,
@@ -588,6 +597,9 @@ def batch(
     provider publishes them): a required input with no column, or empty in some rows, stops the
     batch before anything starts (exit 2). --check only reports (inputs, rows finished and left,
     credits) and exits 0 when ready, 1 when not.
+
+    Databar rows run as bulk tasks (--bulk N rows each; --bulk 1 for one run per row); each row
+    still gets its own result line, and a resumed batch never starts a task twice.
 
     \b
     Example:
@@ -625,7 +637,7 @@ def batch(
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
-               ("--encoding", encoding, "utf-8")]  # fmt: skip
+               ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again = _batch_argv(
@@ -642,7 +654,7 @@ def batch(
     try:
         summary = _execute_batch(
             ui, AsyncClient, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
-            retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted,
+            retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted, bulk=bulk,
         )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from flowdeck._errors import InvalidRequestError
 from flowdeck._models import WorkflowRef
-from flowdeck._providers._base import Adapter, AdapterBase, Checks, MockSpec, Provider, RefSyntax
+from flowdeck._providers._base import Adapter, AdapterBase, Bulk, Checks, MockSpec, Provider, RefSyntax
 
 BUILTIN = ("databar", "stackai", "gumloop", "superai")
 
@@ -108,6 +108,7 @@ __all__ = [
     "BUILTIN",
     "Adapter",
     "AdapterBase",
+    "Bulk",
     "Checks",
     "MockSpec",
     "Provider",

@@ -180,6 +180,23 @@ class Checks:
     cost: Callable[[Run], float | None] | None = None
 
 
+@attrs.frozen
+class Bulk:
+    """How a provider runs one workflow over many inputs as one task (``flowdeck batch --bulk``).
+
+    ``start(adapter, ref, inputs)`` starts the task over the list of inputs and returns its run;
+    ``rows(run, count)`` splits a finished task's run into one run per input, in input order, each
+    with its own status; ``group(inputs)`` says which inputs may share a task (same options);
+    ``kinds`` the kinds of workflow it applies to; ``size`` the default number of inputs per task.
+    """
+
+    start: Callable[[Any, WorkflowRef, list[Mapping[str, Any]]], Op[Run]]
+    rows: Callable[[Run, int], list[Run]]
+    size: int
+    kinds: tuple[str | None, ...] = (None,)
+    group: Callable[[Mapping[str, Any]], str] = lambda inputs: ""
+
+
 NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
 
@@ -190,7 +207,8 @@ class Provider:
     ``adapter`` is constructed with ``(config, clock=...)`` once ``config.check()`` passed.
     ``namespaces`` are the classes of ``client.<name>`` and ``async_client.<name>`` (built with
     the client); ``mock`` says where ``flowdeck.testing`` finds the mock; ``checks`` what can be
-    checked before a run (declared inputs, key verification, credits).
+    checked before a run (declared inputs, key verification, credits); ``bulk`` how it runs many
+    inputs as one task, if it can.
     """
 
     name: str = attrs.field(validator=attrs.validators.matches_re(NAME))
@@ -201,6 +219,7 @@ class Provider:
     namespaces: tuple[Callable[[Any], object], Callable[[Any], object]] | None = None
     mock: MockSpec | None = None
     checks: Checks = Checks()
+    bulk: Bulk | None = None
 
     def configure(self, env: Mapping[str, str], **options: Any) -> ProviderConfig:
         """This provider's :class:`ProviderConfig` from ``env`` and explicit options (see ``ConfigSpec.configure``)."""

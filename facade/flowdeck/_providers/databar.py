@@ -5,14 +5,25 @@ What this relies on about Databar's API is written down in docs/providers/databa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from flowdeck_generated.databar.api.flows import get_flow, run_flow
+from flowdeck_generated.databar.api.flows import get_flow, run_flow, run_flow_bulk
 from flowdeck_generated.databar.api.tasks import cancel_task, get_task
 from flowdeck_generated.databar.api.user import get_user
-from flowdeck_generated.databar.api.waterfall import run_waterfall
-from flowdeck_generated.databar.models import FlowDetail, Inputs, Params, RunFlowIn, Task, User, WaterfallRequest
+from flowdeck_generated.databar.api.waterfall import run_waterfall, run_waterfall_bulk
+from flowdeck_generated.databar.models import (
+    BulkRunFlowIn,
+    BulkWaterfallRequest,
+    FlowDetail,
+    Inputs,
+    Params,
+    RunFlowIn,
+    Task,
+    User,
+    WaterfallRequest,
+)
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op, bind
@@ -21,6 +32,7 @@ from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, Workflow
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Bulk,
     Checks,
     Clock,
     MockSpec,
@@ -108,18 +120,43 @@ class DatabarAdapter(AdapterBase):
         calls the field required; the SDK's documented behaviour is followed, see the spec overlay).
         """
         ref = WorkflowRef(self.name, "waterfall", check_id(identifier, "databar waterfall id"))
-        if enrichments is not None and (
-            not isinstance(enrichments, list)
-            or not all(isinstance(e, int) and not isinstance(e, bool) for e in enrichments)
-        ):
-            raise InvalidRequestError("databar waterfall 'enrichments' must be a list of integer ids")
-        if email_verifier is not None and (not isinstance(email_verifier, int) or isinstance(email_verifier, bool)):
-            raise InvalidRequestError("databar waterfall 'email_verifier' must be an integer id")
+        _check_waterfall_options(enrichments, email_verifier)
         body = WaterfallRequest(params=Params.from_dict(check_inputs(self.name, params)), email_verifier=email_verifier)
         if enrichments:
             body.enrichments = enrichments
         bound = bind(run_waterfall._get_kwargs, ref.id, body=body)
         run: Run = yield self.call("run_waterfall", run_waterfall, lambda r: self._pending(ref, r), bound, starts=ref)
+        return run
+
+    def run_flow_bulk(self, flow_id: str, inputs: Sequence[Mapping[str, Any]]) -> Op[Run]:
+        """POST /v1/flows/{flow_id}/bulk-run: one task over many input sets (its data: a list aligned to them)."""
+        ref = WorkflowRef(self.name, "flow", check_id(flow_id, "databar flow id"))
+        items = [check_inputs(self.name, i, strings_only=True) for i in _non_empty(inputs, "inputs")]
+        body = BulkRunFlowIn.from_dict({"inputs": items})
+        bound = bind(run_flow_bulk._get_kwargs, ref.id, body=body)
+        run: Run = yield self.call("run_flow_bulk", run_flow_bulk, lambda r: self._pending(ref, r), bound, starts=ref)
+        return run
+
+    def run_waterfall_bulk(
+        self,
+        identifier: str,
+        params: Sequence[Mapping[str, Any]],
+        enrichments: Any = None,
+        *,
+        email_verifier: int | None = None,
+    ) -> Op[Run]:
+        """POST /v1/waterfalls/{identifier}/bulk-run: one task over many params (no enrichments: default cascade)."""
+        ref = WorkflowRef(self.name, "waterfall", check_id(identifier, "databar waterfall id"))
+        _check_waterfall_options(enrichments, email_verifier)
+        body: dict[str, Any] = {"params": [check_inputs(self.name, p) for p in _non_empty(params, "params")]}
+        if enrichments:
+            body["enrichments"] = list(enrichments)
+        if email_verifier is not None:
+            body["email_verifier"] = email_verifier
+        bound = bind(run_waterfall_bulk._get_kwargs, ref.id, body=BulkWaterfallRequest.from_dict(body))
+        run: Run = yield self.call(
+            "run_waterfall_bulk", run_waterfall_bulk, lambda r: self._pending(ref, r), bound, starts=ref
+        )
         return run
 
     def _pending(self, ref: WorkflowRef, started: Any) -> Run:
@@ -128,10 +165,13 @@ class DatabarAdapter(AdapterBase):
         task_id = response_id(started.task_id, "databar task id")
         return Run(self.name, ref, task_id, status, started.status, raw=raw)
 
-    def get_task(self, task_id: str, ref: WorkflowRef | None = None) -> Op[Run]:
-        """GET /v1/tasks/{task_id}; an expired task (410) comes back as an EXPIRED run."""
+    def get_task(self, task_id: str, ref: WorkflowRef | None = None, *, include_partial: bool = False) -> Op[Run]:
+        """GET /v1/tasks/{task_id}; an expired task (410) comes back as an EXPIRED run.
+
+        ``include_partial``: a running bulk task's data holds the inputs already finished (not aligned).
+        """
         ref = ref or WorkflowRef(self.name, "task", check_id(task_id, "databar task id"))
-        bound = bind(get_task._get_kwargs, check_id(task_id, "databar task id"))
+        bound = bind(get_task._get_kwargs, check_id(task_id, "databar task id"), include_partial=include_partial)
         call = self.call("get_task", get_task, lambda t: self._task_run(ref, t, "get_task"), bound)
         try:
             run: Run = yield call
@@ -165,13 +205,30 @@ class DatabarAdapter(AdapterBase):
 
     def read_flow(self, flow_id: str) -> Op[Flow]:
         """GET /v1/flows/{flow_id} as a :class:`Flow` with its declared inputs."""
-        flow: Flow = yield self.call("get_flow", get_flow, _flow, check_id(flow_id, "databar flow id"))
+        bound = bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id"))
+        flow: Flow = yield self.call("get_flow", get_flow, _flow, bound)
         return flow
 
     def read_account(self) -> Op[Account]:
         """GET /v1/user/me as an :class:`Account` (``balance``: the credits left)."""
-        account: Account = yield self.call("get_user", get_user, _account)
+        account: Account = yield self.call("get_user", get_user, _account, bind(get_user._get_kwargs))
         return account
+
+
+def _check_waterfall_options(enrichments: Any, email_verifier: Any) -> None:
+    if enrichments is not None and (
+        not isinstance(enrichments, list)
+        or not all(isinstance(e, int) and not isinstance(e, bool) for e in enrichments)
+    ):
+        raise InvalidRequestError("databar waterfall 'enrichments' must be a list of integer ids")
+    if email_verifier is not None and (not isinstance(email_verifier, int) or isinstance(email_verifier, bool)):
+        raise InvalidRequestError("databar waterfall 'email_verifier' must be an integer id")
+
+
+def _non_empty(items: Any, what: str) -> list[Any]:
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence) or not items:
+        raise InvalidRequestError(f"databar bulk {what} must be a non-empty list of mappings")
+    return list(items)
 
 
 def _flow(detail: FlowDetail) -> Flow:
@@ -226,6 +283,35 @@ class Databar(Namespace[DatabarAdapter]):
         """Cancel a task; :class:`~flowdeck.ConflictError` if it already ended."""
         return self._client.drive(self._adapter.cancel_task(task_id))
 
+    def run_flow_bulk(self, flow_id: str, inputs: Sequence[Mapping[str, str]]) -> Run:
+        """Start one task running a flow over many input sets; wait for it, then ``outputs`` is a list
+        aligned to ``inputs`` with None for each input that found nothing. :func:`bulk_rows` splits it.
+
+        >>> run = client.wait(client.databar.run_flow_bulk("enrich", [{"domain": "a.com"}, {"domain": "b.com"}]))
+        >>> [row["inputs"]["domain"] for row in run.outputs], run.raw["progress"]["completed"]
+        (['a.com', 'b.com'], 2)
+        """
+        return self._client.drive(self._adapter.run_flow_bulk(flow_id, inputs))
+
+    def run_waterfall_bulk(
+        self,
+        identifier: str,
+        params: Sequence[Mapping[str, Any]],
+        enrichments: Sequence[int] | None = None,
+        *,
+        email_verifier: int | None = None,
+    ) -> Run:
+        """Start one task running a waterfall over many params (no enrichments: its default cascade).
+
+        >>> run = client.wait(client.databar.run_waterfall_bulk("email_getter", [{"email": "a@b.c"}]))
+        >>> run.provider_status, len(run.outputs)
+        ('completed', 1)
+        """
+        chosen = None if enrichments is None else list(enrichments)
+        return self._client.drive(
+            self._adapter.run_waterfall_bulk(identifier, params, chosen, email_verifier=email_verifier)
+        )
+
     def get_flow(self, flow_id: str) -> Flow:
         """A flow and the inputs it declares (``GET /v1/flows/{flow_id}``); NotFoundError if unknown.
 
@@ -276,6 +362,24 @@ class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
         """Cancel a task."""
         return await self._client.drive(self._adapter.cancel_task(task_id))
 
+    async def run_flow_bulk(self, flow_id: str, inputs: Sequence[Mapping[str, str]]) -> Run:
+        """Start one task running a flow over many input sets; returns the pending run."""
+        return await self._client.drive(self._adapter.run_flow_bulk(flow_id, inputs))
+
+    async def run_waterfall_bulk(
+        self,
+        identifier: str,
+        params: Sequence[Mapping[str, Any]],
+        enrichments: Sequence[int] | None = None,
+        *,
+        email_verifier: int | None = None,
+    ) -> Run:
+        """Start one task running a waterfall over many params; returns the pending run."""
+        chosen = None if enrichments is None else list(enrichments)
+        return await self._client.drive(
+            self._adapter.run_waterfall_bulk(identifier, params, chosen, email_verifier=email_verifier)
+        )
+
     async def get_flow(self, flow_id: str) -> Flow:
         """A flow and the inputs it declares.
 
@@ -315,6 +419,64 @@ def _cost(run: Run) -> float | None:
     return float(spent) if isinstance(spent, int | float) and not isinstance(spent, bool) else None
 
 
+# Databar documents no limit on the inputs of one bulk task; the one size limit it documents is 50
+# rows per request for table writes (400 BATCH_TOO_LARGE; the SDK batches by 50). A bulk task of 50
+# inputs stays within it, and still starts 50 times fewer tasks than one run per row.
+BULK_SIZE = 50
+
+
+def bulk_rows(run: Run, count: int) -> list[Run]:
+    """One run per input of a finished bulk task, in input order, each with its own status.
+
+    A completed or partially completed task's data is a list aligned to the inputs: an input with
+    data SUCCEEDED, one with ``None`` (no data, or its own failure) FAILED. A failed, cancelled or
+    expired task gives every input its status (a cancelled task's finished results are not aligned
+    to the inputs, so none is given to a row). Each row's ``raw["credits_spent"]`` is its share.
+
+    >>> inputs = [{"domain": "a"}, {"domain": "b", "mock_outcome": "miss"}]
+    >>> task = client.wait(client.databar.run_flow_bulk("f", inputs))
+    >>> [(r.status.value, r.error) for r in bulk_rows(task, 2)]
+    [('SUCCEEDED', None), ('FAILED', 'no data for this input (bulk task partially_completed)')]
+    """
+    raw = run.raw if isinstance(run.raw, dict) else {}
+    spent = raw.get("credits_spent")
+    share = {"credits_spent": spent / count} if isinstance(spent, int | float) and count else {}
+
+    def row(status: Status, outputs: Any = None, error: str | None = None) -> Run:
+        return Run(run.provider, run.workflow, run.id, status, run.provider_status, outputs, error,
+                   run.created_at, run.finished_at, run.url, raw=share)  # fmt: skip
+
+    if run.status is not Status.SUCCEEDED:
+        why = run.error
+        if run.status is Status.CANCELLED:
+            why = "the bulk task was cancelled (results of inputs that finished are not aligned to the inputs)"
+        return [row(run.status, error=why) for _ in range(count)]
+    data = run.outputs
+    if not isinstance(data, list) or len(data) != count:
+        got = f"{len(data)} items" if isinstance(data, list) else type(data).__name__
+        return [row(Status.FAILED, error=f"bulk task data is {got} for {count} inputs") for _ in range(count)]
+    miss = f"no data for this input (bulk task {run.provider_status})"
+    return [row(Status.SUCCEEDED, item) if item is not None else row(Status.FAILED, error=miss) for item in data]
+
+
+def _bulk_start(adapter: DatabarAdapter, ref: WorkflowRef, inputs: list[Mapping[str, Any]]) -> Op[Run]:
+    if ref.kind == "waterfall":
+        params = [dict(i) for i in inputs]
+        options = [(p.pop("enrichments", None), p.pop("email_verifier", None)) for p in params]
+        if any(o != options[0] for o in options):
+            raise InvalidRequestError("databar bulk waterfall inputs must share their enrichments and email_verifier")
+        enrichments, verifier = options[0]
+        run: Run = yield from adapter.run_waterfall_bulk(ref.id, params, enrichments, email_verifier=verifier)
+        return run
+    run = yield from adapter.run_flow_bulk(ref.id, inputs)
+    return run
+
+
+def _bulk_group(inputs: Mapping[str, Any]) -> str:
+    """Inputs share a task only with the same waterfall options."""
+    return json.dumps([inputs.get("enrichments"), inputs.get("email_verifier")], default=str)
+
+
 PROVIDER = Provider(
     name="databar",
     title="Databar",
@@ -333,6 +495,7 @@ PROVIDER = Provider(
         balance=_balance,
         cost=_cost,
     ),
+    bulk=Bulk(start=_bulk_start, rows=bulk_rows, size=BULK_SIZE, kinds=("flow", "waterfall"), group=_bulk_group),
     mock=MockSpec(
         app="flowdeck.testing._databar:databar_app",
         env=lambda config, url: {"DATABAR_BASE_URL": url, "DATABAR_API_KEY": config.databar_key},

@@ -8,6 +8,17 @@ poller accepts and the waterfall page's ``created``; results are kept 24 hours, 
 ``gone`` (and, in this mock, HTTP 410 a day later, so both forms the SDK handles occur); cancelling
 an ended task is 409. A waterfall run without ``enrichments`` runs the waterfall's default cascade
 (the official SDK's documented behaviour; the published page says the field is required).
+
+Bulk runs (``POST /v1/flows/{id}/bulk-run`` with ``{"inputs": [...]}``, ``POST
+/v1/waterfalls/{id}/bulk-run`` with ``{"params": [...]}``) start one task over many inputs. Each input
+has its own duration and fate: it succeeds, fails (``"mock_outcome": "fail"`` or the failure rate) or
+finds nothing (``"mock_outcome": "miss"``). While the task runs, ``progress`` counts the inputs
+(total, completed, no_data, failed, processing) and ``include_partial=true`` adds the results of the
+inputs already finished (in the order they finished, not aligned). Once every input ended the task is
+``completed``, or ``partially_completed`` if some input failed or found nothing (``failed`` if all
+failed), and ``data`` is a list aligned to the inputs with ``null`` for each miss. A cancelled bulk
+task keeps the finished inputs' results, unaligned, as the SDK describes. Credits: one per input,
+reserved while it runs, kept if it found data, refunded otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,8 +89,40 @@ def _start_word(run: RunRecord) -> str:
     return run.script if run.script is not None and STATUS_KINDS.get(run.script) == "running" else "processing"
 
 
+@attrs.frozen
+class BulkInput:
+    """One input of a bulk task: when it ends (seconds after the start) and how (succeed, fail, miss)."""
+
+    inputs: Any
+    duration: float
+    fate: str
+
+    def ended(self, run: RunRecord, now: float) -> bool:
+        """True once this input finished (before a cancel, if the task was cancelled)."""
+        end = run.created + self.duration
+        return now >= end and (run.cancelled_at is None or run.cancelled_at >= end)
+
+    def result(self, run: RunRecord) -> dict[str, Any]:
+        """The data of a succeeded input (it carries its inputs, as the single runs' data does)."""
+        return {"workflow": run.workflow, "inputs": self.inputs, "result": f"enriched:{run.id[:8]}"}
+
+
+def _bulk(run: RunRecord) -> list[BulkInput] | None:
+    rows: list[BulkInput] | None = run.extra.get("bulk")
+    return rows
+
+
+def _bulk_charged(run: RunRecord, rows: list[BulkInput], now: float) -> float:
+    running = run.cancelled_at is None
+    return RUN_COST * sum(
+        1 for row in rows if (row.fate == "succeed" and row.ended(run, now)) or (running and not row.ended(run, now))
+    )
+
+
 def _charged(run: RunRecord, now: float) -> float:
     """Credits ``run`` holds now: reserved while it runs, kept if it completed, refunded otherwise."""
+    if (rows := _bulk(run)) is not None:
+        return _bulk_charged(run, rows, now)
     if run.phase(now) == "running":
         return RUN_COST
     # A new (scripted) word keeps the run's results, so it keeps the charge too.
@@ -102,6 +146,35 @@ def _task(run: RunRecord, now: float) -> dict[str, Any]:
             "credits_spent": credits}  # fmt: skip
 
 
+def _bulk_task(run: RunRecord, rows: list[BulkInput], now: float, include_partial: bool) -> dict[str, Any]:
+    ended = [row for row in rows if row.ended(run, now)]
+    progress = {
+        "total": len(rows),
+        "completed": sum(1 for row in ended if row.fate == "succeed"),
+        "no_data": sum(1 for row in ended if row.fate == "miss"),
+        "failed": sum(1 for row in ended if row.fate == "fail"),
+        "processing": len(rows) - len(ended),
+    }
+    finished = sorted((row for row in ended if row.fate == "succeed"), key=lambda row: row.duration)
+    data: Any = None
+    error: Any = None
+    if run.cancelled_at is not None or (run.outcome == "cancel" and not progress["processing"]):
+        status, data = "cancelled", [row.result(run) for row in finished]
+    elif progress["processing"]:
+        status = "processing"
+        data = [row.result(run) for row in finished] if include_partial else None
+    elif run.outcome == "fail" or progress["failed"] == len(rows):
+        status, error = "failed", ["enrichment provider returned no result"] * max(1, progress["failed"])
+    else:
+        status = "completed" if progress["completed"] == len(rows) else "partially_completed"
+        data = [row.result(run) if row.fate == "succeed" else None for row in rows]
+    credits = _bulk_charged(run, rows, now) if status != "processing" else 0.0
+    if status != "processing" and now > run.finished_at() + RETENTION:
+        status, data, error = "gone", None, None
+    return {"task_id": run.id, "request_id": run.id, "status": status, "progress": progress, "data": data,
+            "error": error, "credits_spent": credits}  # fmt: skip
+
+
 def databar_app(state: MockState) -> FaultInjector:
     """The mock Databar API as an ASGI app."""
     cfg = state.config
@@ -116,8 +189,8 @@ def databar_app(state: MockState) -> FaultInjector:
         spent = sum(_charged(run, now) for run in list(state.runs.values()))
         return (UNLIMITED_BALANCE if cfg.databar_credits is None else cfg.databar_credits) - spent
 
-    def refuse_without_credits() -> Response | None:
-        if cfg.databar_credits is not None and balance() < RUN_COST:
+    def refuse_without_credits(inputs: int = 1) -> Response | None:
+        if cfg.databar_credits is not None and balance() < RUN_COST * inputs:
             return _detail("Check the number of remaining credits or the tariff plan.", 406)
         return None
 
@@ -173,6 +246,68 @@ def databar_app(state: MockState) -> FaultInjector:
         run = state.start(f"waterfall/{identifier}", {"params": params, "enrichments": enrichments}, kinds=STATUS_KINDS)
         return json_response({"task_id": run.id, "status": _start_word(run)})
 
+    def start_bulk(workflow: str, items: list[Any], record: Any) -> RunRecord:
+        """One task over ``items``: each input's duration and fate decided now (seeded)."""
+        lo, hi = cfg.run_seconds
+        rows = []
+        for item in items:
+            hint = str(item.get("mock_outcome", "")) if isinstance(item, dict) else ""
+            duration = lo + (hi - lo) * state.roll()
+            failed = hint == "fail" or state.roll() < cfg.failure_rate
+            rows.append(BulkInput(item, duration, "miss" if hint == "miss" else "fail" if failed else "succeed"))
+        run = state.start(workflow, record, kinds=STATUS_KINDS, bulk=rows)
+        run.duration = max(row.duration for row in rows)
+        # The inputs fail one by one; the task itself only as scripted by its workflow id.
+        run.outcome = "fail" if "fail" in workflow else "cancel" if "cancel" in workflow else "succeed"
+        return run
+
+    async def run_flow_bulk(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        body = await json_body(request)
+        items = body.get("inputs") if isinstance(body, dict) else None
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(i, dict) and all(isinstance(v, str) for v in i.values()) for i in items)
+        ):
+            return _validation(["body", "inputs"], "Input should be a non-empty list of dictionaries of strings")
+        flow_id = request.path_params["flow_id"]
+        if "missing" in flow_id:
+            return _detail("Flow not found", 404)
+        if flow_id in cfg.databar_flows:
+            required = [name for name, needed in declared_inputs(flow_id).items() if needed]
+            rows = [i for i, item in enumerate(items) if any(not item.get(name) for name in required)]
+            if rows:
+                return json_response({"error": "INVALID_DATA", "detail": f"Missing required inputs: "
+                                      f"{', '.join(required)}", "rows": rows}, 400)  # fmt: skip
+        if refused := refuse_without_credits(len(items)):
+            return refused
+        run = start_bulk(f"flow/{flow_id}", items, {"bulk": items})
+        return json_response({"task_id": run.id, "status": "processing"})
+
+    async def run_waterfall_bulk(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        body = await json_body(request)
+        items = body.get("params") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            return _validation(["body", "params"], "Input should be a non-empty list of dictionaries")
+        enrichments = body.get("enrichments", list(DEFAULT_CASCADE))
+        if (
+            not isinstance(enrichments, list)
+            or not enrichments
+            or not all(isinstance(e, int) and not isinstance(e, bool) for e in enrichments)
+        ):
+            return _validation(["body", "enrichments"], "Select at least 1 enrichment", "too_short")
+        identifier = request.path_params["identifier"]
+        if "missing" in identifier:
+            return _detail("Waterfall not found", 404)
+        if refused := refuse_without_credits(len(items)):
+            return refused
+        run = start_bulk(f"waterfall/{identifier}", items, {"bulk": items, "enrichments": enrichments})
+        return json_response({"task_id": run.id, "status": "processing"})
+
     def find(request: Request) -> RunRecord | Response:
         if denied := authorized(request):
             return denied
@@ -189,6 +324,9 @@ def databar_app(state: MockState) -> FaultInjector:
         now = state.clock.now()
         if run.phase(now) != "running" and now > run.finished_at() + GONE_410_AFTER:
             return _detail("Task data has expired. Results are only stored for 24 hours", 410)
+        if (rows := _bulk(run)) is not None:
+            partial = request.query_params.get("include_partial", "false").lower() == "true"
+            return json_response(_bulk_task(run, rows, now, partial))
         return json_response(_task(run, now))
 
     async def cancel_task(request: Request) -> Response:
@@ -199,6 +337,8 @@ def databar_app(state: MockState) -> FaultInjector:
         if run.phase(now) != "running":
             return _detail("Task is already in a terminal state", 409)
         run.cancelled_at = now
+        if (rows := _bulk(run)) is not None:
+            return json_response(_bulk_task(run, rows, now, False))
         return json_response(_task(run, now))
 
     async def get_flow(request: Request) -> Response:
@@ -226,6 +366,8 @@ def databar_app(state: MockState) -> FaultInjector:
         exception_handlers=not_found_handlers(lambda m: {"detail": m}),
         routes=[
             Route("/v1/flows/{flow_id}/run", run_flow, methods=["POST"]),
+            Route("/v1/flows/{flow_id}/bulk-run", run_flow_bulk, methods=["POST"]),
+            Route("/v1/waterfalls/{identifier}/bulk-run", run_waterfall_bulk, methods=["POST"]),
             Route("/v1/flows/{flow_id}", get_flow, methods=["GET"]),
             Route("/v1/waterfalls/{identifier}/run", run_waterfall, methods=["POST"]),
             Route("/v1/tasks/{task_id}", get_task, methods=["GET"]),

@@ -1,5 +1,9 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .bulk_run_flow_in import BulkRunFlowIn
+from .bulk_run_flow_in_inputs_item import BulkRunFlowInInputsItem
+from .bulk_waterfall_request import BulkWaterfallRequest
+from .bulk_waterfall_request_params_item import BulkWaterfallRequestParamsItem
 from .error import Error
 from .flow_detail import FlowDetail
 from .flow_detail_config import FlowDetailConfig
@@ -19,6 +23,10 @@ from .waterfall_request import WaterfallRequest
 from .waterfall_task import WaterfallTask
 
 __all__ = (
+    "BulkRunFlowIn",
+    "BulkRunFlowInInputsItem",
+    "BulkWaterfallRequest",
+    "BulkWaterfallRequestParamsItem",
     "Error",
     "FlowDetail",
     "FlowDetailConfig",
