@@ -80,6 +80,7 @@ soak-contention: install
 ## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
 bench: install sdks
 	PYTHONPATH=. $(PY) -m benchmarks.bench
+	PYTHONPATH=. $(PY) -m benchmarks.bench_bulk
 
 ## The official databar and gumloop SDKs (pinned in the `sdks` extra) in their own venv, for the witness
 ## suite (contract_tests/test_sdk_witness.py) and the benchmarks. Their own venv because gumloop's

@@ -574,7 +574,7 @@ def batch(
         typer.Option(
             min=1,
             metavar="N",
-            help="Rows per bulk task where the provider runs many inputs as one task (Databar; default 50); "
+            help="Rows per bulk task where the provider runs many inputs as one task (Databar; default 500); "
             "1: one run per row",
         ),
     ] = None,
