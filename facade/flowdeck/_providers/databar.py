@@ -275,9 +275,13 @@ class Databar(Namespace[DatabarAdapter]):
             self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
         )
 
-    def get_task(self, task_id: str) -> Run:
-        """Look at a task (``GET /v1/tasks/{task_id}``); an expired one comes back EXPIRED."""
-        return self._client.drive(self._adapter.get_task(task_id))
+    def get_task(self, task_id: str, *, include_partial: bool = False) -> Run:
+        """Look at a task (``GET /v1/tasks/{task_id}``); an expired one comes back EXPIRED.
+
+        For a running bulk task, ``raw["progress"]`` counts its inputs, and ``include_partial=True``
+        puts the results of the inputs already finished in ``outputs`` (not aligned to the inputs).
+        """
+        return self._client.drive(self._adapter.get_task(task_id, include_partial=include_partial))
 
     def cancel_task(self, task_id: str) -> Run:
         """Cancel a task; :class:`~flowdeck.ConflictError` if it already ended."""
@@ -354,9 +358,9 @@ class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
             self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
         )
 
-    async def get_task(self, task_id: str) -> Run:
-        """Look at a task; an expired one comes back EXPIRED."""
-        return await self._client.drive(self._adapter.get_task(task_id))
+    async def get_task(self, task_id: str, *, include_partial: bool = False) -> Run:
+        """Look at a task; an expired one comes back EXPIRED (``include_partial``: see the sync twin)."""
+        return await self._client.drive(self._adapter.get_task(task_id, include_partial=include_partial))
 
     async def cancel_task(self, task_id: str) -> Run:
         """Cancel a task."""
