@@ -197,6 +197,14 @@ def test_batch_groups_databar_rows_into_bulk_tasks_each_row_its_own_line(tmp_pat
     assert BULK_SIZE == 500
 
 
+def test_a_lone_databar_row_runs_as_a_plain_run(tmp_path: Path) -> None:
+    source = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com", "workflow": "databar:flow/one"},
+                                           {"topic": "t", "workflow": "gumloop:digest"}])  # fmt: skip
+    with MockProviders() as mocks:
+        assert batch(mocks, "column:workflow", str(source), "--out", str(tmp_path / "r.jsonl"))["ok"]
+    assert "bulk" not in results(tmp_path / "r.jsonl")[0]
+
+
 @pytest.mark.parametrize(("workflow", "status"), [("cancel-me", "CANCELLED"), ("fail-me", "FAILED")])
 def test_a_cancelled_or_failed_bulk_task_gives_each_row_its_status(tmp_path: Path, workflow: str, status: str) -> None:
     source = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(7)])
@@ -239,7 +247,7 @@ def test_each_bulk_tasks_rows_are_journalled_before_its_start_request_is_sent(tm
             assert intents and [f"d{n}.com" for n in intents[-1]["rows"]] == sent  # flushed, in order
             seen.append(intents[-1]["rows"])
 
-    rows = [BatchRow(n, "databar:flow/enrich", {"domain": f"d{n}.com"}) for n in range(1, 8)]
+    rows = [BatchRow(n, "databar:flow/enrich", {"domain": f"d{n}.com"}) for n in range(1, 9)]
 
     async def main() -> None:
         http = httpx.AsyncClient(event_hooks={"request": [check]})
@@ -249,7 +257,7 @@ def test_each_bulk_tasks_rows_are_journalled_before_its_start_request_is_sent(tm
 
     with MockProviders() as mocks:
         asyncio.run(main())
-    assert seen == [[1, 2, 3], [4, 5, 6], [7]]
+    assert seen == [[1, 2, 3], [4, 5, 6], [7, 8]]
 
 
 def test_a_bulk_batch_killed_with_kill_9_resumes_every_row_once_without_a_second_bulk_start(tmp_path: Path) -> None:

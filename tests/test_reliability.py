@@ -106,7 +106,9 @@ def test_kill_9_at_a_random_point_then_resume_completes_every_row_exactly_once(t
             "".join(json.dumps({**soak.row(i).inputs, "workflow": soak.row(i).ref}) + "\n" for i in range(n))
         )
         out = tmp_path / "out.jsonl"
-        args = ["batch", "column:workflow", str(inputs), "--out", str(out), "--concurrency", "5", "--rate", "30/s"]
+        # One run per row (--bulk 1): each row's scripted fate is its own run's (bulk: tests/test_bulk.py).
+        args = ["batch", "column:workflow", str(inputs), "--out", str(out), "--concurrency", "5", "--rate", "30/s",
+                "--bulk", "1"]  # fmt: skip
         proc = subprocess.Popen(  # noqa: S603 - our own CLI
             [*soak_cli(), *args], env=soak_env(mocks), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -413,6 +413,8 @@ EXPECTED_OPERATIONS = {
         "tasks.cancel_task",
         "flows.get_flow",
         "user.get_user",
+        "flows.run_flow_bulk",
+        "waterfall.run_waterfall_bulk",
     ],
     "stackai": ["run_flow.run_deployed_flow"],
     "gumloop": ["execution.start_pipeline", "execution.get_pipeline_run", "execution.kill_pipeline"],

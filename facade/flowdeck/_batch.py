@@ -615,14 +615,14 @@ async def run_batch(
     retry_unknown: bool = False,
     retry_rejected: bool = False,
     observer: BatchObserver | None = None,
-    bulk: int | None = None,
+    bulk: int | None = 1,
 ) -> BatchSummary:
     """Run every row that has no final outcome yet; see the module docstring for what resuming does.
 
     ``retry_unknown`` starts again the rows whose start may or may not have happened (UNKNOWN);
     ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow).
     ``bulk``: rows per bulk task where the provider runs many inputs as one task (None: the
-    provider's default; 1: one run per row).
+    provider's default, as ``flowdeck batch`` does; 1, the default here: one run per row).
 
     >>> summary = await run_batch(client, read_rows(Path("in.csv"), "gumloop:abc"), Journal(Path("out.jsonl")))
     ... # doctest: +SKIP
@@ -846,5 +846,8 @@ def plan_bulk(
         per_task = size or specs[ref].size
         for start in range(0, len(members), per_task):
             chunk = tuple(members[start : start + per_task])
+            if len(chunk) == 1:
+                singles.append(chunk[0])  # a task of one input is a run, without the task's overhead
+                continue
             groups.append(BulkGroup(chunk, tuple(r.number for r in chunk), specs[ref]))
     return singles, groups

@@ -8,6 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.bulk_run_flow_in import BulkRunFlowIn
 from ...models.error import Error
+from ...models.http_validation_error import HTTPValidationError
 from ...models.run_response import RunResponse
 from ...types import Response
 
@@ -36,7 +37,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | RunResponse | None:
+) -> Error | HTTPValidationError | RunResponse | None:
     if response.status_code == 200:
         response_200 = RunResponse.from_dict(response.json())
 
@@ -62,6 +63,11 @@ def _parse_response(
 
         return response_406
 
+    if response.status_code == 422:
+        response_422 = HTTPValidationError.from_dict(response.json())
+
+        return response_422
+
     if response.status_code == 429:
         response_429 = Error.from_dict(response.json())
 
@@ -75,7 +81,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | RunResponse]:
+) -> Response[Error | HTTPValidationError | RunResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +95,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: BulkRunFlowIn,
-) -> Response[Error | RunResponse]:
+) -> Response[Error | HTTPValidationError | RunResponse]:
     """Run a flow over many input sets as one task
 
      Poll the task; its data is a list aligned to `inputs`, null for an input without data.
@@ -103,7 +109,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RunResponse]
+        Response[Error | HTTPValidationError | RunResponse]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +129,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: BulkRunFlowIn,
-) -> Error | RunResponse | None:
+) -> Error | HTTPValidationError | RunResponse | None:
     """Run a flow over many input sets as one task
 
      Poll the task; its data is a list aligned to `inputs`, null for an input without data.
@@ -137,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RunResponse
+        Error | HTTPValidationError | RunResponse
     """
 
     return sync_detailed(
@@ -152,7 +158,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: BulkRunFlowIn,
-) -> Response[Error | RunResponse]:
+) -> Response[Error | HTTPValidationError | RunResponse]:
     """Run a flow over many input sets as one task
 
      Poll the task; its data is a list aligned to `inputs`, null for an input without data.
@@ -166,7 +172,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | RunResponse]
+        Response[Error | HTTPValidationError | RunResponse]
     """
 
     kwargs = _get_kwargs(
@@ -184,7 +190,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: BulkRunFlowIn,
-) -> Error | RunResponse | None:
+) -> Error | HTTPValidationError | RunResponse | None:
     """Run a flow over many input sets as one task
 
      Poll the task; its data is a list aligned to `inputs`, null for an input without data.
@@ -198,7 +204,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | RunResponse
+        Error | HTTPValidationError | RunResponse
     """
 
     return (
