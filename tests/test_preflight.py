@@ -291,6 +291,20 @@ def test_check_of_a_results_file_of_another_batch_is_not_ready(mocks: MockProvid
     assert any("begun with other inputs" in line for line in result.stdout.splitlines() if line.startswith("problem"))
 
 
+def test_a_workflow_whose_inputs_cannot_be_read_is_not_ready_but_a_batch_only_warns(
+    mocks: MockProviders, tmp_path: Path
+) -> None:
+    source = write(tmp_path / "in.csv", "domain\na.com\nb.com\n")
+    args = ["batch", "databar:flow/missing-x", str(source), "--out", str(tmp_path / "r.jsonl")]
+    check = invoke(mocks.env, *args, "--check")
+    assert check.exit_code == 1
+    reason = "databar:flow/missing-x: declared inputs could not be read: databar get_flow: HTTP 404: Flow not found"
+    assert f"problem: {reason}" in check.stdout.splitlines()
+    ran = invoke(mocks.env, *args, "--json")
+    assert ran.exit_code == 1 and json.loads(ran.stdout)["statuses"] == {"REJECTED": 2}  # the provider's 404
+    assert f"warning: {reason}" in ran.stderr.splitlines()
+
+
 def test_check_and_no_check_together_are_a_usage_error(mocks: MockProviders, tmp_path: Path) -> None:
     source = write(tmp_path / "in.csv", "domain\na.com\n")
     result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "r.jsonl"),

@@ -1,7 +1,8 @@
-"""The ``flowdeck`` command line: run, status, cancel, batch, mock, doctor, demo.
+"""The ``flowdeck`` command line: run, status, cancel, inputs, batch, mock, doctor, demo.
 
-Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused), 2 usage or
-configuration (nothing was sent, nothing written), 130 interrupted.
+Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused; ``batch --check``: not
+ready; ``doctor --verify``: a key rejected), 2 usage or configuration, or a batch its pre-flight check
+refused (nothing was started, nothing written), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -538,7 +539,7 @@ def _preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: boo
             ui.note(f"problem: {line}", "red")
         _fail("required inputs are missing, so nothing was started; fix the input file or --map its columns "
               "(flowdeck inputs REF lists them; --no-check skips this check)", EXIT_USAGE)  # fmt: skip
-    for line in report.warnings:
+    for line in report.problems + report.warnings:  # the batch goes on: the provider will say the rest
         ui.note(f"warning: {line}", "yellow")
     return False
 
