@@ -33,9 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def mock_process(run_seconds: tuple[float, float]) -> Iterator[dict[str, str]]:
     """``flowdeck mock`` in a subprocess on free ports; yields the environment pointing at it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = _free_ports(4)  # one per provider mock
     cmd = [sys.executable, "-m", "flowdeck", "mock", "--port", str(port), "--run-seconds", str(run_seconds[1]),
            "--min-run-seconds", str(run_seconds[0])]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
@@ -47,10 +45,32 @@ def mock_process(run_seconds: tuple[float, float]) -> Iterator[dict[str, str]]:
         if "DATABAR_API_KEY" in env:
             break
     try:
+        if "DATABAR_API_KEY" not in env:
+            raise RuntimeError(f"flowdeck mock did not start on ports {port}..{port + 3}")
         yield env
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports that are free now."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = int(s.getsockname()[1])
+        if first + count < 65000 and all(_free(first + i) for i in range(count)):
+            return first
+    raise RuntimeError("no free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 async def _batch(env: dict[str, str], rows: list[BatchRow], bulk: int | None, work: Path) -> dict[str, Any]:
