@@ -539,6 +539,8 @@ def _preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: boo
             ui.note(f"problem: {line}", "red")
         _fail("required inputs are missing, so nothing was started; fix the input file or --map its columns "
               "(flowdeck inputs REF lists them; --no-check skips this check)", EXIT_USAGE)  # fmt: skip
+    if report.progress.error:  # this --out belongs to another batch: refused, as the batch itself would
+        _fail(report.progress.error, EXIT_USAGE)
     for line in report.problems + report.warnings:  # the batch goes on: the provider will say the rest
         ui.note(f"warning: {line}", "yellow")
     return False
@@ -628,11 +630,10 @@ def batch(
         with Client() as client:  # a missing credential is reported before anything starts
             for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
                 client.adapter(provider)
-            if not no_check:
-                with ui.err.status(Text("pre-flight check"), spinner="dots"):
-                    report = preflight_check(
-                        client, rows, Journal(out_path), retry_unknown=retry_unknown, retry_rejected=retry_rejected
-                    )
+            if not no_check:  # a few reads; the progress display is the only thing drawn on stderr
+                report = preflight_check(
+                    client, rows, Journal(out_path), retry_unknown=retry_unknown, retry_rejected=retry_rejected
+                )
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
