@@ -194,25 +194,30 @@ class DatabarAdapter(AdapterBase):
 
     def get_flow(self, flow_id: str) -> Op[dict[str, Any]]:
         """GET /v1/flows/{flow_id}: the flow with its declared inputs, as JSON data (``inputs[].id``...)."""
-        bound = bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id"))
-        flow: dict[str, Any] = yield self.call("get_flow", get_flow, to_dict, bound)
+        flow: dict[str, Any] = yield self._flow_call(flow_id, to_dict)
         return flow
 
     def get_user(self) -> Op[dict[str, Any]]:
         """GET /v1/user/me: the account behind the key, as JSON data (``balance`` is the credits left)."""
-        user: dict[str, Any] = yield self.call("get_user", get_user, to_dict, bind(get_user._get_kwargs))
+        user: dict[str, Any] = yield self._user_call(to_dict)
         return user
 
     def read_flow(self, flow_id: str) -> Op[Flow]:
         """GET /v1/flows/{flow_id} as a :class:`Flow` with its declared inputs."""
-        bound = bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id"))
-        flow: Flow = yield self.call("get_flow", get_flow, _flow, bound)
+        flow: Flow = yield self._flow_call(flow_id, _flow)
         return flow
 
     def read_account(self) -> Op[Account]:
         """GET /v1/user/me as an :class:`Account` (``balance``: the credits left)."""
-        account: Account = yield self.call("get_user", get_user, _account, bind(get_user._get_kwargs))
+        account: Account = yield self._user_call(_account)
         return account
+
+    # One bound call per operation, whichever form the answer is read into.
+    def _flow_call(self, flow_id: str, parse: Any) -> Any:
+        return self.call("get_flow", get_flow, parse, bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id")))
+
+    def _user_call(self, parse: Any) -> Any:
+        return self.call("get_user", get_user, parse, bind(get_user._get_kwargs))
 
 
 def _check_waterfall_options(enrichments: Any, email_verifier: Any) -> None:
