@@ -40,6 +40,15 @@ def served_mocks() -> Any:
         yield mocks
 
 
+@pytest.fixture
+def mock_env(served_mocks: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The session's mock providers in this test's environment (what ``eval "$(flowdeck mock --env)"`` does)."""
+    for key, value in served_mocks.env.items():
+        monkeypatch.setenv(key, value)
+    env: dict[str, str] = served_mocks.env
+    return env
+
+
 @pytest.fixture(autouse=True)
 def _doctest_names(request: pytest.FixtureRequest) -> Iterator[None]:
     """Docstring examples run for real against the session's mocks: ``client`` and ``mock_env`` are theirs."""

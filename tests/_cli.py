@@ -138,3 +138,18 @@ def in_terminal(args: list[str], env: Mapping[str, str], timeout: float = 90) ->
 def results(path: Path) -> list[dict[str, Any]]:
     """Every line of a results file, in file order."""
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def one_line_error(result: Any, code: int = 2) -> str:
+    """The single stderr line of a failed command; fails the test on a traceback or several lines."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return str(lines[0])
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` written to ``path`` as JSON Lines (an input file for ``flowdeck batch``)."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

@@ -25,7 +25,7 @@ from flowdeck._providers.databar import BULK_SIZE, bulk_rows
 from flowdeck.testing import MockClock, MockConfig, MockProviders
 from typer.testing import CliRunner
 
-from tests._cli import reap_spawned, results, spawn  # noqa: F401 - reap_spawned: an autouse fixture
+from tests._cli import jsonl, reap_spawned, results, spawn  # noqa: F401 - reap_spawned: an autouse fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -153,11 +153,6 @@ def test_bad_bulk_inputs_are_refused_before_anything_is_sent(inputs: Any, messag
 
 
 # --- flowdeck batch --bulk ----------------------------------------------------------------------------
-
-
-def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def batch(mocks: MockProviders, *args: str) -> Any:

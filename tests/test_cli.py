@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from tests._cli import (
     bash,
     interrupt_when,
+    one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
     spawn,
 )
@@ -27,25 +28,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def mock_env(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for key, value in served_mocks.env.items():
-        monkeypatch.setenv(key, value)
-    return served_mocks.env
-
-
-@pytest.fixture
 def slow_mocks() -> Any:
     with MockProviders(MockConfig(seed=5, run_seconds=(20.0, 20.0))) as mocks:
         yield mocks
-
-
-def one_line_error(result: Any, code: int = 2) -> str:
-    """The single stderr line of a failed command; fails the test on a traceback or several lines."""
-    assert result.exit_code == code, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return str(lines[0])
 
 
 def test_run_prints_outputs_as_json(mock_env: dict[str, str]) -> None:

@@ -24,6 +24,8 @@ from tests._cli import (
     bash,
     in_terminal,
     interrupt_when,
+    jsonl,
+    one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
     results,
     spawn,
@@ -34,32 +36,13 @@ runner = CliRunner()
 UUID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 
-@pytest.fixture
-def mock_env(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for key, value in served_mocks.env.items():
-        monkeypatch.setenv(key, value)
-    return served_mocks.env
-
-
 def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
 
 
-def one_line_error(result: Any, code: int = 2) -> str:
-    assert result.exit_code == code, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return str(lines[0])
-
-
 def state_of(out: Path) -> Path:
     return out.with_name(out.name + ".flowdeck-state.jsonl")
-
-
-def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 def closed_port() -> int:

@@ -21,25 +21,10 @@ from flowdeck.testing import MockProviders
 from typer.testing import CliRunner
 
 from tests._cli import flowdeck as run_flowdeck
-from tests._cli import results
+from tests._cli import one_line_error, results
 
 runner = CliRunner()
 DEEP = "[" * 5000 + "]" * 5000  # deeper than Python's JSON decoder can recurse
-
-
-@pytest.fixture
-def mock_env(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for key, value in served_mocks.env.items():
-        monkeypatch.setenv(key, value)
-    return served_mocks.env
-
-
-def one_line_error(result: Any, code: int = 2) -> str:
-    assert result.exit_code == code, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return str(lines[0])
 
 
 def batch(tmp_path: Path, ref: str, source: Path, *extra: str) -> Any:
