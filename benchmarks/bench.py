@@ -69,6 +69,8 @@ def mock_process(min_seconds: float, max_seconds: float, *extra: str) -> Iterato
         if "SUPERAI_PASSWORD" in env:  # the last of them
             break
     try:
+        if "SUPERAI_PASSWORD" not in env:  # it exited (a port taken meanwhile): say so, not a KeyError later
+            raise RuntimeError(f"flowdeck mock did not start on ports {port}..{port + 3}")
         yield env
     finally:
         proc.terminate()

@@ -13,13 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,50 +22,9 @@ import httpx
 from flowdeck import AsyncClient
 from flowdeck._batch import BatchRow, Journal, run_batch
 
+from benchmarks.bench import mock_process
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def mock_process(run_seconds: tuple[float, float]) -> Iterator[dict[str, str]]:
-    """``flowdeck mock`` in a subprocess on free ports; yields the environment pointing at it."""
-    port = _free_ports(4)  # one per provider mock
-    cmd = [sys.executable, "-m", "flowdeck", "mock", "--port", str(port), "--run-seconds", str(run_seconds[1]),
-           "--min-run-seconds", str(run_seconds[0])]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:  # the export lines, then the mock serves until terminated
-        key, _, value = line.removeprefix("export ").strip().partition("=")
-        env[key] = value
-        if "DATABAR_API_KEY" in env:
-            break
-    try:
-        if "DATABAR_API_KEY" not in env:
-            raise RuntimeError(f"flowdeck mock did not start on ports {port}..{port + 3}")
-        yield env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive ports that are free now."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = int(s.getsockname()[1])
-        if first + count < 65000 and all(_free(first + i) for i in range(count)):
-            return first
-    raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def _batch(env: dict[str, str], rows: list[BatchRow], bulk: int | None, work: Path) -> dict[str, Any]:
@@ -99,7 +53,7 @@ def measure(rows: int, run_seconds: tuple[float, float], bulk: int | None = None
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="flowdeck-bench-bulk-") as work:
         for name, size in (("one_run_per_row", 1), ("bulk", bulk)):
-            with mock_process(run_seconds) as env:
+            with mock_process(*run_seconds) as env:
                 results[name] = asyncio.run(_batch(env, batch, size, Path(work)))
     per_row, in_bulk = results["one_run_per_row"], results["bulk"]
     return {
