@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,18 @@ PROVIDERS = ("databar", "stackai", "gumloop", "superai")
 def schema(provider: str) -> Any:
     """The schemathesis schema of a provider's normalized spec (cached: one object per provider)."""
     return schemathesis.openapi.from_path(str(ROOT / "specs" / "normalized" / f"{provider}.yaml"))
+
+
+def documented_errors(operations: Iterable[str]) -> list[tuple[str, int]]:
+    """Each error status (400 and up) the spec documents for each of ``operations`` ("provider opId")."""
+    cases = []
+    for name in operations:
+        provider, op_id = name.split()
+        for result in schema(provider).get_all_operations():
+            op = result.ok()
+            if op.definition.raw.get("operationId") == op_id:
+                cases += [(name, int(code)) for code in op.definition.raw["responses"] if int(code) >= 400]
+    return cases
 
 
 @cache

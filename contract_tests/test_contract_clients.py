@@ -16,7 +16,7 @@ import pytest
 from flowdeck import Status
 from flowdeck.testing import MockConfig, MockProviders
 
-from contract_tests._spec import PROVIDERS, validating_http_client
+from contract_tests._spec import PROVIDERS, documented_errors, validating_http_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,20 +196,7 @@ EXPECTED_ERROR = {
 }  # fmt: skip
 
 
-def _documented_errors() -> list[tuple[str, int]]:
-    from contract_tests._spec import schema
-
-    cases = []
-    for name in OPERATIONS:
-        provider, op_id = name.split()
-        for result in schema(provider).get_all_operations():
-            op = result.ok()
-            if op.definition.raw.get("operationId") == op_id:
-                cases += [(name, int(code)) for code in op.definition.raw["responses"] if int(code) >= 400]
-    return cases
-
-
-@pytest.mark.parametrize(("operation", "status"), _documented_errors())
+@pytest.mark.parametrize(("operation", "status"), documented_errors(OPERATIONS))
 def test_every_documented_error_status_maps_to_its_typed_error(
     prism: dict[str, str], operation: str, status: int
 ) -> None:

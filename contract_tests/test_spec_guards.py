@@ -23,7 +23,7 @@ from flowdeck import Status, _providers
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
 from contract_tests._prism import ROOT
-from contract_tests._spec import PROVIDERS, operation_for, schema, validate
+from contract_tests._spec import PROVIDERS, documented_errors, operation_for, schema, validate
 
 pytestmark = pytest.mark.contract
 
@@ -160,18 +160,7 @@ def test_every_operation_flowdeck_calls_is_named_in_the_spec_as_flowdeck_names_i
         assert len(found) == 1, f"{provider}: no operation has operationId {op_id!r}"
 
 
-def _documented_errors() -> list[tuple[str, int]]:
-    cases = []
-    for name in OPERATIONS:
-        provider, op_id = name.split()
-        for result in schema(provider).get_all_operations():
-            op = result.ok()
-            if op.definition.raw.get("operationId") == op_id:
-                cases += [(name, int(code)) for code in op.definition.raw["responses"] if int(code) >= 400]
-    return cases
-
-
-@pytest.mark.parametrize(("operation", "status"), _documented_errors())
+@pytest.mark.parametrize(("operation", "status"), documented_errors(OPERATIONS))
 def test_every_documented_error_carries_a_json_body(prism: dict[str, str], operation: str, status: int) -> None:
     """An error the spec documents has a body the facade can read a message from, not an empty one."""
     token = _prefer.set(f"code={status}")
