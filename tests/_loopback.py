@@ -26,6 +26,7 @@ class Answer:
     status: int = 200
     body: Any = attrs.field(factory=dict)
     headers: dict[str, str] = attrs.field(factory=dict)
+    raw: bytes | None = None  # sent as is instead of ``body`` as JSON (with ``headers`` saying how)
 
 
 class LoopbackServer:
@@ -34,6 +35,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.script: dict[str, deque[Answer]] = {}
         self.calls: Counter[str] = Counter()
+        self.headers: list[dict[str, str]] = []  # each request's headers, lower-cased names, in order
         self.delay = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -80,6 +82,7 @@ class LoopbackServer:
 
             def _serve(self) -> None:
                 url = urlsplit(self.path)
+                server.headers.append({name.lower(): value for name, value in self.headers.items()})
                 length = int(self.headers.get("content-length") or 0)
                 if length:
                     self.rfile.read(length)
@@ -90,7 +93,7 @@ class LoopbackServer:
                     seconds = float(delay[0]) if delay else server.delay
                     if seconds:
                         time.sleep(seconds)
-                    payload = json.dumps(answer.body).encode()
+                    payload = json.dumps(answer.body).encode() if answer.raw is None else answer.raw
                     self.send_response(answer.status)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(payload)))

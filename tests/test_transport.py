@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import logging
 import subprocess
@@ -18,7 +19,7 @@ import httpcore
 import httpx
 import pytest
 import stamina
-from flowdeck._transport import ShardedAsyncTransport, SlotTransport
+from flowdeck._transport import ShardedAsyncTransport, SlotTransport, build_request
 from flowdeck.testing import MockProviders
 
 from tests._fakes import ENV
@@ -49,7 +50,7 @@ def async_client(server: LoopbackServer, **options: Any) -> flowdeck.AsyncClient
 
 def httpcore_pools(client: flowdeck.AsyncClient) -> list[httpcore.AsyncConnectionPool]:
     """The httpcore pools behind an AsyncClient's own transport (its shards)."""
-    sharded = client._http._transport._inner  # type: ignore[attr-defined]
+    sharded = client._http._inner  # type: ignore[union-attr]
     return [shard.transport._pool for shard in sharded._shards.live]
 
 
@@ -275,3 +276,63 @@ def test_an_http_client_of_the_wrong_kind_is_refused_with_a_clear_error() -> Non
         flowdeck.Client(env=ENV, http_client=httpx.AsyncClient())  # type: ignore[arg-type]
     with pytest.raises(flowdeck.InvalidRequestError, match=r"httpx\.AsyncClient for flowdeck\.AsyncClient"):
         flowdeck.AsyncClient(env=ENV, http_client=httpx.Client())  # type: ignore[arg-type]
+
+
+# --- flowdeck's own connections, driven below httpx's client -------------------------------------
+
+
+def test_a_request_argument_the_transport_cannot_send_is_an_error_not_dropped() -> None:
+    with pytest.raises(TypeError, match="cookies"):
+        build_request({"method": "GET", "url": "https://api.example.com/", "cookies": {"a": "b"}})
+
+
+def _named_without_cookies_and_decoded(server: LoopbackServer) -> None:
+    assert len(server.headers) == 2  # the compressed poll was read as what it is, not retried as cut short
+    for headers in server.headers:
+        assert headers["user-agent"] == f"flowdeck/{flowdeck.__version__}"
+        assert "cookie" not in headers  # a provider's session cookie is never sent back with the key
+
+
+def _script_cookie_then_gzip(server: LoopbackServer) -> None:
+    server.answer(START, [Answer(body={"task_id": "t-1", "status": "processing"}, headers={"set-cookie": "s=1"})])
+    body = gzip.compress(json.dumps(task("completed")).encode())
+    server.answer(POLL, [Answer(raw=body, headers={"content-encoding": "gzip"})])
+
+
+def test_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(server: LoopbackServer) -> None:
+    _script_cookie_then_gzip(server)
+    with sync_client(server) as client:
+        run = client.refresh(client.start("databar:flow/42", {"a": "1"}))
+    assert run.provider_status == "completed"
+    _named_without_cookies_and_decoded(server)
+
+
+def test_a_compressed_body_is_limited_by_its_decoded_size(server: LoopbackServer) -> None:
+    bomb = gzip.compress(b'{"task_id": "t-1", "status": "completed", "data": {"x": "' + b"0" * 2_000_000 + b'"}}')
+    server.answer(POLL, [Answer(raw=bomb, headers={"content-encoding": "gzip"})] * 3)
+    client = sync_client(server, max_retries=0, max_response_bytes=1_000_000)
+    with client, pytest.raises(flowdeck.TransportError, match="larger than 1000000 bytes"):
+        client.databar.get_task("t-1")
+    assert len(bomb) < 10_000
+
+
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+async def test_a_start_answered_with_a_body_that_does_not_decode_is_an_unknown_outcome(
+    server: LoopbackServer, backend: str
+) -> None:
+    server.answer(START, [Answer(raw=b'{"task_id": "t-1"}', headers={"content-encoding": "gzip"})])
+    async with async_client(server, http_backend=backend) as client:
+        with pytest.raises(flowdeck.StartOutcomeUnknown, match="ResponseUndecodable"):
+            await client.start("databar:flow/42", {"a": "1"})
+    assert server.calls[START] == 1  # it may have started: never sent again
+
+
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+async def test_async_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(
+    server: LoopbackServer, backend: str
+) -> None:
+    _script_cookie_then_gzip(server)
+    async with async_client(server, http_backend=backend) as client:
+        run = await client.refresh(await client.start("databar:flow/42", {"a": "1"}))
+    assert run.provider_status == "completed"
+    _named_without_cookies_and_decoded(server)

@@ -17,8 +17,7 @@ from flowdeck._lifecycle import PollPolicy
 from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, TaskOutput, WorkflowRef
 from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
-
-__version__ = "0.1.0"
+from flowdeck._version import __version__ as __version__
 
 __all__ = [
     "Account",

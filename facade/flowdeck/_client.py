@@ -29,6 +29,7 @@ from flowdeck._transport import (
     RetryTransport,
     ShardedAsyncTransport,
     SlotTransport,
+    build_request,
     call_policy,
 )
 
@@ -277,12 +278,11 @@ class Client(_BaseClient):
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock,
         )  # fmt: skip
-        if http_client is not None:
-            self._http = _adopt(http_client)
-        else:
-            self._http = httpx.Client(
-                transport=RetryTransport(SlotTransport(SYNC_CONNECTIONS)), timeout=self._timeout, follow_redirects=False
-            )
+        # A user's http_client keeps its whole client (its proxies, mounts, hooks apply); flowdeck's own
+        # connections are driven through the transport alone (see flowdeck._transport.build_request).
+        self._http: httpx.Client | httpx.BaseTransport = (
+            RetryTransport(SlotTransport(SYNC_CONNECTIONS)) if http_client is None else _adopt(http_client)
+        )
         self._sleep = sleep
 
     def drive(self, op: Op[T]) -> T:
@@ -308,10 +308,19 @@ class Client(_BaseClient):
         kwargs = call.request_kwargs(self._timeout)
         with call_policy(self._call_policy(call)):
             try:
-                response = self._http.request(**kwargs)
+                response = self._send(kwargs)
             except httpx.TransportError as exc:
                 raise error_for_transport(call, exc) from exc
         return finish(call, response)
+
+    def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
+        if isinstance(self._http, httpx.Client):
+            return self._http.request(**kwargs)
+        request = build_request(kwargs)
+        response = self._http.handle_request(request)
+        response.request = request
+        response.read()  # the retry transport has the body in memory already: this only decodes it
+        return response
 
     def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
         """Start a workflow; returns the new run at once (already terminal for StackAI).
@@ -476,19 +485,15 @@ class AsyncClient(_BaseClient):
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock,
         )  # fmt: skip
+        # As in Client: a user's http_client keeps its whole client, flowdeck's own connections do not.
+        self._http: httpx.AsyncClient | httpx.AsyncBaseTransport
         if http_client is not None:
             self._http = _adopt_async(http_client)
         elif http_backend == "aiohttp":
-            self._http = httpx.AsyncClient(
-                transport=AsyncRetryTransport(_aiohttp_transport()), timeout=self._timeout, follow_redirects=False
-            )
+            self._http = AsyncRetryTransport(_aiohttp_transport())
         else:
             shards = -(-max_concurrent_requests // PER_SHARD)  # enough slots for every request let through
-            self._http = httpx.AsyncClient(
-                transport=AsyncRetryTransport(ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD)),
-                timeout=self._timeout,
-                follow_redirects=False,
-            )
+            self._http = AsyncRetryTransport(ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD))
         self._sleep = sleep or asyncio.sleep
         self._max_concurrent = max_concurrent_requests
         # One gate for this client and every with_options() copy (copies share it by reference). An
@@ -542,11 +547,20 @@ class AsyncClient(_BaseClient):
                     await rate.settle()
                 with call_policy(policy):
                     try:
-                        response = await self._http.request(**kwargs)
+                        response = await self._send(kwargs)
                     except httpx.TransportError as exc:
                         raise error_for_transport(call, exc) from exc
                 break
         return finish(call, response)
+
+    async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
+        if isinstance(self._http, httpx.AsyncClient):
+            return await self._http.request(**kwargs)
+        request = build_request(kwargs)
+        response = await self._http.handle_async_request(request)
+        response.request = request
+        await response.aread()  # the retry transport has the body in memory already: this only decodes it
+        return response
 
     async def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
         """Start a workflow; returns the new run at once (already terminal for StackAI)."""
