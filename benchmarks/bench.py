@@ -185,8 +185,9 @@ def _batch_many(env: dict[str, str], n: int, rate: float | None, work: Path, con
     for stale in (out, out.with_name(out.name + ".flowdeck-state.jsonl")):
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
+    # --bulk 1: one run per row, the same runs as the async client's (bulk tasks: bench_bulk.py).
     cmd = [sys.executable, "-m", "flowdeck", "batch", "databar:flow/bench", str(inputs), "--out", str(out),
-           "--concurrency", str(concurrency)] + ([] if rate is None else ["--rate", f"{rate}/s"])  # fmt: skip
+           "--concurrency", str(concurrency), "--bulk", "1"] + ([] if rate is None else ["--rate", f"{rate}/s"])  # fmt: skip
     subprocess.run(cmd, env={**os.environ, **env}, check=True, capture_output=True)  # noqa: S603
     wall = time.perf_counter() - started
     statuses = [json.loads(line)["status"] for line in out.read_text().splitlines()]

@@ -147,6 +147,7 @@ class _BaseClient:
         self._on_change = on_status_change
         self._clock = clock
         self._policy = CallPolicy(max_body_bytes=max_response_bytes, max_body_seconds=max_response_seconds)
+        self._policies: dict[tuple[bool, int, AdaptiveRate | None], CallPolicy] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(providers={list(_providers.names())}, max_retries={self._max_retries})"
@@ -180,9 +181,14 @@ class _BaseClient:
             return self._namespaces[name]
 
     def _call_policy(self, call: Call[Any]) -> CallPolicy:
-        return attrs.evolve(
-            self._policy, idempotent=not call.starts_run, max_retries=self._max_retries, rate=self._rate_for(call)
-        )
+        rate = self._rate_for(call)
+        key = (call.starts_run, self._max_retries, rate)
+        # Policies are frozen values: one per kind of call, not one per request (attrs.evolve costs).
+        if (policy := self._policies.get(key)) is None:
+            policy = self._policies[key] = attrs.evolve(
+                self._policy, idempotent=not call.starts_run, max_retries=self._max_retries, rate=rate
+            )
+        return policy
 
     def _rate_for(self, call: Call[Any]) -> AdaptiveRate | None:
         """The adaptive pace of ``call``'s kind of request (the async client's; the sync one has none)."""

@@ -226,8 +226,9 @@ def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Respo
     of a body cut short see what the provider meant to send, not its compressed form.
     """
     started, size, chunks = time.perf_counter(), 0, []
+    stream = response.iter_bytes() if "content-encoding" in response.headers else response.stream  # see aread_body
     try:
-        for chunk in response.iter_bytes():
+        for chunk in stream:  # type: ignore[union-attr]
             size += len(chunk)
             _limited(response, size, started, policy)
             chunks.append(chunk)
@@ -242,8 +243,10 @@ def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Respo
 async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
     """The response (re-streamable) and its body, decoded and read within ``policy``'s limits (async)."""
     started, size, chunks = time.perf_counter(), 0, []
+    # An unencoded body (most are) needs none of httpx's decoders: read its stream as it comes.
+    stream = response.aiter_bytes() if "content-encoding" in response.headers else response.stream
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in stream:  # type: ignore[union-attr]
             size += len(chunk)
             _limited(response, size, started, policy)
             chunks.append(chunk)
