@@ -310,3 +310,14 @@ def test_cli_leaves_the_environment_alone(mock_env: dict[str, str]) -> None:
     before = dict(os.environ)
     runner.invoke(app, ["run", "databar:flow/env", "-i", "domain=x"])
     assert dict(os.environ) == before
+
+
+async def test_batch_runs_on_aiohttp_when_installed_and_on_httpcore_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowdeck._aiohttp import AiohttpTransport
+    from flowdeck._transport import ShardedAsyncTransport
+
+    async with _cli.batch_client() as client:
+        assert isinstance(client._http._inner, AiohttpTransport)  # type: ignore[union-attr]
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    async with _cli.batch_client() as client:
+        assert isinstance(client._http._inner, ShardedAsyncTransport)  # type: ignore[union-attr]

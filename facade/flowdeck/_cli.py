@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import importlib.util
 import json
 import shlex
 import shutil
@@ -488,6 +489,15 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     return f"see each row in {out}"
 
 
+def batch_client() -> AsyncClient:
+    """The batch's client: on aiohttp's connections when installed (the ``[cli]`` extra brings it).
+
+    A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (README
+    "Performance"); both keep the same guarantees (no run started twice, no request waiting inside a pool).
+    """
+    return AsyncClient(http_backend="aiohttp" if importlib.util.find_spec("aiohttp") else "httpcore")
+
+
 def _execute_batch(
     ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
     rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
@@ -655,7 +665,7 @@ def batch(
 
     try:
         summary = _execute_batch(
-            ui, AsyncClient, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
+            ui, batch_client, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
             retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted, bulk=bulk,
         )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:
