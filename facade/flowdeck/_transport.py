@@ -577,10 +577,10 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     (then :class:`httpx.PoolTimeout`: never sent). It never waits inside httpcore's pool, where a
     waiting request that is cancelled or times out can lose a slot for good (see :class:`_Shards`).
 
-    >>> transport = ShardedAsyncTransport(shards=4, per_shard=16)  # up to 64 requests in flight
+    >>> transport = ShardedAsyncTransport(shards=16, per_shard=4)  # up to 64 requests in flight
     """
 
-    def __init__(self, shards: int = 4, per_shard: int = 16) -> None:
+    def __init__(self, shards: int = 16, per_shard: int = 4) -> None:
         limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
         ssl_context = httpx.create_ssl_context()  # one for every pool this transport ever makes
         self._shards: _Shards[httpx.AsyncBaseTransport] = _Shards(
