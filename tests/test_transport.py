@@ -281,6 +281,15 @@ def test_an_http_client_of_the_wrong_kind_is_refused_with_a_clear_error() -> Non
 # --- flowdeck's own connections, driven below httpx's client -------------------------------------
 
 
+def test_requests_built_without_a_client_carry_every_parameter() -> None:
+    base = {"method": "GET", "url": "https://api.example.com/v1/x", "timeout": httpx.Timeout(5.0)}
+    listed = build_request({**base, "params": {"a": ["1", "2"], "b": "3"}})
+    assert str(listed.url) == "https://api.example.com/v1/x?a=1&a=2&b=3"
+    assert str(build_request({**base, "params": {"b": "4"}}).url).endswith("/v1/x?b=4")
+    assert str(build_request(base).url).endswith("/v1/x")  # a remembered URL is not reused with other parameters
+    assert build_request(base).extensions["timeout"]["read"] == 5.0
+
+
 def test_a_request_argument_the_transport_cannot_send_is_an_error_not_dropped() -> None:
     with pytest.raises(TypeError, match="cookies"):
         build_request({"method": "GET", "url": "https://api.example.com/", "cookies": {"a": "b"}})

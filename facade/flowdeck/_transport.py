@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import email.utils
+import functools
 import logging
 import random
 import sys
@@ -48,6 +49,15 @@ MAX_RETRY_AFTER = 60.0
 # Only the decoders httpx always has: advertising br or zstd could bring bodies it cannot decode.
 DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "User-Agent": f"flowdeck/{__version__}"}
 _REQUEST_ARGS = frozenset({"method", "url", "params", "headers", "json", "content", "data", "files"})
+_DEFAULT_HEADERS = httpx.Headers(DEFAULT_HEADERS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _url(url: str, params: tuple[tuple[str, Any], ...] | None) -> httpx.URL:
+    # Parsing and validating a URL is most of the cost of building a request; every start of a workflow
+    # goes to one URL and each run is polled at one, so parsed URLs (immutable) are remembered.
+    parsed = httpx.URL(url)
+    return parsed if params is None else parsed.copy_merge_params(dict(params))
 
 
 def build_request(kwargs: Mapping[str, Any]) -> httpx.Request:
@@ -65,13 +75,17 @@ def build_request(kwargs: Mapping[str, Any]) -> httpx.Request:
     unknown = kwargs.keys() - _REQUEST_ARGS - {"timeout", "follow_redirects"}
     if unknown:  # a regenerated operation passing something new must not lose it silently
         raise TypeError(f"build_request() cannot send {', '.join(sorted(unknown))}")
-    headers = httpx.Headers(DEFAULT_HEADERS)
+    headers = _DEFAULT_HEADERS.copy()
     headers.update(kwargs.get("headers") or {})
     timeout = kwargs.get("timeout")
+    params = kwargs.get("params")
+    try:
+        url = _url(kwargs["url"], None if params is None else tuple(params.items()))
+    except TypeError:  # a list among the parameters: not hashable, so not remembered
+        url = httpx.URL(kwargs["url"]).copy_merge_params(params or {})
     return httpx.Request(
         kwargs["method"],
-        kwargs["url"],
-        params=kwargs.get("params"),
+        url,
         headers=headers,
         json=kwargs.get("json"),
         content=kwargs.get("content"),
