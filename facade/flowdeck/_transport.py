@@ -222,10 +222,12 @@ def _limited(response: httpx.Response, size: int, started: float, policy: CallPo
 
 
 def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
-    # The body is decoded here already: say so, or httpx would decode it a second time.
-    headers = response.headers.copy()
-    if headers.pop("content-encoding", None) is not None and "content-length" in headers:
-        headers["content-length"] = str(len(body))
+    headers = response.headers
+    if "content-encoding" in headers:  # decoded here already: say so, or httpx would decode it again
+        headers = headers.copy()
+        del headers["content-encoding"]
+        if "content-length" in headers:
+            headers["content-length"] = str(len(body))
     # stream=, not content=: a content= response counts as read and closed at once, and httpx's client
     # would then never record .elapsed on it.
     return httpx.Response(
