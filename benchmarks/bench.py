@@ -124,6 +124,7 @@ def per_call_overhead(env: dict[str, str], calls: int) -> dict[str, Any]:
 # --- 2. throughput ----------------------------------------------------------------------------------
 
 LONGEST, SHORTEST = 5.0, 1.0
+REFUSED_SHARE = 0.3  # of all requests answered 429 at random in the random-refusals scenario
 
 
 async def _flowdeck_many(
@@ -263,6 +264,24 @@ def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
     In this process, so the starts answered 429 can be counted: each is either retried (one record on
     ``flowdeck.retries``) or ends its row NOT_STARTED.
     """
+    ran = _batch_429s(rows, work, "--start-quota", f"{per_second:g}")
+    ideal = rows / per_second + LONGEST
+    return {"rows": rows, "quota_per_s": per_second, "ideal_s": round(ideal, 1), **ran}
+
+
+def refusals(rows: int, share: float, work: Path) -> dict[str, Any]:
+    """``rows`` rows against mocks refusing ``share`` of all requests at random (429, no quota), with
+    adaptive rate on and off, alternately twice: does pacing cost anything where it cannot help?"""
+    extra = ("--rate-limit", f"{share:.0%}", "--retry-after", "1")
+    on, off = [], []
+    for _ in range(2):
+        on.append(_batch_429s(rows, work, *extra)["wall_s"])
+        off.append(_batch_429s(rows, work, *extra, adaptive=False)["wall_s"])
+    return {"rows": rows, "refused_share": share, "adaptive_wall_s": on, "off_wall_s": off}
+
+
+def _batch_429s(rows: int, work: Path, *mock_args: str, adaptive: bool = True) -> dict[str, Any]:
+    """One batch of ``rows`` rows against ``flowdeck mock *mock_args``: its wall time and the starts refused."""
     import logging
 
     from flowdeck._batch import Journal, run_batch
@@ -271,7 +290,8 @@ def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
         throttled = 0
 
         def emit(self, record: logging.LogRecord) -> None:
-            if getattr(record, "flowdeck_retry", {}).get("reason") == "429":
+            retry = getattr(record, "flowdeck_retry", {})
+            if retry.get("reason") == "429" and isinstance(record.args, tuple) and record.args[0] == "POST":
                 Count.throttled += 1
 
     retries = logging.getLogger("flowdeck.retries")
@@ -283,11 +303,11 @@ def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
         stale.unlink(missing_ok=True)
     rows_in = [BatchRow(i + 1, "databar:flow/quota", {"row": str(i)}) for i in range(rows)]
     try:
-        with mock_process(SHORTEST, LONGEST, "--start-quota", f"{per_second:g}") as env:
+        with mock_process(SHORTEST, LONGEST, *mock_args) as env:
 
             async def go() -> float:
                 started = time.perf_counter()
-                async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100, adaptive_rate=True) as client:
+                async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100, adaptive_rate=adaptive) as client:
                     await run_batch(client, rows_in, Journal(out), concurrency=rows)
                 return time.perf_counter() - started
 
@@ -297,11 +317,8 @@ def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
         retries.setLevel(level)
     statuses = [json.loads(line)["status"] for line in out.read_text().splitlines()]
     lost = statuses.count("NOT_STARTED")  # refused on its last attempt too
-    throttled = Count.throttled + lost
-    ideal = rows / per_second + LONGEST
     return {
-        "rows": rows, "quota_per_s": per_second, "ideal_s": round(ideal, 1), "wall_s": round(wall, 1),
-        "start_requests": rows + Count.throttled, "answered_429": throttled,
+        "wall_s": round(wall, 1), "start_requests": rows + Count.throttled, "answered_429": Count.throttled + lost,
         "succeeded": statuses.count("SUCCEEDED"),
     }  # fmt: skip
 
@@ -391,10 +408,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sdk-sample", type=int, default=4)
     parser.add_argument("--quota-rows", type=int, default=2000)
     parser.add_argument("--quota", type=float, default=40.0, help="starts per second the quota mock accepts")
+    parser.add_argument("--refusal-rows", type=int, default=1000, help="rows of the random-429s batch")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md's Performance table")
+    parser.add_argument(
+        "--only", choices=["quota"], help="run only the quota scenarios; their figures replace those of latest.json"
+    )
     args = parser.parse_args(argv)
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
+    if args.only == "quota":  # its figures replace those of latest.json (each is a ratio within its own run)
+        q = quota(args.quota_rows, args.quota, work)
+        r = refusals(args.refusal_rows, REFUSED_SHARE, work)
+        figures = quota_summary(q, r)
+        print(json.dumps({**figures, "details": {"quota": q, "refusals": r}}, indent=2))
+        latest_path = work / "latest.json"
+        if latest_path.exists():
+            latest = json.loads(latest_path.read_text())
+            latest.update(figures)
+            latest.setdefault("details", {}).update({"quota": q, "refusals": r})
+            latest_path.write_text(json.dumps(latest, indent=2) + "\n")
+            if not args.no_readme:
+                from benchmarks.report import update_readme
+
+                update_readme(ROOT / "README.md", latest)
+        return 0
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
     with mock_process(0.0, 0.0) as env:
@@ -405,10 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     tp = throughput(args.runs, args.rate, args.sdk_sample, work)
     print("throughput done", flush=True)
     q = quota(args.quota_rows, args.quota, work)
+    r = refusals(args.refusal_rows, REFUSED_SHARE, work)
     print("quota done", flush=True)
     httpx_s, flowdeck_s = import_time("httpx"), import_time("flowdeck")
     curves = tp.pop("curves")
-    latest = summary(per_call, polling, tp, q, httpx_s, flowdeck_s)
+    latest = {**summary(per_call, polling, tp, httpx_s, flowdeck_s), **quota_summary(q, r)}
     latest["machine"] = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; {time.strftime('%Y-%m-%d')}"
@@ -417,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     bulk = work / "bulk.json"
     if bulk.exists():  # the bulk-run benchmark's figures, when it ran first (make bench)
         latest.update(json.loads(bulk.read_text()))
-    latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q}
+    latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q, "refusals": r}
     (work / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
     from benchmarks.report import chart, update_readme
 
@@ -434,7 +472,6 @@ def summary(
     per_call: dict[str, Any],
     polling: dict[str, Any],
     tp: dict[str, Any],
-    q: dict[str, Any],
     httpx_s: float,
     flowdeck_s: float,
 ) -> dict[str, Any]:
@@ -455,11 +492,18 @@ def summary(
         "rss_mb_10k": tp["peak_rss_mb"],
         "import_ms_flowdeck": round(flowdeck_s * 1000, 1),
         "import_ms_httpx": round(httpx_s * 1000, 1),
-        "quota_10k_vs_ideal": round(q["wall_s"] / q["ideal_s"], 3),
-        "quota_429_share": round(q["answered_429"] / q["start_requests"], 4),
         "vs_databar_sdk": tp["speedup_vs_databar"],
         "vs_gumloop_sdk": tp["speedup_vs_gumloop"],
     }  # fmt: skip
+
+
+def quota_summary(q: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+    """The adaptive rate's headline figures: against a quota, and where refusals are random."""
+    return {
+        "quota_10k_vs_ideal": round(q["wall_s"] / q["ideal_s"], 3),
+        "quota_429_share": round(q["answered_429"] / q["start_requests"], 4),
+        "random_429s_adaptive_vs_off": round(sum(r["adaptive_wall_s"]) / sum(r["off_wall_s"]), 3),
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import importlib.util
 import json
 import shlex
@@ -489,13 +490,16 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     return f"see each row in {out}"
 
 
-def batch_client() -> AsyncClient:
+def batch_client(*, adaptive_rate: bool = True) -> AsyncClient:
     """The batch's client: on aiohttp's connections when installed (the ``[cli]`` extra brings it).
 
     A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (README
     "Performance"); both keep the same guarantees (no run started twice, no request waiting inside a pool).
+    ``adaptive_rate``: pace starts under a provider's quota (``--adaptive-rate``, flowdeck._adaptive).
     """
-    return AsyncClient(http_backend="aiohttp" if importlib.util.find_spec("aiohttp") else "httpcore")
+    return AsyncClient(
+        http_backend="aiohttp" if importlib.util.find_spec("aiohttp") else "httpcore", adaptive_rate=adaptive_rate
+    )
 
 
 def _execute_batch(
@@ -597,6 +601,13 @@ def batch(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Start without the pre-flight check of declared inputs")
     ] = False,
+    adaptive_rate: Annotated[
+        bool,
+        typer.Option(
+            "--adaptive-rate/--no-adaptive-rate",
+            help="Slow starts down together when the provider's 429s show a quota (on by default)",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
@@ -649,7 +660,8 @@ def batch(
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
-               ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None)]  # fmt: skip
+               ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None),
+               ("--no-adaptive-rate", not adaptive_rate, False)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again = _batch_argv(
@@ -664,8 +676,9 @@ def batch(
         )
 
     try:
+        factory = functools.partial(batch_client, adaptive_rate=adaptive_rate)
         summary = _execute_batch(
-            ui, batch_client, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
+            ui, factory, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
             retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted, bulk=bulk,
         )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:

@@ -360,6 +360,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         num = 1
         while True:
             started = time.perf_counter()
+            sent = policy.rate.now() if policy.rate is not None else 0.0
             try:
                 response, body = await aread_body(await self._inner.handle_async_request(request), policy)
             except httpx.TransportError as exc:
@@ -370,7 +371,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             else:
                 _log(request, num, started, str(response.status_code))
                 if policy.rate is not None:
-                    policy.rate.observe(response.status_code == 429)
+                    policy.rate.observe(response.status_code == 429, sent)
                 if (wait := _retry_wait(policy, num, None, response, body)) is None:
                     return response
                 reason = str(response.status_code)
