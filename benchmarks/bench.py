@@ -417,8 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
     if args.only == "quota":  # its figures replace those of latest.json (each is a ratio within its own run)
+        load = os.getloadavg()[0]
         q = quota(args.quota_rows, args.quota, work)
         r = refusals(args.refusal_rows, REFUSED_SHARE, work)
+        q["load_average"] = r["load_average"] = [round(load, 1), round(os.getloadavg()[0], 1)]
         figures = quota_summary(q, r)
         print(json.dumps({**figures, "details": {"quota": q, "refusals": r}}, indent=2))
         latest_path = work / "latest.json"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import stamina
 from flowdeck import AsyncClient
-from flowdeck._adaptive import AdaptiveRate
+from flowdeck._adaptive import AdaptiveRate, _Trial
 from flowdeck._batch import BatchRow, BatchSummary, Journal, run_batch
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
@@ -35,12 +35,13 @@ def simulate(
     return paced / seconds, refused / answers
 
 
-def quota(per_second: float) -> Callable[[float], bool]:
-    """A provider accepting ``per_second`` requests a second (a bucket of a second's worth) and refusing more."""
-    bucket = {"tokens": per_second, "at": 0.0}
+def quota(per_second: float, burst: float = 1.0) -> Callable[[float], bool]:
+    """A provider accepting ``per_second`` requests a second (a bucket of ``burst`` seconds' worth) and
+    refusing more."""
+    bucket = {"tokens": per_second * burst, "at": 0.0}
 
     def refuse(t: float) -> bool:
-        bucket["tokens"] = min(per_second, bucket["tokens"] + (t - bucket["at"]) * per_second)
+        bucket["tokens"] = min(per_second * burst, bucket["tokens"] + (t - bucket["at"]) * per_second)
         bucket["at"] = t
         if bucket["tokens"] < 1:
             return True
@@ -59,6 +60,15 @@ def test_a_quota_is_met_just_below_it_and_probed_gently() -> None:
     _, refused = simulate(rate, now, 60.0, quota(40.0))
     assert rate.rate is not None and 30 <= rate.rate <= 46, rate.rate  # probing up, cut back again
     assert refused <= 0.05, refused  # few 429s once paced
+
+
+def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    # Two seconds' worth of burst: what the first second accepted is well above the quota.
+    simulate(rate, now, 6.0, quota(40.0, burst=2.0))
+    assert rate.rate is not None and 30 <= rate.rate <= 40, rate.rate
+    assert rate.undone == 0 and rate.background == 0.0  # not taken for random refusals
 
 
 def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
@@ -100,6 +110,20 @@ async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:
     started = time.monotonic()
     await asyncio.gather(*(rate.acquire() for _ in range(26)))
     assert 0.45 <= time.monotonic() - started <= 1.5  # 25 intervals of 20 ms after the first
+
+
+async def test_requests_waiting_at_a_cut_rate_go_at_once_when_it_is_undone() -> None:
+    rate = AdaptiveRate(trial_answers=1)
+    rate.rate = 0.5  # a cut on trial (a second one, after a first that did not lower the 429s either)
+    rate._trial = _Trial(0.0, 0.3, 100, 30, None, 0.0, deepened=(20, 6))
+    for _ in range(2):  # the first requests go at once (a turn late by a gap is made up for) ...
+        await rate.settle()
+    waiting = asyncio.ensure_future(rate.settle())  # ... the next in 2 s
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    rate.observe(True, rate.now())  # its trial's answer: still refused, so not a quota
+    assert rate.rate is None and rate.undone == 1
+    await asyncio.wait_for(waiting, 0.5)  # woken, not left asleep for the rest of the 2 s
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ gateway), whatever the rate. Then the accepted rate follows the client's own, an
 below what was accepted" leads to the next cut and the next: the client crawls. So every cut is a
 trial. Under a quota, sending more slowly lowers the share of 429s (at 90% of the quota, almost none
 are refused); under random refusals, it does not. When enough requests sent after the cut have been
-answered, the share of 429s among them is compared with the share that set off the cut: a cut that
-did not lower it significantly is undone, and the share it measured is taken as the provider's
-background of refusals, which later cuts must rise clearly above. None of the four providers
+answered, the share of 429s among them is compared with the share before the cut: a cut that did
+not lower it (nor a second, deeper one) is undone, and the share it measured is taken as the
+provider's background of refusals, which later cuts must rise clearly above. None of the four providers
 documents its limits or rate-limit headers, so the rate is read from the answers alone.
 """
 
@@ -52,18 +52,19 @@ class _Trial:
 class AdaptiveRate:
     """The pace of one kind of request to one provider (async; one event loop).
 
-    ``acquire()`` waits for the request's turn (at once while the provider refuses little).
-    ``observe()`` takes each answer. When at least ``min_refusals`` answers and ``refused_share`` of
-    the answers of the last ``window`` seconds are 429 (above the provider's background of random
-    refusals, once one is known), the rate becomes ``decrease`` x the rate of answers it accepted
-    over that window (never above the current rate). Every accepted answer then raises the rate by
+    ``acquire()`` waits for the request's turn (at once while the provider refuses little);
+    ``settle()`` spaces each request sent; ``observe()`` takes each answer. When at least
+    ``min_refusals`` and ``refused_share`` of the answers of the last ``window`` seconds (at least
+    the last ``min_answers``) are 429, above the provider's background of random refusals once one
+    is known, the rate becomes ``decrease`` x the rate it accepted over the later half of that
+    window (never above the current rate). Every accepted answer then raises the rate by
     ``increase`` x that accepted rate per second of answers, so a quota that grows is found again.
 
-    Each cut is kept only if it lowers the share of 429s: once ``trial_answers`` requests sent after
-    it are answered (or ``trial_seconds`` have passed and at least 5 are), a share not lower by more
-    than two standard errors (a two-proportion test) means the 429s were not caused by the rate. The
-    cut is undone and that share becomes the background. A 429 now and then changes nothing: each
-    such request waits out its own Retry-After.
+    Each cut is a trial, judged once ``trial_answers`` requests sent after it are answered: kept if
+    the share of 429s was halved and is lower by three standard errors; else cut once more (a cut
+    can fall short of a quota), and if that does not lower it either, both are undone and the share
+    becomes the background. A 429 now and then changes nothing: each such request waits out its
+    own Retry-After.
 
     >>> rate = AdaptiveRate(clock=lambda: 0.0)
     >>> rate.rate is None  # not limited until the provider refuses a share of requests
@@ -122,8 +123,10 @@ class AdaptiveRate:
             if (wait := self._next - self.now()) > 0:
                 await self._pause(wait)
             # The rate read now, after the wait: a cut made meanwhile applies to this request already.
+            # A turn taken late (a busy event loop) is made up for, up to one gap: the rate is kept.
             if self.rate is not None:
-                self._next = max(self.now(), self._next) + 1.0 / self.rate
+                gap = 1.0 / self.rate
+                self._next = max(self.now() - gap, self._next) + gap
 
     async def settle(self) -> None:
         """Space this request from the last one sent: called right before sending.
@@ -134,8 +137,8 @@ class AdaptiveRate:
         """
         if self.rate is None:
             return
-        now = self.now()
-        turn = max(now, self._sent + 1.0 / self.rate)
+        now, gap = self.now(), 1.0 / self.rate
+        turn = max(now - gap, self._sent + gap)  # late by up to a gap: made up for, as in acquire
         self._sent = turn
         if turn > now:
             await self._pause(turn - now)
