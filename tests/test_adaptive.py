@@ -177,7 +177,7 @@ async def _batch(mocks: MockProviders, rows: int, out: Path, **options: Any) -> 
 async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) -> None:
     quota, rows = 50.0, 200
     with MockProviders(MockConfig(seed=5, run_seconds=(0.0, 0.0), start_quota=quota)) as mocks:
-        wall, summary, _ = await _batch(mocks, rows, tmp_path / "out.jsonl")  # adaptive rate: the default
+        wall, summary, _ = await _batch(mocks, rows, tmp_path / "out.jsonl", adaptive_rate=True)
         throttled = mocks.states["databar"].throttled
     assert summary.statuses["SUCCEEDED"] == rows, summary.statuses
     # A second to measure (the requests in flight and their retries refused), a cut or two on trial,
@@ -186,7 +186,7 @@ async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) 
     assert wall <= 1.2 * rows / quota + 2.0, wall  # and the first second, and the last rows' polls
 
 
-async def test_a_batch_under_random_429s_is_not_slowed_down_by_adaptive_rate(tmp_path: Path) -> None:
+async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_path: Path) -> None:
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
     rows = 150
     with MockProviders(MockConfig(seed=6, run_seconds=(0.0, 0.0), faults=faults)) as mocks:
@@ -194,7 +194,7 @@ async def test_a_batch_under_random_429s_is_not_slowed_down_by_adaptive_rate(tmp
         # A cut that does not lower the share of 429s is undone: were it kept, each cut would lead to
         # the next (what is accepted follows what is sent) and the batch would crawl.
         adaptive, _, client = await asyncio.wait_for(
-            _batch(mocks, rows, tmp_path / "adaptive.jsonl"), timeout=3 * plain + 5
+            _batch(mocks, rows, tmp_path / "adaptive.jsonl", adaptive_rate=True), timeout=3 * plain + 5
         )
     assert client._rates, "no request was paced or observed"
     for rate in client._rates.values():  # starts, and polls apart
@@ -202,9 +202,7 @@ async def test_a_batch_under_random_429s_is_not_slowed_down_by_adaptive_rate(tmp
     assert adaptive <= 1.3 * plain + 0.5, (adaptive, plain)
 
 
-def test_flowdeck_batch_paces_starts_by_default_and_no_adaptive_rate_turns_it_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from flowdeck import _cli
     from typer.testing import CliRunner
 
@@ -214,7 +212,7 @@ def test_flowdeck_batch_paces_starts_by_default_and_no_adaptive_rate_turns_it_of
 
     class Recorded(AsyncClient):  # the real client, noting how the command built it
         def __init__(self, **options: Any) -> None:
-            built.append(options.get("adaptive_rate", True))
+            built.append(options.get("adaptive_rate", False))
             super().__init__(**options)
 
     monkeypatch.setattr(_cli, "AsyncClient", Recorded)
@@ -226,6 +224,6 @@ def test_flowdeck_batch_paces_starts_by_default_and_no_adaptive_rate_turns_it_of
             args = ["batch", "databar:flow/q", str(inputs), "--out", str(tmp_path / f"out{n}.jsonl"), *flags]
             result = CliRunner().invoke(_cli.app, [*args, "--json"])
             assert json.loads(result.stdout)["statuses"] == {"SUCCEEDED": 3}, result.output
-    assert built == [True, False, True]
+    assert built == [False, False, True]
     help_text = CliRunner().invoke(_cli.app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout
-    assert "--no-adaptive-rate" in help_text
+    assert "--adaptive-rate" in help_text

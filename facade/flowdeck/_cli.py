@@ -605,9 +605,9 @@ def batch(
         bool,
         typer.Option(
             "--adaptive-rate/--no-adaptive-rate",
-            help="Slow starts down together when the provider's 429s show a quota (on by default)",
+            help="Slow starts down together when the provider's 429s show a quota (off by default)",
         ),
-    ] = True,
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
@@ -661,7 +661,7 @@ def batch(
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None),
-               ("--no-adaptive-rate", not adaptive_rate, False)]  # fmt: skip
+               ("--adaptive-rate", adaptive_rate, False)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again = _batch_argv(
