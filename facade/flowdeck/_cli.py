@@ -490,7 +490,7 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     return f"see each row in {out}"
 
 
-def batch_client(*, adaptive_rate: bool = True) -> AsyncClient:
+def batch_client(*, adaptive_rate: bool = False) -> AsyncClient:
     """The batch's client: on aiohttp's connections when installed (the ``[cli]`` extra brings it).
 
     A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (README
