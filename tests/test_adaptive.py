@@ -186,9 +186,10 @@ async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) 
     assert wall <= 1.2 * rows / quota + 2.0, wall  # and the first second, and the last rows' polls
 
 
+@pytest.mark.slow
 async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_path: Path) -> None:
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
-    rows = 150
+    rows = 400
     with MockProviders(MockConfig(seed=6, run_seconds=(0.0, 0.0), faults=faults)) as mocks:
         plain, *_ = await _batch(mocks, rows, tmp_path / "plain.jsonl", adaptive_rate=False)
         # A cut that does not lower the share of 429s is undone: were it kept, each cut would lead to
@@ -198,8 +199,11 @@ async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_p
         )
     assert client._rates, "no request was paced or observed"
     for rate in client._rates.values():  # starts, and polls apart
-        assert rate.kept == 0 and rate.throttled > 0, (rate.cuts, rate.kept, rate.undone)
-    assert adaptive <= 1.3 * plain + 0.5, (adaptive, plain)
+        assert rate.throttled > 0 and rate.kept == 0, (rate.cuts, rate.kept, rate.undone)
+        assert rate.rate is None or rate._trial is not None, rate.rate  # no cut left standing
+    # Each trial holds starts or polls at 60-40% of their pace for 40 answers (the bench measures what
+    # that costs: about a fifth of a short batch); kept cuts would make it ten times slower or more.
+    assert adaptive <= 2 * plain + 1.0, (adaptive, plain)
 
 
 def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
