@@ -175,7 +175,7 @@ async def _batch(mocks: MockProviders, rows: int, out: Path, **options: Any) -> 
 
 @pytest.mark.usefixtures("real_retry_waits")
 async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) -> None:
-    quota, rows = 50.0, 200
+    quota, rows = 20.0, 120
     with MockProviders(MockConfig(seed=5, run_seconds=(0.0, 0.0), start_quota=quota)) as mocks:
         wall, summary, _ = await _batch(mocks, rows, tmp_path / "out.jsonl", adaptive_rate=True)
         throttled = mocks.states["databar"].throttled
