@@ -53,19 +53,21 @@ endef
 ## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
 ## (including the witness suite, which drives the official SDKs from .venv-sdks).
 test: install sdks lint
-	$(call run_pytest,-n 2 -m "not contention")
-	$(call run_pytest,-m contention tests)
+	$(call run_pytest,-n 2 --dist loadgroup -m "not contention and not soak")
+	$(call run_pytest,-m "contention and not soak" tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
 contract: install sdks
-	$(call run_pytest,-n 2 contract_tests)
+	$(call run_pytest,-n 2 --dist loadgroup contract_tests)
 
 demo: install
 	$(BIN)/flowdeck demo
 
-## The 10,000-run fault soak (the suite runs 2,000); prints the README's Reliability table.
+## The 10,000-run fault soak (the suite runs 300-400); prints the README's Reliability table. Then the tests
+## marked soak: the extra seeds and sizes of suite tests that `make test` runs one instance of.
 soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
+	$(call run_pytest,-n 2 -m soak)
 
 ## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU, on each of the async
 ## client's HTTP backends; fails at the first stall.

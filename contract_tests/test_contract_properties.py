@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,21 +145,30 @@ CASES: dict[str, Case] = {
 }  # fmt: skip
 
 
-def _call(name: str, response: httpx.Response) -> Any:
+@pytest.fixture(scope="module")
+def client() -> Iterator[flowdeck.Client]:
+    """One client for every example: building one (its TLS context) costs more than the call it makes,
+    and respx answers each example's request whichever client sends it."""
+    with flowdeck.Client(env=ENV, base_urls=BASES, superai_token="static-token", max_retries=0) as shared:
+        yield shared
+
+
+def _call(client: flowdeck.Client, name: str, response: httpx.Response) -> Any:
     method, url, _, _, operation = CASES[name]
     with respx.mock(assert_all_called=True) as mock:
         mock.route(method=method, url__regex=url + r"(\?.*)?$").mock(return_value=response)
-        with flowdeck.Client(env=ENV, base_urls=BASES, superai_token="static-token", max_retries=0) as client:
-            return operation(client)
+        return operation(client)
 
 
 @pytest.mark.parametrize("name", list(CASES))
 @SETTINGS
 @given(data=st.data())
-def test_schema_valid_responses_parse_into_flowdeck_types(name: str, data: st.DataObject) -> None:
+def test_schema_valid_responses_parse_into_flowdeck_types(
+    client: flowdeck.Client, name: str, data: st.DataObject
+) -> None:
     _, _, status, schema, _ = CASES[name]
     body = data.draw(from_schema(schema), label="body")
-    result = _call(name, httpx.Response(int(status), json=body))
+    result = _call(client, name, httpx.Response(int(status), json=body))
     runs = result if isinstance(result, list) else [result]
     assert all(isinstance(r, flowdeck.Run | flowdeck.TaskOutput) for r in runs)
     if isinstance(result, flowdeck.Run):
@@ -213,9 +222,11 @@ def _breakages(schema: dict[str, Any]) -> st.SearchStrategy[bytes]:
 @pytest.mark.parametrize("name", list(CASES))
 @SETTINGS
 @given(data=st.data())
-def test_contract_breaking_responses_raise_contract_error_with_raw_body(name: str, data: st.DataObject) -> None:
+def test_contract_breaking_responses_raise_contract_error_with_raw_body(
+    client: flowdeck.Client, name: str, data: st.DataObject
+) -> None:
     _, _, status, schema, _ = CASES[name]
     raw = data.draw(_breakages(schema), label="raw")
     with pytest.raises(flowdeck.ContractError) as info:
-        _call(name, httpx.Response(int(status), content=raw, headers={"content-type": "application/json"}))
+        _call(client, name, httpx.Response(int(status), content=raw, headers={"content-type": "application/json"}))
     assert info.value.body == raw

@@ -47,13 +47,16 @@ def _assert_clean(report: soak.SoakReport) -> None:
     assert report.outcomes["SUCCEEDED"] > report.runs * 0.5
 
 
-# The opt-in aiohttp backend soaks at half the size: the suite's time goes to the default backend.
-SOAK_RUNS = {"httpcore": 2000, "aiohttp": 1000}
+# The suite's soaks are about the smallest that still fail, every time, when their guard is removed:
+# with starts retried blindly each mode below finds duplicate starts at its size, and so does the
+# aiohttp soak with the naive aiohttp error map (the sync soak needs its 200 runs for that). The
+# full sizes run in `make soak` (10,000 runs) and `make soak-contention` (2,000, twenty times).
+SOAK_RUNS = {"httpcore": 400, "aiohttp": 300}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-def test_fault_soak_async_client_2000_runs(backend: str) -> None:
+def test_fault_soak_async_client(backend: str) -> None:
     report = asyncio.run(soak.soak_async(SOAK_RUNS[backend], seed=1, backend=backend))
     _assert_clean(report)
     assert {"FAILED", "CANCELLED"} <= set(report.outcomes)  # provider-side failures and cancellations
@@ -77,7 +80,7 @@ def test_fault_soak_async_client_under_cpu_contention_never_stalls(backend: str)
 
 @pytest.mark.slow
 def test_fault_soak_batch() -> None:
-    _assert_clean(soak.soak_batch(600, seed=2))
+    _assert_clean(soak.soak_batch(300, seed=2))
 
 
 @pytest.mark.slow
@@ -96,7 +99,10 @@ def test_blind_post_retries_would_double_start(monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [11, 12, 13])
+# One seed in the suite; `make soak` adds two more kill points (the path is the same, only when it dies differs).
+@pytest.mark.parametrize(
+    "seed", [11, pytest.param(12, marks=pytest.mark.soak), pytest.param(13, marks=pytest.mark.soak)]
+)
 def test_kill_9_at_a_random_point_then_resume_completes_every_row_exactly_once(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     n = 24

@@ -1095,8 +1095,23 @@ def test_watch_an_unreachable_or_missing_page_is_one_line_exit_2(
 
 @pytest.mark.slow
 def test_watch_save_accepts_the_fetched_page_with_a_real_date(
-    full_copy: Path, docs_site: tuple[str, dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+    project_copy: Path,
+    docs_site: tuple[str, dict[str, bytes]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """--save goes through the update, type check included. The check is recorded here, not run: mypy
+    on the new clients is what the update test above proves, and it is most of a minute of CPU."""
+    full_copy = project_copy
+    checked: list[str] = []
+
+    def type_check(root: Path, generated_root: Path) -> None:
+        assert root == full_copy
+        checked.append(
+            (generated_root / "flowdeck_generated/gumloop/models/start_pipeline_response_200.py").read_text()
+        )
+
+    monkeypatch.setattr("specpipe._update.type_check", type_check)
     base, pages = docs_site
     key = _served(pages, "/start-automation.md")
     pages[key] = pages[key].replace(
@@ -1104,6 +1119,8 @@ def test_watch_save_accepts_the_fetched_page_with_a_real_date(
         b"                  eta:\n                    type: integer\n                  url:\n",
     )
     assert run(["--root", str(full_copy), "--date", "2026-12-01", "watch", "--mirror", base, "--save"]) == 0
+    [new_clients] = checked  # the new clients (with the page's new field) were type-checked before acceptance
+    assert "eta" in new_clients
     entry = load_manifest(full_copy / "specs")["raw"]["gumloop-start-pipeline.md"]
     assert (entry["obtained"], entry["retrieved"]) == ("spec-watch", "2026-12-01")
     assert (full_copy / "specs/raw/gumloop-start-pipeline.md").read_bytes() == pages[key]
