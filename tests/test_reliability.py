@@ -18,17 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import flowdeck
+import httpx
 import pytest
 import respx
 from flowdeck._batch import InputFileError, read_rows
 from flowdeck._client import _BaseClient
-from flowdeck._transport import CallPolicy
+from flowdeck._transport import CallPolicy, ShardedAsyncTransport
 from flowdeck.testing import MockConfig, MockProviders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import soak
 from tests._fakes import BASES, ENV, FakeClock, client
+from tests._loopback import LoopbackServer
 
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
@@ -76,6 +78,35 @@ def test_fault_soak_async_client_under_cpu_contention_never_stalls(backend: str)
         assert report.wrong == [], report.wrong[:5]
         assert report.duplicates == 0
         assert sum(report.outcomes.values()) == report.runs  # every run ended or raised a flowdeck error
+
+
+@pytest.mark.contention
+async def test_waiting_requests_cancelled_under_cpu_contention_lose_no_pool_slot() -> None:
+    """The moment httpcore 1.0.9 loses a pool slot (a waiting request cancelled just as a connection is
+    handed to it), met on purpose round after round while two busy processes compete for the cores:
+    a full round of requests still gets connections at once. The contended soak above rarely meets
+    that moment at the suite's size; this test meets it every round, so the stall fix (requests never
+    wait inside httpcore) is guarded under contention on every `make test`."""
+    with LoopbackServer() as server, soak.cpu_contention(2):
+        transport = ShardedAsyncTransport(shards=2, per_shard=8)
+        async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
+            for _ in range(5):
+                # Bodies never read: closing one closes its connection, so the next waiting request
+                # is handed a new connection, not yet opened, and is cancelled in that same loop turn.
+                held = [
+                    await http.send(http.build_request("GET", f"{server.url}/held"), stream=True) for _ in range(16)
+                ]
+                waiting = [asyncio.create_task(http.get(f"{server.url}/waiting")) for _ in range(80)]
+                await asyncio.sleep(0.05)
+                for response, task in zip(held, waiting, strict=False):
+                    await response.aclose()
+                    task.cancel()
+                for task in waiting:  # and the rest all at once, as a failing TaskGroup does
+                    task.cancel()
+                await asyncio.gather(*waiting, return_exceptions=True)
+            async with asyncio.timeout(10):
+                answers = await asyncio.gather(*(http.get(f"{server.url}/after") for _ in range(16)))
+    assert [a.status_code for a in answers] == [200] * 16
 
 
 @pytest.mark.slow
