@@ -51,14 +51,15 @@ define run_pytest
 endef
 
 ## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
-## (including the witness suite, which drives the official SDKs from .venv-sdks).
+## (including the witness suite, which drives the official SDKs from .venv-sdks). The 25 slowest tests are
+## listed at the end, so a test that makes the suite slow is seen the day it lands.
 test: install sdks lint
-	$(call run_pytest,-n 2 --dist loadgroup -m "not contention and not soak")
+	$(call run_pytest,-n 2 -m "not contention and not soak" --durations=25)
 	$(call run_pytest,-m "contention and not soak" tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
 contract: install sdks
-	$(call run_pytest,-n 2 --dist loadgroup contract_tests)
+	$(call run_pytest,-n 2 contract_tests)
 
 demo: install
 	$(BIN)/flowdeck demo

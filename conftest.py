@@ -75,11 +75,3 @@ def prism_urls() -> Any:
 
     with prism_servers(PROVIDERS) as urls:
         yield urls
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test on the session's Prism servers goes to one xdist worker (``--dist loadgroup``, as
-    `make test` runs): starting four Prism servers costs a worker ~10 s of both cores, once is enough."""
-    for item in items:
-        if "prism_urls" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("prism"))

@@ -224,7 +224,7 @@ def run_mutant(mutant: Mutant, clean: Path, copy: Path) -> Result:
     if killer:
         return done(killer, "mypy")
     # As `make test` runs it, less the CPU-starvation soak (it only starves the other worker here).
-    killer = _pytest(copy, [], "-n", "2", "--dist", "loadgroup", "-m", "not contention and not soak")
+    killer = _pytest(copy, [], "-n", "2", "-m", "not contention and not soak")
     if killer:
         _reset(clean, copy)
         if _pytest(copy, [killer]) is None:
