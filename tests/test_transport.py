@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import logging
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ import httpcore
 import httpx
 import pytest
 import stamina
-from flowdeck._transport import ShardedAsyncTransport, SlotTransport, build_request
+from flowdeck._transport import ShardedAsyncTransport, SlotTransport, build_request, ssl_context
 from flowdeck.testing import MockProviders
 
 from tests._fakes import ENV
@@ -345,3 +346,23 @@ async def test_async_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(
         run = await client.refresh(await client.start("databar:flow/42", {"a": "1"}))
     assert run.provider_status == "completed"
     _named_without_cookies_and_decoded(server)
+
+
+async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Building a context parses every root certificate (~50 ms): once per process, not once per client.
+    built: list[ssl.SSLContext] = []
+
+    def build(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(ssl.create_default_context())
+        return built[-1]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", build)
+    ssl_context.cache_clear()
+    try:
+        for _ in range(3):
+            flowdeck.Client(env=ENV).close()
+            for backend in ("httpcore", "aiohttp"):
+                await flowdeck.AsyncClient(env=ENV, http_backend=backend).close()
+    finally:
+        ssl_context.cache_clear()  # later tests build httpx's real context again
+    assert len(built) == 1

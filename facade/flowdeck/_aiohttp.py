@@ -27,6 +27,8 @@ import httpx
 from multidict import CIMultiDict
 from yarl import URL
 
+from flowdeck._transport import ssl_context as default_ssl_context
+
 CHUNK = 64 * 1024
 
 
@@ -68,7 +70,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl = ssl_context or httpx.create_ssl_context()
+        self._ssl = ssl_context or default_ssl_context()
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:

@@ -18,6 +18,7 @@ import email.utils
 import functools
 import logging
 import random
+import ssl
 import sys
 import threading
 import time
@@ -50,6 +51,19 @@ MAX_RETRY_AFTER = 60.0
 DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "User-Agent": f"flowdeck/{__version__}"}
 _REQUEST_ARGS = frozenset({"method", "url", "params", "headers", "json", "content", "data", "files"})
 _DEFAULT_HEADERS = httpx.Headers(DEFAULT_HEADERS)
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (verification on, certifi's roots), built once per process.
+
+    Building one reads and parses every root certificate (~50 ms); each client used to build its own.
+    Contexts are safe to share between connections, threads and clients.
+
+    >>> ssl_context() is ssl_context()
+    True
+    """
+    return httpx.create_ssl_context()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -534,9 +548,8 @@ class SlotTransport(httpx.BaseTransport):
 
     def __init__(self, max_connections: int = 16) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        ssl_context = httpx.create_ssl_context()  # one for every pool this transport ever makes
         self._shards: _Shards[httpx.BaseTransport] = _Shards(
-            lambda: httpx.HTTPTransport(verify=ssl_context, limits=limits), 1, max_connections
+            lambda: httpx.HTTPTransport(verify=ssl_context(), limits=limits), 1, max_connections
         )
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
@@ -599,9 +612,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, shards: int = 16, per_shard: int = 4) -> None:
         limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        ssl_context = httpx.create_ssl_context()  # one for every pool this transport ever makes
         self._shards: _Shards[httpx.AsyncBaseTransport] = _Shards(
-            lambda: httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits), shards, per_shard
+            lambda: httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits), shards, per_shard
         )
         self._waiters: deque[asyncio.Future[_Shard[httpx.AsyncBaseTransport]]] = deque()
 
