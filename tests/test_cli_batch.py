@@ -121,6 +121,19 @@ def test_latin1_with_encoding_and_a_utf8_bom_are_read(mock_env: dict[str, str], 
     assert results(out)[0]["input"] == {"topic": "news"}
 
 
+def test_a_windows_file_is_pointed_to_cp1252_and_reads_right_with_it(mock_env: dict[str, str], tmp_path: Path) -> None:
+    # Excel on Windows saves "CSV" as cp1252: its curly quotes are control codes in latin-1, so a
+    # latin-1 hint, pasted, would send garbled text without any error.
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes("topic\n\u201cquoted\u201d \u2013 text\n".encode("cp1252"))
+    out = tmp_path / "o.jsonl"
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:enc", str(windows), "--out", str(out)]))
+    assert line.endswith("or pass --encoding cp1252"), line
+    result = runner.invoke(app, ["batch", "gumloop:enc", str(windows), "--out", str(out), "--encoding", "cp1252"])
+    assert result.exit_code == 0, result.output
+    assert results(out)[0]["input"] == {"topic": "\u201cquoted\u201d \u2013 text"}
+
+
 # --- options and --out ----------------------------------------------------------------------------
 
 

@@ -327,7 +327,7 @@ def test_verify_reads_one_authenticated_thing_per_provider(mocks: MockProviders)
     code, found, table = verify(mocks.env)
     assert code == 0
     assert {p: (d["verify"], d["verify_reason"]) for p, d in found.items()} == {
-        "databar": ("valid", "mock@databar.example, plan mock, balance 1e+06 credits"),
+        "databar": ("valid", "mock@databar.example, plan mock, balance 1,000,000 credits"),
         "stackai": ("not verified", "StackAI has no read-only call: a key can only be verified by running a flow"),
         "gumloop": ("valid", "key and user id accepted (a run that cannot exist is 404, not 401/403)"),
         "superai": ("valid", "login accepted for mock@example.com"),

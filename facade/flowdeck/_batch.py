@@ -64,7 +64,26 @@ RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
 # Start errors that a rerun would meet again (bad inputs or credentials, unknown workflow, no credits).
 PERMANENT_STATUS_CODES = frozenset({400, 401, 403, 404, 406, 422})
 INTERRUPTED_START = "interrupted while starting: the run may exist at the provider"
-ENCODINGS_HINT = "save it as UTF-8 (Excel: Save As 'CSV UTF-8') or pass --encoding (e.g. --encoding latin-1)"
+ENCODINGS_HINT = "save it as UTF-8 (Excel: Save As 'CSV UTF-8') or pass --encoding {likely}"
+
+
+def likely_encoding(data: bytes) -> str:
+    """The one-byte encoding a file that is not UTF-8 most likely has: Windows' cp1252 if it reads as
+    that, else latin-1.
+
+    Bytes 0x80-0x9f are curly quotes and dashes in cp1252 (what Excel saves as "CSV" on Windows) but
+    invisible control codes in latin-1, so suggesting latin-1 for them would corrupt the text quietly.
+
+    >>> likely_encoding(b"\\x93quoted\\x94"), likely_encoding("Zürich".encode("latin-1"))
+    ('cp1252', 'cp1252')
+    >>> likely_encoding(b"\\x81")  # undefined in cp1252
+    'latin-1'
+    """
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
 
 
 class InputFileError(InvalidRequestError):
@@ -118,7 +137,8 @@ def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputFileError(
-            f"{path} line {line}: byte 0x{data[exc.start]:02x} at column {column} is not {encoding}; {hint}"
+            f"{path} line {line}: byte 0x{data[exc.start]:02x} at column {column} is not {encoding}; "
+            + hint.format(likely=likely_encoding(data))
         ) from None
 
 

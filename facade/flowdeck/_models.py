@@ -145,3 +145,13 @@ class Account:
     balance: float
     workspace: str | None = None
     raw: Any = attrs.field(default=None, repr=False, eq=False)
+
+
+def credits_text(credits: float) -> str:
+    """Credits as people write them: 1,000,000 or 12.5, never 1e+06.
+
+    >>> credits_text(1e6), credits_text(12.5), credits_text(0.125), credits_text(2.0004)
+    ('1,000,000', '12.5', '0.125', '2')
+    """
+    text = f"{credits:,.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

@@ -20,7 +20,7 @@ import attrs
 from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, rows_left
 from flowdeck._client import Client
 from flowdeck._errors import FlowdeckError
-from flowdeck._models import Flow
+from flowdeck._models import Flow, credits_text
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
@@ -140,10 +140,9 @@ class Report:
                 )
         for c in self.credits:
             if c.low:
-                wanted = "unknown" if c.estimate is None else f"about {c.estimate:g}"
-                out.append(
-                    f"{c.provider}: balance {c.balance:g} credits; the {c.rows_left} rows left may need {wanted}"
-                )
+                wanted = "unknown" if c.estimate is None else f"about {credits_text(c.estimate)}"
+                balance = "unknown" if c.balance is None else credits_text(c.balance)
+                out.append(f"{c.provider}: balance {balance} credits; the {c.rows_left} rows left may need {wanted}")
             if c.error:
                 out.append(f"{c.provider}: balance could not be read: {c.error}")
         return out
@@ -167,12 +166,13 @@ class Report:
         waits = f"{p.to_wait} started runs to wait on"
         out.append(f"journal: {p.finished} rows finished, {waits}, {p.to_start} rows to start{unknown}")
         for c in self.credits:
-            balance = "unknown" if c.balance is None else f"{c.balance:g} credits"
+            balance = "unknown" if c.balance is None else f"{credits_text(c.balance)} credits"
             if c.per_run is None:
                 cost = f"cost of the {c.rows_left} rows left: unknown (no earlier run of these workflows reported it)"
             else:
-                cost = (f"about {c.per_run:g} per run from {c.runs_seen} earlier runs: about {c.estimate:g} for the "
-                        f"{c.rows_left} rows left")  # fmt: skip
+                total = credits_text(c.per_run * c.rows_left)
+                cost = (f"about {credits_text(c.per_run)} per run from {c.runs_seen} earlier runs: about {total} for "
+                        f"the {c.rows_left} rows left")  # fmt: skip
             out.append(f"{c.provider}: balance {balance}; {cost}")
         out += [f"problem: {line}" for line in self.problems]
         out += [f"warning: {line}" for line in self.warnings]

@@ -28,7 +28,7 @@ from flowdeck_generated.databar.models import (
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op, bind
 from flowdeck._errors import GoneError, InvalidRequestError
-from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, WorkflowRef
+from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, WorkflowRef, credits_text
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
@@ -414,7 +414,7 @@ def _declared(adapter: DatabarAdapter, ref: WorkflowRef) -> Op[Flow | None]:
 
 def _verify(adapter: DatabarAdapter) -> Op[str]:
     account: Account = yield from adapter.read_account()
-    return f"{account.email}, plan {account.plan}, balance {account.balance:g} credits"
+    return f"{account.email}, plan {account.plan}, balance {credits_text(account.balance)} credits"
 
 
 def _balance(adapter: DatabarAdapter) -> Op[float]:
