@@ -7,6 +7,7 @@ requests and tracks how many it was serving at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
+import httpx
 
 
 @attrs.frozen
@@ -117,3 +119,26 @@ class LoopbackServer:
                     return
 
         return Handler
+
+
+async def cancel_waiters_as_slots_free(
+    http: httpx.AsyncClient, url: str, *, held: int, waiting: int, pause: float = 0.0
+) -> None:
+    """One round of the moment httpcore 1.0.9 loses a pool slot (encode/httpcore#1093).
+
+    ``held`` responses, their bodies never read, take every connection; ``waiting`` requests wait for
+    one. Closing a held response closes its connection, so the next waiting request is handed a new
+    one, not yet opened, and is cancelled in that same loop turn. After ``pause``, the rest are
+    cancelled all at once, as a failing TaskGroup does.
+    """
+    responses = [await http.send(http.build_request("GET", f"{url}/held"), stream=True) for _ in range(held)]
+    tasks = [asyncio.create_task(http.get(f"{url}/waiting")) for _ in range(waiting)]
+    await asyncio.sleep(0.05)  # every connection is taken: they all wait
+    for response, task in zip(responses, tasks, strict=False):
+        await response.aclose()
+        task.cancel()
+    if pause:
+        await asyncio.sleep(pause)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from benchmarks import soak
 from tests._fakes import BASES, ENV, FakeClock, client
-from tests._loopback import LoopbackServer
+from tests._loopback import LoopbackServer, cancel_waiters_as_slots_free
 
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
@@ -91,19 +91,7 @@ async def test_waiting_requests_cancelled_under_cpu_contention_lose_no_pool_slot
         transport = ShardedAsyncTransport(shards=2, per_shard=8)
         async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
             for _ in range(5):
-                # Bodies never read: closing one closes its connection, so the next waiting request
-                # is handed a new connection, not yet opened, and is cancelled in that same loop turn.
-                held = [
-                    await http.send(http.build_request("GET", f"{server.url}/held"), stream=True) for _ in range(16)
-                ]
-                waiting = [asyncio.create_task(http.get(f"{server.url}/waiting")) for _ in range(80)]
-                await asyncio.sleep(0.05)
-                for response, task in zip(held, waiting, strict=False):
-                    await response.aclose()
-                    task.cancel()
-                for task in waiting:  # and the rest all at once, as a failing TaskGroup does
-                    task.cancel()
-                await asyncio.gather(*waiting, return_exceptions=True)
+                await cancel_waiters_as_slots_free(http, server.url, held=16, waiting=80)
             async with asyncio.timeout(10):
                 answers = await asyncio.gather(*(http.get(f"{server.url}/after") for _ in range(16)))
     assert [a.status_code for a in answers] == [200] * 16

@@ -24,7 +24,7 @@ from flowdeck._transport import ShardedAsyncTransport, SlotTransport, build_requ
 from flowdeck.testing import MockProviders
 
 from tests._fakes import ENV
-from tests._loopback import Answer, LoopbackServer
+from tests._loopback import Answer, LoopbackServer, cancel_waiters_as_slots_free
 
 
 def task(status: str) -> dict[str, Any]:
@@ -86,18 +86,7 @@ async def test_cancelling_many_queued_requests_leaves_no_slot_behind(server: Loo
     transport = ShardedAsyncTransport(shards=1, per_shard=8)
     async with httpx.AsyncClient(transport=transport, timeout=5.0) as http:
         for _ in range(3):
-            # Responses whose bodies are never read: closing one closes its connection, so the next
-            # waiting request is given a new connection, not yet opened.
-            held = [await http.send(http.build_request("GET", f"{server.url}/held"), stream=True) for _ in range(8)]
-            waiting = [asyncio.create_task(http.get(f"{server.url}/waiting")) for _ in range(40)]
-            await asyncio.sleep(0.05)  # every slot is taken: all 40 wait for one
-            for response, task in zip(held, waiting, strict=False):
-                await response.aclose()  # frees a slot for the first waiting request...
-                task.cancel()  # ...which is cancelled in the same loop turn
-            await asyncio.sleep(0.05)
-            for task in waiting:  # and the rest all at once, as a failing TaskGroup does
-                task.cancel()
-            await asyncio.gather(*waiting, return_exceptions=True)
+            await cancel_waiters_as_slots_free(http, server.url, held=8, waiting=40, pause=0.05)
         # Every slot came back: a full round of requests gets connections at once.
         async with asyncio.timeout(3):
             answers = await asyncio.gather(*(http.get(f"{server.url}/after") for _ in range(8)))
