@@ -326,7 +326,7 @@ class Client(_BaseClient):
         request = build_request(kwargs)
         response = self._http.handle_request(request)
         response.request = request
-        response.read()  # the retry transport has the body in memory already: this only decodes it
+        response.read()  # the retry transport has read and decoded the body: this takes it from memory
         return response
 
     def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
@@ -567,7 +567,7 @@ class AsyncClient(_BaseClient):
         request = build_request(kwargs)
         response = await self._http.handle_async_request(request)
         response.request = request
-        await response.aread()  # the retry transport has the body in memory already: this only decodes it
+        await response.aread()  # the retry transport has read and decoded the body: this takes it from memory
         return response
 
     async def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
