@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flowdeck import _cli
+from flowdeck._batch import FailureGroup
 from flowdeck._cli import app
 from flowdeck._client import AsyncClient
 from flowdeck.testing import Faults, MockConfig, MockProviders
@@ -473,6 +475,8 @@ def test_ctrl_c_then_the_printed_command_pasted_into_a_shell_resumes(slow_mocks:
         "4",
         "--map",
         "Company Topic=topic",
+        "--no-check",
+        "--json",
     ]
     proc = spawn(args, slow_mocks.env)
     _, stderr = interrupt_when(proc, lambda: _started_lines(state_of(out)) >= 2)
@@ -480,8 +484,10 @@ def test_ctrl_c_then_the_printed_command_pasted_into_a_shell_resumes(slow_mocks:
     assert "To resume (no run is started twice), run:" in stderr
     hint = stderr.strip().splitlines()[-1].strip()
     assert "'Company Topic=topic'" in hint and shlex.quote(str(csv)) in hint
+    assert "--no-check" in hint and "--json" in hint  # a script piping the summary into jq keeps working
     pasted = bash(hint, slow_mocks.env, cwd=tmp_path)
     assert pasted.returncode in (0, 1), pasted.stderr
+    assert json.loads(pasted.stdout)["total"] == 12
     rows = results(out)
     assert [r["row"] for r in rows] == list(range(2, 14))
     assert {r["status"] for r in rows} <= {"SUCCEEDED", "UNKNOWN"}
@@ -550,3 +556,13 @@ def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp
     assert "400/400 done" in last
     retries = re.search(r"(\d+) retries \((\d+) were 429s\)", last)
     assert retries is not None and int(retries.group(2)) > 50, last
+
+
+def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
+    refused = FailureGroup("NOT_STARTED", "gumloop", "RateLimitError", "HTTP 429: quota", (2, 3))
+    resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
+    assert _cli._next_step(refused, resume, Path("o.jsonl")).endswith(" --out o.jsonl --adaptive-rate")
+    dropped = FailureGroup("NOT_STARTED", "gumloop", "TransportError", "ConnectError", (2,))
+    assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
+        "run: flowdeck batch gumloop:g in.csv --out o.jsonl"
+    )

@@ -482,6 +482,12 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
             f"start runs twice): {shlex.join([*resume, '--retry-unknown'])}"
         )
     if group.status == "NOT_STARTED":
+        if group.error_type == "RateLimitError" and "--adaptive-rate" not in resume:
+            # Retrying at the same pace meets the same quota: the pasted command must slow down.
+            return (
+                f"{group.provider} refused these starts (HTTP 429, a quota); to start them at the pace it "
+                f"accepts run: {shlex.join([*resume, '--adaptive-rate'])}"
+            )
         return f"nothing was started for these rows; to try again run: {again}"
     if group.status in ("TIMEOUT", "POLL_ERROR"):
         return f"the runs go on at {group.provider}; to wait for them again run: {again}"
@@ -661,7 +667,8 @@ def batch(
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None),
-               ("--adaptive-rate", adaptive_rate, False)]  # fmt: skip
+               ("--adaptive-rate", adaptive_rate, False), ("--no-check", no_check, False),
+               ("--json", as_json, False)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again = _batch_argv(
