@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import pytest
 import respx
 from flowdeck import Status
+from flowdeck.testing import MockProviders
 
 from tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID, SECRETS, FakeClock, async_client, client
 
@@ -501,3 +503,13 @@ def test_superai_token_expiry_follows_the_client_clock() -> None:
         clock.now += 100
         c.superai.get_execution(EXEC_UUID)
         assert token.call_count == 2  # past expiry minus the margin: logged in again before the call
+
+
+async def test_concurrent_superai_calls_share_one_login(served_mocks: MockProviders) -> None:
+    # Rows of a batch start together: one of them logs in, the others wait for its token.
+    state = served_mocks.states["superai"]
+    before = state.calls["get_token"]
+    async with flowdeck.AsyncClient(env=served_mocks.env) as client:
+        runs = await asyncio.gather(*(client.start(f"superai:{FLOW_UUID}", {"n": str(i)}) for i in range(20)))
+    assert len(runs) == 20
+    assert state.calls["get_token"] - before == 1

@@ -29,7 +29,7 @@ from flowdeck_generated.superai.models import (
 )
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Bound, Call, Op, Operation, bind
+from flowdeck._core import Bound, Call, Op, Operation, Sleep, bind
 from flowdeck._errors import AuthenticationError, BadRequestError, FlowdeckError, InvalidRequestError
 from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
@@ -63,6 +63,10 @@ STATUSES: Mapping[str, Status] = {
     "deleted": Status.CANCELLED,
 }
 TOKEN_MARGIN = 60.0  # refresh this many seconds before the token expires
+# While one operation logs in, the others wait for its token (checking this often, this long at most)
+# instead of each logging in: a batch of 50 rows would otherwise send 50 logins at once.
+LOGIN_CHECK = 0.02
+LOGIN_WAIT = 30.0
 DEFAULT_TOKEN_LIFETIME = 3600.0  # docs: access tokens expire after one hour
 
 
@@ -104,14 +108,25 @@ class SuperAIAdapter(AdapterBase):
         given = config.get("token")
         self._static = None if given is None else Secret(given)
         self._token = _Token()
+        self._logging_in = False
 
     # --- auth ------------------------------------------------------------------------------------
 
-    def _auth(self, *, force: bool = False) -> Op[dict[str, str]]:
+    def _auth(self, *, refused: str | None = None) -> Op[dict[str, str]]:
+        """The headers of a call with a valid token; ``refused``: a token the provider just answered 401 to."""
         if self._static is not None:
             return {"Authorization": f"Bearer {self._static.reveal()}"}
-        if force or self._token.access is None or self.clock() >= self._token.expires_at:
-            yield from self._login()
+        waited = 0.0
+        while self._logging_in and waited < LOGIN_WAIT:  # another operation of this client is logging in
+            yield Sleep(LOGIN_CHECK)
+            waited += LOGIN_CHECK
+        token = self._token
+        if token.access is None or token.access == refused or self.clock() >= token.expires_at:
+            self._logging_in = True
+            try:
+                yield from self._login()
+            finally:
+                self._logging_in = False
         return {"Authorization": f"Bearer {self._token.access}"}
 
     def _login(self) -> Op[None]:
@@ -153,8 +168,10 @@ class SuperAIAdapter(AdapterBase):
 
     def _authed(self, operation: str, module: Operation, parse: Any, bound: Bound, *, starts: str = "") -> Op[Any]:
         """One API call with a valid token; on 401 log in again once and repeat it."""
+        refused = None
         for attempt in (0, 1):
-            headers = yield from self._auth(force=attempt == 1)
+            headers = yield from self._auth(refused=refused)
+            refused = self._token.access
             call = self.call(
                 operation, module, parse, bound, starts=starts or None, headers=headers, secrets=self._live_secrets()
             )

@@ -135,6 +135,7 @@ def superai_app(state: MockState) -> FaultInjector:
         return json_response({"anon_key": ANON_KEY})
 
     async def token(request: Request) -> Response:
+        state.calls["get_token"] += 1
         if request.headers.get("apikey") != ANON_KEY:
             return _error(401, "invalid_apikey", "Invalid API key")
         grant = request.query_params.get("grant_type")
