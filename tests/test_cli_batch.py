@@ -163,6 +163,14 @@ def test_bad_options_are_one_line_usage_errors_and_nothing_is_written(
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
 
 
+def test_a_misspelt_reference_is_named_as_the_argument_not_a_row(mock_env: dict[str, str], tmp_path: Path) -> None:
+    csv = tmp_path / "in.csv"
+    csv.write_text("topic\nx\n")
+    line = one_line_error(runner.invoke(app, ["batch", "databr:flow/x", str(csv), "--out", str(tmp_path / "o.jsonl")]))
+    assert "'databr:flow/x'" in line and "row" not in line and "in.csv" not in line, line
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
 def test_out_is_refused_when_it_cannot_work(
     mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

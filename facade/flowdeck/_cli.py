@@ -651,6 +651,11 @@ def batch(
         _fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
     _check_out(out_path, input_file)
     starts_per_second = _parse_rate(rate)
+    if not ref.startswith("column:"):
+        try:
+            parse_ref(ref)  # a mistake in the argument is the argument's, not the input file's first row's
+        except InvalidRequestError as exc:
+            _fail(str(exc), EXIT_USAGE)
     report: Report | None = None
     try:
         rows = read_rows(input_file, ref, renames, encoding=encoding)
