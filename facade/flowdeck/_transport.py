@@ -48,9 +48,13 @@ MAX_RETRY_AFTER = 60.0
 
 # What httpx.Client would add to every request, with flowdeck named as the agent (providers see who calls).
 # Only the decoders httpx always has: advertising br or zstd could bring bodies it cannot decode.
-DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "User-Agent": f"flowdeck/{__version__}"}
-_REQUEST_ARGS = frozenset({"method", "url", "params", "headers", "json", "content", "data", "files"})
-_DEFAULT_HEADERS = httpx.Headers(DEFAULT_HEADERS)
+_DEFAULT_HEADERS = httpx.Headers(
+    {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "User-Agent": f"flowdeck/{__version__}"}
+)
+# httpx.Client.request's arguments that a request carries (follow_redirects is never used: see Call).
+_REQUEST_ARGS = frozenset(
+    {"method", "url", "params", "headers", "json", "content", "data", "files", "timeout", "follow_redirects"}
+)
 
 
 @functools.cache
@@ -86,7 +90,7 @@ def build_request(kwargs: Mapping[str, Any]) -> httpx.Request:
     >>> str(request.url), request.headers["user-agent"].startswith("flowdeck/")
     ('https://api.example.com/v1/tasks/7?partial=false', True)
     """
-    unknown = kwargs.keys() - _REQUEST_ARGS - {"timeout", "follow_redirects"}
+    unknown = kwargs.keys() - _REQUEST_ARGS
     if unknown:  # a regenerated operation passing something new must not lose it silently
         raise TypeError(f"build_request() cannot send {', '.join(sorted(unknown))}")
     headers = _DEFAULT_HEADERS.copy()
