@@ -191,7 +191,8 @@ class AdaptiveRate:
         # rate is then measured over a second though less has passed, right for a quota (its burst
         # is what it accepts in its first second) but too low for random refusals, which seldom
         # refuse three in four of twenty answers in a row.
-        if now - (self._since or now) < self.window:
+        age = now - (self._since or now)  # since the first answer
+        if age < self.window:
             latest = itertools.islice(reversed(self._answers), self.min_answers)
             if sum(refused for _, refused, _ in latest) < 0.75 * self.min_answers:
                 return
@@ -201,7 +202,7 @@ class AdaptiveRate:
         noise = 3 * math.sqrt(background * (1 - background) / answers)
         if refused / answers < background + max(self.refused_share, noise):
             return
-        if now - (self._since or now) < self.window:  # all accepted so far: a quota's first second
+        if age < self.window:  # all accepted so far: a quota's first second
             recent, recent_refused, accepted = answers, refused, (answers - refused) / self.window
         else:  # over the later half of the window: the first second's burst must not count as a rate
             half = max(self.window, now - self._answers[0][0]) / 2
@@ -220,7 +221,7 @@ class AdaptiveRate:
         seen, seen_refused, unpaced = answers, refused, False
         if self.rate is None and self._epoch[0] > answers:
             seen, seen_refused, unpaced = *self._epoch, True
-        early = now - (self._since or now) < 2 * self.window
+        early = age < 2 * self.window
         if self.rate is None and early and recent_refused / max(recent, 1) > seen_refused / seen:
             seen, seen_refused, unpaced = recent, recent_refused, False
         self._trial = _Trial(
