@@ -22,6 +22,8 @@ import pytest
 import stamina
 from flowdeck._transport import ShardedAsyncTransport, SlotTransport, build_request, ssl_context
 from flowdeck.testing import MockProviders
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests._fakes import ENV
 from tests._loopback import Answer, LoopbackServer, cancel_waiters_as_slots_free
@@ -278,6 +280,34 @@ def test_requests_built_without_a_client_carry_every_parameter() -> None:
     assert str(build_request({**base, "params": {"b": "4"}}).url).endswith("/v1/x?b=4")
     assert str(build_request(base).url).endswith("/v1/x")  # a remembered URL is not reused with other parameters
     assert build_request(base).extensions["timeout"]["read"] == 5.0
+
+
+_VALUES = st.one_of(st.booleans(), st.integers(), st.text(max_size=8), st.lists(st.text(max_size=4), max_size=3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    path=st.text(st.characters(codec="utf-8"), max_size=12),
+    params=st.none() | st.dictionaries(st.text(min_size=1, max_size=6), _VALUES, max_size=4),
+    accept=st.sampled_from([None, "Accept", "ACCEPT", "accept"]),
+)
+def test_requests_built_without_a_client_are_those_an_httpx_client_builds(
+    path: str, params: dict[str, Any] | None, accept: str | None
+) -> None:
+    # The fast way (the query appended as text, lower-case header names merged as a dict) must give
+    # the request httpx's own merging would: same URL, same headers bar their names' case.
+    from urllib.parse import quote
+
+    url = f"https://api.example.com/v1/tasks/{quote(path, safe='')}"  # as generated code quotes ids
+    headers = {"x-apikey": "k", **({accept: "application/json"} if accept else {})}
+    ours = build_request({"method": "GET", "url": url, "params": params, "headers": headers})
+    agent = {"User-Agent": f"flowdeck/{flowdeck.__version__}"}
+    unused = httpx.MockTransport(lambda _: httpx.Response(204))  # given, so no TLS context is built per example
+    with httpx.Client(headers=agent, transport=unused, trust_env=False) as client:
+        theirs = client.build_request("GET", url, params=params, headers=headers)
+    assert ours.url == theirs.url
+    # httpx.Client also says "Connection: keep-alive", which HTTP/1.1 means without saying it.
+    assert sorted(ours.headers.multi_items()) == sorted(i for i in theirs.headers.multi_items() if i[0] != "connection")
 
 
 def test_a_request_argument_the_transport_cannot_send_is_an_error_not_dropped() -> None:
