@@ -98,7 +98,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _mapped(exc) from exc
         return httpx.Response(
             response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+            headers=response.raw_headers,  # bytes, as httpx keeps them: nothing decoded to be encoded again
             stream=_Body(response),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )

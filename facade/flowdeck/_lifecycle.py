@@ -67,6 +67,8 @@ class DurationHints:
 
     def __init__(self, keep: int = 50, share: float = 0.08) -> None:
         self._seen: dict[str, deque[tuple[float, float]]] = {}
+        # What expected() last worked out per workflow: every poll asks, a run's end changes it.
+        self._expected: dict[str, tuple[float, float]] = {}
         self._keep = keep
         self.share = share
 
@@ -77,6 +79,7 @@ class DurationHints:
         it would make every later run wait at least that long, so the bias would feed itself.
         """
         self._seen.setdefault(workflow, deque(maxlen=self._keep)).append((still_running, done))
+        self._expected.pop(workflow, None)
 
     def expected(self, workflow: str) -> tuple[float, float] | None:
         """(earliest, typical) seconds for a run of ``workflow`` to end, or None before the first.
@@ -92,12 +95,18 @@ class DurationHints:
         >>> hints.record("flow", 0.0, 9.5)
         >>> hints.expected("flow")
         (8.55, 7.375)
+        >>> hints.record("flow", 5.0, 6.0)  # each run's end is taken into account at once
+        >>> hints.expected("flow")
+        (5.0, 5.5)
         """
+        if (known := self._expected.get(workflow)) is not None:
+            return known
         seen = self._seen.get(workflow)
         if not seen:
             return None
         earliest = min(low if low > 0 else 0.9 * high for low, high in seen)
-        return earliest, _median([(low + high) / 2 for low, high in seen])
+        known = self._expected[workflow] = (earliest, _median([(low + high) / 2 for low, high in seen]))
+        return known
 
 
 def _median(values: list[float]) -> float:
