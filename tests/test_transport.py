@@ -385,3 +385,11 @@ async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) ->
     finally:
         ssl_context.cache_clear()  # later tests build httpx's real context again
     assert len(built) == 1
+
+
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+async def test_a_header_value_that_is_not_ascii_is_read_as_httpx_reads_it(server: LoopbackServer, backend: str) -> None:
+    # Servers send Latin-1 bytes in header values now and then; httpx accepts them, so must every backend.
+    server.answer(POLL, [Answer(200, task("completed"), {"x-served-by": "café-1"})])
+    async with async_client(server, http_backend=backend) as client:
+        assert (await client.databar.get_task("t-1")).succeeded
