@@ -574,3 +574,12 @@ def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
     assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
         "run: flowdeck batch gumloop:g in.csv --out o.jsonl"
     )
+
+
+def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str, str], tmp_path: Path) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com"}])
+    args = ["-vv", "batch", "databar:flow/missing", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--no-check"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 1, result.output
+    (step,) = [f["next"] for f in json.loads(result.stdout)["failures"]]
+    assert shlex.split(step.rpartition("then run: ")[2])[1:4] == ["-vv", "batch", "databar:flow/missing"], step

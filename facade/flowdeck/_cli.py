@@ -1,23 +1,30 @@
 """The ``flowdeck`` command line: run, status, cancel, inputs, batch, mock, doctor, demo.
 
 Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused; ``batch --check``: not
-ready; ``doctor --verify``: a key rejected), 2 usage or configuration, or a batch its pre-flight check
-refused (nothing was started, nothing written), 130 interrupted.
+ready; ``doctor --verify`` or ``--network``: a key rejected, a provider unreachable), 2 usage or
+configuration, or a batch its pre-flight check refused (nothing was started, nothing written), 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
+flushes its journal and prints how to resume); the code differs so a supervisor can tell them apart,
+128 + the signal's number, as a shell reports a process the signal ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import functools
 import importlib.util
 import json
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import attrs
@@ -33,12 +40,22 @@ from flowdeck._batch import (
     FailureGroup,
     InputFileError,
     Journal,
+    fingerprint,
     loads_json,
     read_rows,
     read_text,
     run_batch,
 )
-from flowdeck._cli_output import ProgressDisplay, Ui, print_failures, summary_json, summary_line, summary_table
+from flowdeck._cli_output import (
+    Interruption,
+    ProgressDisplay,
+    Ui,
+    print_failures,
+    summary_json,
+    summary_line,
+    summary_table,
+    unknown_means,
+)
 from flowdeck._client import AsyncClient, Client
 from flowdeck._errors import (
     AuthenticationError,
@@ -60,9 +77,34 @@ from flowdeck._providers import names as provider_names
 from flowdeck._providers import parse_ref
 from flowdeck._providers._base import check_id
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 CANCELLABLE = ("databar", "gumloop")
 NO_STATUS = {"stackai": "a StackAI run ends inside the call that starts it, so there is no run to look up later"}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt, so that every command stops the same way."""
+
+
+def _interrupt_code(exc: BaseException) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` for the command's duration (only the main thread has signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Group(TyperGroup):
@@ -80,8 +122,9 @@ class _Group(TyperGroup):
             where = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
             Ui.for_streams().error(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
-        except typer.Abort:
-            sys.exit(EXIT_INTERRUPTED)
+        except typer.Abort as exc:  # click's word for an interruption no command handled itself
+            Ui.for_streams().error("interrupted")
+            sys.exit(_interrupt_code(exc.__cause__ or exc))
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -133,6 +176,7 @@ def _options(
     ui = Ui.for_streams()
     _current[:] = [ui]
     ctx.with_resource(ui.logging_routed())
+    ctx.with_resource(_sigterm_as_interrupt())
     ui.set_verbose(verbose)
 
 
@@ -291,12 +335,12 @@ def run(
             with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
                 spinner.append(status)
                 final = client.wait(started, timeout=timeout, raise_on_failure=False)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if started is None:
             _fail(
                 f"interrupted while starting {workflow}: the run may or may not have started; "
                 f"check at {workflow.provider}",
-                EXIT_INTERRUPTED,
+                _interrupt_code(exc),
             )
         if as_json:
             ui.json({**_run_json(started), "interrupted": True})
@@ -304,7 +348,7 @@ def run(
             f"Interrupted. Run {started.id} goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}",
             "yellow",
         )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(_interrupt_code(exc)) from None
     except WaitTimeout as exc:
         _show(exc.run, as_json)
         follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
@@ -478,8 +522,9 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
         return "fix these rows' inputs and run them with a new --out (a changed input file cannot resume this batch)"
     if group.status == "UNKNOWN":
         return (
-            f"these starts may have happened: check at {group.provider}, then start them again (a run that did "
-            f"start runs twice): {shlex.join([*resume, '--retry-unknown'])}"
+            f"these starts were cut off mid-request: {unknown_means(group.provider)}. Reruns leave these rows "
+            f"alone; once you know they did not start, start them with (a run that did start runs twice): "
+            f"{shlex.join([*resume, '--retry-unknown'])}"
         )
     if group.status == "NOT_STARTED":
         if group.error_type == "RateLimitError" and "--adaptive-rate" not in resume:
@@ -508,32 +553,71 @@ def batch_client(*, adaptive_rate: bool = False) -> AsyncClient:
     )
 
 
+@contextlib.contextmanager
+def _sigterm_cancels(task: asyncio.Task[Any], fired: list[bool]) -> Iterator[None]:
+    """SIGTERM cancels ``task`` as asyncio does on Ctrl-C, so the batch stops at an await: its journal
+    whole and flushed, never cut mid-write (a signal raised in the middle of the loop could be)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def cancel() -> None:
+        fired.append(True)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, cancel)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _execute_batch(
     ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
     rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
-    on_interrupt: Callable[[Journal], str], bulk: int | None = None,
+    on_interrupt: Callable[[Journal, KeyboardInterrupt], None], bulk: int | None = None,
 ) -> BatchSummary:  # fmt: skip
+    """Run the batch; on Ctrl-C or SIGTERM, ``on_interrupt`` reports (the journal is closed by then) and
+    the command exits 130 or 143."""
     journal = Journal(out_path)
+    terminated: list[bool] = []
 
     async def main() -> BatchSummary:
-        async with client_factory() as client:
-            with ProgressDisplay(ui) as display:
-                return await run_batch(
-                    client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
-                    retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display, bulk=bulk,
-                )  # fmt: skip
+        task = asyncio.current_task()
+        assert task is not None  # asyncio.run runs main() as a task
+        with _sigterm_cancels(task, terminated):
+            async with client_factory() as client:
+                with ProgressDisplay(ui) as display:
+                    return await run_batch(
+                        client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
+                        retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display, bulk=bulk,
+                    )  # fmt: skip
 
     try:
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        ui.note(on_interrupt(journal), "yellow")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        try:
+            return asyncio.run(main())
+        except asyncio.CancelledError:
+            if not terminated:
+                raise
+            raise Terminated from None
+    except KeyboardInterrupt as exc:
+        on_interrupt(journal, exc)
+        raise typer.Exit(_interrupt_code(exc)) from None
 
 
 def _batch_argv(
-    ref: str, input_file: Path, out_path: Path, options: Sequence[tuple[str, object, object]], mapping: Sequence[str]
-) -> list[str]:
-    argv = [*_program(), "batch", ref, str(input_file), "--out", str(out_path)]
+    ref: str, input_file: Path, out_path: Path, options: Sequence[tuple[str, object, object]], mapping: Sequence[str],
+    verbose: int = 0,
+) -> list[str]:  # fmt: skip
+    """The batch command as given (every option that differs from its default), to print for a rerun.
+
+    ``verbose`` counts the -v given before and after ``batch``: the rerun shows what this run showed.
+    """
+    argv = [*_program(), *([f"-{'v' * verbose}"] if verbose else []), "batch", ref, str(input_file)]
+    argv += ["--out", str(out_path)]
     for flag, value, default in options:
         if value != default:
             argv += [flag] if value is True else [flag, str(value)]
@@ -668,24 +752,37 @@ def batch(
                 )
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
+    except KeyboardInterrupt as exc:  # reading the file, or the pre-flight's reads: no start was sent yet
+        _fail(
+            f"interrupted {'before starting' if no_check else 'during the pre-flight check'}: "
+            f"nothing was started and {out_path} was not written",
+            _interrupt_code(exc),
+        )
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None),
                ("--adaptive-rate", adaptive_rate, False), ("--no-check", no_check, False),
                ("--json", as_json, False)]  # fmt: skip
-    resume = _batch_argv(ref, input_file, out_path, options, mapping or [])
+    resume = _batch_argv(ref, input_file, out_path, options, mapping or [], ui.verbose)
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again = _batch_argv(
-        ref, input_file, out_path, [*options, ("--retry-rejected", retry_rejected, False)], mapping or []
+        ref, input_file, out_path, [*options, ("--retry-rejected", retry_rejected, False)], mapping or [], ui.verbose
     )
 
-    def interrupted(journal: Journal) -> str:
-        return (
-            f"\nInterrupted. Finished rows are in {shlex.quote(str(journal.out))}; started runs go on at the "
-            f"provider and are recorded in {shlex.quote(str(journal.state))}.\n"
-            f"To resume (no run is started twice), run:\n  {shlex.join(again)}"
+    def interrupted(journal: Journal, exc: KeyboardInterrupt) -> None:
+        where = Interruption.of(
+            "SIGTERM" if isinstance(exc, Terminated) else "SIGINT", rows, journal.peek(fingerprint(rows))
         )
+        if as_json:
+            ui.json({**where.to_json(), "results": str(journal.out), "resume": shlex.join(again)})
+        lines = [
+            "", where.line(), *where.unknown_lines(),
+            f"Finished rows are in {shlex.quote(str(journal.out))}; started runs go on at the provider and are "
+            f"recorded in {shlex.quote(str(journal.state))}.",
+            f"To resume (no run is started twice), run:\n  {shlex.join(again)}",
+        ]  # fmt: skip
+        ui.note("\n".join(lines), "yellow")
 
     try:
         factory = functools.partial(batch_client, adaptive_rate=adaptive_rate)
@@ -813,8 +910,9 @@ def demo(
         summary = _execute_batch(
             ui, factory, read_rows(inputs, "column:workflow"), results, concurrency=100, rate=150.0, timeout=120.0,
             retry_unknown=False, retry_rejected=False,
-            on_interrupt=lambda _: "\nInterrupted. The demo's mock providers and files are gone with it; "
-            "run `flowdeck demo` again to start over.",
+            on_interrupt=lambda _journal, _exc: ui.note(
+                "\nInterrupted. The demo's mock providers and files are gone with it; run `flowdeck demo` "
+                "again to start over.", "yellow"),
         )  # fmt: skip
         ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))

@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from flowdeck._batch import BatchRow, BatchSummary, FailureGroup
+from flowdeck._batch import RESUMABLE, BatchRow, BatchSummary, Earlier, FailureGroup
 
 RETRY_LOGGER = "flowdeck.retries"
 UNWRAPPED = 1_000_000  # the width of a console that is not a terminal: no line is ever wrapped
@@ -265,3 +265,94 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
             for g, step in zip(summary.failures, steps, strict=True)
         ],
     }  # fmt: skip
+
+
+# --- interrupted batches and starts of unknown outcome ----------------------------------------------
+
+# What an UNKNOWN row may have left at each provider, and where a user can look for it.
+UNKNOWN_MEANS = {
+    "databar": "Databar may have created the task (and charged its credits); look for it in your Databar account",
+    "stackai": (
+        "StackAI may have run the flow to its end (it answers only when a run ends, and keeps no run "
+        "to look up by id); check what the flow did at StackAI"
+    ),
+    "gumloop": "Gumloop may have started the pipeline run; look in the flow's run history at Gumloop",
+    "superai": "SuperAI may have created the flow execution; look among the flow's executions at SuperAI",
+}
+
+
+def unknown_means(provider: str) -> str:
+    """What a start of unknown outcome (``UNKNOWN``) may have left at ``provider``, and where to look.
+
+    >>> unknown_means("gumloop")
+    "Gumloop may have started the pipeline run; look in the flow's run history at Gumloop"
+    """
+    return UNKNOWN_MEANS.get(provider, f"{provider} may or may not have started these runs; check at {provider}")
+
+
+@attrs.frozen
+class Interruption:
+    """Where an interrupted batch left each row: its outcome, a run going on, a start of unknown outcome
+    (by provider), or nothing started. ``signal`` is ``SIGINT`` (Ctrl-C) or ``SIGTERM``."""
+
+    signal: str
+    total: int
+    finished: Counter[str]
+    going_on: int
+    unknown: dict[str, tuple[int, ...]]
+    not_started: int
+
+    @classmethod
+    def of(cls, signal: str, rows: Sequence[BatchRow], earlier: Earlier) -> Interruption:
+        """Read from what the journal holds once the batch has stopped (:meth:`Journal.peek`)."""
+        finished: Counter[str] = Counter()
+        unknown: dict[str, list[int]] = {}
+        going_on = not_started = 0
+        for row in rows:
+            status = earlier.results.get(row.number, {}).get("status")
+            if status is not None and status not in RESUMABLE and status != "UNKNOWN":
+                finished[str(status)] += 1
+            elif row.number in earlier.started:
+                going_on += 1
+            elif status == "UNKNOWN" or row.number in earlier.unresolved:
+                unknown.setdefault(row.ref.split(":", 1)[0], []).append(row.number)
+            else:
+                not_started += 1
+        return cls(signal, len(rows), finished, going_on, {p: tuple(r) for p, r in unknown.items()}, not_started)
+
+    def line(self) -> str:
+        """One line accounting for every row.
+
+        >>> print(Interruption("SIGTERM", 9, Counter(SUCCEEDED=4), 2, {"gumloop": (5,)}, 2).line())
+        Interrupted (SIGTERM): of 9 rows, 4 finished (4 SUCCEEDED), 2 runs go on at the provider, 1 start of \
+unknown outcome (UNKNOWN), 2 not started
+        """
+        how = "Ctrl-C" if self.signal == "SIGINT" else self.signal
+        ordered = sorted(self.finished.items(), key=lambda item: (item[0] != "SUCCEEDED", item[0]))
+        counts = ", ".join(f"{n} {status}" for status, n in ordered)
+        parts = [f"{sum(self.finished.values())} finished" + (f" ({counts})" if counts else "")]
+        if self.going_on:
+            parts.append(f"{self.going_on} run{'s' if self.going_on != 1 else ''} go on at the provider")
+        unknown = sum(len(r) for r in self.unknown.values())
+        if unknown:
+            parts.append(f"{unknown} start{'s' if unknown != 1 else ''} of unknown outcome (UNKNOWN)")
+        parts += [f"{self.not_started} not started"] if self.not_started else []
+        return f"Interrupted ({how}): of {self.total} rows, {', '.join(parts)}"
+
+    def unknown_lines(self) -> list[str]:
+        """Per provider: which rows are UNKNOWN, what that may mean there, and what the resume does with them."""
+        return [
+            f"UNKNOWN, {row_list(rows)}: their start requests were on the way when the batch stopped. "
+            f"{unknown_means(provider)}. The resume below leaves these rows UNKNOWN and never starts them "
+            "again by itself; once you know they did not start, add --retry-unknown to start them "
+            "(a run that did start would then run twice)."
+            for provider, rows in sorted(self.unknown.items())
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The interruption for ``batch --json``."""
+        return {
+            "ok": False, "interrupted": self.signal, "total": self.total, "finished": dict(self.finished),
+            "going_on": self.going_on, "not_started": self.not_started,
+            "unknown": {p: {"rows": list(r), "means": unknown_means(p)} for p, r in sorted(self.unknown.items())},
+        }  # fmt: skip
