@@ -200,3 +200,12 @@ def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(
         entry.main()
     assert exited.value.code == 130
     assert capsys.readouterr().err == "flowdeck: interrupted while starting up; nothing was sent\n"
+
+
+def test_a_rejected_stackai_key_is_not_sent_to_doctor_verify(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STACKAI_API_KEY", "not-the-key")
+    line = one_line_error(runner.invoke(app, ["run", "stackai:acme/summarize", "-i", "in-0=x"]), code=1)
+    assert "check STACKAI_API_KEY" in line and "doctor --verify" not in line
+    assert "a key can only be verified by running a flow" in line

@@ -122,3 +122,39 @@ def test_no_request_unless_network_is_asked_for(counting_server: tuple[str, list
     result = runner.invoke(app, ["doctor", "--network", "--json"], env=env)
     reached = {p["provider"]: p["reachable"] for p in json.loads(result.stdout)["providers"]}
     assert reached["databar"] == "yes (HTTP 404)" and seen == ["/"]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_network_calls_an_unreachable_provider_unreachable_and_exits_1(
+    counting_server: tuple[str, list[str]],
+) -> None:
+    url, _ = counting_server
+    env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
+           "GUMLOOP_API_KEY": "g", "GUMLOOP_USER_ID": "u", "GUMLOOP_BASE_URL": url}  # fmt: skip
+    code, found, table = doctor(env, "--network")
+    assert code == 1
+    assert found["databar"]["reachable"] == "unreachable (connection refused, or no such host)"
+    assert found["databar"]["usable"] is False and found["gumloop"]["usable"] is True
+    summary = table.strip().splitlines()[-1]
+    assert summary == (
+        "1 of 4 providers ready; unreachable: Databar (check the network and the base URL)"
+    ), summary
+    databar_row = next(line for line in table.splitlines() if "Databar" in line)
+    assert "unreachable" in databar_row and "ready" not in databar_row
+    assert doctor({k: v for k, v in env.items() if not k.startswith("DATABAR")}, "--network")[0] == 0
+
+
+def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword() -> None:
+    code, found, _ = doctor({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "http://db.example"})
+    assert found["databar"]["reason"] == (
+        "refusing to send credentials to http://db.example over plain http; set DATABAR_BASE_URL to an "
+        "https:// URL (plain http is accepted only for a loopback host)"
+    )

@@ -369,8 +369,8 @@ def test_a_rejected_key_is_named_exits_1_and_is_never_printed(
 
 def test_an_unreachable_provider_is_reported_with_its_reason(mocks: MockProviders) -> None:
     code, found, _ = verify({**mocks.env, "GUMLOOP_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/v1"})
-    assert code == 0  # nothing was rejected
-    assert found["gumloop"]["verify"] == "unreachable"
+    assert code == 1  # nothing was rejected, but a ready provider that cannot be reached is of no use
+    assert found["gumloop"]["verify"] == "unreachable" and found["gumloop"]["usable"] is False
     assert "ConnectError" in found["gumloop"]["verify_reason"]
 
 

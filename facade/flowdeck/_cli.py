@@ -191,14 +191,15 @@ def _explain(exc: FlowdeckError) -> str:
         return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
     if isinstance(exc, InsecureTransportError):
         # The library's advice is a keyword argument; the command line sends credentials over https only.
-        return (
-            f"{exc.provider}: refusing to send credentials to http://{exc.host} over plain http; "
-            f"set {exc.source} to an https:// URL (plain http is accepted only for a loopback host)"
-        )
+        from flowdeck._doctor import insecure_advice
+
+        return f"{exc.provider}: {insecure_advice(exc)}"
     if isinstance(exc, AuthenticationError | PermissionDeniedError) and exc.provider in provider_names():
         # The provider says no to the credential: name where it came from, never what it is.
-        secrets = [s.variable for s in provider_spec(exc.provider).config.settings if s.secret]
-        return f"{exc}; check {' / '.join(secrets)} (flowdeck doctor --verify asks the provider)"
+        spec = provider_spec(exc.provider)
+        secrets = [s.variable for s in spec.config.settings if s.secret]
+        how = "flowdeck doctor --verify asks the provider" if spec.checks.verify else spec.checks.unverifiable
+        return f"{exc}; check {' / '.join(secrets)} ({how})"
     return str(exc)
 
 
@@ -835,7 +836,8 @@ def doctor(
 ) -> None:
     """Show whether each provider is ready, not configured or misconfigured (never a credential's value).
 
-    Exits 1 when no provider is usable, or (with --verify) when a provider rejects its key.
+    Exits 1 when no provider is usable, when a ready provider is unreachable (--network, --verify), or
+    (with --verify) when a provider rejects its key.
     Example: flowdeck doctor --verify --json
     """
     from flowdeck import _doctor
@@ -852,8 +854,8 @@ def doctor(
     else:
         ui.out.print(_doctor.table(diagnoses))
         ui.out.print(Text(_doctor.summary(diagnoses)), soft_wrap=True)
-    if not any(d.state is _doctor.State.READY for d in diagnoses) or any(
-        d.verdict is _doctor.Verdict.REJECTED for d in diagnoses
+    if not any(d.usable for d in diagnoses) or any(
+        d.verdict is _doctor.Verdict.REJECTED or (d.state is _doctor.State.READY and d.unreachable) for d in diagnoses
     ):
         raise typer.Exit(EXIT_FAILED)
 

@@ -19,7 +19,13 @@ import httpx
 
 from flowdeck import _providers
 from flowdeck._config import ProviderConfig, shown_url
-from flowdeck._errors import ConfigurationError, FlowdeckError, MissingCredentialError, TransportError
+from flowdeck._errors import (
+    ConfigurationError,
+    FlowdeckError,
+    InsecureTransportError,
+    MissingCredentialError,
+    TransportError,
+)
 
 
 class Verdict(enum.Enum):
@@ -55,14 +61,41 @@ class Diagnosis:
     verdict: Verdict | None = None
     verdict_reason: str | None = None
 
+    @property
+    def unreachable(self) -> bool:
+        """True if ``--network`` or ``--verify`` could not reach the provider."""
+        return (self.reachable or "").startswith(UNREACHABLE) or self.verdict is Verdict.UNREACHABLE
+
+    @property
+    def usable(self) -> bool:
+        """Ready, and not found unreachable."""
+        return self.state is State.READY and not self.unreachable
+
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {
-            "provider": self.provider, "title": self.title, "state": self.state.value, "reason": self.reason,
+            "provider": self.provider, "title": self.title, "state": self.state.value, "usable": self.usable,
+            "reason": self.reason,
             "variables": {k: "set" if v else "not set" for k, v in self.variables.items()},
             "base_url": self.base_url, "base_url_source": self.base_url_source, "reachable": self.reachable,
             **({} if self.verdict is None else {"verify": self.verdict.value, "verify_reason": self.verdict_reason}),
         }  # fmt: skip
+
+
+UNREACHABLE = "unreachable"
+
+
+def insecure_advice(exc: InsecureTransportError) -> str:
+    """The command line's advice for a plain-http base URL (the library's names a Python keyword).
+
+    >>> insecure_advice(InsecureTransportError("databar", "db.example", "DATABAR_BASE_URL"))
+    'refusing to send credentials to http://db.example over plain http; set DATABAR_BASE_URL to an https:// \
+URL (plain http is accepted only for a loopback host)'
+    """
+    return (
+        f"refusing to send credentials to http://{exc.host} over plain http; set {exc.source} to an https:// URL "
+        "(plain http is accepted only for a loopback host)"
+    )
 
 
 def diagnose(env: Mapping[str, str] | None = None) -> list[Diagnosis]:
@@ -86,6 +119,8 @@ def _diagnose(provider: _providers.Provider, config: ProviderConfig) -> Diagnosi
             state, reason = State.MISCONFIGURED, f"{exc.variable} not set"
         else:
             state, reason = State.NOT_CONFIGURED, f"set {exc.variable}"
+    except InsecureTransportError as exc:
+        state, reason = State.MISCONFIGURED, insecure_advice(exc)
     except ConfigurationError as exc:
         state, reason = State.MISCONFIGURED, str(exc).removeprefix(f"{provider.name}: ")
     first = spec.urls[0]
@@ -105,8 +140,12 @@ def reach(diagnoses: Iterable[Diagnosis], timeout: float = 3.0) -> list[Diagnosi
                 continue
             try:
                 reached = f"yes (HTTP {http.get(d.base_url).status_code})"
+            except httpx.TimeoutException:
+                reached = f"{UNREACHABLE} (no answer within {timeout:g}s)"
+            except httpx.ConnectError:
+                reached = f"{UNREACHABLE} (connection refused, or no such host)"
             except httpx.HTTPError as exc:
-                reached = f"no ({type(exc).__name__})"
+                reached = f"{UNREACHABLE} ({type(exc).__name__})"
             out.append(attrs.evolve(d, reachable=reached))
     return out
 
@@ -161,6 +200,8 @@ def table(diagnoses: list[Diagnosis]) -> Any:
         result.add_column(column, overflow="fold")
     for d in diagnoses:
         state = f"[{colours[d.state]}]{d.state.value}[/]" + (f": {escape(d.reason)}" if d.reason else "")
+        if d.state is State.READY and d.unreachable:  # configured, but of no use from here
+            state = f"[red]{UNREACHABLE}[/]"
         variables = "\n".join(f"{name} {'set' if on else '[dim]not set[/]'}" for name, on in d.variables.items())
         source = "" if d.base_url_source == "default" else f" (from {d.base_url_source})"
         row = [d.title, state, variables, escape(d.base_url + source)]
@@ -173,10 +214,13 @@ def table(diagnoses: list[Diagnosis]) -> Any:
 
 def summary(diagnoses: list[Diagnosis]) -> str:
     """One line: how many providers are usable, and what to do when none is."""
-    ready = [d.title for d in diagnoses if d.state is State.READY]
+    ready = [d.title for d in diagnoses if d.usable]
     rejected = [d.title for d in diagnoses if d.verdict is Verdict.REJECTED]
-    if rejected:
-        return f"{len(ready)} of {len(diagnoses)} providers ready; credentials rejected by {', '.join(rejected)}"
+    unreachable = [d.title for d in diagnoses if d.state is State.READY and d.unreachable]
+    trouble = [f"credentials rejected by {', '.join(rejected)}"] if rejected else []
+    trouble += [f"unreachable: {', '.join(unreachable)} (check the network and the base URL)"] if unreachable else []
+    if trouble:
+        return f"{len(ready)} of {len(diagnoses)} providers ready; {'; '.join(trouble)}"
     if ready:
         return f"{len(ready)} of {len(diagnoses)} providers ready: {', '.join(ready)}"
     return (
