@@ -209,3 +209,13 @@ def test_a_rejected_stackai_key_is_not_sent_to_doctor_verify(
     line = one_line_error(runner.invoke(app, ["run", "stackai:acme/summarize", "-i", "in-0=x"]), code=1)
     assert "check STACKAI_API_KEY" in line and "doctor --verify" not in line
     assert "a key can only be verified by running a flow" in line
+
+
+def test_check_names_the_map_to_paste_for_a_header_holding_the_input_name(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Company Domain\nstripe.com\nacme.com\n")  # the README's sample file
+    result = batch(tmp_path, "databar:flow/enrich", leads, "--check")
+    assert result.exit_code == 0, result.output
+    assert "(did you mean 'domain'? --map 'Company Domain=domain')" in result.stdout

@@ -209,6 +209,7 @@ def test_the_readme_command_line_block_runs_as_written(tmp_path: Path) -> None:
     done = bash(cleanup + block, {}, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+    assert "--map 'Company Domain=domain'" in done.stdout  # what the block's comment says --check suggests
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert {"row": 2, "status": "SUCCEEDED"}.items() <= lines[-2].items()
     assert {"row": 3, "status": "SUCCEEDED"}.items() <= lines[-1].items()

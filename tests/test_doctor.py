@@ -144,9 +144,7 @@ def test_network_calls_an_unreachable_provider_unreachable_and_exits_1(
     assert found["databar"]["reachable"] == "unreachable (connection refused, or no such host)"
     assert found["databar"]["usable"] is False and found["gumloop"]["usable"] is True
     summary = table.strip().splitlines()[-1]
-    assert summary == (
-        "1 of 4 providers ready; unreachable: Databar (check the network and the base URL)"
-    ), summary
+    assert summary == ("1 of 4 providers ready; unreachable: Databar (check the network and the base URL)"), summary
     databar_row = next(line for line in table.splitlines() if "Databar" in line)
     assert "unreachable" in databar_row and "ready" not in databar_row
     assert doctor({k: v for k, v in env.items() if not k.startswith("DATABAR")}, "--network")[0] == 0
@@ -154,6 +152,7 @@ def test_network_calls_an_unreachable_provider_unreachable_and_exits_1(
 
 def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword() -> None:
     code, found, _ = doctor({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "http://db.example"})
+    assert code == 1
     assert found["databar"]["reason"] == (
         "refusing to send credentials to http://db.example over plain http; set DATABAR_BASE_URL to an "
         "https:// URL (plain http is accepted only for a loopback host)"

@@ -12,6 +12,7 @@ reported as such, never guessed at.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -220,6 +221,12 @@ def suggest(column: str, candidates: Iterable[str]) -> str | None:
     'company_domain'
     >>> suggest("notes", ["domain"]) is None
     True
+
+    A column whose words hold exactly one input's name, in order, means that input (a header says
+    more than an input's id does); two inputs in one header mean neither:
+
+    >>> suggest("Company Domain", ["domain", "country"]), suggest("Email or Domain", ["domain", "email"])
+    ('domain', None)
     """
     names = list(candidates)
 
@@ -227,7 +234,21 @@ def suggest(column: str, candidates: Iterable[str]) -> str | None:
         return "".join(ch for ch in text.lower() if ch.isalnum())
 
     close = difflib.get_close_matches(plain(column), [plain(n) for n in names], n=1, cutoff=0.75)
-    return next((n for n in names if close and plain(n) == close[0]), None)
+    found = next((n for n in names if close and plain(n) == close[0]), None)
+    if found is not None:
+        return found
+    words = _words(column)
+    within = [n for n in names if _words(n) and _contains(words, _words(n))]
+    return within[0] if len(within) == 1 else None
+
+
+def _words(text: str) -> list[str]:
+    """``"Company Domain"``, ``"company_domain"`` and ``"companyDomain"`` are the words company, domain."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", text)]
+
+
+def _contains(words: list[str], part: list[str]) -> bool:
+    return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))
 
 
 def _empty(value: Any) -> bool:
