@@ -219,3 +219,59 @@ def test_check_names_the_map_to_paste_for_a_header_holding_the_input_name(
     result = batch(tmp_path, "databar:flow/enrich", leads, "--check")
     assert result.exit_code == 0, result.output
     assert "(did you mean 'domain'? --map 'Company Domain=domain')" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "given"),
+    [
+        ('domain;name\nstripe.com;Stripe\nacme.com;"Acme; Inc"\n', []),  # Excel where the decimal mark is a comma
+        ("domain\tname\nstripe.com\tStripe\nacme.com\tAcme; Inc\n", []),
+        ("domain|name\nstripe.com|Stripe\nacme.com|Acme; Inc\n", ["--delimiter", "|"]),
+    ],
+)
+def test_semicolon_tab_and_pipe_separated_files_are_read_as_columns(
+    mock_env: dict[str, str], tmp_path: Path, text: str, given: list[str]
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(text)
+    result = batch(tmp_path, "databar:flow/enrich", source, "--bulk", "1", *given)
+    assert result.exit_code == 0, result.output
+    assert [r["input"] for r in results(tmp_path / "out.jsonl")] == [
+        {"domain": "stripe.com", "name": "Stripe"},
+        {"domain": "acme.com", "name": "Acme; Inc"},
+    ]
+
+
+def test_a_row_with_other_field_counts_names_the_separator_and_the_option(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("domain,name\nstripe.com,Stripe\nacme.com\n")
+    line = one_line_error(batch(tmp_path, "databar:flow/enrich", source))
+    assert line.endswith("has 1 fields but the header has 2 (domain, name; read as ','-separated: --delimiter sets "
+                         "the separator)")  # fmt: skip
+    bad = one_line_error(batch(tmp_path, "databar:flow/enrich", source, "--delimiter", "ab"))
+    assert bad == "error: --delimiter 'ab': expected one separator character, like ';', '|' or tab"
+
+
+def test_a_map_of_a_missing_column_lists_the_columns_there_are(mock_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("Company Domain,Notes\nstripe.com,x\n")
+    line = one_line_error(batch(tmp_path, "databar:flow/enrich", source, "--map", "Domain=domain"))
+    assert line == f"error: {source} row 2: no column 'Domain' to --map; the columns are 'Company Domain', 'Notes'"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["in.jsonl", "--out", ""], "error: --out '': empty; give a file name for the results, like results.jsonl"),
+        (["", "--out", "o.jsonl"], "error: INPUT_FILE '': empty; give the input file, like leads.csv"),
+    ],
+)
+def test_empty_paths_are_refused_as_given_not_as_the_current_folder(
+    mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"domain": "a.com"}\n')
+    assert one_line_error(runner.invoke(app, ["batch", "databar:flow/enrich", *args])) == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]

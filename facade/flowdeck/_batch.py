@@ -142,13 +142,23 @@ def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT
         ) from None
 
 
+DELIMITERS = ",;\t|"  # what a spreadsheet's "CSV" is separated by, by locale and by program
+
+
 def read_rows(
-    path: Path, ref: str, mapping: Mapping[str, str] | None = None, *, encoding: str = "utf-8"
+    path: Path,
+    ref: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
 ) -> list[BatchRow]:
-    """Read a ``.csv`` (header row) or ``.jsonl`` (one object per line) input file.
+    """Read a ``.csv``/``.tsv`` (header row) or ``.jsonl`` (one object per line) input file.
 
     ``ref`` is a workflow reference, or ``column:<name>`` to take each row's reference from a column.
-    ``mapping`` renames columns to input names (``{"Company Domain": "domain"}``).
+    ``mapping`` renames columns to input names (``{"Company Domain": "domain"}``). ``delimiter``
+    separates a CSV file's fields; None: the one of ``, ; tab |`` the file's first lines use
+    (:func:`sniff_delimiter`).
 
     >>> read_rows(Path("people.csv"), "databar:flow/42", {"Domain": "domain"})  # doctest: +SKIP
     """
@@ -156,16 +166,22 @@ def read_rows(
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xls", ".numbers", ".ods"):
         raise InputFileError(f"{path}: a spreadsheet; save it as CSV (UTF-8) first")
-    if suffix not in (".csv", ".jsonl", ".ndjson"):
+    if suffix not in (".csv", ".tsv", ".jsonl", ".ndjson"):
         raise InputFileError(f"{path}: expected a .csv or .jsonl file")
     text = read_text(path, encoding)
-    records = _csv_records(path, text) if suffix == ".csv" else _jsonl_records(path, text)
+    if suffix in (".csv", ".tsv"):
+        records = _csv_records(path, text, delimiter or sniff_delimiter(text))
+    else:
+        records = _jsonl_records(path, text)
     ref_column = ref.removeprefix("column:") if ref.startswith("column:") else None
     rows = []
     for number, record in records:
         missing = [src for src in mapping if src not in record]
         if missing:
-            raise InputFileError(f"{path} row {number}: no column {missing[0]!r} to map (see --map)")
+            columns = ", ".join(repr(c) for c in record) or "none"
+            raise InputFileError(
+                f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}"
+            )
         inputs = {mapping.get(k, k): v for k, v in record.items()}
         row_ref = ref
         if ref_column is not None:
@@ -182,9 +198,28 @@ def read_rows(
     return rows
 
 
-def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+def sniff_delimiter(text: str, lines: int = 20) -> str:
+    """The field separator a CSV file's first lines use, of ``, ; tab |``; a comma when none is clear.
+
+    Excel writes ``;`` where the decimal mark is a comma (most of Europe), and tabs for "Unicode Text".
+
+    >>> sniff_delimiter("domain;name\\nstripe.com;Stripe\\n"), sniff_delimiter("Company Domain\\nstripe.com\\n")
+    (';', ',')
+    """
+    sample = "\n".join(text.splitlines()[:lines])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or no separator used consistently
+        return ","
+
+
+def _shown(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _csv_records(path: Path, text: str, delimiter: str = ",") -> list[tuple[int, dict[str, Any]]]:
     # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -208,7 +243,7 @@ def _csv_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
             if len(values) != len(header):
                 raise InputFileError(
                     f"{path} row {number}: has {len(values)} fields but the header has {len(header)} "
-                    f"({', '.join(header)})"
+                    f"({', '.join(header)}; read as {_shown(delimiter)}-separated: --delimiter sets the separator)"
                 )
             records.append((number, dict(zip(header, values, strict=True))))
     except csv.Error as exc:

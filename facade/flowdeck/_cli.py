@@ -472,6 +472,16 @@ def _parse_rate(rate: str | None) -> float | None:
     return value
 
 
+def _parse_delimiter(value: str | None) -> str | None:
+    """``--delimiter``: one character, or ``tab`` (a tab is hard to type into a shell)."""
+    if value is None:
+        return None
+    separator = "\t" if value.lower() in ("tab", "\\t") else value
+    if len(separator) != 1 or separator in "\"\r\n" or separator.isalnum():
+        _fail(f"--delimiter {value!r}: expected one separator character, like ';', '|' or tab", EXIT_USAGE)
+    return separator
+
+
 def _check_out(out_path: Path, input_file: Path) -> None:
     """Refuse an --out that cannot work, before anything is read or written."""
     if str(out_path) == "-":
@@ -656,10 +666,10 @@ def batch(
     ref: Annotated[
         str, typer.Argument(metavar="REF", help="Workflow reference, or column:<name> to read it from each row")
     ],
-    input_file: Annotated[
-        Path, typer.Argument(metavar="INPUT_FILE", help="inputs.csv (with a header row) or inputs.jsonl")
+    input_name: Annotated[
+        str, typer.Argument(metavar="INPUT_FILE", help="inputs.csv (with a header row) or inputs.jsonl")
     ],
-    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Results, one JSON line per row")],
+    out_name: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Results, one JSON line per row")],
     concurrency: Annotated[int, typer.Option(min=1, metavar="N", help="Runs in flight at once")] = 50,
     rate: Annotated[str | None, typer.Option(metavar="R/s", help="Start at most R runs per second, e.g. 10/s")] = None,
     timeout: Annotated[
@@ -671,6 +681,10 @@ def batch(
     encoding: Annotated[
         str, typer.Option(metavar="NAME", help="The input file's text encoding (a UTF-8 BOM is fine)")
     ] = "utf-8",
+    delimiter: Annotated[
+        str | None,
+        typer.Option(metavar="CHAR", help="The CSV file's field separator: , ; tab | (default: the one the file uses)"),
+    ] = None,
     retry_unknown: Annotated[
         bool, typer.Option("--retry-unknown", help="Start again rows whose start may have happened (may double-run)")
     ] = False,
@@ -722,6 +736,13 @@ def batch(
     """
     ui = _ui()
     ui.set_verbose(verbose)
+    # An empty name would read as the current folder ('.'): say what was given instead.
+    if not input_name.strip():
+        _fail(f"INPUT_FILE {input_name!r}: empty; give the input file, like leads.csv", EXIT_USAGE)
+    if not out_name.strip():
+        _fail(f"--out {out_name!r}: empty; give a file name for the results, like results.jsonl", EXIT_USAGE)
+    input_file, out_path = Path(input_name), Path(out_name)
+    separator = _parse_delimiter(delimiter)
     renames: dict[str, str] = {}
     for item in mapping or []:
         src, sep, dst = item.partition("=")
@@ -743,7 +764,7 @@ def batch(
             _fail(str(exc), EXIT_USAGE)
     report: Report | None = None
     try:
-        rows = read_rows(input_file, ref, renames, encoding=encoding)
+        rows = read_rows(input_file, ref, renames, encoding=encoding, delimiter=separator)
         with Client() as client:  # a missing credential is reported before anything starts
             for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
                 client.adapter(provider)
@@ -762,7 +783,7 @@ def batch(
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
-               ("--encoding", encoding, "utf-8"), ("--bulk", bulk, None),
+               ("--encoding", encoding, "utf-8"), ("--delimiter", delimiter, None), ("--bulk", bulk, None),
                ("--adaptive-rate", adaptive_rate, False), ("--no-check", no_check, False),
                ("--json", as_json, False)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [], ui.verbose)
