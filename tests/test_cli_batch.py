@@ -583,3 +583,21 @@ def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str,
     assert result.exit_code == 1, result.output
     (step,) = [f["next"] for f in json.loads(result.stdout)["failures"]]
     assert shlex.split(step.rpartition("then run: ")[2])[1:4] == ["-vv", "batch", "databar:flow/missing"], step
+
+
+def test_row_errors_are_flowdecks_words_not_the_http_librarys(tmp_path: Path) -> None:
+    faults = Faults(rate=1.0, kinds=("drop_after",))  # started, then the answer cut short mid-body
+    with MockProviders(MockConfig(seed=2, faults=faults)) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
+        done = run_flowdeck(
+            ["batch", "gumloop:cut", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--json"], mocks.env
+        )
+    assert done.returncode == 1, done.stderr
+    errors = {r["error"] for r in results(tmp_path / "o.jsonl")}
+    assert errors == {
+        "gumloop start_pipeline: the connection broke while the answer was read, after the start request was "
+        "sent; the run may have started, so it was not retried"
+    }
+    (group,) = json.loads(done.stdout)["failures"]
+    assert group["status"] == "UNKNOWN" and group["reason"] == next(iter(errors))
+    assert "400" not in done.stdout + done.stderr and "ContentLength" not in done.stdout + done.stderr

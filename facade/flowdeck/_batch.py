@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import attrs
+import httpx
 from aiolimiter import AsyncLimiter
 
 from flowdeck._client import AsyncClient
@@ -51,6 +52,7 @@ from flowdeck._errors import (
     FlowdeckError,
     InvalidRequestError,
     StartOutcomeUnknown,
+    TransportError,
     UnsupportedOperationError,
     WaitTimeout,
 )
@@ -179,9 +181,7 @@ def read_rows(
         missing = [src for src in mapping if src not in record]
         if missing:
             columns = ", ".join(repr(c) for c in record) or "none"
-            raise InputFileError(
-                f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}"
-            )
+            raise InputFileError(f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}")
         inputs = {mapping.get(k, k): v for k, v in record.items()}
         row_ref = ref
         if ref_column is not None:
@@ -626,6 +626,50 @@ def credits_spent(run: Run) -> float | None:
     return None if cost is None else cost(run)
 
 
+# How each of httpx's failures below HTTP reads in a row's error (most specific class first, by MRO).
+_CONNECTION_FAILURES = {
+    "ConnectTimeout": "timed out connecting",
+    "ConnectError": "could not connect (connection refused, or no such host)",
+    "ReadTimeout": "no answer in time",
+    "WriteTimeout": "timed out sending the request",
+    "PoolTimeout": "no connection free in time",
+    "TimeoutException": "no answer in time",
+    "ReadError": "the connection broke while the answer was read",
+    "WriteError": "the connection broke while the request was sent",
+    "RemoteProtocolError": "the server closed the connection before answering in full",
+    "TransportError": "the connection failed",
+}
+
+
+def row_error(exc: FlowdeckError) -> str:
+    """The one line a result records for ``exc``: flowdeck's words, not an HTTP library's.
+
+    A failure below HTTP carries the HTTP library's own text (aiohttp's reads like ``400, message=...``
+    for a body cut short, which looks like an HTTP status it is not); it is said in words instead.
+    Errors with an answer from the provider keep their message (the provider's words are useful).
+
+    >>> import httpx
+    >>> try:
+    ...     raise TransportError("ReadError: <ContentLengthError: 400, ...>", provider="gumloop",
+    ...                          operation="get_pl_run") from httpx.ReadError("400, message=...")
+    ... except TransportError as exc:
+    ...     row_error(exc)
+    'gumloop get_pl_run: the connection broke while the answer was read'
+    """
+    cause = exc.__cause__
+    if not isinstance(exc, TransportError | StartOutcomeUnknown) or not isinstance(cause, httpx.TransportError):
+        return str(exc)
+    names = [klass.__name__ for klass in type(cause).__mro__]
+    what = next((_CONNECTION_FAILURES[n] for n in names if n in _CONNECTION_FAILURES), "the connection failed")
+    if isinstance(exc, StartOutcomeUnknown):
+        return (
+            f"{exc.provider} {exc.operation}: {what}, after the start request was sent; the run may have "
+            "started, so it was not retried"
+        )
+    never_sent = " (the request was never sent, so no run was started)" if "never sent" in str(exc) else ""
+    return f"{exc.provider} {exc.operation}: {what}{never_sent}"
+
+
 def is_rejection(exc: FlowdeckError) -> bool:
     """True if a start failed in a way a rerun would meet again (the request itself was refused)."""
     if isinstance(exc, ApiError):
@@ -744,7 +788,7 @@ class _Attempt:
         self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None,
         bulk: Mapping[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        message = error if isinstance(error, str) or error is None else str(error)
+        message = error if isinstance(error, str) or error is None else row_error(error)
         result = {
             "row": row.number, "input": row.inputs, "workflow": row.ref,
             "provider": run.provider if run else row.ref.split(":", 1)[0],

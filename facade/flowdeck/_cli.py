@@ -477,7 +477,7 @@ def _parse_delimiter(value: str | None) -> str | None:
     if value is None:
         return None
     separator = "\t" if value.lower() in ("tab", "\\t") else value
-    if len(separator) != 1 or separator in "\"\r\n" or separator.isalnum():
+    if len(separator) != 1 or separator in '"\r\n' or separator.isalnum():
         _fail(f"--delimiter {value!r}: expected one separator character, like ';', '|' or tab", EXIT_USAGE)
     return separator
 
@@ -533,7 +533,7 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
         return "fix these rows' inputs and run them with a new --out (a changed input file cannot resume this batch)"
     if group.status == "UNKNOWN":
         return (
-            f"these starts were cut off mid-request: {unknown_means(group.provider)}. Reruns leave these rows "
+            f"no whole answer came back to these starts: {unknown_means(group.provider)}. Reruns leave these rows "
             f"alone; once you know they did not start, start them with (a run that did start runs twice): "
             f"{shlex.join([*resume, '--retry-unknown'])}"
         )
