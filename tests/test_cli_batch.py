@@ -601,3 +601,47 @@ def test_row_errors_are_flowdecks_words_not_the_http_librarys(tmp_path: Path) ->
     (group,) = json.loads(done.stdout)["failures"]
     assert group["status"] == "UNKNOWN" and group["reason"] == next(iter(errors))
     assert "400" not in done.stdout + done.stderr and "ContentLength" not in done.stdout + done.stderr
+
+
+def test_retry_failed_starts_failed_rows_anew_and_only_when_asked(
+    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}, {"topic": "b", "mock_outcome": "fail"}, {"topic": "c"}])
+    out = tmp_path / "o.jsonl"
+    args = ["batch", "gumloop:rerun-rows", str(inputs), "--out", str(out), "--json"]
+    starts = served_mocks.states["gumloop"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1, first.output
+    (group,) = json.loads(first.stdout)["failures"]
+    assert group["status"] == "FAILED" and group["next"].endswith(f"--out {out} --json --retry-failed")
+    assert "(each a new run, paid again)" in group["next"]
+    failed_run = results(out)[1]["run_id"]
+    before = starts.start_count
+    assert runner.invoke(app, args).exit_code == 1 and starts.start_count == before  # a plain rerun starts nothing
+    checked = runner.invoke(app, [*args, "--retry-failed", "--check"])
+    assert json.loads(checked.stdout)["journal"] | {"error": None} == {
+        "finished": 2, "to_wait": 0, "to_start": 1, "unknown": 0, "error": None
+    }  # fmt: skip
+    again = runner.invoke(app, [*args, "--retry-failed"])
+    assert again.exit_code == 1, again.output
+    assert starts.start_count == before + 1  # only the FAILED row, as a new run
+    rows = results(out)
+    assert [r["status"] for r in rows] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert rows[1]["run_id"] != failed_run
+    assert json.loads(again.stdout)["started_now"] == 1
+
+
+def test_a_crash_during_a_retried_start_leaves_the_row_unknown_not_the_old_run(tmp_path: Path) -> None:
+    from flowdeck._batch import BatchRow, Journal, fingerprint
+    from flowdeck._models import Run, Status
+    from flowdeck._providers import parse_ref
+
+    row = BatchRow(2, "gumloop:f", {"topic": "a"})
+    journal = Journal(tmp_path / "o.jsonl")
+    journal.load(fingerprint([row]))
+    journal.intent(row)
+    journal.started(row, Run("gumloop", parse_ref("gumloop:f"), "old", Status.FAILED, "FAILED"))
+    journal.intent(row)  # --retry-failed's new start, then kill -9 before its answer
+    journal.close()
+    earlier = Journal(tmp_path / "o.jsonl").peek(fingerprint([row]))
+    assert earlier.started == {} and earlier.unresolved == {2}

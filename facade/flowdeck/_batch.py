@@ -380,6 +380,9 @@ def _start_events(
             run = run_from_json(event["run"]) if kind == "bulk_started" else None
             for row in rows:
                 last[row] = BULK_EVENTS[str(kind)]
+                if kind == "bulk_intent":  # a new start supersedes the row's earlier run
+                    started.pop(row, None)
+                    bulk_of.pop(row, None)
                 if run is not None:
                     started[row] = run
                     bulk_of[row] = (str(event.get("bulk")), tuple(rows))
@@ -387,6 +390,9 @@ def _start_events(
         row = event.get("row")
         if not isinstance(row, int):
             continue
+        if kind == "intent":  # a new start (--retry-failed) supersedes the row's earlier run
+            started.pop(row, None)
+            bulk_of.pop(row, None)
         if kind == "started":
             started[row] = run_from_json(event["run"])
             bulk_of.pop(row, None)
@@ -692,15 +698,33 @@ def start_limiter(rate: float | None) -> AsyncLimiter | None:
 
 
 def rows_left(
-    rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False
-) -> list[BatchRow]:
+    rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False,
+    retry_failed: bool = False,
+) -> list[BatchRow]:  # fmt: skip
     """The rows a batch does (again): those without a final outcome in ``earlier``.
 
     >>> rows_left([BatchRow(2, "gumloop:f", {})], Earlier({2: {"status": "TIMEOUT"}}, {}, frozenset()))
     [BatchRow(number=2, ref='gumloop:f', inputs={})]
     """
-    redo = set(RESUMABLE) | {s for s, on in (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected)) if on}
+    retried = (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected), ("FAILED", retry_failed))
+    redo = set(RESUMABLE) | {status for status, on in retried if on}
     return [r for r in rows if r.number not in earlier.results or earlier.results[r.number]["status"] in redo]
+
+
+def forget_failed(earlier: Earlier) -> Earlier:
+    """``earlier`` without the runs of rows that ended FAILED: ``--retry-failed`` starts those rows anew
+    (a new run, paid again) instead of waiting on the run that failed.
+
+    >>> run = Run("gumloop", parse_ref("gumloop:f"), "r1", Status.FAILED, "FAILED")
+    >>> forget_failed(Earlier({2: {"status": "FAILED"}}, {2: run}, frozenset())).started
+    {}
+    """
+    failed = {n for n, r in earlier.results.items() if r.get("status") == "FAILED"}
+    return attrs.evolve(
+        earlier,
+        started={n: run for n, run in earlier.started.items() if n not in failed},
+        bulk_of={n: task for n, task in earlier.bulk_of.items() if n not in failed},
+    )
 
 
 async def run_batch(
@@ -713,13 +737,15 @@ async def run_batch(
     timeout: float | None = None,
     retry_unknown: bool = False,
     retry_rejected: bool = False,
+    retry_failed: bool = False,
     observer: BatchObserver | None = None,
     bulk: int | None = 1,
 ) -> BatchSummary:
     """Run every row that has no final outcome yet; see the module docstring for what resuming does.
 
     ``retry_unknown`` starts again the rows whose start may or may not have happened (UNKNOWN);
-    ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow).
+    ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow);
+    ``retry_failed`` those whose run ended FAILED at the provider (each a new run, paid again).
     ``bulk``: rows per bulk task where the provider runs many inputs as one task (None: the
     provider's default, as ``flowdeck batch`` does; 1, the default here: one run per row).
 
@@ -735,7 +761,11 @@ async def run_batch(
     begun = time.monotonic()
     try:
         earlier = journal.load(fingerprint(rows))
-        todo = rows_left(rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected)
+        todo = rows_left(
+            rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
+        )
+        if retry_failed:
+            earlier = forget_failed(earlier)
         attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
         again = {r.number for r in todo}
         attempt.final = {n: r for n, r in earlier.results.items() if n not in again}

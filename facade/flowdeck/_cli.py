@@ -548,7 +548,10 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     if group.status in ("TIMEOUT", "POLL_ERROR"):
         return f"the runs go on at {group.provider}; to wait for them again run: {again}"
     if group.status == "FAILED":
-        return f"the workflow failed at {group.provider}; each row's error is in {out}"
+        return (
+            f"the workflow failed at {group.provider}; each row's error is in {out}. To run these rows again "
+            f"(each a new run, paid again): {shlex.join([*resume, '--retry-failed'])}"
+        )
     return f"see each row in {out}"
 
 
@@ -589,7 +592,7 @@ def _sigterm_cancels(task: asyncio.Task[Any], fired: list[bool]) -> Iterator[Non
 def _execute_batch(
     ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
     rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
-    on_interrupt: Callable[[Journal, KeyboardInterrupt], None], bulk: int | None = None,
+    on_interrupt: Callable[[Journal, KeyboardInterrupt], None], bulk: int | None = None, retry_failed: bool = False,
 ) -> BatchSummary:  # fmt: skip
     """Run the batch; on Ctrl-C or SIGTERM, ``on_interrupt`` reports (the journal is closed by then) and
     the command exits 130 or 143."""
@@ -604,7 +607,8 @@ def _execute_batch(
                 with ProgressDisplay(ui) as display:
                     return await run_batch(
                         client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
-                        retry_unknown=retry_unknown, retry_rejected=retry_rejected, observer=display, bulk=bulk,
+                        retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed,
+                        observer=display, bulk=bulk,
                     )  # fmt: skip
 
     try:
@@ -691,6 +695,13 @@ def batch(
     retry_rejected: Annotated[
         bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Start again rows whose run FAILED at the provider: each is a new run, paid again",
+        ),
+    ] = False,
     bulk: Annotated[
         int | None,
         typer.Option(
@@ -720,7 +731,8 @@ def batch(
 
     Each row's outcome is one line of --out. A rerun skips finished rows, waits again on started
     ones and starts nothing twice; rows the provider refused (REJECTED) are tried again only with
-    --retry-rejected, rows whose start may have happened (UNKNOWN) only with --retry-unknown.
+    --retry-rejected, rows whose start may have happened (UNKNOWN) only with --retry-unknown, rows
+    whose run ended FAILED at the provider only with --retry-failed (a new run each, paid again).
 
     First a pre-flight check compares the rows with the workflow's declared inputs (where the
     provider publishes them): a required input with no column, or empty in some rows, stops the
@@ -770,8 +782,9 @@ def batch(
                 client.adapter(provider)
             if not no_check:  # a few reads; the progress display is the only thing drawn on stderr
                 report = preflight_check(
-                    client, rows, Journal(out_path), retry_unknown=retry_unknown, retry_rejected=retry_rejected
-                )
+                    client, rows, Journal(out_path), retry_unknown=retry_unknown, retry_rejected=retry_rejected,
+                    retry_failed=retry_failed,
+                )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:  # reading the file, or the pre-flight's reads: no start was sent yet
@@ -811,6 +824,7 @@ def batch(
         summary = _execute_batch(
             ui, factory, rows, out_path, concurrency=concurrency, rate=starts_per_second, timeout=timeout,
             retry_unknown=retry_unknown, retry_rejected=retry_rejected, on_interrupt=interrupted, bulk=bulk,
+            retry_failed=retry_failed,
         )  # fmt: skip
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, rows_left
+from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, forget_failed, rows_left
 from flowdeck._client import Client
 from flowdeck._errors import FlowdeckError
 from flowdeck._models import Flow, credits_text
@@ -284,6 +284,7 @@ def check(
     *,
     retry_unknown: bool = False,
     retry_rejected: bool = False,
+    retry_failed: bool = False,
 ) -> Report:
     """Check a batch without starting anything: inputs, journal, credits. Reads only.
 
@@ -303,7 +304,11 @@ def check(
             earlier = journal.peek(fingerprint(rows))
         except FlowdeckError as exc:
             progress_error = str(exc)
-    left = rows_left(rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected)
+    left = rows_left(
+        rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
+    )
+    if retry_failed:  # those rows start anew: nothing of theirs to wait on
+        earlier = forget_failed(earlier)
     # As a batch does it: a started row is waited on; an unresolved start stays UNKNOWN unless retried.
     unresolved = earlier.unresolved - earlier.started.keys()
     unknown = set() if retry_unknown else {r.number for r in left if r.number in unresolved}
