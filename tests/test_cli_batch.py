@@ -389,9 +389,11 @@ def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: 
     summary = json.loads(compact)
     assert summary["ok"] is False and summary["statuses"] == {"SUCCEEDED": 1, "FAILED": 2}
     # Each run's log names its own run id: the group's reason is the failure itself, so they group.
+    again = shlex.join(["flowdeck", "batch", "gumloop:jq", str(inputs), "--out", str(out), "--json", "--retry-failed"])
     assert summary["failures"] == [
-        {"status": "FAILED", "rows": [2, 3], "next": f"the workflow failed at gumloop; each row's error is in {out}"}
-    ]
+        {"status": "FAILED", "rows": [2, 3], "next": f"the workflow failed at gumloop; each row's error is in {out}. "
+         f"To run these rows again (each a new run, paid again): {again}"}
+    ]  # fmt: skip
     assert first_reason == "ERROR: node 'Ask AI' failed: rate limited by upstream model"
 
 
