@@ -727,7 +727,7 @@ def batch(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
-    """Run a workflow once per input row. Rerun the same command to resume after Ctrl-C or a crash.
+    """Run a workflow once per input row. Rerun the same command to resume after Ctrl-C, SIGTERM or a crash.
 
     Each row's outcome is one line of --out. A rerun skips finished rows, waits again on started
     ones and starts nothing twice; rows the provider refused (REJECTED) are tried again only with
