@@ -74,7 +74,8 @@ def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
     rate = AdaptiveRate(clock=lambda: now[0])
     # Two seconds' worth of burst: what the first second accepted is well above the quota.
     simulate(rate, now, 6.0, quota(40.0, burst=2.0))
-    assert rate.rate is not None and 28 <= rate.rate <= 40, rate.rate
+    # 80% of what the first trial saw accepted, measured over the few answers it took to fail.
+    assert rate.rate is not None and 24 <= rate.rate <= 40, rate.rate
     assert rate.undone == 0 and rate.background == 0.0  # not taken for random refusals
 
 
@@ -83,14 +84,14 @@ def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
     refuse = random_refusals(0.3, seed=3)
     rate = AdaptiveRate(clock=lambda: now[0])
     simulate(rate, now, 1.5, refuse)
-    assert rate.cuts == 1  # a share of 429s: first taken for a quota ...
+    assert rate.cuts >= 1  # a share of 429s: first taken for a quota ...
     paced, _ = simulate(rate, now, 60.0, refuse)
     assert rate.undone >= 1 and rate.kept == 0 and rate.rate is None  # ... until slowing down did not lower it
     assert 0.2 <= rate.background <= 0.4, rate.background
     assert paced <= 0.05, paced  # and the client was hardly ever slowed down: a trial and a deeper one
 
 
-@pytest.mark.parametrize("seed", [22, 66, 162])
+@pytest.mark.parametrize("seed", [11, 22, 66, 162])
 def test_random_refusals_never_leave_the_client_paced_for_long(seed: int) -> None:
     # Seeds under which the trials once kept a cut by chance: its "before" was the window whose
     # share had just crossed the line (picked for being high), and a kept cut was never tried again
@@ -122,7 +123,7 @@ def test_the_first_answers_back_being_429s_is_no_quota() -> None:
     rate = AdaptiveRate(clock=lambda: now[0])
     for i in range(100):
         now[0] = 0.1 + i * 0.002
-        rate.observe(i < 30, 0.0)
+        rate.observe(i < 40 and i % 4 != 3, 0.0)  # the first 40 back: 30 refused, 10 accepted
     assert rate.rate is None and rate.cuts == 0
 
 
@@ -137,6 +138,8 @@ def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:
     for i in range(24):
         now[0] = 10.0 + i * 0.1
         rate.observe(i % 3 == 0, now[0])
+        if rate.cuts:
+            break
     assert rate.cuts == 1 and rate.rate is not None
     assert rate.rate >= 0.5 * 100 * 0.6, rate.rate  # half of ~100/s, decayed over the lull
 
@@ -185,7 +188,7 @@ async def test_requests_queued_to_be_sent_go_at_a_rate_cut_meanwhile() -> None:
 async def test_requests_waiting_at_a_cut_rate_go_at_once_when_it_is_undone() -> None:
     rate = AdaptiveRate(trial_answers=1)
     rate.rate = 0.5  # a cut on trial (a second one, after a first that did not lower the 429s either)
-    rate._trial = _Trial(0.0, 0.3, deepened=(40, 12))
+    rate._trial = _Trial(0.0, deepened=(40, 12))
     for _ in range(2):  # the first requests go at once (a turn late by a gap is made up for) ...
         await rate.settle()
     waiting = asyncio.ensure_future(rate.settle())  # ... the next in 2 s

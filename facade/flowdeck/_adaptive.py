@@ -13,8 +13,9 @@ what was accepted" leads to the next cut and the next: the client crawls. So eve
 Under a quota, sending below what it accepted leaves almost nothing refused; under random refusals
 the share stays. A cut is kept only if at most 5% of the answers to requests sent after it are 429,
 which a share of random refusals high enough to set off a cut cannot pass by chance over that many
-answers; otherwise the client goes back to unpaced (never to an earlier cut's rate: kept by chance,
-it would leave the client crawling), and the share the trial measured becomes the background of
+answers; otherwise it is cut once more (a first cut can count a quota's burst as its rate), and if
+that fails too the client goes back to unpaced (never to an earlier cut's rate: kept by chance, it
+would leave the client crawling), and the share the trials measured becomes the background of
 random refusals that later cuts must rise clearly above. None of the four providers documents its
 limits or rate-limit headers, so the rate is read from the answers alone.
 """
@@ -35,10 +36,9 @@ if TYPE_CHECKING:
 
 @attrs.define
 class _Trial:
-    """A cut on trial: the share of 429s that set it off, and the answers to requests sent since ``at``."""
+    """A cut on trial: the answers to requests sent since ``at``, and 429s among them."""
 
     at: float  # answers to requests sent from here on judge the cut
-    share: float
     deepened: tuple[int, int] | None = None  # a second cut: the first one's answers and 429s
     answers: int = 0
     refused: int = 0
@@ -55,11 +55,12 @@ class AdaptiveRate:
     what it accepted over the last few seconds. Every accepted answer then raises the rate by
     ``increase`` x that accepted rate per second of answers, so a quota that grows is found again.
 
-    Each cut is a trial, judged by the answers to ``trial_answers`` requests sent a ``window`` after
-    it (half as many once a ``window`` has passed): kept if at most half of ``refused_share`` of them
-    are 429; cut once more if clearly more are refused than before (a first cut can fall short of a
-    quota whose burst it counted); else undone, back to unpaced. A 429 now and then changes nothing:
-    each such request waits out its own Retry-After.
+    Each cut is a trial, judged by the answers to ``trial_answers`` requests sent a quarter
+    ``window`` after it: kept if at most half of ``refused_share`` of them are 429; else cut once
+    more, below what the trial saw accepted (a first cut can count a quota's burst), and if that
+    fails too, undone: back to unpaced, and the share both trials measured becomes the background.
+    A trial fails as soon as it sees one 429 more than that (after a quarter of its answers). A 429
+    now and then changes nothing: each such request waits out its own Retry-After.
 
     >>> rate = AdaptiveRate(clock=lambda: 0.0)
     >>> rate.rate is None  # not limited until the provider refuses a share of requests
@@ -85,7 +86,7 @@ class AdaptiveRate:
         # A cut is judged by requests sent a little after it: a quota's bucket, just emptied by the
         # requests sent before the cut, refuses a few of the first ones sent at the new rate too.
         self.settling = window / 4
-        self.trial_seconds = window
+        self._allowed = int(refused_share / 2 * trial_answers)  # 429s a kept cut's trial may see
         # A cut never goes below half of what the provider accepted over the last few seconds: a quota
         # is met at `decrease` x what it accepts, and random refusals, measured at a lull, would
         # otherwise put a cut far below what the client needs a moment later.
@@ -98,9 +99,11 @@ class AdaptiveRate:
         self._since: float | None = None  # the first answer
         self._ceiling = 0.0  # the accepted rate measured at the last cut
         self._trial: _Trial | None = None
-        # The share of 429s that cuts did not lower (random refusals): answers of the trials undone.
+        # The share of 429s that cuts did not lower (random refusals): answers of the trials undone,
+        # and of the unpaced answers right after.
         self.background = 0.0
         self._background = (0, 0)  # those answers, and the 429s among them
+        self._measuring = 0  # answers still to count into the background before any new cut
         self._next = 0.0  # when the next request may queue for a slot (acquire)
         self._sent = float("-inf")  # when the last request was (or will be) sent (settle)
         self._lock: asyncio.Lock | None = None  # held by the request waiting its turn in acquire
@@ -185,18 +188,27 @@ class AdaptiveRate:
             if sent is not None and sent >= trial.at:
                 trial.answers += 1
                 trial.refused += throttled
-                # Kept only on all its answers; failed on half of them once a window has passed: a
-                # cut must not hold a slow pace long on the evidence that it does not help.
-                failed = trial.refused > self.refused_share / 2 * trial.answers
-                if trial.answers >= self.trial_answers or (
-                    failed and trial.answers >= self.trial_answers / 2 and now - trial.at >= self.trial_seconds
-                ):
+                # Judged on all its answers, or failed on a quarter of them once it has one 429 more
+                # than a kept cut may see: a cut that does not help must not hold the pace down long.
+                failed = trial.refused > self._allowed and trial.answers >= self.trial_answers / 4
+                if trial.answers >= self.trial_answers or failed:
                     self._judge(trial, now)
+        elif self._measuring:
+            # After trials undone, the next answers measure the background too, before any new cut:
+            # unpaced and not picked by a cut, so many more of them than the trials' own.
+            self._measuring -= 1
+            self._count_background(1, throttled)
+            return
         elif self.rate is not None and not throttled:
             # One answer of rate-per-second: the increase adds up to increase x ceiling per second.
             self.rate += self.increase * max(self._ceiling, self.min_rate) / self.rate
         if throttled and self._trial is None:
             self._maybe_cut(now)
+
+    def _count_background(self, answers: int, refused: int) -> None:
+        counted, counted_refused = self._background
+        self._background = (counted + answers, counted_refused + refused)
+        self.background = self._background[1] / self._background[0]
 
     def _maybe_cut(self, now: float) -> None:
         answers, refused = len(self._answers), self._refused
@@ -214,7 +226,7 @@ class AdaptiveRate:
             # includes its burst, and the first answers back over-count refusals (a 429 is answered
             # faster than a start). Its accepted rate is then over a second, though less has passed:
             # right for a quota, whose burst is what it accepts in its first second.
-            if answers < 2 * self.min_answers or refused < answers / 2:
+            if answers < 5 * self.min_answers or refused < answers / 2:
                 return
             span = 2 * self.window  # its later half: all of it
         # Over the later half of the window: a quota's first second includes its burst, which must
@@ -224,7 +236,7 @@ class AdaptiveRate:
         cut = max(self._floor(now), self.decrease * accepted)
         if self.rate is not None and cut >= self.rate:
             return  # already slower than this would make it: nothing to try
-        self._trial = _Trial(now + self.settling, refused / answers)
+        self._trial = _Trial(now + self.settling)
         self.rate, self._ceiling = cut, max(accepted, self.min_rate)
         self.cuts += 1
 
@@ -236,7 +248,7 @@ class AdaptiveRate:
         """Keep, deepen or undo the cut on trial: its answers are in."""
         after = trial.refused / trial.answers
         self._trial = None
-        if after <= self.refused_share / 2:  # a quota: below what it accepted, almost nothing refused
+        if trial.refused <= self._allowed:  # a quota: below what it accepted, almost nothing refused
             self.kept += 1
             self.background, self._background = 0.0, (0, 0)  # the refusals seen were the quota's
         elif not trial.deepened:
@@ -246,18 +258,17 @@ class AdaptiveRate:
             # stop, random ones do not.
             assert self.rate is not None  # a cut on trial
             accepted = self.rate * (1 - after)
-            self._trial = _Trial(now + self.settling, after, deepened=(trial.answers, trial.refused))
+            self._trial = _Trial(now + self.settling, deepened=(trial.answers, trial.refused))
             self.rate, self._ceiling = max(self._floor(now), self.decrease * accepted), accepted
             self.cuts += 1
         else:
-            # The share of 429s did not follow the rate: random refusals, not a quota. Back to unpaced,
-            # not to a rate an earlier cut kept: were that one kept by chance, going back to it would
-            # leave the client crawling. The share this trial measured (of requests sent after the
-            # cut, so not picked for crossing the line) joins the background later cuts must clear.
-            answers, refused = self._background
+            # Two cuts did not stop the 429s: random refusals, not a quota. Back to unpaced, not to a
+            # rate an earlier cut kept: were that one kept by chance, going back to it would leave the
+            # client crawling. The share these trials measured (of requests sent after the cuts, so
+            # not picked for crossing the line) joins the background later cuts must clear.
             first = trial.deepened or (0, 0)
-            self._background = (answers + trial.answers + first[0], refused + trial.refused + first[1])
-            self.background = self._background[1] / self._background[0]
+            self._count_background(trial.answers + first[0], trial.refused + first[1])
+            self._measuring = 5 * self.min_answers
             self.rate = None
             self._next, self._sent = now, float("-inf")
             self.undone += 1
