@@ -93,10 +93,12 @@ def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
 
 @pytest.mark.parametrize("seed", [11, 22, 66, 162])
 def test_random_refusals_never_leave_the_client_paced_for_long(seed: int) -> None:
-    # Seeds under which the trials once kept a cut by chance: its "before" was the window whose
-    # share had just crossed the line (picked for being high), and a kept cut was never tried again
+    # Seeds 22, 66 and 162: the trials once kept a cut by chance (its "before" was the window whose
+    # share had just crossed the line, picked for being high), and a kept cut was never tried again
     # (the background raised the line above it), so the client stayed at a third of its pace,
-    # creeping up by 2% of that a second: the crawl of a batch under random 429s.
+    # creeping up by 2% of that a second: the crawl of a batch under random 429s. Seed 11: a cut
+    # kept on the 20 answers of a trial cut short (1 of them refused), were a trial kept on fewer
+    # than all its answers.
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     paced, _ = simulate(rate, now, 30.0, random_refusals(0.3, seed))
@@ -142,6 +144,22 @@ def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:
             break
     assert rate.cuts == 1 and rate.rate is not None
     assert rate.rate >= 0.5 * 100 * 0.6, rate.rate  # half of ~100/s, decayed over the lull
+
+
+def test_a_cut_that_does_not_help_is_lifted_on_its_third_429() -> None:
+    # A trial waiting for its 40 answers at a slow pace would hold a batch's starts down for seconds
+    # after it can no longer be kept (at most 2 of its answers may be 429).
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    rate.rate, rate._trial = 10.0, _Trial(0.0)
+    for i in range(12):  # 10 a second, every third refused
+        now[0] = 0.1 * (i + 1)
+        rate.observe(i % 3 == 2, now[0] - 0.05)
+    assert rate.cuts == 1 and rate._trial is not None and rate._trial.deepened == (10, 3)  # cut once more ...
+    for i in range(12):
+        now[0] = 2.0 + 0.1 * i
+        rate.observe(i % 3 == 2, now[0] - 0.05)
+    assert rate.rate is None and rate.undone == 1  # ... then lifted: 22 answers, not 80
 
 
 def test_429s_now_and_then_do_not_slow_anything_down() -> None:
