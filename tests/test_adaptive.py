@@ -297,7 +297,7 @@ async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_p
     assert adaptive <= 2 * plain + 1.0, (adaptive, plain)
 
 
-def test_flowdeck_batch_paces_starts_unless_told_not_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from flowdeck import _cli
     from typer.testing import CliRunner
 
@@ -307,7 +307,7 @@ def test_flowdeck_batch_paces_starts_unless_told_not_to(tmp_path: Path, monkeypa
 
     class Recorded(AsyncClient):  # the real client, noting how the command built it
         def __init__(self, **options: Any) -> None:
-            built.append(options.get("adaptive_rate", True))
+            built.append(options.get("adaptive_rate", False))
             super().__init__(**options)
 
     monkeypatch.setattr(_cli, "AsyncClient", Recorded)
@@ -319,6 +319,6 @@ def test_flowdeck_batch_paces_starts_unless_told_not_to(tmp_path: Path, monkeypa
             args = ["batch", "databar:flow/q", str(inputs), "--out", str(tmp_path / f"out{n}.jsonl"), *flags]
             result = CliRunner().invoke(_cli.app, [*args, "--json"])
             assert json.loads(result.stdout)["statuses"] == {"SUCCEEDED": 3}, result.output
-    assert built == [True, False, True]  # on by default
+    assert built == [False, False, True]  # off by default (README: what it costs under random 429s)
     help_text = CliRunner().invoke(_cli.app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout
-    assert "--no-adaptive-rate" in help_text and "on by default" in help_text
+    assert "--adaptive-rate" in help_text

@@ -571,10 +571,7 @@ def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp
 def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
     refused = FailureGroup("NOT_STARTED", "gumloop", "RateLimitError", "HTTP 429: quota", (2, 3))
     resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
-    # Run with --no-adaptive-rate: the pasted command paces starts (the default) again.
-    unpaced = [*resume[:4], "--no-adaptive-rate", *resume[4:]]
-    step = _cli._next_step(refused, unpaced, Path("o.jsonl"))
-    assert "a quota" in step and step.endswith("run: flowdeck batch gumloop:g in.csv --out o.jsonl")
+    assert _cli._next_step(refused, resume, Path("o.jsonl")).endswith(" --out o.jsonl --adaptive-rate")
     dropped = FailureGroup("NOT_STARTED", "gumloop", "TransportError", "ConnectError", (2,))
     assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
         "run: flowdeck batch gumloop:g in.csv --out o.jsonl"

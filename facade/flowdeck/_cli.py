@@ -538,12 +538,11 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
             f"{shlex.join([*resume, '--retry-unknown'])}"
         )
     if group.status == "NOT_STARTED":
-        if group.error_type == "RateLimitError" and "--no-adaptive-rate" in resume:
+        if group.error_type == "RateLimitError" and "--adaptive-rate" not in resume:
             # Retrying at the same pace meets the same quota: the pasted command must slow down.
-            paced = [arg for arg in resume if arg != "--no-adaptive-rate"]
             return (
                 f"{group.provider} refused these starts (HTTP 429, a quota); to start them at the pace it "
-                f"accepts run: {shlex.join(paced)}"
+                f"accepts run: {shlex.join([*resume, '--adaptive-rate'])}"
             )
         return f"nothing was started for these rows; to try again run: {again}"
     if group.status in ("TIMEOUT", "POLL_ERROR"):
@@ -556,12 +555,12 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
     return f"see each row in {out}"
 
 
-def batch_client(*, adaptive_rate: bool = True) -> AsyncClient:
+def batch_client(*, adaptive_rate: bool = False) -> AsyncClient:
     """The batch's client: on aiohttp's connections when installed (the ``[cli]`` extra brings it).
 
     A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (README
     "Performance"); both keep the same guarantees (no run started twice, no request waiting inside a pool).
-    ``adaptive_rate``: pace starts under a provider's quota (``--no-adaptive-rate`` turns it off, flowdeck._adaptive).
+    ``adaptive_rate``: pace starts under a provider's quota (``--adaptive-rate``, flowdeck._adaptive).
     """
     return AsyncClient(
         http_backend="aiohttp" if importlib.util.find_spec("aiohttp") else "httpcore", adaptive_rate=adaptive_rate
@@ -722,9 +721,9 @@ def batch(
         bool,
         typer.Option(
             "--adaptive-rate/--no-adaptive-rate",
-            help="Slow starts down together when the provider's 429s show a quota (on by default)",
+            help="Slow starts down together when the provider's 429s show a quota (off by default)",
         ),
-    ] = True,
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     verbose: Verbose = 0,
 ) -> None:
@@ -798,7 +797,7 @@ def batch(
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
                ("--encoding", encoding, "utf-8"), ("--delimiter", delimiter, None), ("--bulk", bulk, None),
-               ("--no-adaptive-rate", not adaptive_rate, False), ("--no-check", no_check, False),
+               ("--adaptive-rate", adaptive_rate, False), ("--no-check", no_check, False),
                ("--json", as_json, False)]  # fmt: skip
     resume = _batch_argv(ref, input_file, out_path, options, mapping or [], ui.verbose)
     # Never --retry-unknown: the printed command promises that no run is started twice.

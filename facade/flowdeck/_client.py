@@ -432,10 +432,9 @@ class AsyncClient(_BaseClient):
     ``max_concurrent_requests`` caps requests in flight at once. ``http_backend="aiohttp"`` (the
     ``[aiohttp]`` extra) sends them over aiohttp's connections instead of httpcore's, for a fraction
     of the CPU per request (see README "Performance"); everything else stays the same.
-    Each provider's starts (and, apart, its other requests) are paced together once it refuses a
-    share of them with 429 in a way slowing down helps: a quota, not random refusals (see
-    flowdeck._adaptive); so ``wait_many``, ``as_completed`` and batches meet a quota together rather
-    than each request alone. ``adaptive_rate=False`` leaves each request to its own 429s.
+    ``adaptive_rate=True`` paces each provider's starts (and, apart, its other requests) together
+    once it refuses a share of them with 429 in a way slowing down helps: a quota, not random
+    refusals (see flowdeck._adaptive).
 
     >>> async def enrich(rows):
     ...     async with AsyncClient(env=mock_env) as client:
@@ -478,7 +477,7 @@ class AsyncClient(_BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         max_concurrent_requests: int = 64,
         http_backend: Literal["httpcore", "aiohttp"] = "httpcore",
-        adaptive_rate: bool = True,
+        adaptive_rate: bool = False,
     ) -> None:
         import asyncio
 
