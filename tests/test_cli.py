@@ -201,7 +201,16 @@ def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch:
 
 @pytest.mark.parametrize(
     ("value", "variable"),
-    [("htp://127.0.0.1:1", "DATABAR_BASE_URL"), ("/v1/api", "DATABAR_BASE_URL"), ("https://", "DATABAR_BASE_URL")],
+    [
+        ("htp://127.0.0.1:1", "DATABAR_BASE_URL"),
+        ("/v1/api", "DATABAR_BASE_URL"),
+        ("https://", "DATABAR_BASE_URL"),
+        # Each of these used to fail only when the start was sent: a traceback, or "may have started".
+        ("http://127.0.0.1:80a", "DATABAR_BASE_URL"),
+        ("http://127.0.0.1:99999", "DATABAR_BASE_URL"),
+        ("http://127.0.0.1:1\t", "DATABAR_BASE_URL"),
+        (" http://127.0.0.1:1", "DATABAR_BASE_URL"),
+    ],
 )
 def test_a_mistyped_base_url_is_invalid_and_names_the_variable(
     mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str, variable: str

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
+import httpx
 
 from flowdeck._errors import ConfigurationError, InsecureTransportError, InvalidBaseURLError, MissingCredentialError
 from flowdeck._secrets import Secret
@@ -167,13 +168,20 @@ class ProviderConfig:
         return first + "".join(f" (or {o})" for o in others)
 
     def check_url(self, url: str, source: str) -> None:
-        """``url`` must be http(s) with a host, and may carry credentials over plain http only to loopback."""
+        """``url`` must be http(s) with a host, and may carry credentials over plain http only to loopback.
+
+        It must also parse as the requests will parse it (httpx), and hold no whitespace: a port like
+        ``80a``, a tab or a space pasted in front would otherwise fail only once a start was on its way,
+        where a failure cannot tell "never sent" from "may have started".
+        """
         try:
             parts = urlsplit(url)
             host = parts.hostname or ""
-        except ValueError:  # e.g. an unclosed IPv6 bracket
+            parts.port  # noqa: B018 - reading it is what checks it
+            httpx.URL(url)
+        except (ValueError, httpx.InvalidURL):  # e.g. an unclosed IPv6 bracket, a port that is no number
             parts, host = urlsplit(""), ""
-        if parts.scheme not in ("http", "https") or not host:
+        if parts.scheme not in ("http", "https") or not host or url != "".join(url.split()):
             raise InvalidBaseURLError(self.name, source, shown_url(url))
         if parts.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
             return
