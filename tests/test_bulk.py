@@ -192,6 +192,18 @@ def test_batch_groups_databar_rows_into_bulk_tasks_each_row_its_own_line(tmp_pat
     assert BULK_SIZE == 500
 
 
+def test_a_row_the_start_would_refuse_is_rejected_alone_and_its_bulk_task_runs_the_rest(tmp_path: Path) -> None:
+    rows = [{"domain": f"d{i}.com", **({"n": 1} if i == 7 else {})} for i in range(30)]  # Databar takes strings
+    source = jsonl(tmp_path / "in.jsonl", rows)
+    with MockProviders() as mocks:
+        summary = batch(mocks, "databar:flow/enrich", str(source), "--out", str(tmp_path / "r.jsonl"))
+        assert mocks.start_count == 1  # one task, for the 29 good rows
+    assert summary["statuses"] == {"SUCCEEDED": 29, "REJECTED": 1}
+    lines = results(tmp_path / "r.jsonl")
+    assert (lines[7]["status"], lines[7]["error"]) == ("REJECTED", "databar input 'n' must be a string, got int")
+    assert lines[8]["bulk"]["index"] == 7  # the task's inputs as sent: the rejected row is not among them
+
+
 def test_a_lone_databar_row_runs_as_a_plain_run(tmp_path: Path) -> None:
     source = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com", "workflow": "databar:flow/one"},
                                            {"topic": "t", "workflow": "gumloop:digest"}])  # fmt: skip

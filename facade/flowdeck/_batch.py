@@ -878,6 +878,9 @@ class _Attempt:
         async with gate:
             run = group.run
             if run is None:
+                group = self._without_invalid_rows(group)
+                if not group.rows:
+                    return
                 if limiter is not None:
                     await limiter.acquire()
                 for row in group.rows:
@@ -918,6 +921,33 @@ class _Attempt:
                 index = group.order.index(row.number)
                 outcome = outcomes[index]
                 self.record(row, outcome.status.value, outcome, bulk={"task_id": final.id, "index": index})
+
+    def _without_invalid_rows(self, group: BulkGroup) -> BulkGroup:
+        """``group`` less the rows whose inputs the start would refuse locally, each REJECTED on its own.
+
+        One task carries every row's inputs, so one bad row would otherwise refuse the whole task and
+        its good rows with it. Each row is checked by beginning its start alone: the adapter checks the
+        inputs before it yields its request, and that request is never sent.
+        """
+        workflow = parse_ref(group.rows[0].ref)
+        adapter = self.client.adapter(workflow.provider)
+        valid: list[BatchRow] = []
+        for row in group.rows:
+            op = group.spec.start(adapter, workflow, [row.inputs])
+            try:
+                next(op)
+            except InvalidRequestError as exc:
+                self.observer.started(row)
+                self.record(row, "REJECTED", error=exc)
+                continue
+            except StopIteration:
+                pass
+            finally:
+                op.close()
+            valid.append(row)
+        if len(valid) == len(group.rows):
+            return group
+        return BulkGroup(tuple(valid), tuple(r.number for r in valid), group.spec)
 
     def _all(
         self, group: BulkGroup, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
