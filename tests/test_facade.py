@@ -218,6 +218,26 @@ def test_error_status_maps_to_typed_error(status: int, body: dict[str, Any], err
         assert exc.retry_after == 4.0
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<!DOCTYPE HTML>\n<html>\n <body>\n  <h1>Error response</h1>\n  <p>Error code: 404</p>\n </body>\n</html>\n",
+         "HTTP 404: an HTML page, not the API: check the base URL (Error response Error code: 404)"),
+        ("upstream\nconnect error\n", "HTTP 404: upstream connect error"),
+    ],
+)  # fmt: skip
+def test_an_error_body_that_is_not_json_is_one_line_and_an_html_page_points_at_the_base_url(
+    text: str, expected: str
+) -> None:
+    # A wrong base URL lands on some web server: its page printed as is took a dozen lines of a terminal.
+    with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
+        mock.post(f"{DB}/v1/tasks/t-9/cancel").respond(404, text=text)
+        with pytest.raises(flowdeck.NotFoundError) as info:
+            c.databar.cancel_task("t-9")
+    assert str(info.value).endswith(expected) and "\n" not in str(info.value), str(info.value)
+    assert info.value.body == text  # the raw body stays whole on the error
+
+
 def test_idempotent_calls_retry_transport_errors_429_and_5xx() -> None:
     with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
         route = mock.get(f"{DB}/v1/tasks/t-1").mock(

@@ -10,6 +10,7 @@ flowdeck error in :func:`finish`, the one place errors are mapped.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
@@ -166,6 +167,17 @@ def _body(response: httpx.Response) -> Any:
 
 
 def _message(body: Any) -> str:
+    """The message of an error body, on one line.
+
+    >>> _message({"detail": "flow not found"})
+    'flow not found'
+    >>> _message("<!DOCTYPE HTML>\\n<html><body>\\n  <h1>Not Found</h1>\\n</body></html>")
+    'an HTML page, not the API: check the base URL (Not Found)'
+    """
+    if isinstance(body, str) and body.lstrip().startswith("<"):
+        # A web server's or a proxy's page, not the provider's API: its text is noise, its title a clue.
+        words = " ".join(re.sub(r"<!?[^>]*>", " ", body).split())
+        return f"an HTML page, not the API: check the base URL ({words[:120]})"
     if isinstance(body, dict):
         for key in ("detail", "error", "message"):
             value = body.get(key)
@@ -175,7 +187,7 @@ def _message(body: Any) -> str:
                 return str(value["message"])
             if value is not None:
                 return json.dumps(value)[:300]
-    return str(body)[:300] or "(empty body)"
+    return " ".join(str(body).split())[:300] or "(empty body)"
 
 
 def _request_id(response: httpx.Response, body: Any) -> str | None:
