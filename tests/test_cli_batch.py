@@ -647,3 +647,30 @@ def test_a_crash_during_a_retried_start_leaves_the_row_unknown_not_the_old_run(t
     journal.close()
     earlier = Journal(tmp_path / "o.jsonl").peek(fingerprint([row]))
     assert earlier.started == {} and earlier.unresolved == {2}
+
+
+def test_a_journal_line_the_disk_refuses_halfway_is_taken_back_whole(tmp_path: Path) -> None:
+    """A 1 KiB file size limit stands in for a full disk: the line that crosses it is written in part
+    (as a disk that fills up mid-write does), then refused; the journal must not keep that half line."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from flowdeck._batch import Journal
+        journal = Journal(Path({str(tmp_path / "out.jsonl")!r}))
+        try:
+            for row in range(1000):
+                journal.not_started(row)
+        except OSError as exc:
+            print(exc.errno)
+    """)
+    done = subprocess.run(  # noqa: S603 - the test's own interpreter, a limit only a child may have
+        ["/bin/bash", "-c", f"ulimit -f 1; trap '' XFSZ; exec {sys.executable} -c \"$0\"", script],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "27", done  # EFBIG: the limit was met
+    state = (tmp_path / "out.jsonl.flowdeck-state.jsonl").read_bytes()
+    assert len(state) < 1024 and state.endswith(b"\n")
+    assert [json.loads(line)["row"] for line in state.splitlines()] == list(range(len(state.splitlines())))

@@ -162,3 +162,32 @@ def test_starts_in_flight_at_ctrl_c_are_explained_and_the_resume_never_starts_th
     assert slow_mocks.states["gumloop"].start_count == n - 3  # the UNKNOWN rows were never started again
     assert "Gumloop may have started the pipeline run" in pasted.stdout  # the summary's next step says it too
     assert "--retry-unknown" in pasted.stdout
+
+
+@pytest.mark.slow
+def test_a_full_disk_ends_the_batch_in_one_line_leaves_whole_lines_and_the_printed_command_resumes(
+    tmp_path: Path,
+) -> None:
+    """A file size limit (``ulimit -f``) stands in for a full disk: writes past it fail as ENOSPC would."""
+    n = 40
+    inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(n)])
+    out = tmp_path / "out.jsonl"
+    with MockProviders(MockConfig(seed=8, run_seconds=(0.0, 0.1))) as mocks:
+        limited = bash(
+            f"ulimit -f 4; trap '' XFSZ; exec flowdeck batch databar:flow/enrich {inputs} --out {out} --bulk 1 "
+            "--concurrency 4",
+            mocks.env,
+            cwd=tmp_path,
+        )
+        assert limited.returncode == 1, limited.stderr
+        # The last line, one line: not followed by aiohttp's "Unclosed client session" (rows still sending
+        # after the end, on a pool opened after the client closed).
+        last = limited.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: cannot write ") and "Unclosed" not in limited.stderr, limited.stderr
+        for path in (out, state_of(out)):  # no half line for a resume to trip on
+            assert all(json.loads(line) for line in path.read_text().splitlines())
+        resume = last.split("(no run is started twice): ", 1)[1]
+        again = bash(resume, mocks.env, cwd=tmp_path)
+        assert again.returncode in (0, 1), again.stderr
+        assert [r["row"] for r in results(out)] == list(range(1, n + 1))
+        assert mocks.duplicate_starts() == {}

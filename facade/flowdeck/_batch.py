@@ -407,7 +407,7 @@ class Journal:
     def __init__(self, out: Path, state: Path | None = None) -> None:
         self.out = out
         self.state = state or out.with_name(out.name + ".flowdeck-state.jsonl")
-        self._files: dict[Path, IO[str]] = {}
+        self._files: dict[Path, IO[bytes]] = {}
         self._lock: IO[str] | None = None
 
     def _checked_state(self, fingerprint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -488,11 +488,20 @@ class Journal:
         handle = self._files.get(path)
         if handle is None:
             torn = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
-            handle = self._files[path] = path.open("a", encoding="utf-8")
+            # Unbuffered: each line is in the OS when this returns (it survives kill -9), and a write that
+            # fails leaves nothing queued to be written later.
+            handle = self._files[path] = path.open("ab", buffering=0)
             if torn:
-                handle.write("\n")  # never glue a new line onto a line torn by a crash
-        handle.write(json.dumps(record, default=str) + "\n")
-        handle.flush()  # in the OS before the next step: survives kill -9
+                handle.write(b"\n")  # never glue a new line onto a line torn by a crash
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            done = 0
+            while done < len(line):  # a full disk can take part of a line before it refuses the rest
+                done += os.write(handle.fileno(), line[done:])
+        except OSError:
+            os.ftruncate(handle.fileno(), size)  # no half line for the next reader or a resume to trip on
+            raise
 
     def intent(self, row: BatchRow) -> None:
         """Record that row's start request is about to be sent."""
@@ -776,10 +785,20 @@ async def run_batch(
             gate = asyncio.Semaphore(concurrency)
             limiter = start_limiter(rate)
             singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=retry_unknown)
-            await asyncio.gather(
-                *(attempt.process(row, gate, limiter) for row in singles),
-                *(attempt.process_bulk(group, gate, limiter) for group in groups),
-            )
+            tasks = [
+                *(asyncio.ensure_future(attempt.process(row, gate, limiter)) for row in singles),
+                *(asyncio.ensure_future(attempt.process_bulk(group, gate, limiter)) for group in groups),
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            except Exception:
+                # One row's failure to be recorded (a full disk) ends the batch: the other rows stop too,
+                # before the client closes under them (a request sent after that would open a new
+                # connection pool that nothing closes).
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
         finally:
             # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
             unreached = {

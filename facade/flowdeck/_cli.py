@@ -829,7 +829,10 @@ def batch(
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except OSError as exc:  # the results or state file could not be written (disk full, permissions)
-        _fail(f"cannot write {exc.filename or out_path}: {exc.strerror or exc}")
+        _fail(
+            f"cannot write {exc.filename or out_path}: {exc.strerror or exc}; once it can be written, resume "
+            f"(no run is started twice): {shlex.join(again)}"
+        )
     steps: list[str | None] = [_next_step(g, resume, out_path) for g in summary.failures]
     if as_json:
         ui.json(summary_json(summary, steps, str(out_path)))
