@@ -578,6 +578,17 @@ def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
     )
 
 
+def test_runs_the_provider_does_not_know_are_not_pointed_to_waiting_again() -> None:
+    resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
+    lost = FailureGroup("POLL_ERROR", "gumloop", "NotFoundError", "HTTP 404: run not found", (1, 2))
+    step = _cli._next_step(lost, resume, Path("o.jsonl"))
+    assert "does not know these runs" in step and "flowdeck batch" not in step, step
+    dropped = FailureGroup("POLL_ERROR", "gumloop", "TransportError", "ConnectError", (1,))
+    assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
+        "run: flowdeck batch gumloop:g in.csv --out o.jsonl"
+    )
+
+
 def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str, str], tmp_path: Path) -> None:
     inputs = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com"}])
     args = ["-vv", "batch", "databar:flow/missing", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--no-check"]

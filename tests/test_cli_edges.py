@@ -180,6 +180,8 @@ def test_the_summary_accounts_for_every_row() -> None:
     assert str(summary_line(summary)).endswith(
         "44 runs started now, 5 started earlier and followed again, 8 done earlier, 3 not started now"
     )
+    one = BatchSummary(total=1, skipped=0, started_now=1, resumed=0)
+    assert str(summary_line(one)).startswith("1 row in ") and str(summary_line(one)).endswith(": 1 run started now")
 
 
 class _InterruptImport(importlib.abc.MetaPathFinder):

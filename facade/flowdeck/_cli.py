@@ -292,7 +292,9 @@ def run(
     inputs_file: Annotated[
         Path | None, typer.Option("--inputs", metavar="FILE", help="A JSON file with an object of inputs.")
     ] = None,
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="Start the run and print its id.")] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Start the run and return at once (the id alone: --json | jq -r .run_id).")
+    ] = False,
     timeout: Annotated[
         float,
         typer.Option(metavar="SECONDS", callback=_positive, help="Seconds to wait before giving up (the run goes on)."),
@@ -545,6 +547,12 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
                 f"accepts run: {shlex.join([*resume, '--adaptive-rate'])}"
             )
         return f"nothing was started for these rows; to try again run: {again}"
+    if group.status == "POLL_ERROR" and group.error_type == "NotFoundError":
+        # Waiting again would meet the same 404: the runs are not at the server this batch now asks.
+        return (
+            f"{group.provider} does not know these runs (HTTP 404): they were started at another server or "
+            f"account than the one configured now; check its base URL and key (flowdeck doctor)"
+        )
     if group.status in ("TIMEOUT", "POLL_ERROR"):
         return f"the runs go on at {group.provider}; to wait for them again run: {again}"
     if group.status == "FAILED":

@@ -219,11 +219,12 @@ def summary_line(summary: BatchSummary) -> Text:
     The parts add up to the rows, so a resume accounts for every one of them.
     """
     not_started = summary.total - summary.skipped - summary.started_now - summary.resumed
-    parts = [f"{summary.started_now} runs started now"]
+    parts = [f"{summary.started_now} {'run' if summary.started_now == 1 else 'runs'} started now"]
     parts += [f"{summary.resumed} started earlier and followed again"] if summary.resumed else []
     parts += [f"{summary.skipped} done earlier"] if summary.skipped else []
     parts += [f"{not_started} not started now"] if not_started else []
-    return Text(f"{summary.total} rows in {summary.seconds:.1f}s: {', '.join(parts)}")
+    rows = "1 row" if summary.total == 1 else f"{summary.total} rows"
+    return Text(f"{rows} in {summary.seconds:.1f}s: {', '.join(parts)}")
 
 
 def summary_table(summary: BatchSummary) -> Table:
