@@ -4,6 +4,7 @@ session's mock providers and Prism servers, and the names flowdeck's docstring e
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,20 @@ def project_copy(tmp_path: Path) -> Path:
     for name in ("specs", "generated"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every xdist worker of this run shares (this process's own when not distributed).
+
+    Work that gives the same result on every worker (a generated client, say) is done once in it,
+    under a ``filelock.FileLock`` next to the result.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = shared / "shared"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -75,3 +90,4 @@ def prism_urls() -> Any:
 
     with prism_servers(PROVIDERS) as urls:
         yield urls
+

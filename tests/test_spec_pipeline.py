@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime
 import doctest
+import hashlib
 import http.server
 import importlib
 import json
@@ -18,9 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import filelock
 import httpx
 import pytest
 import yaml
+from specpipe import _generate
 from specpipe._build import (
     build_all,
     build_provider,
@@ -56,6 +59,30 @@ from specpipe._update import type_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
+
+
+@pytest.fixture(autouse=True)
+def _each_generator_input_generated_once(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """openapi-python-client takes seconds per spec and the suite regenerates the same unchanged specs
+    in several tests. Its output is a function of the spec, the settings and the package name (the drift
+    check relies on that), so each such input is generated for real once per run, on whichever worker
+    asks first, and copied from there after; a changed spec is a new input and runs the generator."""
+    real = _generate.generate_one
+    store = run_dir / "generator-outputs"
+    store.mkdir(exist_ok=True)
+
+    def generate_one(spec: Path, config: Path, out: Path) -> None:
+        key = hashlib.sha256(b"\0".join([spec.read_bytes(), config.read_bytes(), out.name.encode()])).hexdigest()
+        done = store / key
+        with filelock.FileLock(f"{done}.lock"):
+            if not done.exists():
+                real(spec, config, out)  # a failure raises here and leaves nothing behind
+                shutil.copytree(out, f"{done}.part", ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache"))
+                Path(f"{done}.part").rename(done)
+                return
+        shutil.copytree(done, out)
+
+    monkeypatch.setattr(_generate, "generate_one", generate_one)
 
 
 def _overlay(*actions: dict[str, Any]) -> dict[str, Any]:
