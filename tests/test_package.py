@@ -55,7 +55,10 @@ def test_wheel_without_extras(tmp_path: Path) -> None:
     python = str(bin_ / "python")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python]
-    subprocess.run([*pip, "install", "-q", str(wheel)], check=True, timeout=300, env=env, stderr=subprocess.DEVNULL)
+    # --no-compile: byte-compiling every installed module (pytest's pygments most of all) is seconds of CPU
+    # this throwaway venv never gets back.
+    install = [*pip, "install", "--no-compile", "-q"]
+    subprocess.run([*install, str(wheel)], check=True, timeout=300, env=env, stderr=subprocess.DEVNULL)
 
     listed = json.loads(subprocess.check_output([*pip, "list", "--format=json"], env=env, timeout=60))
     installed = {p["name"].lower() for p in listed}
@@ -78,7 +81,7 @@ def test_wheel_without_extras(tmp_path: Path) -> None:
 
     # pytest loads flowdeck's plugin in every run: without [testing] it must still work, and the
     # fixtures must say what to install.
-    subprocess.run([*pip, "install", "-q", "pytest"], check=True, timeout=300, env=env, stderr=subprocess.DEVNULL)
+    subprocess.run([*install, "pytest"], check=True, timeout=300, env=env, stderr=subprocess.DEVNULL)
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "test_user.py").write_text(
         textwrap.dedent("""
