@@ -90,4 +90,3 @@ def prism_urls() -> Any:
 
     with prism_servers(PROVIDERS) as urls:
         yield urls
-
