@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -170,20 +169,24 @@ class ProviderConfig:
     def check_url(self, url: str, source: str) -> None:
         """``url`` must be http(s) with a host, and may carry credentials over plain http only to loopback.
 
-        It must also parse as the requests will parse it (httpx), and hold no whitespace: a port like
+        It is parsed as the requests will parse it (httpx), and must hold no whitespace: a port like
         ``80a``, a tab or a space pasted in front would otherwise fail only once a start was on its way,
         where a failure cannot tell "never sent" from "may have started".
         """
         try:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            parts.port  # noqa: B018 - reading it is what checks it
-            httpx.URL(url)
-        except (ValueError, httpx.InvalidURL):  # e.g. an unclosed IPv6 bracket, a port that is no number
-            parts, host = urlsplit(""), ""
-        if parts.scheme not in ("http", "https") or not host or url != "".join(url.split()):
+            parsed: httpx.URL | None = httpx.URL(url)
+        except httpx.InvalidURL:  # e.g. an unclosed IPv6 bracket, a port that is no number
+            parsed = None
+        host = parsed.host if parsed is not None else ""
+        if (
+            parsed is None
+            or parsed.scheme not in ("http", "https")
+            or not host
+            or not (parsed.port is None or 0 < parsed.port < 65536)  # httpx takes any number
+            or any(c.isspace() for c in url)
+        ):
             raise InvalidBaseURLError(self.name, source, shown_url(url))
-        if parts.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
+        if parsed.scheme == "https" or self.allow_insecure_http or _is_loopback(host):
             return
         raise InsecureTransportError(self.name, host, source)
 
