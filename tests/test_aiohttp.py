@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import aiohttp
 import flowdeck
 import httpx
 import pytest
 from flowdeck import _aiohttp
-from flowdeck._aiohttp import AiohttpTransport
+from flowdeck._aiohttp import AiohttpTransport, wire
 from flowdeck.testing import Faults, MockConfig, MockProviders
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from yarl import URL
 
 from benchmarks import soak
 
@@ -65,6 +69,62 @@ async def test_the_error_map_has_teeth_reporting_a_dropped_connection_as_never_s
     monkeypatch.setattr(_aiohttp, "_mapped", naive)
     report = await soak.soak_async(200, seed=4, fault_rate=0.4, backend="aiohttp")
     assert report.duplicates > 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+_ORIGINS = ["https://api.example.com", "https://API.example.com", "https://api.example.com:443", "http://127.0.0.1:8080",
+            "http://[::1]:80"]  # fmt: skip
+# Mostly segments URLs are made of, so both the unparsed and the parsed way are drawn often.
+_SEGMENTS = ["a", "Z9", "-_~", ".", "..", "%41", "%zz", "é", "a b", "?x", "#f", "&=", ""]
+_PARAMS = st.dictionaries(
+    st.text(min_size=1, max_size=4), st.booleans() | st.integers() | st.text(max_size=4), max_size=3
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    origin=st.sampled_from(_ORIGINS),
+    path=st.lists(st.sampled_from(_SEGMENTS), max_size=5).map("/".join) | st.text(max_size=8),
+    params=st.none() | _PARAMS,
+    body=st.none() | _JSON,
+    content_type=st.sampled_from([None, "application/json; charset=utf-8"]),
+)
+def test_what_flowdeck_sends_on_aiohttp_is_what_an_httpx_client_would(
+    origin: str, path: str, params: dict[str, Any] | None, body: object, content_type: str | None
+) -> None:
+    # flowdeck's aiohttp path builds requests without httpx's objects, and skips parsing URLs that
+    # httpx would send as they are written: every byte must still be what httpx would send.
+    url = f"{origin}/v1/{path}"
+    headers = {"x-apikey": "k", **({"Content-Type": content_type} if content_type else {})}
+    method = "POST" if body is not None else "GET"
+    kwargs = {"method": method, "url": url, "params": params, "headers": headers, "json": body}
+    unused = httpx.MockTransport(lambda _: httpx.Response(204))  # given, so no TLS context is built per example
+    try:
+        agent = {"User-Agent": f"flowdeck/{flowdeck.__version__}"}
+        with httpx.Client(headers=agent, transport=unused, trust_env=False) as client:
+            theirs = client.build_request(method, url, params=params, headers=headers, json=body)
+    except httpx.InvalidURL:
+        with pytest.raises(httpx.InvalidURL):
+            wire(kwargs)
+        return
+    sent_method, sent_url, sent_headers, sent_body = wire(kwargs)
+    # Compared as they go on the wire (no fragment; an empty query "?" as none, which no server minds).
+    ours = URL(sent_url, encoded=True)
+    wanted = theirs.url
+    assert sent_method == method
+    assert (ours.scheme, ours.raw_host, ours.explicit_port) == (wanted.scheme, wanted.raw_host.decode(), wanted.port)
+    assert ours.raw_path_qs == wanted.raw_path.decode().removesuffix("?")
+    assert sent_body == (theirs.read() or None)
+    # Host and Content-Length follow from the URL and the body, and aiohttp writes them; httpx.Client
+    # also says "Connection: keep-alive", which HTTP/1.1 means without saying it.
+    unsaid = ("host", "content-length", "connection")
+    assert sent_headers == {k: v for k, v in theirs.headers.items() if k not in unsaid}
 
 
 def test_without_aiohttp_installed_the_backend_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:

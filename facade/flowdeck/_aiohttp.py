@@ -14,12 +14,21 @@ What it keeps of flowdeck's guarantees:
   gate bounds the requests in flight (and so the connections).
 - A long provider timeout is a read timeout only (``sock_read``); connecting keeps its own bound.
 - Bodies are handed to httpx undecoded (httpx decodes them), and no cookies are kept.
+
+flowdeck's own calls skip httpx's request and response objects (:meth:`AiohttpTransport.send`): the
+request is sent from the generated code's arguments, and one httpx response is made, of the body
+read whole, for the generated parser. Built the httpx way (the same URL, headers and JSON bytes),
+they cost about half as much CPU.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import ssl
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -27,6 +36,16 @@ import httpx
 from multidict import CIMultiDict
 from yarl import URL
 
+from flowdeck._transport import (
+    CallPolicy,
+    aread_body,
+    aretrying,
+    build_request,
+    checked,
+    limited,
+    request_headers,
+    url_text,
+)
 from flowdeck._transport import ssl_context as default_ssl_context
 
 CHUNK = 64 * 1024
@@ -44,6 +63,79 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
         return httpx.RemoteProtocolError(message)
     return httpx.ReadError(message)  # reset, payload or unknown: it may have been sent
+
+
+# A URL httpx would send as it is written: an origin, a path of unreserved characters without dot
+# segments, an optional query of unreserved characters, "=" and "&". Most of flowdeck's URLs are so
+# (a run's id in the path or the query), and checking costs a fiftieth of parsing with httpx.
+_PLAIN = re.compile(r"(https?://[^/?#]+)(/[A-Za-z0-9._~/-]*)(\?[A-Za-z0-9._~=&-]+)?\Z")
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_origin(origin: str) -> bool:
+    # httpx changes nothing in it: host in lower case, no default port, nothing to quote or to refuse.
+    try:
+        return str(httpx.URL(origin + "/")) == origin + "/"
+    except httpx.InvalidURL:
+        return False
+
+
+def _normalized(text: str) -> str:
+    """``text`` as httpx sends it (normalized, percent-encoded), parsed by httpx only when it could differ.
+
+    >>> _normalized("https://api.example.com/v1/tasks/7?partial=false")
+    'https://api.example.com/v1/tasks/7?partial=false'
+    >>> _normalized("https://API.example.com:443/v1/./tasks/a b")
+    'https://api.example.com/v1/tasks/a%20b'
+    """
+    plain = _PLAIN.match(text)
+    if plain and "/." not in plain[2] and _plain_origin(plain[1]):
+        return text
+    return str(httpx.URL(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _target(text: str) -> URL:
+    # aiohttp is handed httpx's normalized URL as it is, not normalized again.
+    return URL(_normalized(text), encoded=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+
+
+def _json(value: Any) -> bytes:
+    # Byte for byte what httpx sends for json= (httpx 0.28's encode_json).
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def wire(kwargs: Mapping[str, Any]) -> tuple[str, str, dict[str, str], bytes | None]:
+    """What ``httpx.Client.request(**kwargs)`` would put on the wire: method, URL, headers, body.
+
+    Host and Content-Length are left to aiohttp, as they follow from the URL and the body.
+
+    >>> method, url, headers, body = wire({"method": "post", "url": "https://api.example.com/v1/run",
+    ...                                    "json": {"domain": "é.com"}})
+    >>> method, url, headers["content-type"], body.decode()
+    ('POST', 'https://api.example.com/v1/run', 'application/json', '{"domain":"é.com"}')
+    """
+    method, url, headers, body = _prepared(kwargs)
+    return method, str(_target(url)), headers, body
+
+
+def _prepared(kwargs: Mapping[str, Any]) -> tuple[str, str, dict[str, str], bytes | None]:
+    headers = request_headers(checked(kwargs))
+    if any(kwargs.get(name) is not None for name in ("content", "data", "files")) or not all(
+        type(v) is str for v in headers.values()
+    ):  # forms, files, raw bytes and bytes headers are rare: httpx encodes those, as they come
+        request = build_request(kwargs)
+        encoded = {k: v for k, v in request.headers.items() if k not in ("host", "content-length")}
+        return request.method, str(request.url), encoded, request.read() or None
+    method, url = kwargs["method"].upper(), url_text(kwargs["url"], kwargs.get("params"))
+    if (value := kwargs.get("json")) is None:
+        return method, url, headers, None
+    return method, url, {"content-type": "application/json", **headers}, _json(value)
 
 
 class _Body(httpx.AsyncByteStream):
@@ -81,6 +173,60 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return self._session
 
+    async def send(self, kwargs: Mapping[str, Any], policy: CallPolicy) -> httpx.Response:
+        """The final response to the request ``httpx.Client.request(**kwargs)`` would send, its body read.
+
+        Retried as ``policy`` allows, by the loop every async request goes through.
+        """
+        method, url, headers, body = _prepared(kwargs)
+        target = _target(url)
+        given = kwargs.get("timeout")
+        timeouts = httpx.Timeout(given) if given is not None and not isinstance(given, httpx.Timeout) else given
+        timeout = _timeout(None, None) if timeouts is None else _timeout(timeouts.connect, timeouts.read)
+
+        async def attempt() -> tuple[httpx.Response, bytes]:
+            return await self._exchange(method, target, headers, body, timeout, policy)
+
+        return await aretrying(policy, method, url, attempt)
+
+    async def _exchange(
+        self, method: str, url: URL, headers: dict[str, str], body: bytes | None, timeout: aiohttp.ClientTimeout,
+        policy: CallPolicy,
+    ) -> tuple[httpx.Response, bytes]:  # fmt: skip
+        try:
+            response = await self._open().request(
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, auto_decompress=False
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _mapped(exc) from exc
+        if "Content-Encoding" in response.headers:  # httpx decodes, and limits the decoded size
+            whole, data = await aread_body(self._response(response), policy)
+            await whole.aread()
+            return whole, data
+        started, size, chunks = time.perf_counter(), 0, []
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK):
+                size += len(chunk)
+                limited(size, started, policy)
+                chunks.append(chunk)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _mapped(exc) from exc
+        finally:
+            response.release()
+        data = b"".join(chunks)
+        whole = httpx.Response(response.status, headers=response.raw_headers, stream=httpx.ByteStream(data))
+        whole.read()
+        return whole, data
+
+    @staticmethod
+    def _response(response: aiohttp.ClientResponse) -> httpx.Response:
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,  # bytes, as httpx keeps them: nothing decoded to be encoded again
+            stream=_Body(response),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._open()
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
@@ -96,12 +242,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )  # fmt: skip
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _mapped(exc) from exc
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,  # bytes, as httpx keeps them: nothing decoded to be encoded again
-            stream=_Body(response),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
-        )
+        return self._response(response)
 
     async def aclose(self) -> None:
         if self._session is not None:

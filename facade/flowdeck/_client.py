@@ -34,6 +34,8 @@ from flowdeck._transport import (
 )
 
 if TYPE_CHECKING:
+    from flowdeck._aiohttp import AiohttpTransport
+
     # Only for the types of client.<provider>: each module loads when its namespace is first used.
     from flowdeck._providers.databar import AsyncDatabar, Databar
     from flowdeck._providers.gumloop import AsyncGumloop, Gumloop
@@ -87,7 +89,7 @@ def _adopt_async(http: httpx.AsyncClient) -> httpx.AsyncClient:
     return http
 
 
-def _aiohttp_transport() -> httpx.AsyncBaseTransport:
+def _aiohttp_transport() -> AiohttpTransport:
     """flowdeck's aiohttp transport, or a one-line error naming the extra to install."""
     try:
         from flowdeck._aiohttp import AiohttpTransport
@@ -495,10 +497,13 @@ class AsyncClient(_BaseClient):
         )  # fmt: skip
         # As in Client: a user's http_client keeps its whole client, flowdeck's own connections do not.
         self._http: httpx.AsyncClient | httpx.AsyncBaseTransport
+        # flowdeck's calls on aiohttp are sent without httpx's request and response objects (see _send).
+        self._direct: AiohttpTransport | None = None
         if http_client is not None:
             self._http = _adopt_async(http_client)
         elif http_backend == "aiohttp":
-            self._http = AsyncRetryTransport(_aiohttp_transport())
+            self._direct = _aiohttp_transport()
+            self._http = AsyncRetryTransport(self._direct)
         else:
             shards = -(-max_concurrent_requests // PER_SHARD)  # enough slots for every request let through
             self._http = AsyncRetryTransport(ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD))
@@ -555,13 +560,15 @@ class AsyncClient(_BaseClient):
                     await rate.settle()
                 with call_policy(policy):
                     try:
-                        response = await self._send(kwargs)
+                        response = await self._send(kwargs, policy)
                     except httpx.TransportError as exc:
                         raise error_for_transport(call, exc) from exc
                 break
         return finish(call, response)
 
-    async def _send(self, kwargs: dict[str, Any]) -> httpx.Response:
+    async def _send(self, kwargs: dict[str, Any], policy: CallPolicy) -> httpx.Response:
+        if self._direct is not None:  # about half the CPU of an httpx request through the same connections
+            return await self._direct.send(kwargs, policy)
         if isinstance(self._http, httpx.AsyncClient):
             return await self._http.request(**kwargs)
         request = build_request(kwargs)

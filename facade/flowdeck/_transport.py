@@ -77,14 +77,47 @@ def _parsed(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-def _url(url: str, params: Any) -> httpx.URL:
-    if not params:
-        return _parsed(url)
-    if "?" not in url:
+def url_text(url: str, params: Any) -> str:
+    """``url`` with the query ``params`` merged in as httpx merges them, as text (not yet parsed).
+
+    >>> url_text("https://api.example.com/v1/tasks/7", {"partial": False, "n": [1, 2]})
+    'https://api.example.com/v1/tasks/7?partial=false&n=1&n=2'
+    """
+    if params is None:
+        return url
+    if "?" not in url and "#" not in url:
         # The query appended as text and the whole parsed once: merging parameters into a parsed URL
         # (httpx's way) parses it twice more and was two thirds of the cost of building a poll.
-        return _parsed(f"{url}?{httpx.QueryParams(params)}")
-    return httpx.URL(url).copy_merge_params(params)  # a query already there: httpx's merge rules
+        return f"{url}?{_query(params)}" if params else url
+    return str(httpx.URL(url, params=params))  # httpx's rule: given parameters replace the URL's query
+
+
+def _query(params: Any) -> str:
+    # A poll sends the same parameters each time: their encoding (~10 us) is remembered. The key
+    # holds each value's type, as True == 1 but they encode as "true" and "1".
+    try:
+        return _encoded_query(tuple((k, v.__class__, v) for k, v in params.items()))
+    except (TypeError, AttributeError):  # a list value (unhashable), or not a mapping
+        return str(httpx.QueryParams(params))
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded_query(items: tuple[tuple[Any, type, Any], ...]) -> str:
+    return str(httpx.QueryParams([(k, v) for k, _, v in items]))
+
+
+def checked(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``kwargs`` of ``httpx.Client.request``, refused if they hold anything flowdeck's requests cannot carry."""
+    unknown = kwargs.keys() - _REQUEST_ARGS
+    if unknown:  # a regenerated operation passing something new must not lose it silently
+        raise TypeError(f"build_request() cannot send {', '.join(sorted(unknown))}")
+    return kwargs
+
+
+def request_headers(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The headers of a request: httpx's defaults naming flowdeck, then the call's own (names in lower case)."""
+    own = kwargs.get("headers")
+    return {**_DEFAULT_HEADERS, **{k.lower(): v for k, v in own.items()}} if own else _DEFAULT_HEADERS
 
 
 def build_request(kwargs: Mapping[str, Any]) -> httpx.Request:
@@ -99,16 +132,11 @@ def build_request(kwargs: Mapping[str, Any]) -> httpx.Request:
     >>> str(request.url), request.headers["user-agent"].startswith("flowdeck/")
     ('https://api.example.com/v1/tasks/7?partial=false', True)
     """
-    unknown = kwargs.keys() - _REQUEST_ARGS
-    if unknown:  # a regenerated operation passing something new must not lose it silently
-        raise TypeError(f"build_request() cannot send {', '.join(sorted(unknown))}")
-    own = kwargs.get("headers")
-    headers = {**_DEFAULT_HEADERS, **{k.lower(): v for k, v in own.items()}} if own else _DEFAULT_HEADERS
-    timeout = kwargs.get("timeout")
+    timeout = checked(kwargs).get("timeout")
     return httpx.Request(
         kwargs["method"],
-        _url(kwargs["url"], kwargs.get("params")),
-        headers=headers,
+        _parsed(url_text(kwargs["url"], kwargs.get("params"))),
+        headers=request_headers(kwargs),
         json=kwargs.get("json"),
         content=kwargs.get("content"),
         data=kwargs.get("data"),
@@ -236,7 +264,8 @@ def _stamina_switch(name: str, default: bool) -> bool:
     return default if stamina is None else bool(getattr(stamina, name)())
 
 
-def _limited(response: httpx.Response, size: int, started: float, policy: CallPolicy) -> None:
+def limited(size: int, started: float, policy: CallPolicy) -> None:
+    """Refuse a body once it is larger or slower in total than ``policy`` accepts."""
     if size > policy.max_body_bytes:
         raise ResponseTooLarge(f"response body larger than {policy.max_body_bytes} bytes")
     if time.perf_counter() - started > policy.max_body_seconds:
@@ -268,7 +297,7 @@ def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Respo
     try:
         for chunk in stream:  # type: ignore[union-attr]
             size += len(chunk)
-            _limited(response, size, started, policy)
+            limited(size, started, policy)
             chunks.append(chunk)
     except httpx.DecodingError as exc:
         raise ResponseUndecodable(str(exc)) from exc
@@ -286,7 +315,7 @@ async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[http
     try:
         async for chunk in stream:  # type: ignore[union-attr]
             size += len(chunk)
-            _limited(response, size, started, policy)
+            limited(size, started, policy)
             chunks.append(chunk)
     except httpx.DecodingError as exc:
         raise ResponseUndecodable(str(exc)) from exc
@@ -296,30 +325,32 @@ async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[http
     return _whole(response, body), body
 
 
-def _log(request: httpx.Request, attempt: int, started: float, outcome: str) -> None:
+def _log(method: str, url: httpx.URL | str, attempt: int, started: float, outcome: str) -> None:
     if logger.isEnabledFor(logging.DEBUG):
+        url = _parsed(url) if isinstance(url, str) else url
         # Only method, host, path: never headers (credentials) or query strings (may carry ids of users).
         logger.debug(
             "%s %s%s -> %s (attempt %d, %.1f ms)",
-            request.method,
-            request.url.host,
-            request.url.path,
+            method,
+            url.host,
+            url.path,
             outcome,
             attempt,
             (time.perf_counter() - started) * 1000,
         )
 
 
-def _log_retry(request: httpx.Request, reason: str, attempt: int, attempts: int, wait: float) -> None:
+def _log_retry(method: str, url: httpx.URL | str, reason: str, attempt: int, attempts: int, wait: float) -> None:
     # One record per scheduled retry on flowdeck's own logger (the CLI counts them). stamina's retry
     # loops would also call its process-wide hooks, which print a WARNING per retry unless a host
     # application reconfigures them: hence flowdeck's own loop.
     if retry_logger.isEnabledFor(logging.DEBUG):
+        url = _parsed(url) if isinstance(url, str) else url
         retry_logger.debug(
             "retrying %s %s%s after %s (attempt %d of %d, in %.1f s)",
-            request.method,
-            request.url.host,
-            request.url.path,
+            method,
+            url.host,
+            url.path,
             f"HTTP {reason}" if reason.isdigit() else reason,
             attempt,
             attempts,
@@ -351,17 +382,17 @@ class RetryTransport(httpx.BaseTransport):
             try:
                 response, body = read_body(self._inner.handle_request(request), policy)
             except httpx.TransportError as exc:
-                _log(request, num, started, type(exc).__name__)
+                _log(request.method, request.url, num, started, type(exc).__name__)
                 if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
                     raise
                 reason = type(exc).__name__
             else:
-                _log(request, num, started, str(response.status_code))
+                _log(request.method, request.url, num, started, str(response.status_code))
                 if (wait := _retry_wait(policy, num, None, response, body)) is None:
                     return response
                 reason = str(response.status_code)
             num += 1
-            _log_retry(request, reason, num, policy.max_retries + 1, wait)
+            _log_retry(request.method, request.url, reason, num, policy.max_retries + 1, wait)
             if wait > 0:
                 time.sleep(wait)
 
@@ -379,35 +410,54 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         policy = _policy.get()
         if policy is None:
             return await self._inner.handle_async_request(request)
-        num = 1
-        while True:
-            started = time.perf_counter()
-            sent = policy.rate.now() if policy.rate is not None else 0.0
-            try:
-                response, body = await aread_body(await self._inner.handle_async_request(request), policy)
-            except httpx.TransportError as exc:
-                _log(request, num, started, type(exc).__name__)
-                if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
-                    raise
-                reason = type(exc).__name__
-            else:
-                _log(request, num, started, str(response.status_code))
-                if policy.rate is not None:
-                    policy.rate.observe(response.status_code == 429, sent)
-                if (wait := _retry_wait(policy, num, None, response, body)) is None:
-                    return response
-                reason = str(response.status_code)
-            num += 1
-            _log_retry(request, reason, num, policy.max_retries + 1, wait)
-            if wait > 0:
-                import asyncio
 
-                await asyncio.sleep(wait)
-            if policy.rate is not None:
-                await policy.rate.settle()
+        async def attempt() -> tuple[httpx.Response, bytes]:
+            return await aread_body(await self._inner.handle_async_request(request), policy)
+
+        return await aretrying(policy, request.method, request.url, attempt)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+async def aretrying(
+    policy: CallPolicy,
+    method: str,
+    url: httpx.URL | str,
+    attempt: Callable[[], Awaitable[tuple[httpx.Response, bytes]]],
+) -> httpx.Response:
+    """The final response of ``attempt()`` (one request sent, its body read whole), retried as ``policy`` allows.
+
+    The async retry loop, written once: :class:`AsyncRetryTransport` sends httpx requests through it,
+    the aiohttp backend its own (see :meth:`flowdeck._aiohttp.AiohttpTransport.send`). ``url`` is for
+    the debug log only, parsed when a record is written.
+    """
+    num = 1
+    while True:
+        started = time.perf_counter()
+        sent = policy.rate.now() if policy.rate is not None else 0.0
+        try:
+            response, body = await attempt()
+        except httpx.TransportError as exc:
+            _log(method, url, num, started, type(exc).__name__)
+            if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
+                raise
+            reason = type(exc).__name__
+        else:
+            _log(method, url, num, started, str(response.status_code))
+            if policy.rate is not None:
+                policy.rate.observe(response.status_code == 429, sent)
+            if (wait := _retry_wait(policy, num, None, response, body)) is None:
+                return response
+            reason = str(response.status_code)
+        num += 1
+        _log_retry(method, url, reason, num, policy.max_retries + 1, wait)
+        if wait > 0:
+            import asyncio
+
+            await asyncio.sleep(wait)
+        if policy.rate is not None:
+            await policy.rate.settle()
 
 
 # --- pool slots -----------------------------------------------------------------------------------
