@@ -215,7 +215,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response.release()
         data = b"".join(chunks)
         whole = httpx.Response(response.status, headers=response.raw_headers, stream=httpx.ByteStream(data))
-        whole.read()
+        # The body is read and has no encoding to undo: it is the response's content as it is. Reading
+        # it through httpx's decoder chain instead cost a tenth of a poll's CPU (httpx pinned: 0.28).
+        whole._content = data
         return whole, data
 
     @staticmethod

@@ -558,17 +558,20 @@ class AsyncClient(_BaseClient):
                     continue
                 if rate is not None:
                     await rate.settle()
-                with call_policy(policy):
-                    try:
-                        response = await self._send(kwargs, policy)
-                    except httpx.TransportError as exc:
-                        raise error_for_transport(call, exc) from exc
+                try:
+                    response = await self._send(kwargs, policy)
+                except httpx.TransportError as exc:
+                    raise error_for_transport(call, exc) from exc
                 break
         return finish(call, response)
 
     async def _send(self, kwargs: dict[str, Any], policy: CallPolicy) -> httpx.Response:
         if self._direct is not None:  # about half the CPU of an httpx request through the same connections
             return await self._direct.send(kwargs, policy)
+        with call_policy(policy):  # for the retry transport below httpx's objects
+            return await self._send_httpx(kwargs)
+
+    async def _send_httpx(self, kwargs: dict[str, Any]) -> httpx.Response:
         if isinstance(self._http, httpx.AsyncClient):
             return await self._http.request(**kwargs)
         request = build_request(kwargs)
