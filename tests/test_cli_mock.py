@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from flowdeck._cli import app
-from flowdeck.testing._command import build_parser
+from flowdeck.testing._command import build_parser, config_from
 from typer.testing import CliRunner
 
 from tests._cli import (
@@ -119,6 +119,30 @@ def test_mock_env_prints_only_export_lines_on_stdout() -> None:
         if pid:
             os.kill(pid, signal.SIGTERM)
             assert _gone(pid)
+
+
+def test_a_mock_started_again_hands_out_new_run_ids_and_its_banner_names_the_seed_it_serves() -> None:
+    # Two lives of a mock with the same ids would let a batch resumed against the second take another
+    # row's run for its own; so each start draws a seed, and says which (to reproduce it with --seed).
+    assert config_from(build_parser().parse_args([])).seed != config_from(build_parser().parse_args([])).seed
+    import flowdeck
+
+    ids: list[str] = []
+    seeds: list[str] = []
+    for extra in ([], ["--seed"]):
+        args = ["mock", "--env", *extra, *([seeds[0]] if extra else [])]
+        command = [FLOWDECK, *args]
+        done = subprocess.run(command, env=env_with({}), capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+        exports = dict(re.findall(r"^export (\w+)=(\S+)$", done.stdout, re.MULTILINE))
+        try:
+            assert done.returncode == 0, done.stderr
+            seeds.append(re.findall(r"seed (\d+)", done.stderr)[0])
+            env = {k: v.strip("'") for k, v in exports.items()}
+            with flowdeck.Client(env=env) as client:
+                ids.append(client.start("databar:flow/1", {"domain": "a.com"}).id)
+        finally:
+            os.kill(int(exports["FLOWDECK_MOCK_PID"]), signal.SIGTERM)
+    assert seeds[0] == seeds[1] and ids[0] == ids[1]  # the banner's seed is the one served
 
 
 @pytest.mark.slow

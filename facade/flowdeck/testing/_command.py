@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import select
 import shlex
 import signal
@@ -94,7 +95,9 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
     )
     serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
     runs = parser.add_argument_group("runs")
-    runs.add_argument("--seed", metavar="N", type=int, default=0, help="seed of every random choice (default 0)")
+    runs.add_argument(
+        "--seed", metavar="N", type=int, default=None, help="seed of every random choice (default: a new one, shown)"
+    )
     runs.add_argument(
         "--run-seconds", metavar="S", type=_seconds, default=2.0, help="longest run, in seconds (default 2)"
     )
@@ -135,15 +138,18 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     # Faults picks one of its kinds uniformly: repeat each kind in proportion to its share (to 1%).
     kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
     faults = Faults(rate=total, kinds=kinds or ("429",), retry_after=round(args.retry_after), latency=args.latency)
+    # A new seed unless one is given: a restarted mock must not hand out the ids of the runs its last
+    # life started (a batch resumed against it would take another row's run for its own).
+    seed = secrets.randbelow(10**6) if args.seed is None else args.seed
     return MockConfig(
-        seed=args.seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults,
+        seed=seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults,
         start_quota=args.start_quota,
     )  # fmt: skip
 
 
 def _describe(args: argparse.Namespace, config: MockConfig) -> str:
     lo, hi = config.run_seconds
-    parts = [f"seed {args.seed}", f"runs take {lo:g}-{hi:g} s"]
+    parts = [f"seed {config.seed}", f"runs take {lo:g}-{hi:g} s"]
     parts += [
         f"{label} {share:.0%}"
         for label, share in (("failed runs", args.fail_rate), ("429s", args.rate_limit), ("drops", args.drop_rate))
@@ -223,8 +229,11 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
     return 0
 
 
-def _serve_in_background(argv: Sequence[str], args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    child_args = [a for a in argv if a != "--env"] + ["--detached"]
+def _serve_in_background(
+    argv: Sequence[str], args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO
+) -> int:
+    # The seed told to the child: the one the banner shows is the one it serves with.
+    child_args = [a for a in argv if a != "--env"] + ["--detached", "--seed", str(config.seed)]
     child = subprocess.Popen(  # noqa: S603 - this very module, with the arguments already validated
         [sys.executable, "-m", "flowdeck.testing", *child_args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -246,7 +255,7 @@ def _serve_in_background(argv: Sequence[str], args: argparse.Namespace, stdout: 
     stdout.flush()
     stderr.write(
         f"flowdeck mock: serving four mock providers in the background (pid {child.pid}; "
-        f"{_describe(args, config_from(args))}); stop them with: kill ${PID_VARIABLE}\n"
+        f"{_describe(args, config)}); stop them with: kill ${PID_VARIABLE}\n"
     )
     return 0
 
@@ -264,5 +273,5 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.test
     except ValueError as exc:
         parser.error(str(exc))
     if args.env and not args.detached:
-        return _serve_in_background(argv, args, sys.stdout, sys.stderr)
+        return _serve_in_background(argv, args, config, sys.stdout, sys.stderr)
     return _serve(args, config, sys.stdout, sys.stderr)
