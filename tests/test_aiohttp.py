@@ -141,3 +141,16 @@ def test_sniffio_is_a_core_dependency_so_httpcore_does_not_search_for_it_on_ever
     core = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(dep.startswith("sniffio") for dep in core)
     assert importlib.util.find_spec("sniffio") is not None
+
+
+async def test_the_async_clients_default_connections_are_ones_httpx_mocks_intercept() -> None:
+    # Why httpcore stays the default: users test their code with respx and the like, which see
+    # httpcore's connections; a request sent through aiohttp would go past them to the network.
+    import respx
+    from tests._fakes import ENV
+
+    with respx.mock as mock:
+        route = mock.get("https://api.databar.ai/v1/tasks/t-1").respond(json={"task_id": "t-1", "status": "completed"})
+        async with flowdeck.AsyncClient(env=ENV) as client:
+            assert (await client.databar.get_task("t-1")).succeeded
+    assert route.called
