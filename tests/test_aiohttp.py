@@ -147,6 +147,7 @@ async def test_the_async_clients_default_connections_are_ones_httpx_mocks_interc
     # Why httpcore stays the default: users test their code with respx and the like, which see
     # httpcore's connections; a request sent through aiohttp would go past them to the network.
     import respx
+
     from tests._fakes import ENV
 
     with respx.mock as mock:
