@@ -408,6 +408,7 @@ class Journal:
         self.out = out
         self.state = state or out.with_name(out.name + ".flowdeck-state.jsonl")
         self._files: dict[Path, IO[bytes]] = {}
+        self._ends: dict[Path, int] = {}  # each open file's size: where a refused line is cut back to
         self._lock: IO[str] | None = None
 
     def _checked_state(self, fingerprint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -482,6 +483,7 @@ class Journal:
         handle = self._files.pop(self.out, None)
         if handle is not None:
             handle.close()
+        self._ends.pop(self.out, None)
         write_atomically(self.out, text)
 
     def _append(self, path: Path, record: Mapping[str, Any]) -> None:
@@ -493,15 +495,17 @@ class Journal:
             handle = self._files[path] = path.open("ab", buffering=0)
             if torn:
                 handle.write(b"\n")  # never glue a new line onto a line torn by a crash
+            # Kept here rather than asked of the OS before every line (only this process writes it: locked).
+            self._ends[path] = os.fstat(handle.fileno()).st_size
         line = (json.dumps(record, default=str) + "\n").encode("utf-8")
-        size = os.fstat(handle.fileno()).st_size
         try:
             done = 0
             while done < len(line):  # a full disk can take part of a line before it refuses the rest
                 done += os.write(handle.fileno(), line[done:])
         except OSError:
-            os.ftruncate(handle.fileno(), size)  # no half line for the next reader or a resume to trip on
+            os.ftruncate(handle.fileno(), self._ends[path])  # no half line for the next reader or a resume
             raise
+        self._ends[path] += done
 
     def intent(self, row: BatchRow) -> None:
         """Record that row's start request is about to be sent."""
@@ -538,6 +542,7 @@ class Journal:
         for handle in self._files.values():
             handle.close()
         self._files.clear()
+        self._ends.clear()
         if self._lock is not None:
             self._lock.close()
             self._lock = None
