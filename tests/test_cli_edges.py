@@ -256,6 +256,23 @@ def test_a_row_with_other_field_counts_names_the_separator_and_the_option(
     assert bad == "error: --delimiter 'ab': expected one separator character, like ';', '|' or tab"
 
 
+def test_a_cell_longer_than_the_csv_modules_limit_is_read_and_delimiter_is_refused_for_json_lines(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    long_text = "word " * 40_000  # 200 KB in one cell: the csv module's own limit is 128 KiB
+    source.write_text(f'domain,notes\nstripe.com,"{long_text}"\n')
+    result = batch(tmp_path, "databar:flow/enrich", source, "--check")
+    assert result.exit_code == 0, result.output
+    import csv
+
+    assert csv.field_size_limit() == 128 * 1024  # the process-wide limit is given back
+    lines = tmp_path / "leads.jsonl"
+    lines.write_text('{"domain": "stripe.com"}\n')
+    line = one_line_error(batch(tmp_path, "databar:flow/enrich", lines, "--delimiter", ";"))
+    assert line == f"error: --delimiter: {lines} is JSON Lines, which has no separator; it is for CSV files"
+
+
 def test_a_map_of_a_missing_column_lists_the_columns_there_are(mock_env: dict[str, str], tmp_path: Path) -> None:
     source = tmp_path / "leads.csv"
     source.write_text("Company Domain,Notes\nstripe.com,x\n")

@@ -218,6 +218,16 @@ def _shown(delimiter: str) -> str:
 
 
 def _csv_records(path: Path, text: str, delimiter: str = ",") -> list[tuple[int, dict[str, Any]]]:
+    # The csv module refuses fields over 128 KiB (a guard for streams); the whole file is in memory
+    # already, and a long text in one cell is an input like any other.
+    previous = csv.field_size_limit(max(len(text), csv.field_size_limit()))
+    try:
+        return _csv_fields(path, text, delimiter)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_fields(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
     # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:

@@ -763,6 +763,8 @@ def batch(
         _fail(f"--out {out_name!r}: empty; give a file name for the results, like results.jsonl", EXIT_USAGE)
     input_file, out_path = Path(input_name), Path(out_name)
     separator = _parse_delimiter(delimiter)
+    if separator is not None and input_file.suffix.lower() in (".jsonl", ".ndjson"):
+        _fail(f"--delimiter: {input_name} is JSON Lines, which has no separator; it is for CSV files", EXIT_USAGE)
     renames: dict[str, str] = {}
     for item in mapping or []:
         src, sep, dst = item.partition("=")
