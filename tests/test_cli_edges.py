@@ -264,6 +264,8 @@ def test_a_cell_longer_than_the_csv_modules_limit_is_read_and_delimiter_is_refus
     source.write_text(f'domain,notes\nstripe.com,"{long_text}"\n')
     result = batch(tmp_path, "databar:flow/enrich", source, "--check")
     assert result.exit_code == 0, result.output
+    assert "databar:flow/enrich: 1 row;" in result.stdout  # one row, not "1 rows"
+    assert "0 started runs to wait on, 1 row to start" in result.stdout
     import csv
 
     assert csv.field_size_limit() == 128 * 1024  # the process-wide limit is given back

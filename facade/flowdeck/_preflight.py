@@ -143,7 +143,9 @@ class Report:
             if c.low:
                 wanted = "unknown" if c.estimate is None else f"about {credits_text(c.estimate)}"
                 balance = "unknown" if c.balance is None else credits_text(c.balance)
-                out.append(f"{c.provider}: balance {balance} credits; the {c.rows_left} rows left may need {wanted}")
+                out.append(
+                    f"{c.provider}: balance {balance} credits; the {counted(c.rows_left, 'row')} left may need {wanted}"
+                )
             if c.error:
                 out.append(f"{c.provider}: balance could not be read: {c.error}")
         return out
@@ -159,21 +161,24 @@ class Report:
         for w in self.workflows:
             if w.flow is not None:
                 declared = ", ".join(f"{i.id}{' (required)' if i.required else ''}" for i in w.flow.inputs)
-                out.append(f"{w.ref}: {w.rows} rows; declared inputs: {declared or 'none'}")
+                out.append(f"{w.ref}: {counted(w.rows, 'row')}; declared inputs: {declared or 'none'}")
             else:
-                out.append(f"{w.ref}: {w.rows} rows; inputs not checked: {w.error or w.note}")
+                out.append(f"{w.ref}: {counted(w.rows, 'row')}; inputs not checked: {w.error or w.note}")
         p = self.progress
         unknown = f", {p.unknown} of unknown start (UNKNOWN)" if p.unknown else ""
-        waits = f"{p.to_wait} started runs to wait on"
-        out.append(f"journal: {p.finished} rows finished, {waits}, {p.to_start} rows to start{unknown}")
+        waits = f"{counted(p.to_wait, 'started run')} to wait on"
+        out.append(
+            f"journal: {counted(p.finished, 'row')} finished, {waits}, {counted(p.to_start, 'row')} to start{unknown}"
+        )
         for c in self.credits:
             balance = "unknown" if c.balance is None else f"{credits_text(c.balance)} credits"
             if c.per_run is None:
-                cost = f"cost of the {c.rows_left} rows left: unknown (no earlier run of these workflows reported it)"
+                left = counted(c.rows_left, "row")
+                cost = f"cost of the {left} left: unknown (no earlier run of these workflows reported it)"
             else:
                 total = credits_text(c.per_run * c.rows_left)
-                cost = (f"about {credits_text(c.per_run)} per run from {c.runs_seen} earlier runs: about {total} for "
-                        f"the {c.rows_left} rows left")  # fmt: skip
+                cost = (f"about {credits_text(c.per_run)} per run from {counted(c.runs_seen, 'earlier run')}: about "
+                        f"{total} for the {counted(c.rows_left, 'row')} left")  # fmt: skip
             out.append(f"{c.provider}: balance {balance}; {cost}")
         out += [f"problem: {line}" for line in self.problems]
         out += [f"warning: {line}" for line in self.warnings]
@@ -204,6 +209,15 @@ def _quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one.
+
+    >>> counted(1, "row"), counted(0, "row"), counted(3, "started run")
+    ('1 row', '0 rows', '3 started runs')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _rows(numbers: Sequence[int]) -> str:
