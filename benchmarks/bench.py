@@ -273,11 +273,13 @@ def refusals(rows: int, share: float, work: Path) -> dict[str, Any]:
     """``rows`` rows against mocks refusing ``share`` of all requests at random (429, no quota), with
     adaptive rate on and off, alternately twice: does pacing cost anything where it cannot help?"""
     extra = ("--rate-limit", f"{share:.0%}", "--retry-after", "1")
-    on, off = [], []
+    on, off, trials = [], [], []
     for _ in range(2):
-        on.append(_batch_429s(rows, work, *extra)["wall_s"])
+        ran = _batch_429s(rows, work, *extra)
+        on.append(ran["wall_s"])
+        trials.append(ran["cuts_kept_undone"])
         off.append(_batch_429s(rows, work, *extra, adaptive=False)["wall_s"])
-    return {"rows": rows, "refused_share": share, "adaptive_wall_s": on, "off_wall_s": off}
+    return {"rows": rows, "refused_share": share, "adaptive_wall_s": on, "off_wall_s": off, "cuts_kept_undone": trials}
 
 
 def _batch_429s(rows: int, work: Path, *mock_args: str, adaptive: bool = True) -> dict[str, Any]:
@@ -304,11 +306,14 @@ def _batch_429s(rows: int, work: Path, *mock_args: str, adaptive: bool = True) -
     rows_in = [BatchRow(i + 1, "databar:flow/quota", {"row": str(i)}) for i in range(rows)]
     try:
         with mock_process(SHORTEST, LONGEST, *mock_args) as env:
+            trials: dict[str, list[int]] = {}
 
             async def go() -> float:
                 started = time.perf_counter()
                 async with flowdeck.AsyncClient(env=env, max_concurrent_requests=100, adaptive_rate=adaptive) as client:
                     await run_batch(client, rows_in, Journal(out), concurrency=rows)
+                    for (_, starts), rate in client._rates.items():  # what the pacing did: cuts, kept, undone
+                        trials["starts" if starts else "other requests"] = [rate.cuts, rate.kept, rate.undone]
                 return time.perf_counter() - started
 
             wall = asyncio.run(go())
@@ -319,7 +324,7 @@ def _batch_429s(rows: int, work: Path, *mock_args: str, adaptive: bool = True) -
     lost = statuses.count("NOT_STARTED")  # refused on its last attempt too
     return {
         "wall_s": round(wall, 1), "start_requests": rows + Count.throttled, "answered_429": Count.throttled + lost,
-        "succeeded": statuses.count("SUCCEEDED"),
+        "succeeded": statuses.count("SUCCEEDED"), "cuts_kept_undone": trials,
     }  # fmt: skip
 
 

@@ -51,15 +51,22 @@ def quota(per_second: float, burst: float = 1.0) -> Callable[[float], bool]:
     return refuse
 
 
+def random_refusals(share: float, seed: int) -> Callable[[float], bool]:
+    """A provider refusing ``share`` of requests at random, whatever the rate (seeded)."""
+    draws = random.Random(seed)
+    return lambda t: draws.random() < share
+
+
 def test_a_quota_is_met_just_below_it_and_probed_gently() -> None:
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     simulate(rate, now, 4.0, quota(40.0))
-    assert rate.rate is not None and 30 <= rate.rate <= 40, rate.rate  # 90% of what was accepted
+    assert rate.rate is not None and 28 <= rate.rate <= 40, rate.rate  # 80% of what was accepted
     assert rate.kept >= 1 and rate.undone == 0
     _, refused = simulate(rate, now, 60.0, quota(40.0))
-    assert rate.rate is not None and 30 <= rate.rate <= 46, rate.rate  # probing up, cut back again
+    assert rate.rate is not None and 28 <= rate.rate <= 46, rate.rate  # probing up, cut back again
     assert refused <= 0.05, refused  # few 429s once paced
+    assert rate.undone == 0, rate.undone  # every cut below the quota is kept
 
 
 def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
@@ -67,32 +74,92 @@ def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
     rate = AdaptiveRate(clock=lambda: now[0])
     # Two seconds' worth of burst: what the first second accepted is well above the quota.
     simulate(rate, now, 6.0, quota(40.0, burst=2.0))
-    assert rate.rate is not None and 30 <= rate.rate <= 40, rate.rate
+    # 80% of what the first trial saw accepted, measured over the few answers it took to fail.
+    assert rate.rate is not None and 24 <= rate.rate <= 40, rate.rate
     assert rate.undone == 0 and rate.background == 0.0  # not taken for random refusals
 
 
 def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
-    now, draws = [0.0], random.Random(3)
+    now = [0.0]
+    refuse = random_refusals(0.3, seed=3)
     rate = AdaptiveRate(clock=lambda: now[0])
-    simulate(rate, now, 1.5, lambda t: draws.random() < 0.3)  # refused at random, whatever the rate
-    assert rate.cuts == 1  # a share of 429s: first taken for a quota ...
-    paced, _ = simulate(rate, now, 60.0, lambda t: draws.random() < 0.3)
-    assert rate.undone >= 1 and rate.rate is None  # ... until slowing down did not lower it
-    assert 0.25 <= rate.background <= 0.35
-    assert paced <= 0.02, paced  # and the client was hardly ever slowed down
+    simulate(rate, now, 1.5, refuse)
+    assert rate.cuts >= 1  # a share of 429s: first taken for a quota ...
+    paced, _ = simulate(rate, now, 60.0, refuse)
+    assert rate.undone >= 1 and rate.kept == 0 and rate.rate is None  # ... until slowing down did not lower it
+    assert 0.2 <= rate.background <= 0.4, rate.background
+    assert paced <= 0.05, paced  # and the client was hardly ever slowed down: a trial and a deeper one
 
 
-def test_a_quota_behind_random_refusals_is_still_found() -> None:
-    now, draws = [0.0], random.Random(4)
-    limit = quota(40.0)
+@pytest.mark.parametrize("seed", [11, 22, 66, 162])
+def test_random_refusals_never_leave_the_client_paced_for_long(seed: int) -> None:
+    # Seeds 22, 66 and 162: the trials once kept a cut by chance (its "before" was the window whose
+    # share had just crossed the line, picked for being high), and a kept cut was never tried again
+    # (the background raised the line above it), so the client stayed at a third of its pace,
+    # creeping up by 2% of that a second: the crawl of a batch under random 429s. Seed 11: a cut
+    # kept on the 20 answers of a trial cut short (1 of them refused), were a trial kept on fewer
+    # than all its answers.
+    now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
-    simulate(rate, now, 30.0, lambda t: draws.random() < 0.2)
-    assert rate.rate is None and rate.background > 0.1
-    # The provider now has a quota too: 40 a second of the 80% it does not refuse anyway (50 sent).
-    # Unpaced, 100 a second are sent and 60% refused; found, barely more than the background.
-    _, refused = simulate(rate, now, 30.0, lambda t: draws.random() < 0.2 or limit(t))
-    assert rate.rate is not None and rate.rate <= 65, rate.rate
-    assert refused <= 0.3, refused
+    paced, _ = simulate(rate, now, 30.0, random_refusals(0.3, seed))
+    assert rate.kept == 0, (rate.cuts, rate.kept, rate.undone)
+    assert paced <= 0.15, paced
+
+
+def test_a_failed_trial_goes_back_to_unpaced_not_to_a_cut_kept_before() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    simulate(rate, now, 10.0, quota(30.0))
+    assert rate.kept >= 1 and rate.rate is not None and rate.rate < 40
+    # The quota is gone; requests are refused at random instead. A cut kept earlier (or by chance)
+    # must not be where a failed trial returns: the client would stay slowed down for no reason.
+    paced, _ = simulate(rate, now, 20.0, random_refusals(0.3, seed=5))
+    assert rate.rate is None and rate.undone >= 1, (rate.rate, rate.cuts, rate.kept, rate.undone)
+    assert paced <= 0.5, paced
+
+
+def test_the_first_answers_back_being_429s_is_no_quota() -> None:
+    # A batch's first round: 100 requests in flight, 30 refused at random, and the refusals answered
+    # first (a 429 costs the provider less than a start). That is no sign of a quota.
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    for i in range(100):
+        now[0] = 0.1 + i * 0.002
+        rate.observe(i < 40 and i % 4 != 3, 0.0)  # the first 40 back: 30 refused, 10 accepted
+    assert rate.rate is None and rate.cuts == 0
+
+
+def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    for i in range(1000):  # 10 s at 100 answers a second, all accepted
+        now[0] = i * 0.01
+        rate.observe(False, now[0])
+    # Then a lull: a few answers over two seconds, a third of them refused. What was accepted over
+    # that window is no measure of what the client will need a moment later.
+    for i in range(24):
+        now[0] = 10.0 + i * 0.1
+        rate.observe(i % 3 == 0, now[0])
+        if rate.cuts:
+            break
+    assert rate.cuts == 1 and rate.rate is not None
+    assert rate.rate >= 0.5 * 100 * 0.6, rate.rate  # half of ~100/s, decayed over the lull
+
+
+def test_a_cut_that_does_not_help_is_lifted_on_its_third_429() -> None:
+    # A trial waiting for its 40 answers at a slow pace would hold a batch's starts down for seconds
+    # after it can no longer be kept (at most 2 of its answers may be 429).
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    rate.rate, rate._trial = 10.0, _Trial(0.0)
+    for i in range(12):  # 10 a second, every third refused
+        now[0] = 0.1 * (i + 1)
+        rate.observe(i % 3 == 2, now[0] - 0.05)
+    assert rate.cuts == 1 and rate._trial is not None and rate._trial.deepened == (10, 3)  # cut once more ...
+    for i in range(12):
+        now[0] = 2.0 + 0.1 * i
+        rate.observe(i % 3 == 2, now[0] - 0.05)
+    assert rate.rate is None and rate.undone == 1  # ... then lifted: 22 answers, not 80
 
 
 def test_429s_now_and_then_do_not_slow_anything_down() -> None:
@@ -112,10 +179,34 @@ async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:
     assert 0.45 <= time.monotonic() - started <= 1.5  # 25 intervals of 20 ms after the first
 
 
+async def test_requests_queued_to_be_sent_go_at_a_rate_cut_meanwhile() -> None:
+    # Requests released together by the concurrency slots queue in settle(). Were their turns handed
+    # out when they queued, a cut would not reach them: a quota just cut below would meet seconds of
+    # requests at the old rate, refused, and the cut judged a failure.
+    rate = AdaptiveRate()
+    rate.rate = 100.0
+    sent: list[float] = []
+
+    async def one() -> None:
+        await rate.settle()
+        sent.append(time.monotonic())
+
+    started = time.monotonic()
+    queued = [asyncio.ensure_future(one()) for _ in range(60)]
+    await asyncio.sleep(0.1)
+    rate.rate = 10.0  # a cut: ~10 sent by now, ~50 still queued
+    await asyncio.sleep(1.0)
+    late = sum(t >= started + 0.15 for t in sent)
+    for task in queued:
+        task.cancel()
+    await asyncio.gather(*queued, return_exceptions=True)
+    assert late <= 12, late  # about ten a second after the cut, not a hundred
+
+
 async def test_requests_waiting_at_a_cut_rate_go_at_once_when_it_is_undone() -> None:
     rate = AdaptiveRate(trial_answers=1)
     rate.rate = 0.5  # a cut on trial (a second one, after a first that did not lower the 429s either)
-    rate._trial = _Trial(0.0, 0.3, 100, 30, None, 0.0, deepened=(20, 6))
+    rate._trial = _Trial(0.0, deepened=(40, 12))
     for _ in range(2):  # the first requests go at once (a turn late by a gap is made up for) ...
         await rate.settle()
     waiting = asyncio.ensure_future(rate.settle())  # ... the next in 2 s
@@ -228,6 +319,6 @@ def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, mon
             args = ["batch", "databar:flow/q", str(inputs), "--out", str(tmp_path / f"out{n}.jsonl"), *flags]
             result = CliRunner().invoke(_cli.app, [*args, "--json"])
             assert json.loads(result.stdout)["statuses"] == {"SUCCEEDED": 3}, result.output
-    assert built == [False, False, True]
+    assert built == [False, False, True]  # off by default (README: what it costs under random 429s)
     help_text = CliRunner().invoke(_cli.app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout
     assert "--adaptive-rate" in help_text
