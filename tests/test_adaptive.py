@@ -28,6 +28,7 @@ def simulate(
         step = 1 / (rate.rate or 100.0)
         paced += step if rate.rate is not None else 0.0
         sent = now[0]
+        rate.sent += 1  # what settle() counts
         now[0] += step
         answers += 1
         refused += (throttled := refuse(sent))
@@ -118,15 +119,40 @@ def test_a_failed_trial_goes_back_to_unpaced_not_to_a_cut_kept_before() -> None:
     assert paced <= 0.5, paced
 
 
-def test_the_first_answers_back_being_429s_is_no_quota() -> None:
+async def test_the_first_answers_back_being_429s_is_no_quota() -> None:
     # A batch's first round: 100 requests in flight, 30 refused at random, and the refusals answered
     # first (a 429 costs the provider less than a start). That is no sign of a quota.
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
+    for _ in range(100):
+        await rate.settle()  # sent: unpaced, so at once
     for i in range(100):
         now[0] = 0.1 + i * 0.002
         rate.observe(i < 40 and i % 4 != 3, 0.0)  # the first 40 back: 30 refused, 10 accepted
     assert rate.rate is None and rate.cuts == 0
+
+
+async def test_a_quota_refusing_half_of_the_requests_sent_is_cut_in_its_first_second() -> None:
+    # 32 requests in flight against a quota with a burst of 20: 12 refused at once, 20 accepted, and
+    # the 20 sent in the accepted ones' slots refused too. Each refused request then holds its slot for
+    # its Retry-After: no more answers come this second, so a rule waiting for many answers (or for
+    # the second to end) meets the quota unpaced when they all come back together.
+    now = [0.0]
+    rate = AdaptiveRate(clock=lambda: now[0])
+    for _ in range(32):
+        await rate.settle()
+    for i in range(12):
+        now[0] = 0.01 + i * 0.001
+        rate.observe(True, 0.0)
+    for i in range(20):
+        now[0] = 0.05 + i * 0.005
+        rate.observe(False, 0.0)
+        await rate.settle()  # its slot's next request
+    for i in range(20):
+        now[0] = 0.2 + i * 0.005
+        rate.observe(True, 0.1)
+    assert now[0] < rate.window and rate.cuts == 1, (rate.cuts, rate.sent)
+    assert rate.rate is not None and 14 <= rate.rate <= 18, rate.rate  # 80% of the 20 accepted
 
 
 def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:

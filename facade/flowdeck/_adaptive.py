@@ -109,6 +109,7 @@ class AdaptiveRate:
         self._lock: asyncio.Lock | None = None  # held by the request waiting its turn in acquire
         self._sending: asyncio.Lock | None = None  # and in settle
         self._undone: asyncio.Event | None = None  # set when a cut is undone: wakes requests paced by it
+        self.sent = 0  # requests sent (settle() is called right before each): the first window's measure
         self.throttled = 0  # 429s observed, for reports
         # Cuts made; of those judged, kept (they lowered the 429s) and undone (they did not).
         self.cuts = self.kept = self.undone = 0
@@ -138,6 +139,7 @@ class AdaptiveRate:
         not hold slots other requests need; but requests released together by the slots would reach
         the provider in a burst. Every request sent, retries too, passes here: what is sent keeps the rate.
         """
+        self.sent += 1
         if self.rate is None:
             return
         import asyncio
@@ -222,11 +224,12 @@ class AdaptiveRate:
             return
         span = now - self._answers[0][0]
         if self._since is None or now - self._since < self.window:
-            # In the first window, only once half of many answers are refused: a quota's first second
-            # includes its burst, and the first answers back over-count refusals (a 429 is answered
-            # faster than a start). Its accepted rate is then over a second, though less has passed:
-            # right for a quota, whose burst is what it accepts in its first second.
-            if answers < 5 * self.min_answers or refused < answers / 2:
+            # In the first window, once half of the requests sent (not of the answers: a 429 is
+            # answered faster than a start, so the first answers back over-count refusals) are refused,
+            # at least min_answers of them. Against a quota that is the first round of requests in
+            # flight, refused past its burst, and their followers: waiting for more answers would
+            # meet the quota unpaced, as every refused request holds its slot for its Retry-After.
+            if refused < max(self.min_answers, max(self.sent, answers) / 2):
                 return
             span = 2 * self.window  # its later half: all of it
         # Over the later half of the window: a quota's first second includes its burst, which must
