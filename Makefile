@@ -52,14 +52,16 @@ endef
 
 ## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
 ## (including the witness suite, which drives the official SDKs from .venv-sdks). The 25 slowest tests are
-## listed at the end, so a test that makes the suite slow is seen the day it lands.
+## listed at the end, so a test that makes the suite slow is seen the day it lands. --dist worksteal: xdist's
+## default hands each worker its share up front, and one worker finished a minute and a half before the
+## other; with worksteal an idle worker takes half of the other's queue, so both finish together.
 test: install sdks lint
-	$(call run_pytest,-n 2 -m "not contention and not soak" --durations=25)
+	$(call run_pytest,-n 2 --dist worksteal -m "not contention and not soak" --durations=25)
 	$(call run_pytest,-m "contention and not soak" tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
 contract: install sdks
-	$(call run_pytest,-n 2 contract_tests)
+	$(call run_pytest,-n 2 --dist worksteal contract_tests)
 
 demo: install
 	$(BIN)/flowdeck demo
@@ -68,7 +70,7 @@ demo: install
 ## marked soak: the extra seeds and sizes of suite tests that `make test` runs one instance of.
 soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
-	$(call run_pytest,-n 2 -m soak)
+	$(call run_pytest,-n 2 --dist worksteal -m soak)
 
 ## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU, on each of the async
 ## client's HTTP backends; fails at the first stall.

@@ -83,10 +83,13 @@ def _doctest_names(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def prism_urls() -> Any:
-    """Prism serving each normalized spec, for the whole session: ``{provider: base_url}``."""
-    from contract_tests._prism import prism_servers
+def prism_urls(run_dir: Path) -> Any:
+    """Prism serving each normalized spec, for the whole session: ``{provider: base_url}``.
+
+    One set for the whole run: the xdist workers share it, the last one to finish stops it.
+    """
+    from contract_tests._prism import shared_prism_servers
     from contract_tests._spec import PROVIDERS
 
-    with prism_servers(PROVIDERS) as urls:
+    with shared_prism_servers(PROVIDERS, run_dir / "prism") as urls:
         yield urls

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
+import filelock
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The servers this process started and still has to reap; module-level so a server another process
+# is still using outlives the fixture that started it (the last user stops it, see shared_prism_servers).
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def free_port() -> int:
@@ -30,18 +38,59 @@ def prism_servers(providers: tuple[str, ...], *, startup: float = 60.0) -> Itera
     request against the spec (security included: a missing credential is a 401) and answers from
     the spec's examples and schemas; ``Prefer: code=N`` picks a documented status.
     """
+    urls, pids = _start(providers, startup)
+    try:
+        yield urls
+    finally:
+        _stop(pids)
+
+
+@contextmanager
+def shared_prism_servers(
+    providers: tuple[str, ...], state_dir: Path, *, startup: float = 60.0
+) -> Iterator[dict[str, str]]:
+    """:func:`prism_servers`, shared by every process entering with the same ``state_dir`` (a run's xdist workers).
+
+    Starting four Node servers costs seconds of CPU; each worker starting its own set doubled that.
+    The first process in starts them; each process counts itself in and out under a file lock, and
+    the last one out stops them, whichever process started them.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = state_dir / "prism.json"
+    lock = filelock.FileLock(str(state_dir / "prism.lock"))
+    with lock:
+        shared: dict[str, Any] = json.loads(state.read_text()) if state.exists() else {"users": 0}
+        if shared["users"] == 0:
+            urls, pids = _start(providers, startup)
+            shared = {"users": 0, "urls": urls, "pids": pids}
+        shared["users"] += 1
+        state.write_text(json.dumps(shared))
+    try:
+        yield dict(shared["urls"])
+    finally:
+        with lock:
+            shared = json.loads(state.read_text())
+            shared["users"] -= 1
+            state.write_text(json.dumps(shared))
+            if shared["users"] == 0:
+                _stop(shared["pids"])
+
+
+def _start(providers: tuple[str, ...], startup: float) -> tuple[dict[str, str], list[int]]:
     binary = ROOT / "node_modules" / ".bin" / "prism"
     if not binary.exists():
         raise RuntimeError("Prism is not installed: run `make install` (npm ci installs @stoplight/prism-cli)")
-    procs: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
+    pids: list[int] = []
     env = {**os.environ, "NO_COLOR": "1"}
     try:
         for provider in providers:
             port = free_port()
             spec = ROOT / "specs" / "normalized" / f"{provider}.yaml"
             cmd = [str(binary), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))  # noqa: S603
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # noqa: S603
+            _STARTED[proc.pid] = proc
+            pids.append(proc.pid)
             urls[provider] = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + startup
         for provider, url in urls.items():
@@ -53,9 +102,33 @@ def prism_servers(providers: tuple[str, ...], *, startup: float = 60.0) -> Itera
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"Prism for {provider} did not start in {startup:.0f} s") from None
                     time.sleep(0.2)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+    except BaseException:
+        _stop(pids)
+        raise
+    return urls, pids
+
+
+def _stop(pids: list[int], *, grace: float = 10.0) -> None:
+    """Terminate each server and wait until it has exited (reaped, if this process started it)."""
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for pid in pids:
+        if (proc := _STARTED.pop(pid, None)) is not None:
+            proc.wait(timeout=grace)
+            continue
+        while not _exited(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + grace
+            time.sleep(0.05)
+
+
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` has exited; another process's child stays a zombie until that process reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

@@ -410,8 +410,11 @@ def _started_lines(state: Path) -> int:
     return state.read_text().count('"event": "started"') if state.exists() else 0
 
 
+# The suite kills after 12 starts: rows are both finished and in flight then, so the resume must skip
+# the one and not restart the other. `make soak` adds the early kill (3 starts, nothing finished yet):
+# the same path, and dropping the started runs from the journal fails both.
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [3, 12])
+@pytest.mark.parametrize("kill_after", [pytest.param(3, marks=pytest.mark.soak), 12])
 def test_batch_resumes_after_kill_9_without_starting_any_run_twice(
     slow_mocks: MockProviders, tmp_path: Path, kill_after: int
 ) -> None:

@@ -1,0 +1,54 @@
+"""The Prism servers are one set per run: the xdist workers share them, and the last one out stops them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from contract_tests._prism import ROOT, _exited, _stop, shared_prism_servers
+
+pytestmark = pytest.mark.contract
+
+# Another process (a second xdist worker) entering the shared servers, until it reads a line on stdin.
+OTHER_WORKER = """
+import json, sys
+from pathlib import Path
+from contract_tests._prism import shared_prism_servers
+with shared_prism_servers(("gumloop",), Path(sys.argv[1])) as urls:
+    print(json.dumps(urls), flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_prism_is_started_once_per_run_and_stopped_by_the_last_process_out(tmp_path: Path) -> None:
+    """The process that started the server leaves first: the server keeps serving the other one, which
+    stops it on its way out (so no server outlives the run, whichever worker finishes last)."""
+    pids: list[int] = []
+    with subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", OTHER_WORKER, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    ) as starter:  # fmt: skip
+        try:
+            assert starter.stdout is not None and starter.stdin is not None
+            urls = json.loads(starter.stdout.readline())
+            pids = json.loads((tmp_path / "prism.json").read_text())["pids"]
+            with shared_prism_servers(("gumloop",), tmp_path) as joined:
+                assert joined == urls  # joined the running server, started none
+                assert json.loads((tmp_path / "prism.json").read_text())["pids"] == pids
+                starter.stdin.write("\n")
+                starter.stdin.close()
+                assert starter.wait(timeout=30) == 0
+                assert not any(_exited(pid) for pid in pids)
+                httpx.get(urls["gumloop"], timeout=5)  # still serving after its starter left
+            assert all(_exited(pid) for pid in pids), "a Prism server outlived the last process using it"
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(urls["gumloop"], timeout=5)
+        finally:
+            if starter.poll() is None:
+                starter.kill()
+            _stop([pid for pid in pids if not _exited(pid)])  # what a failed assertion above left running
