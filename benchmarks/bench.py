@@ -384,24 +384,51 @@ def _simulate(
 # --- 5. start-up ------------------------------------------------------------------------------------
 
 
-def import_time(module: str, repeats: int = 7) -> float:
-    """Median seconds for a fresh interpreter to import ``module`` (minus a bare interpreter's start).
+# What `import flowdeck` costs a user, next to what `import httpx` costs (flowdeck's floor: it builds on
+# httpx), and the same followed by making one client of each kind (each pulls in its HTTP stack).
+IMPORT_PROGRAMS = {
+    "bare": "pass",
+    "httpx": "import httpx",
+    "flowdeck": "import flowdeck",
+    "httpx_clients": "import httpx; httpx.AsyncClient(); httpx.Client().close()",
+    "flowdeck_clients": "import flowdeck; flowdeck.AsyncClient(env={}); flowdeck.Client(env={}).close()",
+}
+IMPORT_REPEATS = 15
 
-    Measured as installed: pip compiles a wheel's modules to bytecode when it installs them, so the
-    editable checkout's are compiled first (with PYTHONDONTWRITEBYTECODE set, as on CI machines, they
-    would otherwise be compiled from source at every import, and httpx's would not).
+
+def import_times(repeats: int = IMPORT_REPEATS) -> dict[str, dict[str, float]]:
+    """Milliseconds for a fresh interpreter to run each of :data:`IMPORT_PROGRAMS`, minus a bare one's start:
+    the fastest of ``repeats`` rounds (``best``) and the median (``median``).
+
+    The programs take turns, round after round, so a change in the machine's load falls on all of them
+    alike rather than on whichever was measured last. The headline is the fastest round, as ``timeit``
+    advises: other processes only ever add time, and on a shared 2-core machine the median moved by
+    tens of milliseconds between identical runs while the fastest moved by a few. Measured as installed: pip compiles a wheel's
+    modules to bytecode when it installs them, so the editable checkout's are compiled first (with
+    PYTHONDONTWRITEBYTECODE set, as on CI machines, they would otherwise be compiled from source at
+    every import, and httpx's would not).
     """
     import compileall
 
     compileall.compile_dir(str(Path(flowdeck.__file__).parent), quiet=1)
+    samples: dict[str, list[float]] = {name: [] for name in IMPORT_PROGRAMS}
+    for _ in range(repeats):
+        for name, code in IMPORT_PROGRAMS.items():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
+            samples[name].append(time.perf_counter() - started)
+    bare = samples.pop("bare")
+    return {
+        "best": {name: round((min(s) - min(bare)) * 1000, 1) for name, s in samples.items()},
+        "median": {
+            name: round((statistics.median(s) - statistics.median(bare)) * 1000, 1) for name, s in samples.items()
+        },
+    }
 
-    def run(code: str) -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
-        return time.perf_counter() - started
 
-    bare = statistics.median(run("pass") for _ in range(repeats))
-    return statistics.median(run(f"import {module}") for _ in range(repeats)) - bare
+def import_summary(ms: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The import figures of :func:`import_times` under their headline keys (the fastest rounds)."""
+    return {f"import_ms_{name}": value for name, value in ms["best"].items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,11 +443,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refusal-rows", type=int, default=1000, help="rows of the random-429s batch")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md's Performance table")
     parser.add_argument(
-        "--only", choices=["quota"], help="run only the quota scenarios; their figures replace those of latest.json"
+        "--only",
+        choices=["quota", "import"],
+        help="run only the quota scenarios, or only the import times; their figures replace those of latest.json",
     )
     args = parser.parse_args(argv)
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
+    if args.only == "import":  # its figures replace those of latest.json (each measured beside its reference)
+        load = os.getloadavg()[0]
+        times = import_times()
+        figures = import_summary(times)
+        details = {"load_average": [round(load, 1), round(os.getloadavg()[0], 1)], "repeats": IMPORT_REPEATS, **times}
+        print(json.dumps({**figures, "details": {"imports": details}}, indent=2))
+        latest_path = work / "latest.json"
+        if latest_path.exists():
+            latest = json.loads(latest_path.read_text())
+            latest.update(figures)
+            latest.setdefault("details", {})["imports"] = details
+            latest_path.write_text(json.dumps(latest, indent=2) + "\n")
+            if not args.no_readme:
+                from benchmarks.report import update_readme
+
+                update_readme(ROOT / "README.md", latest)
+        return 0
     if args.only == "quota":  # its figures replace those of latest.json (each is a ratio within its own run)
         load = os.getloadavg()[0]
         q = quota(args.quota_rows, args.quota, work)
@@ -451,9 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     q = quota(args.quota_rows, args.quota, work)
     r = refusals(args.refusal_rows, REFUSED_SHARE, work)
     print("quota done", flush=True)
-    httpx_s, flowdeck_s = import_time("httpx"), import_time("flowdeck")
+    imports = import_times()
     curves = tp.pop("curves")
-    latest = {**summary(per_call, polling, tp, httpx_s, flowdeck_s), **quota_summary(q, r)}
+    latest = {**summary(per_call, polling, tp), **quota_summary(q, r), **import_summary(imports)}
     latest["machine"] = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; {time.strftime('%Y-%m-%d')}"
@@ -463,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     if bulk.exists():  # the bulk-run benchmark's figures, when it ran first (make bench)
         latest.update(json.loads(bulk.read_text()))
     latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q, "refusals": r}
+    latest["details"]["imports"] = {"repeats": IMPORT_REPEATS, **imports}
     (work / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
     from benchmarks.report import chart, update_readme
 
@@ -479,8 +526,6 @@ def summary(
     per_call: dict[str, Any],
     polling: dict[str, Any],
     tp: dict[str, Any],
-    httpx_s: float,
-    flowdeck_s: float,
 ) -> dict[str, Any]:
     """The headline figures (the keys the README's table shows), each a ratio within this run where it can be."""
     long_runs = [polling[k] for k in ("10s", "60s") if k in polling]
@@ -497,8 +542,6 @@ def summary(
         "learned_run_lag": round(max(p["flowdeck, later runs"]["lag_pct"] for p in long_runs) / 100, 3),
         "polls_per_run": max(p["flowdeck, later runs"]["polls"] for p in long_runs),
         "rss_mb_10k": tp["peak_rss_mb"],
-        "import_ms_flowdeck": round(flowdeck_s * 1000, 1),
-        "import_ms_httpx": round(httpx_s * 1000, 1),
         "vs_databar_sdk": tp["speedup_vs_databar"],
         "vs_gumloop_sdk": tp["speedup_vs_gumloop"],
     }  # fmt: skip

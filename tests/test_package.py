@@ -32,6 +32,48 @@ def test_import_flowdeck_loads_nothing_optional_beyond_httpx() -> None:
     assert not extra & OPTIONAL, sorted(extra & OPTIONAL)
 
 
+# What `import flowdeck` and making both clients must not load: each module here is either optional
+# (CLI, mocks, aiohttp) or needed only once a provider is used (its declaration, configuration and
+# generated client), and each attrs class costs about a millisecond to build at import.
+PROVIDER_TIME = {
+    "flowdeck._providers._base", "flowdeck._config", "flowdeck._details", "flowdeck._namespaces",
+    *(f"flowdeck._providers.{name}" for name in ("databar", "stackai", "gumloop", "superai")),
+}  # fmt: skip
+NEVER_AT_IMPORT = {
+    "flowdeck._cli", "flowdeck._cli_output", "flowdeck._batch", "flowdeck._doctor", "flowdeck._preflight",
+    "flowdeck._aiohttp", "flowdeck._pytest_plugin", "flowdeck.testing", "aiohttp", *PROVIDER_TIME,
+}  # fmt: skip
+ATTRS_CLASSES_AT_IMPORT_MAX = 9
+
+
+def test_import_and_clients_load_no_provider_machinery() -> None:
+    code = """
+import flowdeck, sys, json
+flowdeck.AsyncClient(env={})
+flowdeck.Client(env={}).close()
+import attrs
+built = [f"{m}.{k}" for m, mod in list(sys.modules.items()) if m.startswith("flowdeck")
+         for k, v in vars(mod).items() if isinstance(v, type) and attrs.has(v) and v.__module__ == m]
+print(json.dumps([sorted(sys.modules), built]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    modules, built = json.loads(out.stdout)
+    assert not NEVER_AT_IMPORT & set(modules), sorted(NEVER_AT_IMPORT & set(modules))
+    assert len(built) <= ATTRS_CLASSES_AT_IMPORT_MAX, built
+
+
+def test_lazy_names_still_public() -> None:
+    # The values only a provider's answers carry load with their module; they stay in the package's surface.
+    code = """
+import flowdeck, sys, json
+names = set(dir(flowdeck))
+print(json.dumps([sorted(set(flowdeck.__all__) - names), "flowdeck._details" in sys.modules,
+                  flowdeck.Flow.__module__, "flowdeck._details" in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(out.stdout) == [[], False, "flowdeck._details", True]
+
+
 def test_using_one_provider_loads_only_its_generated_client() -> None:
     code = "import flowdeck; flowdeck.parse_ref('gumloop:x'); flowdeck.Client(env={}).config('gumloop')"
     out = subprocess.run(

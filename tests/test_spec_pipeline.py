@@ -985,8 +985,8 @@ def test_a_call_bound_to_another_operation_is_refused() -> None:
     """The type check covers the function bind() was given, so that must be the one the call runs."""
     import time
 
-    from flowdeck._core import bind
     from flowdeck._providers import get
+    from flowdeck._providers._base import bind
     from flowdeck._providers.databar import DatabarAdapter
     from flowdeck_generated.databar.api.flows import get_flow, run_flow
 

@@ -20,10 +20,10 @@ import pytest
 from flowdeck import _providers
 from flowdeck._cli import app
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op, bind
+from flowdeck._core import Op
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers import AdapterBase, MockSpec, Provider, RefSyntax
-from flowdeck._providers._base import Clock, map_status, not_supported
+from flowdeck._providers._base import Clock, bind, map_status, not_supported
 from flowdeck.testing import MockProviders, MockState
 from starlette.applications import Starlette
 from starlette.requests import Request

@@ -10,14 +10,19 @@ The command line (``flowdeck``) needs ``pip install 'flowdeck[cli]'``; the mock 
 pytest fixtures (``flowdeck.testing``) need ``pip install 'flowdeck[testing]'``.
 """
 
+from typing import TYPE_CHECKING
+
 from flowdeck._client import AsyncClient, Client
 from flowdeck._errors import *  # noqa: F403 - the error tree is public, listed in its __all__
 from flowdeck._errors import __all__ as _errors_all
 from flowdeck._lifecycle import PollPolicy
-from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, TaskOutput, WorkflowRef
+from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
 from flowdeck._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from flowdeck._details import Account, DeclaredInput, Flow, TaskOutput
 
 __all__ = [
     "Account",
@@ -34,3 +39,21 @@ __all__ = [
     "parse_ref",
     *_errors_all,
 ]
+
+# Values only a provider's answers carry: built when a provider module (or a user) first needs them,
+# so `import flowdeck` does not pay for their classes. Type checkers see the import above.
+_DETAILS = frozenset({"Account", "DeclaredInput", "Flow", "TaskOutput"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _DETAILS:
+        from flowdeck import _details
+
+        value: object = getattr(_details, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'flowdeck' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -12,14 +12,12 @@ import attrs
 import httpx
 
 from flowdeck import _providers
-from flowdeck._adaptive import AdaptiveRate
-from flowdeck._config import ProviderConfig
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import FlowdeckError, InvalidRequestError
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import DurationHints, EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
 from flowdeck._models import Run, WorkflowRef
-from flowdeck._providers import Adapter, parse_ref
+from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
 from flowdeck._transport import (
     MAX_BODY_BYTES,
@@ -34,7 +32,10 @@ from flowdeck._transport import (
 )
 
 if TYPE_CHECKING:
+    from flowdeck._adaptive import AdaptiveRate
     from flowdeck._aiohttp import AiohttpTransport
+    from flowdeck._config import ProviderConfig
+    from flowdeck._providers import Adapter
 
     # Only for the types of client.<provider>: each module loads when its namespace is first used.
     from flowdeck._providers.databar import AsyncDatabar, Databar
@@ -522,6 +523,9 @@ class AsyncClient(_BaseClient):
             return None
         key = (call.provider, call.starts_run)
         if (rate := self._rates.get(key)) is None:
+            # The adaptive rate is opt-in: its module loads with the first rate, not with flowdeck.
+            from flowdeck._adaptive import AdaptiveRate
+
             rate = self._rates[key] = AdaptiveRate()
         return rate
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Generator, Mapping
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -40,7 +40,6 @@ from flowdeck._secrets import scrub
 from flowdeck._transport import _NEVER_SENT, retry_after_seconds
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 
 class Operation(Protocol):
@@ -56,30 +55,6 @@ class Operation(Protocol):
 
     @property
     def _parse_response(self) -> Callable[..., Any]: ...
-
-
-@attrs.frozen
-class Bound:
-    """Arguments for one generated operation, made by :func:`bind` (which type-checks them)."""
-
-    get_kwargs: Callable[..., dict[str, Any]]
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
-
-
-def bind(get_kwargs: Callable[P, dict[str, Any]], /, *args: P.args, **kwargs: P.kwargs) -> Bound:
-    """The arguments for a generated operation, checked by mypy against its ``_get_kwargs`` signature.
-
-    A :class:`Call` stores a generated module and calls it later, which hides the call from the type
-    checker; binding through here keeps it visible, so a regenerated client whose signature changed
-    (say ``flow_id: int``) fails ``make lint`` instead of shipping.
-
-    >>> def _get_kwargs(flow_id: str, *, body: dict[str, str]) -> dict[str, Any]: ...
-    >>> bound = bind(_get_kwargs, "f-1", body={})
-    >>> bound.args, bound.kwargs
-    (('f-1',), {'body': {}})
-    """
-    return Bound(get_kwargs, args, dict(kwargs))
 
 
 @attrs.frozen
@@ -297,11 +272,15 @@ def _scrubbed(call: Call[Any], exc: Exception) -> Exception:
     return exc
 
 
-@attrs.frozen
 class _ParseOnly:
-    """Stands in for a generated client where its parser only asks whether to raise on odd statuses."""
+    """Stands in for a generated client where its parser only asks whether to raise on odd statuses.
 
-    raise_on_unexpected_status: bool = False
+    A plain class: one constant instance with no fields, so nothing attrs would generate (``__init__``,
+    ``__eq__``, ``__repr__``) is ever called, and building it was a millisecond of ``import flowdeck``.
+    """
+
+    __slots__ = ()
+    raise_on_unexpected_status = False
 
 
 _PARSE_ONLY = _ParseOnly()

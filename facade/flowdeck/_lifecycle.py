@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -23,7 +24,9 @@ from flowdeck._errors import (
     WaitTimeout,
 )
 from flowdeck._models import Run, Status
-from flowdeck._providers import Adapter
+
+if TYPE_CHECKING:
+    from flowdeck._providers import Adapter
 
 EventHook = Callable[[Run, Run], None]
 """Called with (previous, current) whenever a run's status changes while waiting."""
@@ -115,7 +118,7 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-@attrs.define
+@attrs.define(eq=False)  # state, not a value: two waiters are the same only if they are one (and no __eq__ to build)
 class Waiter:
     """The state of waiting for one run (sans-IO): when to poll next, and what a poll's outcome means."""
 
@@ -212,7 +215,7 @@ def wait_op(adapter: Adapter, waiter: Waiter, clock: Callable[[], float]) -> Op[
     return waiter.run
 
 
-@attrs.define
+@attrs.define(eq=False)  # state, not a value, like Waiter
 class Scheduler:
     """Many waiters under one clock: a heap of due times, so thousands of runs cost one loop.
 

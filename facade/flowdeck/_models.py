@@ -2,7 +2,10 @@
 
 This module is a leaf: it imports nothing from flowdeck, so the error module can name :class:`Run`
 without an import circle. Validation that raises flowdeck errors (ids, reference syntax) lives in the
-provider registry (``flowdeck._providers``), one layer up.
+provider registry (``flowdeck._providers``), one layer up. The values only a provider's answers
+carry (a workflow's description, an account) live in ``flowdeck._details``, loaded with the providers:
+each attrs class costs about a millisecond to build, and ``import flowdeck`` builds only what running
+a workflow needs.
 """
 
 from __future__ import annotations
@@ -93,58 +96,6 @@ class Run:
     def succeeded(self) -> bool:
         """True if the run ended SUCCEEDED."""
         return self.status is Status.SUCCEEDED
-
-
-@attrs.frozen
-class TaskOutput:
-    """One task execution of a SuperAI flow execution: where SuperAI keeps outputs."""
-
-    name: str
-    index: int | None
-    status: str
-    output: Any = None
-    error: str | None = None
-
-
-@attrs.frozen
-class DeclaredInput:
-    """One input a workflow declares: its ``id`` (the key of a run's inputs), type, whether it is required.
-
-    >>> DeclaredInput("domain", required=True, type="text")
-    DeclaredInput(id='domain', required=True, type='text', description='')
-    """
-
-    id: str
-    required: bool = False
-    type: str = ""
-    description: str = ""
-
-
-@attrs.frozen
-class Flow:
-    """A workflow as its provider describes it: name and declared inputs. ``raw`` is the provider's answer."""
-
-    id: str
-    name: str
-    description: str = ""
-    inputs: tuple[DeclaredInput, ...] = ()
-    raw: Any = attrs.field(default=None, repr=False, eq=False)
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        """The ids of the required inputs."""
-        return tuple(i.id for i in self.inputs if i.required)
-
-
-@attrs.frozen
-class Account:
-    """The account behind a credential: who, which plan, how many credits are left (``balance``)."""
-
-    email: str
-    plan: str
-    balance: float
-    workspace: str | None = None
-    raw: Any = attrs.field(default=None, repr=False, eq=False)
 
 
 def credits_text(credits: float) -> str:

@@ -20,8 +20,9 @@ import attrs
 
 from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, forget_failed, rows_left
 from flowdeck._client import Client
+from flowdeck._details import Flow
 from flowdeck._errors import FlowdeckError
-from flowdeck._models import Flow, credits_text
+from flowdeck._models import credits_text
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
@@ -272,7 +273,7 @@ def _empty(value: Any) -> bool:
 def compare(ref: str, rows: Sequence[BatchRow], flow: Flow) -> WorkflowCheck:
     """``rows`` (all of workflow ``ref``) against ``flow``'s declared inputs.
 
-    >>> from flowdeck._models import DeclaredInput
+    >>> from flowdeck._details import DeclaredInput
     >>> flow = Flow("f", "F", inputs=(DeclaredInput("domain", required=True),))
     >>> check = compare("databar:flow/f", [BatchRow(2, "databar:flow/f", {"Domain": "a.com"})], flow)
     >>> check.missing, check.unknown

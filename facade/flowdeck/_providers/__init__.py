@@ -12,10 +12,13 @@ import importlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from flowdeck._errors import InvalidRequestError
 from flowdeck._models import WorkflowRef
-from flowdeck._providers._base import Adapter, AdapterBase, Bulk, Checks, MockSpec, Provider, RefSyntax
+
+if TYPE_CHECKING:
+    from flowdeck._providers._base import Adapter, AdapterBase, Bulk, Checks, MockSpec, Provider, RefSyntax
 
 BUILTIN = ("databar", "stackai", "gumloop", "superai")
 
@@ -102,6 +105,19 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
         )
     provider = get(name)
     return provider.refs.parse(provider.name, path)
+
+
+# What a provider is (its declaration, configuration and adapter base) loads with the first provider
+# module, not with the registry: `import flowdeck` and making a client need only names and parse_ref.
+_DECLARATIONS = frozenset({"Adapter", "AdapterBase", "Bulk", "Checks", "MockSpec", "Provider", "RefSyntax"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _DECLARATIONS:
+        from flowdeck._providers import _base
+
+        return getattr(_base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

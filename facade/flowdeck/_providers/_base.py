@@ -13,12 +13,12 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Protocol
 
 import attrs
 
 from flowdeck._config import ConfigSpec, ProviderConfig
-from flowdeck._core import Bound, Call, Op, Operation
+from flowdeck._core import Call, Op, Operation
 from flowdeck._errors import (
     AuthenticationError,
     FlowdeckError,
@@ -27,11 +27,43 @@ from flowdeck._errors import (
     UnknownStatusError,
     UnsupportedOperationError,
 )
-from flowdeck._models import Flow, Run, Status, WorkflowRef
+from flowdeck._models import Run, Status, WorkflowRef
+
+if TYPE_CHECKING:
+    from flowdeck._details import Flow
 
 MAX_INPUT_BYTES = 1_000_000  # assumption: no provider documents a limit; 1 MB of JSON is far past any real row
 
 Clock = Callable[[], float]
+
+
+P = ParamSpec("P")
+
+
+@attrs.frozen
+class Bound:
+    """Arguments for one generated operation, made by :func:`bind` (which type-checks them).
+
+    Made where adapters build their requests, so only a provider in use builds this class."""
+
+    get_kwargs: Callable[..., dict[str, Any]]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def bind(get_kwargs: Callable[P, dict[str, Any]], /, *args: P.args, **kwargs: P.kwargs) -> Bound:
+    """The arguments for a generated operation, checked by mypy against its ``_get_kwargs`` signature.
+
+    A :class:`Call` stores a generated module and calls it later, which hides the call from the type
+    checker; binding through here keeps it visible, so a regenerated client whose signature changed
+    (say ``flow_id: int``) fails ``make lint`` instead of shipping.
+
+    >>> def _get_kwargs(flow_id: str, *, body: dict[str, str]) -> dict[str, Any]: ...
+    >>> bound = bind(_get_kwargs, "f-1", body={})
+    >>> bound.args, bound.kwargs
+    (('f-1',), {'body': {}})
+    """
+    return Bound(get_kwargs, args, dict(kwargs))
 
 
 class Adapter(Protocol):

@@ -26,9 +26,10 @@ from flowdeck_generated.databar.models import (
 )
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op, bind
+from flowdeck._core import Op
+from flowdeck._details import Account, DeclaredInput, Flow
 from flowdeck._errors import GoneError, InvalidRequestError
-from flowdeck._models import Account, DeclaredInput, Flow, Run, Status, WorkflowRef, credits_text
+from flowdeck._models import Run, Status, WorkflowRef, credits_text
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
@@ -38,6 +39,7 @@ from flowdeck._providers._base import (
     MockSpec,
     Provider,
     RefSyntax,
+    bind,
     check_id,
     check_inputs,
     map_status,

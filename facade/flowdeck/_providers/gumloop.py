@@ -12,7 +12,7 @@ from flowdeck_generated.gumloop.api.execution import get_pipeline_run, kill_pipe
 from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, PipelineRun, StartPipelineBody
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op, bind
+from flowdeck._core import Op
 from flowdeck._errors import NotFoundError
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
@@ -23,6 +23,7 @@ from flowdeck._providers._base import (
     MockSpec,
     Provider,
     as_datetime,
+    bind,
     check_id,
     check_inputs,
     map_status,

@@ -13,7 +13,7 @@ from flowdeck_generated.stackai.api.run_flow import run_deployed_flow
 from flowdeck_generated.stackai.models import Inputs, RunResult
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op, bind
+from flowdeck._core import Op
 from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
@@ -23,6 +23,7 @@ from flowdeck._providers._base import (
     MockSpec,
     Provider,
     RefSyntax,
+    bind,
     check_id,
     check_inputs,
     not_supported,

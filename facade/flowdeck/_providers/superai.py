@@ -29,17 +29,20 @@ from flowdeck_generated.superai.models import (
 )
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Bound, Call, Op, Operation, Sleep, bind
+from flowdeck._core import Call, Op, Operation, Sleep
+from flowdeck._details import TaskOutput
 from flowdeck._errors import AuthenticationError, BadRequestError, FlowdeckError, InvalidRequestError
-from flowdeck._models import Run, Status, TaskOutput, WorkflowRef
+from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._namespaces import AsyncNamespace, Namespace
 from flowdeck._providers._base import (
     AdapterBase,
+    Bound,
     Checks,
     Clock,
     MockSpec,
     Provider,
     as_datetime,
+    bind,
     check_inputs,
     map_status,
     not_supported,
