@@ -232,9 +232,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._open()
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-        )
+        timeout = _timeout(timeouts.get("connect"), timeouts.get("read"))
         headers = CIMultiDict((k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length")
         body = await request.aread()
         try:
