@@ -209,6 +209,39 @@ def test_a_retry_is_one_debug_record_on_flowdecks_logger_and_nothing_on_staminas
     assert record.getMessage() == ("retrying GET 127.0.0.1/v1/tasks/t-1 after HTTP 429 (attempt 2 of 3, in 0.0 s)")
 
 
+ODD = "GET /v1/tasks/a%2Fb%20c"  # the task id "a/b c", quoted into one path segment
+
+
+def _logged_as_sent(caplog: pytest.LogCaptureFixture) -> None:
+    # A decoded path ("/v1/tasks/a/b c") would name a request that was never sent.
+    (retry,) = [r.getMessage() for r in caplog.records if r.name == "flowdeck.retries"]
+    assert retry.startswith("retrying GET 127.0.0.1/v1/tasks/a%2Fb%20c after HTTP 429"), retry
+    sent = [r.getMessage() for r in caplog.records if r.name == "flowdeck"]
+    assert [m.split(" (")[0] for m in sent] == [
+        "GET 127.0.0.1/v1/tasks/a%2Fb%20c -> 429",
+        "GET 127.0.0.1/v1/tasks/a%2Fb%20c -> 200",
+    ]
+
+
+def test_the_logs_name_the_path_as_sent_not_decoded(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    server.answer(ODD, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
+    caplog.set_level(logging.DEBUG)
+    with sync_client(server) as client:
+        assert client.databar.get_task("a/b c").succeeded
+    _logged_as_sent(caplog)
+
+
+@pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
+async def test_the_async_logs_name_the_path_as_sent(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture, backend: str
+) -> None:
+    server.answer(ODD, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
+    caplog.set_level(logging.DEBUG)
+    async with async_client(server, http_backend=backend) as client:
+        assert (await client.databar.get_task("a/b c")).succeeded
+    _logged_as_sent(caplog)
+
+
 def test_in_library_use_a_retry_writes_nothing_to_stderr(server: LoopbackServer) -> None:
     """A script using flowdeck with no logging set up: a 429 then a 200 prints nothing."""
     server.answer(POLL, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])

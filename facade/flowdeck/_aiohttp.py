@@ -27,7 +27,6 @@ import functools
 import json
 import re
 import ssl
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -38,11 +37,11 @@ from yarl import URL
 
 from flowdeck._transport import (
     CallPolicy,
+    Collected,
     aread_body,
     aretrying,
     build_request,
     checked,
-    limited,
     request_headers,
     url_text,
 )
@@ -203,17 +202,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             whole, data = await aread_body(self._response(response), policy)
             await whole.aread()
             return whole, data
-        started, size, chunks = time.perf_counter(), 0, []
+        collected = Collected(policy)
         try:
             async for chunk in response.content.iter_chunked(CHUNK):
-                size += len(chunk)
-                limited(size, started, policy)
-                chunks.append(chunk)
+                collected.add(chunk)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _mapped(exc) from exc
         finally:
             response.release()
-        data = b"".join(chunks)
+        data = collected.data()
         whole = httpx.Response(response.status, headers=response.raw_headers, stream=httpx.ByteStream(data))
         # The body is read and has no encoding to undo: it is the response's content as it is. Reading
         # it through httpx's decoder chain instead cost a tenth of a poll's CPU (httpx pinned: 0.28).

@@ -264,12 +264,34 @@ def _stamina_switch(name: str, default: bool) -> bool:
     return default if stamina is None else bool(getattr(stamina, name)())
 
 
-def limited(size: int, started: float, policy: CallPolicy) -> None:
-    """Refuse a body once it is larger or slower in total than ``policy`` accepts."""
-    if size > policy.max_body_bytes:
-        raise ResponseTooLarge(f"response body larger than {policy.max_body_bytes} bytes")
-    if time.perf_counter() - started > policy.max_body_seconds:
-        raise ResponseTooSlow(f"response body took longer than {policy.max_body_seconds} s")
+class Collected:
+    """A body gathered chunk by chunk, refused once it is larger or slower in total than a policy accepts.
+
+    >>> body = Collected(CallPolicy())
+    >>> body.add(b"{}")
+    >>> body.data()
+    b'{}'
+    """
+
+    __slots__ = ("_chunks", "_policy", "_size", "_started")
+
+    def __init__(self, policy: CallPolicy) -> None:
+        self._policy, self._started, self._size = policy, time.perf_counter(), 0
+        self._chunks: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        """Keep ``chunk``, or raise :class:`ResponseTooLarge` / :class:`ResponseTooSlow`."""
+        self._size += len(chunk)
+        policy = self._policy
+        if self._size > policy.max_body_bytes:
+            raise ResponseTooLarge(f"response body larger than {policy.max_body_bytes} bytes")
+        if time.perf_counter() - self._started > policy.max_body_seconds:
+            raise ResponseTooSlow(f"response body took longer than {policy.max_body_seconds} s")
+        self._chunks.append(chunk)
+
+    def data(self) -> bytes:
+        """The chunks kept, as one body."""
+        return b"".join(self._chunks)
 
 
 def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
@@ -292,48 +314,49 @@ def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Respo
     The limits count decoded bytes (a small compressed body can expand to gigabytes), and the checks
     of a body cut short see what the provider meant to send, not its compressed form.
     """
-    started, size, chunks = time.perf_counter(), 0, []
+    collected = Collected(policy)
     stream = response.iter_bytes() if "content-encoding" in response.headers else response.stream  # see aread_body
     try:
         for chunk in stream:  # type: ignore[union-attr]
-            size += len(chunk)
-            limited(size, started, policy)
-            chunks.append(chunk)
+            collected.add(chunk)
     except httpx.DecodingError as exc:
         raise ResponseUndecodable(str(exc)) from exc
     finally:
         response.close()
-    body = b"".join(chunks)
+    body = collected.data()
     return _whole(response, body), body
 
 
 async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
     """The response (re-streamable) and its body, decoded and read within ``policy``'s limits (async)."""
-    started, size, chunks = time.perf_counter(), 0, []
+    collected = Collected(policy)
     # An unencoded body (most are) needs none of httpx's decoders: read its stream as it comes.
     stream = response.aiter_bytes() if "content-encoding" in response.headers else response.stream
     try:
         async for chunk in stream:  # type: ignore[union-attr]
-            size += len(chunk)
-            limited(size, started, policy)
-            chunks.append(chunk)
+            collected.add(chunk)
     except httpx.DecodingError as exc:
         raise ResponseUndecodable(str(exc)) from exc
     finally:
         await response.aclose()
-    body = b"".join(chunks)
+    body = collected.data()
     return _whole(response, body), body
+
+
+def _where(url: httpx.URL | str) -> str:
+    # Host and path as sent (percent-encoded: a decoded path can name another request, "a%2Fb" as
+    # "a/b"), never the query string (it may carry ids of users).
+    url = _parsed(url) if isinstance(url, str) else url
+    return url.host + url.raw_path.decode("ascii").partition("?")[0]
 
 
 def _log(method: str, url: httpx.URL | str, attempt: int, started: float, outcome: str) -> None:
     if logger.isEnabledFor(logging.DEBUG):
-        url = _parsed(url) if isinstance(url, str) else url
-        # Only method, host, path: never headers (credentials) or query strings (may carry ids of users).
+        # Only method, host, path: never headers (credentials) or query strings.
         logger.debug(
-            "%s %s%s -> %s (attempt %d, %.1f ms)",
+            "%s %s -> %s (attempt %d, %.1f ms)",
             method,
-            url.host,
-            url.path,
+            _where(url),
             outcome,
             attempt,
             (time.perf_counter() - started) * 1000,
@@ -345,12 +368,10 @@ def _log_retry(method: str, url: httpx.URL | str, reason: str, attempt: int, att
     # loops would also call its process-wide hooks, which print a WARNING per retry unless a host
     # application reconfigures them: hence flowdeck's own loop.
     if retry_logger.isEnabledFor(logging.DEBUG):
-        url = _parsed(url) if isinstance(url, str) else url
         retry_logger.debug(
-            "retrying %s %s%s after %s (attempt %d of %d, in %.1f s)",
+            "retrying %s %s after %s (attempt %d of %d, in %.1f s)",
             method,
-            url.host,
-            url.path,
+            _where(url),
             f"HTTP {reason}" if reason.isdigit() else reason,
             attempt,
             attempts,
