@@ -10,6 +10,12 @@ The command line (``flowdeck``) needs ``pip install 'flowdeck[cli]'``; the mock 
 pytest fixtures (``flowdeck.testing``) need ``pip install 'flowdeck[testing]'``.
 """
 
+# isort: off
+# First, before anything else (typing included): in the flowdeck command, Ctrl-C while it starts is one
+# line and exit 130, never a traceback; elsewhere a no-op.
+from flowdeck import _startup
+
+# isort: on
 from typing import TYPE_CHECKING
 
 from flowdeck._client import AsyncClient, Client
@@ -20,6 +26,8 @@ from flowdeck._models import Run, Status, WorkflowRef
 from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
 from flowdeck._version import __version__ as __version__
+
+_startup.release()  # the command's own imports are guarded again by flowdeck.__main__
 
 if TYPE_CHECKING:
     from flowdeck._details import Account, DeclaredInput, Flow, TaskOutput

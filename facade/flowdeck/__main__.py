@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from flowdeck import _startup
 from flowdeck._extras import extra_for, install_hint
 
 EXIT_NOT_INSTALLED = 2
@@ -17,8 +18,11 @@ EXIT_INTERRUPTED = 130  # the shell's code for SIGINT, as the commands use
 def main() -> None:
     """Run the command line, or say which extra is missing."""
     try:
-        from flowdeck._cli import app
-
+        _startup.guard(command=True)
+        try:
+            from flowdeck._cli import app
+        finally:
+            _startup.release()
         app(prog_name="flowdeck")
     except KeyboardInterrupt:
         # Ctrl-C before a command has begun its work (start-up, imports): nothing was sent, and the
