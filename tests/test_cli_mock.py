@@ -162,7 +162,7 @@ def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> 
         assert time.monotonic() - started > 0.2 * 3  # three attempts, each 0.2 s late
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=20)
-        assert proc.returncode == 0, stderr
+        assert proc.returncode == 130, stderr
         assert "serving four mock providers" in stderr and "stopping" in stderr and "Traceback" not in stderr
     finally:
         if proc.poll() is None:  # a failed assertion must not leave the mocks serving

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests._cli import FLOWDECK, env_with
+from tests._cli import (
+    FLOWDECK,
+    env_with,
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+    spawn,
+)
 
 # --- Ctrl-C while the command is still importing ----------------------------------------------------
 
@@ -69,3 +74,19 @@ def test_a_program_importing_flowdeck_keeps_its_own_ctrl_c(tmp_path: Path) -> No
     after = _interrupted_at("nothing", [sys.executable, "-c", "import flowdeck, signal; print(signal.getsignal(2))"],
                             tmp_path)  # fmt: skip
     assert after.stdout.strip() == str(signal.default_int_handler), after.stderr
+
+
+# --- flowdeck mock stopped by a signal ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_mock_stopped_by_a_signal_exits_as_the_batch_does(signum: signal.Signals, code: int) -> None:
+    # 0 would tell a script or supervisor that the mocks ended by themselves; the batch's codes say which
+    # signal stopped them (128 + its number).
+    proc = spawn(["mock", "--seed", "1"], {})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("export "), "the mocks are serving"
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stderr
+    assert stderr.endswith("flowdeck mock: stopping\n") and "Traceback" not in stderr

@@ -29,7 +29,7 @@ from flowdeck.testing._server import PROVIDERS, MockProviders
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
 READY_SECONDS = 30.0
-EXIT_USAGE = 2
+EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 
 
 class _PortInUse(RuntimeError):
@@ -164,11 +164,21 @@ def _exports(env: dict[str, str]) -> str:
     return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env.items())
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt: the mocks stop the same way for both."""
+
+
 def _stop_on_sigterm() -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        raise _Terminated
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _stopped_code(exc: KeyboardInterrupt) -> int:
+    """130 after Ctrl-C, 143 after SIGTERM (128 + the signal's number), as every flowdeck command exits:
+    a script or supervisor can tell a stop from a clean end, and which signal it was."""
+    return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
 
 
 def _busy(ports: dict[str, int]) -> str | None:
@@ -190,9 +200,9 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
         if problem := _busy(ports):
             raise _PortInUse(problem)
         mocks.serve()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         mocks.stop()
-        return 0
+        return _stopped_code(exc)
     except RuntimeError as exc:
         code = EXIT_USAGE if isinstance(exc, _PortInUse) else 1  # a port given by the user is theirs to change
         if args.detached:
@@ -221,12 +231,12 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             stdout.flush()
         while True:
             time.sleep(3600)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not args.detached:  # on a terminal, after the echoed ^C
             stderr.write(("\n" if stderr.isatty() else "") + "flowdeck mock: stopping\n")
+        return _stopped_code(exc)
     finally:
         mocks.stop()
-    return 0
 
 
 def _serve_in_background(
