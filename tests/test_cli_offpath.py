@@ -5,20 +5,30 @@ UTF-16 without a BOM, and a key too short to scrub inside words. Each drives the
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flowdeck import Client, Run
+from flowdeck._cli import app
+from flowdeck.testing import MockConfig, MockProviders
+from typer.testing import CliRunner
 
 from tests._cli import (
     FLOWDECK,
     env_with,
+    one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
     spawn,
 )
+
+runner = CliRunner()
 
 # --- Ctrl-C while the command is still importing ----------------------------------------------------
 
@@ -90,3 +100,82 @@ def test_mock_stopped_by_a_signal_exits_as_the_batch_does(signum: signal.Signals
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == code, stderr
     assert stderr.endswith("flowdeck mock: stopping\n") and "Traceback" not in stderr
+
+
+# --- cancelling a run that had already ended ------------------------------------------------------
+
+ENDED = {"databar": ("databar:flow/ended", "domain"), "gumloop": ("gumloop:ended", "topic")}
+
+
+def _finished(provider: str) -> str:
+    ref, key = ENDED[provider]
+    done = runner.invoke(app, ["run", ref, "-i", f"{key}=x", "--json"])
+    assert done.exit_code == 0, done.output
+    return str(json.loads(done.stdout)["run_id"])
+
+
+@pytest.mark.parametrize("provider", ENDED)
+def test_cancelling_a_run_that_had_ended_says_so_and_exits_1(provider: str, mock_env: dict[str, str]) -> None:
+    # Databar answers 409 and Gumloop's kill succeeds; either way nothing was stopped, so `cancel && ...`
+    # must not carry on, and the line says how the run ended.
+    run_id = _finished(provider)
+    line = one_line_error(runner.invoke(app, ["cancel", provider, run_id]), code=1)
+    assert (
+        line
+        == f"error: {provider} run {run_id} had already ended (SUCCEEDED, {_word(provider)}); nothing was cancelled"
+    )
+    as_json = runner.invoke(app, ["cancel", provider, run_id, "--json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["status"] == "SUCCEEDED"  # the run, for jq
+
+
+def _word(provider: str) -> str:
+    return {"databar": "completed", "gumloop": "DONE"}[provider]
+
+
+@pytest.mark.parametrize("provider", ENDED)
+def test_a_run_that_ends_just_before_its_cancel_lands_is_said_to_have_ended(
+    provider: str, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The look before the cancel still saw the run going; by the time the cancel arrived it had ended
+    # (Databar: 409; Gumloop: the kill succeeds on an ended run).
+    ref, key = ENDED[provider]
+    with Client() as client:
+        started = client.start(ref, {key: "x"})
+        client.wait(started, timeout=30)
+    looks: list[Run] = []
+    real_refresh = Client.refresh
+
+    def stale_first_look(self: Client, run: Run) -> Run:
+        looks.append(run)
+        return started if len(looks) == 1 else real_refresh(self, run)
+
+    monkeypatch.setattr(Client, "refresh", stale_first_look)
+    line = one_line_error(runner.invoke(app, ["cancel", provider, started.id]), code=1)
+    assert f"had already ended (SUCCEEDED, {_word(provider)}); nothing was cancelled" in line
+
+
+@pytest.fixture
+def slow_mocks_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Mock providers whose runs take 20 s: still going when a test cancels them."""
+    with MockProviders(MockConfig(seed=5, run_seconds=(20.0, 20.0))) as mocks:
+        for key, value in mocks.env.items():
+            monkeypatch.setenv(key, value)
+        yield mocks.env
+
+
+def test_cancelling_a_running_run_still_exits_0(slow_mocks_env: dict[str, str]) -> None:
+    started = runner.invoke(app, ["run", "gumloop:long", "-i", "topic=x", "--no-wait", "--json"])
+    run_id = json.loads(started.stdout)["run_id"]
+    cancelled = runner.invoke(app, ["cancel", "gumloop", run_id, "--json"])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert json.loads(cancelled.stdout)["status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("provider", ["stackai", "superai"])
+def test_cancel_where_a_provider_has_none_says_so_before_asking_for_a_credential(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in [v for v in os.environ if v.startswith(provider.upper() + "_")]:
+        monkeypatch.delenv(variable)
+    line = one_line_error(runner.invoke(app, ["cancel", provider, "abc"]), code=1)
+    assert f"error: {provider} does not support cancelling runs: " in line

@@ -60,6 +60,7 @@ from flowdeck._client import AsyncClient, Client
 from flowdeck._errors import (
     AuthenticationError,
     ConfigurationError,
+    ConflictError,
     FlowdeckError,
     InsecureTransportError,
     InvalidRequestError,
@@ -80,6 +81,10 @@ from flowdeck._providers._base import check_id
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 CANCELLABLE = ("databar", "gumloop")
 NO_STATUS = {"stackai": "a StackAI run ends inside the call that starts it, so there is no run to look up later"}
+NO_CANCEL = {
+    "stackai": "a StackAI run ends inside the call that starts it, so there is no run left to cancel",
+    "superai": "SuperAI Flows documents no endpoint to cancel an execution",
+}
 
 
 class Terminated(KeyboardInterrupt):
@@ -368,22 +373,49 @@ def run(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _cancel(client: Client, placeholder: Run) -> tuple[Run, bool]:
+    """Cancel a run: the run as it is now, and whether it was still going when asked.
+
+    Every provider answers the same way for a run that had ended: Databar refuses (409), Gumloop's
+    kill succeeds and the run shows how it ended; so the run is looked at first, and again after.
+    """
+    before = client.refresh(placeholder)
+    if before.is_terminal:
+        return before, False
+    try:
+        after = client.cancel(before)
+    except ConflictError:  # it ended between the look and the cancel
+        after = client.refresh(before)
+        if not after.is_terminal:
+            raise
+        return after, False
+    return after, not after.is_terminal or after.status is Status.CANCELLED
+
+
 def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
     if provider not in provider_names():
         _fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
     if action == "status" and provider in NO_STATUS:
         _fail(f"{provider} has no status endpoint: {NO_STATUS[provider]}")
+    if action == "cancel" and provider in NO_CANCEL:  # said before asking for a credential it would not use
+        _fail(f"{provider} does not support cancelling runs: {NO_CANCEL[provider]}")
     try:
         check_id(run_id, f"{provider} run id")
         # The workflow of a run known only by its id is not known: it is never shown.
         placeholder = Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
         with Client() as client:
-            found = client.refresh(placeholder) if action == "status" else client.cancel(placeholder)
+            found, stopped = (client.refresh(placeholder), True) if action == "status" else _cancel(client, placeholder)
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
         _fail(_explain(exc))
-    _show(found, as_json, workflow_known=found.workflow != placeholder.workflow)
+    workflow_known = found.workflow != placeholder.workflow
+    if not stopped:  # a script's `flowdeck cancel ... && next` must not read "nothing to stop" as done
+        if as_json:
+            _show(found, as_json, workflow_known=workflow_known)
+        status = found.status.value + (f", {found.provider_status}" if found.provider_status else "")
+        _fail(f"{provider} run {found.id} had already ended ({status}); nothing was cancelled")
+    _show(found, as_json, workflow_known=workflow_known)
     # `flowdeck status ... && next-step` must not carry on after a run that ended badly.
     if action == "status" and found.is_terminal and not found.succeeded:
         raise typer.Exit(EXIT_FAILED)
