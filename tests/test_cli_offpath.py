@@ -179,3 +179,70 @@ def test_cancel_where_a_provider_has_none_says_so_before_asking_for_a_credential
         monkeypatch.delenv(variable)
     line = one_line_error(runner.invoke(app, ["cancel", provider, "abc"]), code=1)
     assert f"error: {provider} does not support cancelling runs: " in line
+
+
+# --- an input given twice -------------------------------------------------------------------------
+
+
+def _leads(tmp_path: Path) -> Path:
+    source = tmp_path / "leads.csv"
+    source.write_text("Company Domain,Domain,domain\nstripe.com,a.com,b.com\n", encoding="utf-8")
+    return source
+
+
+@pytest.mark.parametrize(
+    ("maps", "message"),
+    [
+        (
+            ["Company Domain=domain", "Domain=domain"],
+            "error: --map: input 'domain' given twice (from columns 'Company Domain' and 'Domain'); "
+            "map one column to it",
+        ),
+        (
+            ["Domain=site", "Domain=url"],
+            "error: --map: column 'Domain' given twice (Domain=site and Domain=url); map it once",
+        ),
+        (
+            ["Domain=domain"],  # the file has a 'domain' column of its own
+            "input 'domain' given twice: by --map 'Domain=domain' and by the column 'domain'",
+        ),
+    ],
+)
+def test_a_batch_given_one_input_twice_is_a_usage_error_naming_it(
+    maps: list[str], message: str, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "databar:flow/enrich", str(_leads(tmp_path)), "--out", str(out)]
+    for item in maps:
+        args += ["--map", item]
+    assert message in one_line_error(runner.invoke(app, args))
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
+
+
+def test_the_same_map_given_twice_or_a_swap_of_columns_is_fine(mock_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "databar:flow/enrich", str(_leads(tmp_path)), "--out", str(out), "--check"]
+    same = runner.invoke(app, [*args, "--map", "Company Domain=site", "--map", "Company Domain=site"])
+    assert same.exit_code == 0, same.output
+    swap = runner.invoke(app, [*args, "--map", "Domain=domain", "--map", "domain=old_domain"])  # each input once
+    assert swap.exit_code == 0, swap.output
+
+
+@pytest.mark.parametrize("second", ["domain=b.com", 'domain:="b.com"', "domain:=3"])
+def test_run_given_one_input_twice_is_a_usage_error_naming_it(second: str, mock_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["run", "databar:flow/twice", "-i", "domain=a.com", "-i", second])
+    assert (
+        one_line_error(result) == f"error: -i: input 'domain' given twice ('domain=a.com' and {second!r}); give it once"
+    )
+
+
+def test_run_given_the_same_input_twice_alike_or_over_an_inputs_file_runs(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in.json"
+    inputs.write_text('{"domain": "file.com", "note": "x"}', encoding="utf-8")
+    alike = runner.invoke(app, ["run", "databar:flow/alike", "-i", "domain=a.com", "-i", "domain=a.com", "--json"])
+    assert alike.exit_code == 0, alike.output
+    layered = runner.invoke(app, ["run", "databar:flow/layer", "--inputs", str(inputs), "-i", "domain=a.com", "--json"])
+    assert layered.exit_code == 0, layered.output  # -i sets a key of --inputs: one value each, as documented
+    assert json.loads(layered.stdout)["outputs"]["inputs"] == {"domain": "a.com", "note": "x"}

@@ -182,6 +182,13 @@ def read_rows(
         if missing:
             columns = ", ".join(repr(c) for c in record) or "none"
             raise InputFileError(f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}")
+        # A column renamed onto a name another column keeps would give that input twice, one value lost.
+        taken = next(((src, dst) for src, dst in mapping.items() if dst in record and dst not in mapping), None)
+        if taken is not None:
+            raise InputFileError(
+                f"{path} row {number}: input {taken[1]!r} given twice: by --map '{taken[0]}={taken[1]}' and by "
+                f"the column {taken[1]!r}; map another column name, or drop one of them"
+            )
         inputs = {mapping.get(k, k): v for k, v in record.items()}
         row_ref = ref
         if ref_column is not None:

@@ -226,12 +226,20 @@ def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict
         if not isinstance(loaded, dict):
             _fail(f"--inputs {inputs_file}: must hold a JSON object, got {type(loaded).__name__}", EXIT_USAGE)
         inputs.update(loaded)
+    given: dict[str, str] = {}  # each -i's input name: the pair that gave it
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key or key == ":":
             _fail(f"-i {_clipped(pair)!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
-        if key.endswith(":"):
-            key = key[:-1]
+        is_json, key = key.endswith(":"), key.removesuffix(":")
+        if given.get(key, pair) != pair:  # keeping the last would send a value nobody saw chosen over the other
+            _fail(
+                f"-i: input {_clipped(key)!r} given twice ({_clipped(given[key], 30)!r} and {_clipped(pair, 30)!r}); "
+                f"give it once",
+                EXIT_USAGE,
+            )
+        given[key] = pair
+        if is_json:
             try:
                 inputs[key] = loads_json(value)
             except json.JSONDecodeError as exc:
@@ -504,6 +512,29 @@ def _parse_rate(rate: str | None) -> float | None:
     if not 0 < value < float("inf"):
         _fail(f"--rate {rate!r}: must be more than 0 starts per second", EXIT_USAGE)
     return value
+
+
+def _parse_map(items: Sequence[str]) -> dict[str, str]:
+    """``--map COLUMN=INPUT`` options: each column mapped once, each input from one column (else exit 2).
+
+    The same ``--map`` given twice is harmless; two answers for one column or input are refused rather
+    than one kept silently.
+    """
+    renames: dict[str, str] = {}
+    for item in items:
+        src, sep, dst = item.partition("=")
+        if not sep or not src or not dst:
+            _fail(f"--map {item!r}: expected 'column=input_name'", EXIT_USAGE)
+        if renames.get(src, dst) != dst:
+            _fail(f"--map: column {src!r} given twice ({src}={renames[src]} and {item}); map it once", EXIT_USAGE)
+        other = next((column for column, name in renames.items() if name == dst and column != src), None)
+        if other is not None:
+            _fail(
+                f"--map: input {dst!r} given twice (from columns {other!r} and {src!r}); map one column to it",
+                EXIT_USAGE,
+            )
+        renames[src] = dst
+    return renames
 
 
 def _parse_delimiter(value: str | None) -> str | None:
@@ -797,12 +828,7 @@ def batch(
     separator = _parse_delimiter(delimiter)
     if separator is not None and input_file.suffix.lower() in (".jsonl", ".ndjson"):
         _fail(f"--delimiter: {input_name} is JSON Lines, which has no separator; it is for CSV files", EXIT_USAGE)
-    renames: dict[str, str] = {}
-    for item in mapping or []:
-        src, sep, dst = item.partition("=")
-        if not sep or not src or not dst:
-            _fail(f"--map {item!r}: expected 'column=input_name'", EXIT_USAGE)
-        renames[src] = dst
+    renames = _parse_map(mapping or [])
     try:
         codecs.lookup(encoding)
     except LookupError:
