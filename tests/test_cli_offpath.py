@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -246,3 +247,49 @@ def test_run_given_the_same_input_twice_alike_or_over_an_inputs_file_runs(
     layered = runner.invoke(app, ["run", "databar:flow/layer", "--inputs", str(inputs), "-i", "domain=a.com", "--json"])
     assert layered.exit_code == 0, layered.output  # -i sets a key of --inputs: one value each, as documented
     assert json.loads(layered.stdout)["outputs"]["inputs"] == {"domain": "a.com", "note": "x"}
+
+
+# --- batch --check on a read-only --out folder ------------------------------------------------------
+
+
+def _in_read_only(folder: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``flowdeck <args>`` with ``folder`` read-only to it: a read-only bind mount of it when root (whom
+    permissions do not stop), else the folder's own permissions."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return subprocess.run([FLOWDECK, *args], env=env_with(env), capture_output=True, text=True, timeout=60)  # noqa: S603
+        finally:
+            folder.chmod(0o755)
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: no way to make a folder read-only to this process")
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    command = ["unshare", "-rm", "sh", "-c", script, "sh", str(folder), FLOWDECK, *args]
+    done = subprocess.run(command, env=env_with(env), capture_output=True, text=True, timeout=60)  # noqa: S603
+    if "mount" in done.stderr or "unshare" in done.stderr:
+        pytest.skip(f"no read-only bind mount here: {done.stderr.strip()}")
+    return done
+
+
+def test_batch_check_works_on_a_read_only_folder_and_warns_the_batch_will_not(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A check only reads: inputs, journal, credits. The batch it checks will need to write there.
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    source = folder / "leads.csv"
+    source.write_text("domain\nstripe.com\n", encoding="utf-8")
+    out = folder / "results.jsonl"
+    check = _in_read_only(
+        folder, ["batch", "databar:flow/enrich", str(source), "--out", str(out), "--check", "--json"], mock_env
+    )
+    assert check.returncode == 0, check.stderr
+    report = json.loads(check.stdout)
+    assert report["ready"] is True and report["journal"]["to_start"] == 1
+    assert report["warnings"] == [
+        f"--out {out}: {folder} is not writable here; the batch itself (without --check) writes results.jsonl "
+        "and will refuse to start until it can"
+    ]
+    batch = _in_read_only(folder, ["batch", "databar:flow/enrich", str(source), "--out", str(out)], mock_env)
+    assert batch.returncode == 2 and batch.stderr.startswith(f"error: --out {out}: cannot write "), batch.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["leads.csv"]

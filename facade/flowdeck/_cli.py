@@ -16,6 +16,7 @@ import contextlib
 import functools
 import importlib.util
 import json
+import os
 import shlex
 import shutil
 import signal
@@ -547,8 +548,12 @@ def _parse_delimiter(value: str | None) -> str | None:
     return separator
 
 
-def _check_out(out_path: Path, input_file: Path) -> None:
-    """Refuse an --out that cannot work, before anything is read or written."""
+def _check_out(out_path: Path, input_file: Path, *, read_only: bool = False) -> str | None:
+    """Refuse an --out that cannot work, before anything is read or written.
+
+    ``read_only`` (``--check``, which writes nothing): whether the files could be written is asked,
+    not tried, and a no is returned as a warning for the batch that will write them.
+    """
     if str(out_path) == "-":
         _fail("--out -: results go to a file, which is also what a rerun resumes from; give a file name", EXIT_USAGE)
     folder = out_path.parent
@@ -562,6 +567,15 @@ def _check_out(out_path: Path, input_file: Path) -> None:
         _fail(f"--out {out_path}: is the input file; write results to another file, like results.jsonl", EXIT_USAGE)
     if out_path.exists() and not out_path.is_file():
         _fail(f"--out {out_path}: is not a regular file; results need a file a rerun can read back", EXIT_USAGE)
+    if read_only:
+        for path in (out_path, Journal(out_path).state):
+            target = path if path.exists() else folder
+            if not os.access(target, os.W_OK):  # says no on a read-only file system too, root or not
+                return (
+                    f"--out {out_path}: {target} is not writable here; the batch itself (without --check) "
+                    f"writes {path.name} and will refuse to start until it can"
+                )
+        return None
     # Both files must be writable before any run starts: finding out at the first result would leave
     # paid runs going with nowhere to record them.
     for path in (out_path, Journal(out_path).state):
@@ -573,6 +587,7 @@ def _check_out(out_path: Path, input_file: Path) -> None:
             _fail(f"--out {out_path}: cannot write {path}: {exc.strerror or exc}", EXIT_USAGE)
         if not existed:
             path.unlink()
+    return None
 
 
 def _program() -> list[str]:
@@ -835,7 +850,7 @@ def batch(
         _fail(f"--encoding {encoding!r}: unknown encoding; try utf-8, latin-1 or cp1252", EXIT_USAGE)
     if check_only and no_check:
         _fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
-    _check_out(out_path, input_file)
+    unwritable = _check_out(out_path, input_file, read_only=check_only)
     starts_per_second = _parse_rate(rate)
     if not ref.startswith("column:"):
         try:
@@ -861,6 +876,8 @@ def batch(
             f"nothing was started and {out_path} was not written",
             _interrupt_code(exc),
         )
+    if report is not None and unwritable:
+        report = attrs.evolve(report, unwritable=unwritable)
     if report is not None and _preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),

@@ -104,6 +104,7 @@ class Report:
     workflows: tuple[WorkflowCheck, ...]
     progress: Progress
     credits: tuple[Credits, ...]
+    unwritable: str | None = None  # why the batch could not write its files here (a check only reads)
 
     @property
     def blocking(self) -> bool:
@@ -129,7 +130,7 @@ class Report:
 
     @property
     def warnings(self) -> list[str]:
-        """What may go wrong without stopping the batch: unused columns, low balance."""
+        """What may go wrong without stopping the batch: unused columns, low balance, an --out not writable."""
         out = []
         for w in self.workflows:
             for column in w.unknown:
@@ -149,6 +150,8 @@ class Report:
                 )
             if c.error:
                 out.append(f"{c.provider}: balance could not be read: {c.error}")
+        if self.unwritable:
+            out.append(self.unwritable)
         return out
 
     @property
