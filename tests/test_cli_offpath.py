@@ -293,3 +293,15 @@ def test_batch_check_works_on_a_read_only_folder_and_warns_the_batch_will_not(
     batch = _in_read_only(folder, ["batch", "databar:flow/enrich", str(source), "--out", str(out)], mock_env)
     assert batch.returncode == 2 and batch.stderr.startswith(f"error: --out {out}: cannot write "), batch.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["leads.csv"]
+
+
+def test_batch_check_refuses_an_out_whose_state_file_name_is_too_long(mock_env: dict[str, str], tmp_path: Path) -> None:
+    # No file of that name can exist anywhere: a usage error for the check as for the batch, not a traceback.
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\n")
+    too_long = tmp_path / ("r" * 240 + ".jsonl")  # its state file's name passes the 255-byte limit
+    check = runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", str(too_long), "--check"])
+    assert one_line_error(check) == (
+        f"error: --out {too_long}: {too_long.name}.flowdeck-state.jsonl is too long a file name; choose a shorter --out"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

@@ -569,6 +569,9 @@ def _check_out(out_path: Path, input_file: Path, *, read_only: bool = False) -> 
         _fail(f"--out {out_path}: is not a regular file; results need a file a rerun can read back", EXIT_USAGE)
     if read_only:
         for path in (out_path, Journal(out_path).state):
+            with contextlib.suppress(OSError, ValueError):  # a limit the file system does not say is no limit
+                if len(os.fsencode(path.name)) > os.pathconf(folder, "PC_NAME_MAX"):  # no file of that name can be
+                    _fail(f"--out {out_path}: {path.name} is too long a file name; choose a shorter --out", EXIT_USAGE)
             target = path if path.exists() else folder
             if not os.access(target, os.W_OK):  # says no on a read-only file system too, root or not
                 return (
