@@ -305,3 +305,46 @@ def test_batch_check_refuses_an_out_whose_state_file_name_is_too_long(mock_env: 
         f"error: --out {too_long}: {too_long.name}.flowdeck-state.jsonl is too long a file name; choose a shorter --out"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+# --- UTF-16 without a byte order mark -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("name", ["leads.csv", "leads.jsonl"])
+def test_utf16_without_a_bom_is_named_and_the_encoding_it_advises_reads_it(
+    codec: str, name: str, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Not "binary": what it is, and the --encoding that reads it (pasted as printed, it works).
+    source = tmp_path / name
+    text = "domain\nzürich.ch\n" if name.endswith(".csv") else '{"domain": "zürich.ch"}\n'
+    source.write_bytes(text.encode(codec))
+    args = ["batch", "databar:flow/enrich", str(source), "--out", str(tmp_path / "out.jsonl"), "--check"]
+    line = one_line_error(runner.invoke(app, args))
+    assert line == (
+        f"error: {source}: is UTF-16 text without a byte order mark, not utf-8; pass --encoding {codec} "
+        "or save it as UTF-8"
+    )
+    advised = runner.invoke(app, [*args, "--encoding", codec])
+    assert advised.exit_code == 0, advised.output
+    assert "1 row;" in advised.stdout
+
+
+def test_utf16_inputs_json_without_a_bom_says_so(mock_env: dict[str, str], tmp_path: Path) -> None:
+    inputs = tmp_path / "in.json"
+    inputs.write_bytes('{"domain": "a.com"}'.encode("utf-16-le"))
+    line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs)]))
+    assert (
+        line
+        == f"error: --inputs {inputs}: is UTF-16 text without a byte order mark, not utf-8; a JSON file must be UTF-8"
+    )
+
+
+def test_a_binary_file_is_still_binary_and_the_utf16_option_is_named(mock_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01")
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:x", str(source), "--out", str(tmp_path / "o.jsonl")]))
+    assert line == (
+        f"error: {source}: is a binary file (it holds NUL bytes), expected utf-8 text; if it is UTF-16 text without "
+        "a byte order mark, pass --encoding utf-16-le (or utf-16-be)"
+    )

@@ -104,12 +104,37 @@ class BatchRow:
 # --- reading input files --------------------------------------------------------------------------
 
 
-def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT) -> str:
+def utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` if ``data`` reads as UTF-16 text that lost its byte order mark.
+
+    Text in a Latin script has a NUL in one byte of most of its UTF-16 characters, always the same
+    one of each pair, and never in the other; binary files have their NULs anywhere.
+
+    >>> utf16_without_bom("domain\nstripe.com\n".encode("utf-16-le")), utf16_without_bom(b"\x89PNG\x00\x00\x00")
+    ('utf-16-le', None)
+    """
+    sample = data[: 65536 & ~1]
+    if len(sample) < 2 or len(data) % 2:
+        return None
+    for codec, high, low in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
+        if 0 not in low and high.count(0) >= 0.5 * len(high):
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return codec
+    return None
+
+
+def read_text(
+    path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT, option: str | None = "--encoding"
+) -> str:
     """A text file's content, or :class:`InputFileError` saying what is wrong with it, in one line.
 
     A byte order mark (UTF-8 or UTF-16) decides the encoding; ``encoding`` is for files without one.
     A file that is not text, or not in that encoding, is refused naming the line and column of the
-    first bad byte, followed by ``hint``.
+    first bad byte, followed by ``hint``. ``option`` is the command line's way to set the encoding,
+    named in the advice (None where there is none: the file must be UTF-8).
 
     >>> read_text(Path("leads.csv"))  # doctest: +SKIP
     'domain\\nstripe.com\\n'
@@ -132,7 +157,14 @@ def read_text(path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT
     elif codec == "utf-8":
         codec = "utf-8-sig"
     if not codec.startswith(("utf-16", "utf-32")) and b"\x00" in data[:65536]:
-        raise InputFileError(f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text")
+        utf16 = utf16_without_bom(data)
+        if utf16 is not None:
+            fix = f"pass {option} {utf16} or save it as UTF-8" if option else hint.format(likely=utf16)
+            raise InputFileError(f"{path}: is UTF-16 text without a byte order mark, not {encoding}; {fix}")
+        maybe = f"; if it is UTF-16 text without a byte order mark, pass {option} utf-16-le (or utf-16-be)"
+        raise InputFileError(
+            f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text{maybe if option else ''}"
+        )
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:

@@ -219,7 +219,7 @@ def _parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict
     inputs: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            loaded = loads_json(read_text(inputs_file, hint="a JSON file must be UTF-8"))
+            loaded = loads_json(read_text(inputs_file, hint="a JSON file must be UTF-8", option=None))
         except InputFileError as exc:
             _fail(f"--inputs {exc}", EXIT_USAGE)
         except json.JSONDecodeError as exc:
