@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from flowdeck import Client, Run
 from flowdeck._cli import app
+from flowdeck._secrets import scrub
 from flowdeck.testing import MockConfig, MockProviders
 from typer.testing import CliRunner
 
@@ -348,3 +349,25 @@ def test_a_binary_file_is_still_binary_and_the_utf16_option_is_named(mock_env: d
         f"error: {source}: is a binary file (it holds NUL bytes), expected utf-8 text; if it is UTF-16 text without "
         "a byte order mark, pass --encoding utf-16-le (or utf-16-be)"
     )
+
+
+# --- a key too short to be one --------------------------------------------------------------------
+
+
+def test_a_one_character_key_does_not_turn_the_error_into_asterisks(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A key `a` scrubbed from inside words made "d********t********b********r get_t********sk": nothing
+    # to read, and no safer (the key is one letter). The line reads as written.
+    monkeypatch.setenv("DATABAR_API_KEY", "a")
+    line = one_line_error(runner.invoke(app, ["status", "databar", "abc"]), code=1)
+    assert line.startswith("error: databar get_task: HTTP 403: "), line
+    assert "********" not in line
+
+
+@pytest.mark.parametrize("key", ["a", "ab", "k3y"])
+def test_a_short_key_standing_alone_in_an_answer_is_still_scrubbed(key: str) -> None:
+    # What a provider echoes as a token ("invalid key a") is replaced whatever its length.
+    text = f'invalid key {key}; got "{key}" in {{"apikey": "{key}"}} for databar'
+    out = scrub(text, [key])
+    assert out == 'invalid key ********; got "********" in {"apikey": "********"} for databar'
