@@ -323,7 +323,7 @@ def test_utf16_without_a_bom_is_named_and_the_encoding_it_advises_reads_it(
     args = ["batch", "databar:flow/enrich", str(source), "--out", str(tmp_path / "out.jsonl"), "--check"]
     line = one_line_error(runner.invoke(app, args))
     assert line == (
-        f"error: {source}: is UTF-16 text without a byte order mark, not utf-8; pass --encoding {codec} "
+        f"error: {source}: is a UTF-16 file without a byte order mark, not utf-8; pass --encoding {codec} "
         "or save it as UTF-8"
     )
     advised = runner.invoke(app, [*args, "--encoding", codec])
@@ -337,7 +337,7 @@ def test_utf16_inputs_json_without_a_bom_says_so(mock_env: dict[str, str], tmp_p
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs)]))
     assert (
         line
-        == f"error: --inputs {inputs}: is UTF-16 text without a byte order mark, not utf-8; a JSON file must be UTF-8"
+        == f"error: --inputs {inputs}: is a UTF-16 file without a byte order mark, not utf-8; a JSON file must be UTF-8"
     )
 
 

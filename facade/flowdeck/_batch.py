@@ -110,11 +110,11 @@ def utf16_without_bom(data: bytes) -> str | None:
     Text in a Latin script has a NUL in one byte of most of its UTF-16 characters, always the same
     one of each pair, and never in the other; binary files have their NULs anywhere.
 
-    >>> utf16_without_bom("domain\nstripe.com\n".encode("utf-16-le")), utf16_without_bom(b"\x89PNG\x00\x00\x00")
+    >>> utf16_without_bom("domain\\nstripe.com\\n".encode("utf-16-le")), utf16_without_bom(b"\\x89PNG\\x00\\x00\\x00")
     ('utf-16-le', None)
     """
     sample = data[: 65536 & ~1]
-    if len(sample) < 2 or len(data) % 2:
+    if len(sample) < 4 or len(data) % 2:  # two characters at least
         return None
     for codec, high, low in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
         if 0 not in low and high.count(0) >= 0.5 * len(high):
@@ -160,7 +160,7 @@ def read_text(
         utf16 = utf16_without_bom(data)
         if utf16 is not None:
             fix = f"pass {option} {utf16} or save it as UTF-8" if option else hint.format(likely=utf16)
-            raise InputFileError(f"{path}: is UTF-16 text without a byte order mark, not {encoding}; {fix}")
+            raise InputFileError(f"{path}: is a UTF-16 file without a byte order mark, not {encoding}; {fix}")
         maybe = f"; if it is UTF-16 text without a byte order mark, pass {option} utf-16-le (or utf-16-be)"
         raise InputFileError(
             f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text{maybe if option else ''}"
