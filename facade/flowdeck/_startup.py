@@ -39,8 +39,10 @@ def _leave(_signum: int, _frame: object) -> None:
     # Nothing was sent and nothing written yet. Leaving from the handler itself, rather than raising
     # KeyboardInterrupt into whatever import is running, also covers the places where Python only
     # prints an exception and goes on (a callback inside the import machinery).
-    os.write(2, MESSAGE)
-    os._exit(EXIT_INTERRUPTED)
+    try:
+        os.write(2, MESSAGE)
+    finally:  # a closed stderr must not turn the interruption into a traceback
+        os._exit(EXIT_INTERRUPTED)
 
 
 def guard(*, command: bool = False) -> None:
