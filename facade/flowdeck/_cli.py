@@ -1,10 +1,10 @@
 """The ``flowdeck`` command line: run, status, cancel, inputs, batch, mock, doctor, demo.
 
 Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused; ``cancel``: the run had
-already ended, or the provider cannot cancel; ``batch --check``: not
-ready; ``doctor --verify`` or ``--network``: a key rejected, a provider unreachable), 2 usage or
-configuration, or a batch its pre-flight check refused (nothing was started, nothing written), 130
-interrupted (Ctrl-C), 143 terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
+already ended, or the provider cannot cancel; ``batch --check``: not ready; ``doctor --verify`` or
+``--network``: a key rejected, a provider unreachable), 2 usage or configuration, or a batch its
+pre-flight check refused (nothing was started, nothing written), 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
 flushes its journal and prints how to resume); the code differs so a supervisor can tell them apart,
 128 + the signal's number, as a shell reports a process the signal ended.
 """
