@@ -272,7 +272,9 @@ def test_a_bulk_batch_killed_with_kill_9_resumes_every_row_once_without_a_second
     out = tmp_path / "results.jsonl"
     state = out.with_name(out.name + ".flowdeck-state.jsonl")
     args = ["batch", "databar:flow/enrich", str(source), "--out", str(out), "--bulk", "20", "--concurrency", "4"]
-    with MockProviders(MockConfig(run_seconds=(0.5, 1.5))) as mocks:
+    # Tasks are in flight at the kill whatever their length (none ends before its first poll, half a
+    # second after its start); runs shorter than that poll make each round of tasks one poll long.
+    with MockProviders(MockConfig(run_seconds=(0.1, 0.4))) as mocks:
         proc = spawn(args, mocks.env)
         deadline = time.monotonic() + 60
         while not (state.exists() and state.read_text().count('"bulk_started"') >= 5 and out.exists()

@@ -85,7 +85,9 @@ def count(path: Path, event: str) -> int:
 
 @pytest.fixture
 def slow_mocks() -> Iterator[MockProviders]:
-    with MockProviders(MockConfig(seed=5, run_seconds=(0.5, 1.5))) as mocks:
+    # Nothing ends before the client's first poll, half a second after its start: a signal sent when
+    # starts are journalled lands with those runs in flight however short they are.
+    with MockProviders(MockConfig(seed=5, run_seconds=(0.1, 0.4))) as mocks:
         yield mocks
 
 
@@ -175,7 +177,7 @@ def test_a_full_disk_ends_the_batch_in_one_line_leaves_whole_lines_and_the_print
     with MockProviders(MockConfig(seed=8, run_seconds=(0.0, 0.1))) as mocks:
         limited = bash(
             f"ulimit -f 4; trap '' XFSZ; exec flowdeck batch databar:flow/enrich {inputs} --out {out} --bulk 1 "
-            "--concurrency 4",
+            "--concurrency 8",
             mocks.env,
             cwd=tmp_path,
         )
