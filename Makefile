@@ -54,9 +54,13 @@ endef
 ## (including the witness suite, which drives the official SDKs from .venv-sdks). The 25 slowest tests are
 ## listed at the end, so a test that makes the suite slow is seen the day it lands. --dist worksteal: xdist's
 ## default hands each worker its share up front, and one worker finished a minute and a half before the
-## other; with worksteal an idle worker takes half of the other's queue, so both finish together.
+## other; with worksteal an idle worker takes half of the other's queue, so all finish together.
+## Three workers on two cores: more than half of the suite's test time is spent waiting (a subprocess
+## starting, a mock run to end, a quota paced on the wall clock, Prism), not computing, and a third worker
+## runs tests in those waits. Same tree, same load: -n 2 took 166 s, -n 3 126 s, -n 4 120 s (not worth the
+## extra CPU contention for the tests that time themselves).
 test: install sdks lint
-	$(call run_pytest,-n 2 --dist worksteal -m "not contention and not soak" --durations=25)
+	$(call run_pytest,-n 3 --dist worksteal -m "not contention and not soak" --durations=25)
 	$(call run_pytest,-m "contention and not soak" tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties.
