@@ -80,32 +80,45 @@ def _start(providers: tuple[str, ...], startup: float) -> tuple[dict[str, str], 
     binary = ROOT / "node_modules" / ".bin" / "prism"
     if not binary.exists():
         raise RuntimeError("Prism is not installed: run `make install` (npm ci installs @stoplight/prism-cli)")
-    urls: dict[str, str] = {}
-    pids: list[int] = []
     env = {**os.environ, "NO_COLOR": "1"}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    urls: dict[str, str] = {}
+
+    def launch(provider: str) -> None:
+        port = free_port()
+        spec = ROOT / "specs" / "normalized" / f"{provider}.yaml"
+        cmd = [str(binary), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # noqa: S603
+        _STARTED[proc.pid] = procs[provider] = proc
+        urls[provider] = f"http://127.0.0.1:{port}"
+
     try:
         for provider in providers:
-            port = free_port()
-            spec = ROOT / "specs" / "normalized" / f"{provider}.yaml"
-            cmd = [str(binary), "mock", str(spec), "-p", str(port), "-h", "127.0.0.1"]
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # noqa: S603
-            _STARTED[proc.pid] = proc
-            pids.append(proc.pid)
-            urls[provider] = f"http://127.0.0.1:{port}"
+            launch(provider)
         deadline = time.monotonic() + startup
-        for provider, url in urls.items():
-            while True:
-                try:
-                    httpx.get(url, timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"Prism for {provider} did not start in {startup:.0f} s") from None
-                    time.sleep(0.2)
+        for provider in providers:
+            while not _is_prism(urls[provider]):
+                if procs[provider].poll() is not None:
+                    # Another process bound the port between free_port() and Prism's start, and what
+                    # answered there was that process: Prism gave up on the port. Another one.
+                    _STARTED.pop(procs[provider].pid, None)
+                    launch(provider)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Prism for {provider} did not start in {startup:.0f} s")
+                time.sleep(0.2)
     except BaseException:
-        _stop(pids)
+        _stop([proc.pid for proc in procs.values()])
         raise
+    pids = [procs[provider].pid for provider in providers]
     return urls, pids
+
+
+def _is_prism(url: str) -> bool:
+    """Whether Prism answers at ``url``: its 404 for ``/`` names it (any server answers *something*)."""
+    try:
+        return "stoplight.io/prism" in httpx.get(url, timeout=1).text
+    except httpx.TransportError:
+        return False
 
 
 def _stop(pids: list[int], *, grace: float = 10.0) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contract_tests._prism import ROOT, _exited, _stop, shared_prism_servers
+from contract_tests._prism import ROOT, _exited, _is_prism, _stop, shared_prism_servers
 
 pytestmark = pytest.mark.contract
 
@@ -44,11 +44,41 @@ def test_prism_is_started_once_per_run_and_stopped_by_the_last_process_out(tmp_p
                 starter.stdin.close()
                 assert starter.wait(timeout=30) == 0
                 assert not any(_exited(pid) for pid in pids)
-                httpx.get(urls["gumloop"], timeout=5)  # still serving after its starter left
+                assert _is_prism(urls["gumloop"])  # still serving after its starter left
             assert all(_exited(pid) for pid in pids), "a Prism server outlived the last process using it"
-            with pytest.raises(httpx.ConnectError):
-                httpx.get(urls["gumloop"], timeout=5)
+            # Not "connection refused": the freed port may already serve another test's server.
+            assert not _is_prism(urls["gumloop"])
         finally:
             if starter.poll() is None:
                 starter.kill()
             _stop([pid for pid in pids if not _exited(pid)])  # what a failed assertion above left running
+
+
+def test_a_port_taken_before_prism_binds_it_gets_prism_started_on_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """free_port() only says nobody listened a moment ago: another worker's server may bind it first."""
+    import http.server
+    import threading
+
+    from contract_tests import _prism
+
+    class Squatter(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"not prism")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Squatter) as squatter:
+        thread = threading.Thread(target=squatter.serve_forever, daemon=True)
+        thread.start()
+        ports, free_port = iter([squatter.server_address[1]]), _prism.free_port
+        monkeypatch.setattr(_prism, "free_port", lambda: next(ports, None) or free_port())
+        try:
+            with _prism.prism_servers(("gumloop",), startup=30) as urls:
+                assert urls["gumloop"] != f"http://127.0.0.1:{squatter.server_address[1]}"
+                assert "stoplight.io/prism" in httpx.get(urls["gumloop"], timeout=5).text
+        finally:
+            squatter.shutdown()
+            thread.join()
