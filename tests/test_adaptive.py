@@ -197,6 +197,7 @@ def test_429s_now_and_then_do_not_slow_anything_down() -> None:
     assert rate.rate is None and rate.cuts == 0
 
 
+@pytest.mark.paced
 async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:
     rate = AdaptiveRate()
     rate.rate = 50.0
@@ -253,6 +254,7 @@ def real_retry_waits() -> Iterator[None]:
         stamina.set_testing(True, attempts=10, cap=True)
 
 
+@pytest.mark.paced
 @pytest.mark.usefixtures("real_retry_waits")
 async def test_starts_against_a_quota_back_off_together_and_all_get_through() -> None:
     quota, rows, in_flight = 40.0, 300, 32
@@ -289,6 +291,7 @@ async def _batch(mocks: MockProviders, rows: int, out: Path, **options: Any) -> 
         return time.monotonic() - started, summary, client
 
 
+@pytest.mark.paced
 @pytest.mark.usefixtures("real_retry_waits")
 async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) -> None:
     quota, rows = 20.0, 120
@@ -303,6 +306,7 @@ async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) 
     assert wall <= 1.2 * rows / quota + 2.0, wall  # and the first second, and the last rows' polls
 
 
+@pytest.mark.paced
 @pytest.mark.slow
 async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_path: Path) -> None:
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
