@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from typing import Any
 
 import aiohttp
@@ -155,3 +157,21 @@ async def test_the_async_clients_default_connections_are_ones_httpx_mocks_interc
         async with flowdeck.AsyncClient(env=ENV) as client:
             assert (await client.databar.get_task("t-1")).succeeded
     assert route.called
+
+
+def test_a_client_never_closed_leaves_nothing_on_stderr() -> None:
+    # httpx's own pool says nothing about a client left open; aiohttp logs two "Unclosed" errors.
+    script = """
+import asyncio
+from flowdeck.testing import MockProviders
+
+async def main(mocks):
+    client = mocks.async_client(http_backend="aiohttp")
+    await client.start("databar:flow/q", {"row": "1"})
+    return client
+
+with MockProviders() as mocks:
+    kept = asyncio.run(main(mocks))  # alive past its event loop, until the interpreter exits
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    assert (done.returncode, done.stderr) == (0, "")

@@ -244,3 +244,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def __del__(self) -> None:
+        # A client never closed (no `async with`, no aclose()): aiohttp would log "Unclosed client
+        # session" and "Unclosed connector" through asyncio onto the user's stderr, where httpx's own
+        # pool says nothing. Its sockets are closed as aiohttp's own finaliser closes them, quietly.
+        session = self._session
+        if session is None or session.closed:
+            return
+        connector = session.connector
+        session.detach()
+        if connector is not None:
+            connector._close()  # what BaseConnector.__del__ does, without its warning
