@@ -7,6 +7,8 @@ were ever accepted as `**options: Any` again, the ignore would be unused and `ma
 
 from __future__ import annotations
 
+from typing import Any
+
 import flowdeck
 import pytest
 
@@ -39,3 +41,92 @@ def test_every_option_has_the_same_name_on_both_clients() -> None:
     assert (
         both - sync == {"max_concurrent_requests", "http_backend", "adaptive_rate"} and sync <= both
     )  # asyncio's alone
+
+
+# Option values: refused at construction (and by with_options), naming the option and the value,
+# never later inside httpx or, worse, after a paid run was started.
+
+BAD_OPTIONS = [
+    ("timeout", -1),
+    ("timeout", 0),
+    ("timeout", float("nan")),
+    ("timeout", float("inf")),
+    ("timeout", None),
+    ("timeout", 1e12),  # overflows asyncio's and the socket layer's clocks
+    ("timeout", "30"),
+    ("timeout", True),
+    ("max_retries", -1),
+    ("max_retries", 1.5),
+    ("max_retries", "2"),
+    ("wait_timeout", -1),
+    ("wait_timeout", float("nan")),
+    ("wait_timeout", "60"),
+    ("max_response_bytes", 0),
+    ("max_response_bytes", 100),  # below any ordinary answer: every start would end unknown
+    ("max_response_bytes", 2.0**30),
+    ("max_response_seconds", 0),
+    ("max_response_seconds", -0.5),
+    ("max_response_seconds", float("nan")),
+    ("max_response_seconds", float("inf")),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_OPTIONS)
+@pytest.mark.parametrize("kind", [flowdeck.Client, flowdeck.AsyncClient])
+def test_a_bad_option_value_is_a_typed_error_naming_it(kind: Any, name: str, value: object) -> None:
+    with pytest.raises(flowdeck.InvalidRequestError) as info:
+        kind(env={}, **{name: value})
+    assert str(info.value).startswith(f"{name} must be ")
+    assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("value", [-1, 0, float("nan"), "3", True])
+def test_async_only_options_are_checked_by_the_same_rule(value: object) -> None:
+    with pytest.raises(flowdeck.InvalidRequestError, match=rf"max_concurrent_requests must be .*{value!r}"):
+        flowdeck.AsyncClient(env={}, max_concurrent_requests=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "value"), [("max_retries", -1), ("timeout", -1.0), ("timeout", float("nan"))])
+def test_with_options_checks_its_values_too(name: str, value: Any) -> None:
+    with flowdeck.Client(env={}) as client, pytest.raises(flowdeck.InvalidRequestError, match=f"^{name} must be "):
+        client.with_options(**{name: value})
+
+
+async def test_async_with_options_checks_its_values_too() -> None:
+    async with flowdeck.AsyncClient(env={}) as client:
+        with pytest.raises(flowdeck.InvalidRequestError, match=r"^max_retries must be "):
+            client.with_options(max_retries=-1)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 0.5, "max_retries": 0, "wait_timeout": None},
+        {"timeout": 86_400, "wait_timeout": float("inf")},  # inf: no deadline, as None
+        {"timeout": 1, "wait_timeout": 0, "max_response_bytes": 64 * 1024, "max_response_seconds": 0.5},
+    ],
+)
+def test_good_option_values_are_kept(options: dict[str, Any]) -> None:
+    with flowdeck.Client(env={}, **options) as client:
+        assert client.with_options(**{k: v for k, v in options.items() if k in ("timeout", "max_retries")})
+
+
+def test_a_bad_wait_timeout_per_call_is_a_typed_error(mock_env: dict[str, str]) -> None:
+    with flowdeck.Client(env=mock_env) as client:
+        run = client.start("gumloop:digest", {"topic": "a"})
+        for bad in (-1, float("nan"), "5"):
+            with pytest.raises(flowdeck.InvalidRequestError, match=rf"^timeout must be .*{bad!r}"):
+                client.wait(run, timeout=bad)  # type: ignore[arg-type]
+
+
+def test_the_longest_timeout_accepted_works_on_every_stack(mock_env: dict[str, str]) -> None:
+    import asyncio
+
+    with flowdeck.Client(env=mock_env, timeout=86_400) as client:
+        assert client.run("gumloop:digest", {"topic": "a"}).succeeded
+
+    async def main(backend: Any) -> bool:
+        async with flowdeck.AsyncClient(env=mock_env, timeout=86_400, http_backend=backend) as client:
+            return (await client.run("gumloop:digest", {"topic": "a"})).succeeded
+
+    assert asyncio.run(main("httpcore")) and asyncio.run(main("aiohttp"))

@@ -90,6 +90,61 @@ def _adopt_async(http: httpx.AsyncClient) -> httpx.AsyncClient:
     return http
 
 
+# The smallest response cap accepted: a cap below an ordinary answer would refuse every start's answer
+# after the start was sent (so every start would end as StartOutcomeUnknown, the run perhaps begun).
+MIN_RESPONSE_BYTES = 64 * 1024
+MAX_TIMEOUT = 86_400
+
+
+def check_options(**options: object) -> None:
+    """Refuse a client option that cannot work, naming it and its value; run once per client (and copy).
+
+    Checked here, not where the option is used: a negative or NaN ``timeout`` would otherwise fail
+    inside httpx with a raw ``ValueError``, and a tiny response cap only after a paid run was started.
+    ``timeout`` is a number of seconds up to a day: ``None`` and ``inf`` (httpx's "no timeout") are
+    refused, because a request that can wait forever is how a client stalls without a sound (waiting
+    for a run without a deadline is ``wait_timeout=None``).
+
+    >>> check_options(timeout=30, max_retries=2)
+    >>> check_options(timeout=-1)
+    Traceback (most recent call last):
+    flowdeck._errors.InvalidRequestError: timeout must be a number of seconds > 0 and <= 86,400, not -1
+    """
+    for name, value in options.items():
+        if name in ("max_retries", "max_concurrent_requests", "max_response_bytes"):
+            least = {"max_retries": 0, "max_concurrent_requests": 1, "max_response_bytes": MIN_RESPONSE_BYTES}[name]
+            if not _is_int(value) or value < least:  # type: ignore[operator]  # an int, once _is_int says so
+                raise InvalidRequestError(f"{name} must be a whole number >= {least:,}, not {_shown(value)}")
+        elif name == "wait_timeout":
+            # inf means no deadline, as None does; NaN would mean the same without saying so.
+            if value is not None and not (_is_number(value) and value >= 0):  # type: ignore[operator]
+                raise InvalidRequestError(f"wait_timeout must be a number of seconds >= 0 or None, not {_shown(value)}")
+        elif name == "timeout":
+            # At most a day: far beyond any provider's answer, and far below what the platform's clocks
+            # overflow on (1e12 s fails inside asyncio and the socket layer).
+            if not (_is_number(value) and 0 < value <= MAX_TIMEOUT):  # type: ignore[operator]
+                why = " (flowdeck never sends a request without a time limit)" if value in (None, float("inf")) else ""
+                raise InvalidRequestError(
+                    f"timeout must be a number of seconds > 0 and <= {MAX_TIMEOUT:,}, not {_shown(value)}{why}"
+                )
+        elif not (_is_number(value) and 0 < value < float("inf")):  # type: ignore[operator]  # max_response_seconds
+            raise InvalidRequestError(f"{name} must be a positive, finite number of seconds, not {_shown(value)}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int to Python, but timeout=True is a mistake, not one second; NaN fails every comparison.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _aiohttp_transport() -> AiohttpTransport:
     """flowdeck's aiohttp transport, or a one-line error naming the extra to install."""
     try:
@@ -130,8 +185,10 @@ class _BaseClient:
         env: Mapping[str, str] | None,
         clock: Callable[[], float],
     ) -> None:
-        if max_retries < 0:
-            raise InvalidRequestError("max_retries must be >= 0")
+        check_options(
+            timeout=timeout, max_retries=max_retries, wait_timeout=wait_timeout,
+            max_response_bytes=max_response_bytes, max_response_seconds=max_response_seconds,
+        )  # fmt: skip
         self._env = dict(os.environ if env is None else env)
         self._explicit: dict[str, str | Secret | None] = {
             "databar_api_key": databar_api_key, "stackai_api_key": stackai_api_key,
@@ -210,6 +267,7 @@ class _BaseClient:
         >>> client.with_options(max_retries=0).refresh(run).status
         <Status.SUCCEEDED: 'SUCCEEDED'>
         """
+        check_options(**{k: v for k, v in (("max_retries", max_retries), ("timeout", timeout)) if v is not None})
         clone = copy.copy(self)
         if max_retries is not None:
             clone._max_retries = max_retries
@@ -219,6 +277,8 @@ class _BaseClient:
         return clone
 
     def _waiter(self, run: Run, timeout: float | None) -> Waiter:
+        if timeout is not None and not (_is_number(timeout) and timeout >= 0):
+            raise InvalidRequestError(f"timeout must be a number of seconds >= 0 or None, not {_shown(timeout)}")
         limit = self._wait_timeout if timeout is None else timeout
         deadline = None if limit is None else self._clock() + limit
         return Waiter(run, self._poll, deadline, self._on_change, durations=self._durations)
@@ -484,8 +544,7 @@ class AsyncClient(_BaseClient):
     ) -> None:
         import asyncio
 
-        if max_concurrent_requests < 1:
-            raise InvalidRequestError("max_concurrent_requests must be >= 1")
+        check_options(max_concurrent_requests=max_concurrent_requests)
         if http_backend not in ("httpcore", "aiohttp"):
             raise InvalidRequestError(f"http_backend must be 'httpcore' or 'aiohttp', not {http_backend!r}")
         super().__init__(
