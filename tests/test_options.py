@@ -130,3 +130,41 @@ def test_the_longest_timeout_accepted_works_on_every_stack(mock_env: dict[str, s
             return (await client.run("gumloop:digest", {"topic": "a"})).succeeded
 
     assert asyncio.run(main("httpcore")) and asyncio.run(main("aiohttp"))
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"initial": 0}, "initial"),  # polled without pause: ~1,700 requests for a 2 s run
+        ({"initial": -1}, "initial"),
+        ({"initial": float("nan")}, "initial"),
+        ({"initial": "0.5"}, "initial"),
+        ({"factor": 0.5}, "factor"),  # shrinking intervals
+        ({"factor": float("inf")}, "factor"),
+        ({"max_interval": -1}, "max_interval"),
+        ({"max_interval": float("inf")}, "max_interval"),
+        ({"initial": 20.0}, "max_interval"),  # above the default cap of 10 s: say which to change
+        ({"max_poll_errors": -1}, "max_poll_errors"),
+        ({"max_poll_errors": 2.5}, "max_poll_errors"),
+        ({"max_poll_errors": True}, "max_poll_errors"),
+    ],
+)
+def test_a_poll_policy_that_would_poll_without_pause_or_end_is_refused(options: dict[str, Any], name: str) -> None:
+    with pytest.raises(flowdeck.InvalidRequestError, match=f"^PollPolicy: {name} must be .*, not "):
+        flowdeck.PollPolicy(**options)
+
+
+def test_a_poll_policy_is_checked_when_evolved_too() -> None:
+    import attrs
+
+    with pytest.raises(flowdeck.InvalidRequestError, match="initial"):
+        attrs.evolve(flowdeck.PollPolicy(), initial=0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"initial": 0.01, "max_interval": 0.01}, {"initial": 2, "factor": 1, "max_interval": 2, "max_poll_errors": 0}],
+)
+def test_sound_poll_policies_are_kept(options: dict[str, Any]) -> None:
+    policy = flowdeck.PollPolicy(**options)
+    assert all(policy.interval(n) > 0 for n in range(5))

@@ -13,6 +13,7 @@ from flowdeck._core import Op, Sleep
 from flowdeck._errors import (
     ContractError,
     FlowdeckError,
+    InvalidRequestError,
     RateLimitError,
     RequestTimeoutError,
     RunCancelled,
@@ -42,8 +43,15 @@ class PollPolicy:
     later runs of the same workflow are polled from what earlier ones took (see DurationHints).
     ``max_poll_errors`` consecutive failed polls (outages, 5xx after retries) end the wait.
 
+    Each is checked when the policy is made: ``initial`` > 0, ``factor`` >= 1, ``max_interval`` >= ``initial``
+    (all finite), ``max_poll_errors`` a whole number >= 0. Anything else would poll without pause
+    (``initial=0``: thousands of requests for a 2 s run) or without end.
+
     >>> [round(PollPolicy().interval(n), 2) for n in range(4)]
     [0.5, 0.57, 0.66, 0.76]
+    >>> PollPolicy(initial=0)
+    Traceback (most recent call last):
+    flowdeck._errors.InvalidRequestError: PollPolicy: initial must be a finite number of seconds > 0, not 0
     """
 
     initial: float = 0.5
@@ -51,9 +59,32 @@ class PollPolicy:
     max_interval: float = 10.0
     max_poll_errors: int = 8
 
+    def __attrs_post_init__(self) -> None:
+        # Each test short-circuits on a value that is no number; NaN fails every comparison, so it is refused.
+        rules = (
+            ("initial", _finite(self.initial) and self.initial > 0, "a finite number of seconds > 0"),
+            ("factor", _finite(self.factor) and self.factor >= 1, "a finite number >= 1"),
+            (
+                "max_interval",
+                _finite(self.max_interval) and _finite(self.initial) and self.max_interval >= self.initial,
+                f"a finite number of seconds >= initial ({self.initial!r})",
+            ),
+            ("max_poll_errors", _finite(self.max_poll_errors, whole=True) and self.max_poll_errors >= 0,
+             "a whole number >= 0"),
+        )  # fmt: skip
+        for name, ok, rule in rules:
+            if not ok:
+                raise InvalidRequestError(f"PollPolicy: {name} must be {rule}, not {getattr(self, name)!r}")
+
     def interval(self, polls: int) -> float:
         """The pause before poll number ``polls`` (0-based)."""
         return float(min(self.max_interval, self.initial * self.factor**polls))
+
+
+def _finite(value: object, *, whole: bool = False) -> bool:
+    """A finite int or float (an int alone if ``whole``); never a bool, which Python counts as an int."""
+    kinds = int if whole else (int, float)
+    return isinstance(value, kinds) and not isinstance(value, bool) and abs(value) < float("inf")
 
 
 _TRANSIENT = (TransportError, ServerError, RateLimitError, RequestTimeoutError)
