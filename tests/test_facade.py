@@ -533,3 +533,82 @@ async def test_concurrent_superai_calls_share_one_login(served_mocks: MockProvid
         runs = await asyncio.gather(*(client.start(f"superai:{FLOW_UUID}", {"n": str(i)}) for i in range(20)))
     assert len(runs) == 20
     assert state.calls["get_token"] - before == 1
+
+
+# Many runs: one run's failed wait costs the others nothing, and an ended run never times out.
+
+
+def _gumloop_runs(c: flowdeck.Client, n: int) -> list[flowdeck.Run]:
+    return [c.start("gumloop:digest", {"topic": str(i)}) for i in range(n)]
+
+
+def test_one_failed_wait_keeps_every_other_run_and_names_the_failed_one(served_mocks: MockProviders) -> None:
+    import attrs
+
+    with flowdeck.Client(env=served_mocks.env) as c:
+        runs = _gumloop_runs(c, 5)
+        runs[1], runs[3] = attrs.evolve(runs[1], id="gone-1"), attrs.evolve(runs[3], id="gone-2")  # 404 when polled
+        yielded = []
+        with pytest.raises(flowdeck.WaitManyError) as info:
+            for run in c.as_completed(runs):
+                yielded.append(run.id)
+        assert sorted(yielded) == sorted(runs[i].id for i in (0, 2, 4))  # every other run first
+        with pytest.raises(flowdeck.WaitManyError) as many:
+            c.wait_many(runs)
+    for error in (info.value, many.value):
+        assert [r.id for r in error.runs] == [r.id for r in runs]  # in the order given
+        assert [r.status for r in error.runs] == [Status.SUCCEEDED, Status.PENDING] * 2 + [Status.SUCCEEDED]
+        assert [(run.id, type(exc)) for run, exc in error.failures] == [
+            ("gone-1", flowdeck.NotFoundError),
+            ("gone-2", flowdeck.NotFoundError),
+        ]
+        assert "2 of 5 runs" in str(error) and "gumloop run gone-1: " in str(error) and "gone-2" in str(error)
+        assert error.__cause__ is error.failures[0][1]
+
+
+async def test_async_one_failed_wait_keeps_every_other_run(served_mocks: MockProviders) -> None:
+    import attrs
+
+    async with flowdeck.AsyncClient(env=served_mocks.env) as c:
+        runs = [await c.start("gumloop:digest", {"topic": str(i)}) for i in range(3)]
+        runs[0] = attrs.evolve(runs[0], id="gone-0")
+        yielded = []
+        with pytest.raises(flowdeck.WaitManyError) as info:
+            async for run in c.as_completed(runs):
+                yielded.append(run.id)
+        assert sorted(yielded) == sorted(r.id for r in runs[1:])
+        with pytest.raises(flowdeck.WaitManyError) as many:
+            await c.wait_many(runs)
+    for error in (info.value, many.value):
+        assert [r.status for r in error.runs] == [Status.PENDING, Status.SUCCEEDED, Status.SUCCEEDED]
+        assert [run.id for run, _ in error.failures] == ["gone-0"] and "gumloop run gone-0: " in str(error)
+
+
+def test_a_run_that_has_ended_never_times_out(served_mocks: MockProviders) -> None:
+    with flowdeck.Client(env=served_mocks.env) as c:
+        runs = _gumloop_runs(c, 3)  # snapshots taken at the start: PENDING, though the mock ends them at once
+        assert {r.status for r in runs} == {Status.PENDING}
+        assert [r.status for r in c.wait_many(runs, timeout=0)] == [Status.SUCCEEDED] * 3
+        assert [r.status for r in c.as_completed(runs, timeout=0)] == [Status.SUCCEEDED] * 3
+        assert c.wait(runs[0], timeout=0).status is Status.SUCCEEDED
+
+
+async def test_async_a_run_that_has_ended_never_times_out(served_mocks: MockProviders) -> None:
+    async with flowdeck.AsyncClient(env=served_mocks.env) as c:
+        runs = [await c.start("gumloop:digest", {"topic": str(i)}) for i in range(3)]
+        assert [r.status for r in await c.wait_many(runs, timeout=0)] == [Status.SUCCEEDED] * 3
+        assert (await c.wait(runs[0], timeout=0)).status is Status.SUCCEEDED
+
+
+def test_at_a_deadline_already_passed_each_run_is_polled_once_and_returned_as_seen() -> None:
+    clock = FakeClock()
+    with respx.mock as mock, client(clock) as c:
+        polls = mock.get(url__regex=rf"{DB}/v1/tasks/(?P<tid>\w+)\?").mock(
+            side_effect=lambda request, tid: httpx.Response(200, json={"task_id": tid, "status": "processing"})
+        )
+        runs = [c.databar.get_task(t) for t in ("a", "b")]
+        assert [r.status for r in c.wait_many(runs, timeout=0)] == [Status.RUNNING] * 2
+        assert polls.call_count == 2 + 2 and clock.sleeps == []  # one look each, no waiting
+        with pytest.raises(flowdeck.WaitTimeout):
+            c.wait(runs[0], timeout=0)  # one run's wait still times out, after that one look
+        assert polls.call_count == 5 and clock.sleeps == [0.0]

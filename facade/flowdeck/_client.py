@@ -451,6 +451,11 @@ class Client(_BaseClient):
     def as_completed(self, runs: Iterable[Run], *, timeout: float | None = None) -> Iterator[Run]:
         """Yield each run once it ends (or, at the deadline, as last seen), polling all under one scheduler.
 
+        A run whose wait fails (a 404, an unknown status, polls failing past ``max_poll_errors``) is not
+        yielded and does not stop the others: once every other run has been yielded,
+        :class:`~flowdeck.WaitManyError` names each failed run and its error (``.failures``) and holds
+        every run as last seen (``.runs``).
+
         >>> runs = [client.start("gumloop:digest", {"topic": t}) for t in ("a", "b")]
         >>> sorted(run.status.value for run in client.as_completed(runs, timeout=600))
         ['SUCCEEDED', 'SUCCEEDED']
@@ -471,9 +476,21 @@ class Client(_BaseClient):
                     outcome = exc
                 if (finished := scheduler.settle(waiter, outcome, self._clock())) is not None:
                     yield finished
+        scheduler.finish()
 
     def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
-        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""
+        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen).
+
+        Never raises for a run's outcome (FAILED, CANCELLED... are returned) nor for the deadline: runs
+        not ended by then come back as last seen, after one poll each even with ``timeout=0``. If some
+        run's wait fails (see :meth:`as_completed`), the others are still waited for, then
+        :class:`~flowdeck.WaitManyError` is raised: ``.runs`` is the list this call would have returned,
+        ``.failures`` each failed run with its error.
+
+        >>> runs = [client.start("gumloop:digest", {"topic": t}) for t in ("a", "b")]
+        >>> [run.status.value for run in client.wait_many(runs, timeout=0)]  # each polled once
+        ['SUCCEEDED', 'SUCCEEDED']
+        """
         runs = [self._check_run(r) for r in runs]
         by_key = {(r.provider, r.id): r for r in self.as_completed(runs, timeout=timeout)}
         return [by_key.get((r.provider, r.id), r) for r in runs]
@@ -675,7 +692,11 @@ class AsyncClient(_BaseClient):
         return await self.wait(await self.start(ref, inputs), timeout=timeout, raise_on_failure=raise_on_failure)
 
     async def as_completed(self, runs: Iterable[Run], *, timeout: float | None = None) -> AsyncIterator[Run]:
-        """Yield each run once it ends (or, at the deadline, as last seen); polls run concurrently."""
+        """Yield each run once it ends (or, at the deadline, as last seen); polls run concurrently.
+
+        A failed wait is reported as by :meth:`Client.as_completed`: after every other run,
+        :class:`~flowdeck.WaitManyError`.
+        """
         import asyncio
 
         scheduler = Scheduler()
@@ -695,9 +716,14 @@ class AsyncClient(_BaseClient):
                     raise result
                 if (finished := scheduler.settle(waiter, result, self._clock())) is not None:
                     yield finished
+        scheduler.finish()
 
     async def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
-        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen)."""
+        """Wait for many runs at once; returns them in the given order (unfinished ones as last seen).
+
+        As :meth:`Client.wait_many`: one poll each at least (``timeout=0`` included), and a failed wait
+        raises :class:`~flowdeck.WaitManyError` (``.runs``, ``.failures``) once the others are done.
+        """
         runs = [self._check_run(r) for r in runs]
         by_key = {(r.provider, r.id): r async for r in self.as_completed(runs, timeout=timeout)}
         return [by_key.get((r.provider, r.id), r) for r in runs]

@@ -44,6 +44,7 @@ __all__ = [
     "UnknownStatusError",
     "UnsupportedOperationError",
     "ValidationError",
+    "WaitManyError",
     "WaitTimeout",
 ]
 
@@ -325,3 +326,24 @@ class RunExpired(RunError):
 
 class WaitTimeout(RunError):
     """``wait`` reached its deadline before the run ended; the run goes on at the provider."""
+
+
+class WaitManyError(FlowdeckError):
+    """Waiting for some of many runs failed (``wait_many``, ``as_completed``); every other run was waited for.
+
+    Like ``concurrent.futures``, one run's failure does not cost the others their results: they are
+    polled to their end (or the deadline) first. ``failures`` pairs each run whose wait failed (as last
+    seen) with the error that ended it: a provider that no longer knows the run (404), a status flowdeck
+    does not know, polls failing more than ``PollPolicy.max_poll_errors`` times in a row. ``runs`` holds
+    every run in the order given, ended or as last seen. The first failure is the ``__cause__``.
+    """
+
+    def __init__(self, runs: list[Run], failures: list[tuple[Run, FlowdeckError]]) -> None:
+        self.runs = runs
+        self.failures = failures
+        named = "; ".join(f"{run.provider} run {run.id}: {exc}" for run, exc in failures[:3])
+        more = f"; and {len(failures) - 3} more" if len(failures) > 3 else ""
+        super().__init__(
+            f"could not wait for {len(failures)} of {len(runs)} runs ({named}{more}); every run, as last seen, "
+            "is in .runs"
+        )

@@ -22,6 +22,7 @@ from flowdeck._errors import (
     RunFailed,
     ServerError,
     TransportError,
+    WaitManyError,
     WaitTimeout,
 )
 from flowdeck._models import Run, Status
@@ -184,14 +185,20 @@ class Waiter:
         return float(min(self.policy.max_interval, step * self.policy.factor**self.overdue_polls))
 
     def next_delay(self, now: float) -> float:
-        """Seconds until the next poll; raises :class:`WaitTimeout` once the deadline has passed."""
+        """Seconds until the next poll; raises :class:`WaitTimeout` once the deadline has passed.
+
+        A run is polled at least once, even past its deadline (``timeout=0``): the run passed in may be
+        a stale snapshot of one that has ended, and an ended run is never reported as timed out. That
+        look is not timed for :class:`DurationHints` (waiting had not begun).
+        """
+        if self.deadline is not None and self.deadline - now <= 0:
+            if self.polls or self.errors:
+                raise WaitTimeout(self.run, f"run {self.run.id} still {self.run.status.value} at the deadline")
+            return 0.0
         delay = self.hint if self.hint is not None else self._interval(now)
         self.hint = None
         if self.deadline is not None:
-            remaining = self.deadline - now
-            if remaining <= 0:
-                raise WaitTimeout(self.run, f"run {self.run.id} still {self.run.status.value} at the deadline")
-            delay = min(delay, remaining)
+            delay = min(delay, self.deadline - now)
         return max(delay, 0.0)
 
     def observe(self, run: Run, now: float | None = None) -> None:
@@ -250,12 +257,15 @@ def wait_op(adapter: Adapter, waiter: Waiter, clock: Callable[[], float]) -> Op[
 class Scheduler:
     """Many waiters under one clock: a heap of due times, so thousands of runs cost one loop.
 
-    ``due(now)`` pops the waiters whose poll is due; ``done(waiter, now)`` puts one back (or retires
-    it once terminal). The sync client polls due waiters one after another, the async one concurrently.
+    ``due(now)`` pops the waiters whose poll is due; ``settle(waiter, outcome, now)`` puts one back (or
+    retires it once terminal, or once its wait failed). The sync client polls due waiters one after
+    another, the async one concurrently; ``finish()`` then raises :class:`WaitManyError` for the failed.
     """
 
     _heap: list[tuple[float, int, Waiter]] = attrs.field(factory=list)
     _seq: int = 0
+    _waiters: list[Waiter] = attrs.field(factory=list)
+    failures: list[tuple[Run, FlowdeckError]] = attrs.field(factory=list)
 
     def add(self, waiter: Waiter, now: float) -> None:
         """Schedule ``waiter``'s next poll (raises WaitTimeout if its deadline has passed)."""
@@ -264,6 +274,7 @@ class Scheduler:
 
     def begin(self, waiters: list[Waiter], now: float) -> list[Run]:
         """Schedule the waiters whose runs are still going; return the runs already ended."""
+        self._waiters = waiters
         done = [w.run for w in waiters if w.run.is_terminal]
         for waiter in waiters:
             if not waiter.run.is_terminal:
@@ -271,9 +282,17 @@ class Scheduler:
         return done
 
     def settle(self, waiter: Waiter, outcome: Run | FlowdeckError, now: float) -> Run | None:
-        """Apply one poll's outcome: the run to hand back if it ended (or ran out of time), else None."""
+        """Apply one poll's outcome: the run to hand back if it ended (or ran out of time), else None.
+
+        A failed wait (what :meth:`Waiter.failed` re-raises) retires the waiter into ``failures``; the
+        others go on.
+        """
         if isinstance(outcome, FlowdeckError):
-            waiter.failed(outcome)  # re-raises what is not transient
+            try:
+                waiter.failed(outcome)  # re-raises what is not transient
+            except FlowdeckError as exc:
+                self.failures.append((waiter.run, exc))
+                return None
         else:
             waiter.observe(outcome, now)
         if waiter.run.is_terminal:
@@ -286,6 +305,11 @@ class Scheduler:
 
     def __bool__(self) -> bool:
         return bool(self._heap)
+
+    def finish(self) -> None:
+        """Once no poll is left: :class:`WaitManyError` if any run's wait failed, with every run as last seen."""
+        if self.failures:
+            raise WaitManyError([w.run for w in self._waiters], self.failures) from self.failures[0][1]
 
     def next_due(self) -> float:
         """When the earliest poll is due."""
