@@ -168,3 +168,21 @@ def test_a_poll_policy_is_checked_when_evolved_too() -> None:
 def test_sound_poll_policies_are_kept(options: dict[str, Any]) -> None:
     policy = flowdeck.PollPolicy(**options)
     assert all(policy.interval(n) > 0 for n in range(5))
+
+
+@pytest.mark.parametrize("where", ["base_urls", "env"])
+def test_a_password_in_a_base_url_never_shows(where: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="flowdeck")
+    url = "https://user:s3cret-pw@127.0.0.1:1/v1?api_key=s3cret-key"
+    env = {"DATABAR_API_KEY": "db-key-0001", **({"DATABAR_BASE_URL": url} if where == "env" else {})}
+    options: dict[str, Any] = {"base_urls": {"databar": url}} if where == "base_urls" else {}
+    with flowdeck.Client(env=env, max_retries=0, **options) as client:
+        config = client.config("databar")
+        texts = [repr(config), str(config), repr(client), f"{config}"]
+        assert "'https://***@127.0.0.1:1/v1'" in repr(config)  # as flowdeck doctor shows it
+        with pytest.raises(flowdeck.TransportError) as info:  # nothing listens on port 1
+            client.databar.get_task("t-1")
+        texts += [str(info.value), repr(info.value), *(r.getMessage() for r in caplog.records)]
+    assert not any("s3cret" in text for text in texts)

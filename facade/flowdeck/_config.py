@@ -102,7 +102,8 @@ def _as_value(raw: str | Secret | None, *, secret: bool) -> Secret | str | None:
 
 @attrs.frozen
 class ProviderConfig:
-    """One provider's resolved settings. Secret values are :class:`Secret`; the repr shows none of them.
+    """One provider's resolved settings. Secret values are :class:`Secret`; the repr shows none of them,
+    nor a URL's user:password part or query (see :func:`shown_url`).
 
     ``url_sources`` says where each URL came from (its variable, the ``base_urls`` argument, or
     ``default``), so an error can name what to fix.
@@ -111,7 +112,8 @@ class ProviderConfig:
     name: str
     spec: ConfigSpec = attrs.field(repr=False)
     values: Mapping[str, Secret | str | None]
-    urls: Mapping[str, str]
+    # A URL may carry a password (https://user:pw@host): shown as flowdeck doctor shows it.
+    urls: Mapping[str, str] = attrs.field(repr=lambda urls: repr({k: shown_url(v) for k, v in urls.items()}))
     url_sources: Mapping[str, str]
     allow_insecure_http: bool = False
 
