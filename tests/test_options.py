@@ -186,3 +186,29 @@ def test_a_password_in_a_base_url_never_shows(where: str, caplog: pytest.LogCapt
             client.databar.get_task("t-1")
         texts += [str(info.value), repr(info.value), *(r.getMessage() for r in caplog.records)]
     assert not any("s3cret" in text for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [("databr", "databar"), ("superai_atuh", "superai_auth"), ("Gumloop", "gumloop"), ("x", None)],
+)
+@pytest.mark.parametrize("kind", [flowdeck.Client, flowdeck.AsyncClient])
+def test_an_unknown_base_urls_key_is_a_typed_error_naming_it(kind: Any, key: str, suggestion: str | None) -> None:
+    with pytest.raises(flowdeck.InvalidRequestError) as info:
+        kind(env={}, base_urls={"databar": "https://eu.example", key: "https://x.example"})
+    message = str(info.value)
+    assert f"named {key!r}" in message
+    assert message.endswith("the names are: databar, gumloop, stackai, superai, superai_auth")
+    assert (f"did you mean {suggestion!r}?" in message) if suggestion else "did you mean" not in message
+
+
+def test_every_url_name_of_every_provider_is_a_base_urls_key(mock_env: dict[str, str]) -> None:
+    urls = {"databar": mock_env["DATABAR_BASE_URL"], "superai": mock_env["SUPERAI_BASE_URL"]}
+    with flowdeck.Client(env={}, superai_token="t", base_urls={**urls, "superai_auth": "https://a.example"}) as c:
+        assert c.config("superai").urls == {"base": urls["superai"], "auth": "https://a.example"}
+
+
+@pytest.mark.parametrize("base_urls", [["databar"], {"databar": None}, {"databar": 42}])
+def test_base_urls_of_the_wrong_shape_are_a_typed_error(base_urls: Any) -> None:
+    with pytest.raises(flowdeck.InvalidRequestError, match=r"^base_urls"):
+        flowdeck.Client(env={}, base_urls=base_urls)

@@ -131,6 +131,41 @@ def check_options(**options: object) -> None:
             raise InvalidRequestError(f"{name} must be a positive, finite number of seconds, not {_shown(value)}")
 
 
+def check_base_urls(base_urls: object) -> None:
+    """Refuse a key of ``base_urls`` no provider has (a typo would leave the provider's real URL in use).
+
+    A provider's API URL is named after it, so those keys cost nothing to check. Another key
+    (``superai_auth``) loads the provider its name starts with to read its URL names; an unknown key
+    loads them all, to name every key there is.
+
+    >>> check_base_urls({"databar": "https://eu.databar.ai", "superai_auth": "https://auth.example"})
+    >>> check_base_urls({"databr": "https://eu.databar.ai"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    flowdeck._errors.InvalidRequestError: ... named 'databr' (did you mean 'databar'?); the names are: databar, ...
+    """
+    if base_urls is None:
+        return
+    if not isinstance(base_urls, Mapping):
+        raise InvalidRequestError(f"base_urls must be a mapping of URL name to URL, not {_shown(base_urls)}")
+    providers = _providers.names()
+    for key, url in base_urls.items():
+        if not isinstance(url, str):
+            raise InvalidRequestError(f"base_urls[{key!r}] must be a URL string, not {type(url).__name__}")
+        if key in providers:
+            continue
+        owners = [p for p in providers if isinstance(key, str) and key.startswith(f"{p}_")]
+        if any(key == u.name for p in owners for u in _providers.get(p).config.urls):
+            continue
+        import difflib  # only to word this error
+
+        names = sorted({u.name for p in providers for u in _providers.get(p).config.urls})
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidRequestError(
+            f"base_urls: no provider has a URL named {key!r}{hint}; the names are: {', '.join(names)}"
+        )
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -189,6 +224,7 @@ class _BaseClient:
             timeout=timeout, max_retries=max_retries, wait_timeout=wait_timeout,
             max_response_bytes=max_response_bytes, max_response_seconds=max_response_seconds,
         )  # fmt: skip
+        check_base_urls(base_urls)
         self._env = dict(os.environ if env is None else env)
         self._explicit: dict[str, str | Secret | None] = {
             "databar_api_key": databar_api_key, "stackai_api_key": stackai_api_key,
