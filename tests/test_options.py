@@ -7,6 +7,7 @@ were ever accepted as `**options: Any` again, the ignore would be unused and `ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flowdeck
@@ -212,3 +213,78 @@ def test_every_url_name_of_every_provider_is_a_base_urls_key(mock_env: dict[str,
 def test_base_urls_of_the_wrong_shape_are_a_typed_error(base_urls: Any) -> None:
     with pytest.raises(flowdeck.InvalidRequestError, match=r"^base_urls"):
         flowdeck.Client(env={}, base_urls=base_urls)
+
+
+# A client that cannot be used says so, as httpx does, in flowdeck's own error.
+
+
+def test_a_closed_client_refuses_every_call(mock_env: dict[str, str]) -> None:
+    client = flowdeck.Client(env=mock_env)
+    run = client.start("gumloop:digest", {"topic": "a"})
+    copy = client.with_options(max_retries=0)
+    client.close()
+    calls: list[Callable[[], object]] = [
+        lambda: client.start("gumloop:digest", {"topic": "a"}),
+        lambda: client.refresh(run),
+        lambda: copy.refresh(run),  # copies share the connections, so they close with it
+        lambda: client.gumloop.get_run(run.id),
+        lambda: client.wait_many([run]),
+        lambda: list(client.as_completed([run])),
+        lambda: client.__enter__(),
+    ]
+    for call in calls:
+        with pytest.raises(flowdeck.ClientStateError, match=r"^this flowdeck.Client has been closed"):
+            call()
+    client.close()  # closing twice is harmless, as in httpx
+
+
+async def test_a_closed_async_client_refuses_every_call(mock_env: dict[str, str]) -> None:
+    async with flowdeck.AsyncClient(env=mock_env) as client:
+        run = await client.start("gumloop:digest", {"topic": "a"})
+    with pytest.raises(flowdeck.ClientStateError, match=r"^this flowdeck.AsyncClient has been closed"):
+        await client.refresh(run)
+    with pytest.raises(flowdeck.ClientStateError, match="has been closed"):
+        await client.wait_many([run])
+    with pytest.raises(flowdeck.ClientStateError, match="has been closed"):
+        await client.__aenter__()
+
+
+def test_an_async_client_used_in_a_second_event_loop_says_why(mock_env: dict[str, str]) -> None:
+    import asyncio
+
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    client = flowdeck.AsyncClient(env=mock_env)
+    try:
+        run = first.run_until_complete(client.start("gumloop:digest", {"topic": "a"}))  # its connection stays pooled
+        with pytest.raises(flowdeck.ClientStateError, match="first used in another event loop") as info:
+            second.run_until_complete(client.refresh(run))
+        assert isinstance(info.value, RuntimeError)  # as httpx's own "client has been closed"
+        with pytest.raises(flowdeck.ClientStateError, match="can only be closed there"):
+            second.run_until_complete(client.with_options(max_retries=0).close())
+    finally:
+        first.run_until_complete(client._http.aclose())  # what close() in the right loop does
+        first.close()
+        second.close()
+
+
+def test_an_async_client_serves_one_loop_after_another_when_made_in_each(mock_env: dict[str, str]) -> None:
+    import asyncio
+
+    async def main() -> bool:
+        async with flowdeck.AsyncClient(env=mock_env) as client:
+            return (await client.run("gumloop:digest", {"topic": "a"})).succeeded
+
+    assert asyncio.run(main()) and asyncio.run(main())
+
+
+def test_a_secret_formats_as_its_mask() -> None:
+    secret = flowdeck.Secret("sk-live-123")
+    masked = "Secret('********')"
+    assert f"{secret:>20}|{secret:<20}|{secret}" == f"{masked:>20}|{masked:<20}|{masked}"
+    assert "sk-live" not in f"{secret:>40}"
+
+
+def test_dir_of_the_package_shows_its_public_names_only() -> None:
+    names = dir(flowdeck)
+    assert "TYPE_CHECKING" not in names and "_client" not in names
+    assert set(flowdeck.__all__) <= set(names) and "__version__" in names

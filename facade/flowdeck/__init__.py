@@ -64,4 +64,6 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    # The public names, dunders and subpackages once imported (testing): not TYPE_CHECKING nor private modules.
+    shown = (name for name in globals() if name.startswith("__") or not name.startswith("_"))
+    return sorted({*__all__, *shown} - {"TYPE_CHECKING"})

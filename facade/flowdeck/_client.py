@@ -13,7 +13,7 @@ import httpx
 
 from flowdeck import _providers
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
-from flowdeck._errors import FlowdeckError, InvalidRequestError
+from flowdeck._errors import ClientStateError, FlowdeckError, InvalidRequestError
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import DurationHints, EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
 from flowdeck._models import Run, WorkflowRef
@@ -189,6 +189,32 @@ def _aiohttp_transport() -> AiohttpTransport:
     return AiohttpTransport()
 
 
+class _ClientState:
+    """Whether a client (and every ``with_options()`` copy, which share this) is closed, and for
+    ``AsyncClient`` the event loop its connections belong to (the first one it was used in)."""
+
+    __slots__ = ("closed", "kind", "loop")  # a plain class: an attrs class costs import time
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.closed = False
+        self.loop: object = None
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise ClientStateError(f"this flowdeck.{self.kind} has been closed; make a new one to send requests")
+
+    def enter(self, loop: object) -> None:
+        """Called when a call runs in a loop other than ``self.loop``: bind to it at first use, else refuse."""
+        self.check_open()
+        if self.loop is not None:
+            raise ClientStateError(
+                f"this flowdeck.{self.kind} was first used in another event loop (an earlier asyncio.run()?), "
+                "whose connections it holds: make the client inside the asyncio.run() that uses it, one per loop"
+            )
+        self.loop = loop
+
+
 class _BaseClient:
     """What both clients share: configuration, adapters, namespaces, call policies and the lifecycle ops.
 
@@ -225,6 +251,7 @@ class _BaseClient:
             max_response_bytes=max_response_bytes, max_response_seconds=max_response_seconds,
         )  # fmt: skip
         check_base_urls(base_urls)
+        self._state = _ClientState(type(self).__name__)
         self._env = dict(os.environ if env is None else env)
         self._explicit: dict[str, str | Secret | None] = {
             "databar_api_key": databar_api_key, "stackai_api_key": stackai_api_key,
@@ -393,6 +420,7 @@ class Client(_BaseClient):
 
     def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with blocking I/O; returns its result."""
+        self._state.check_open()
         result: Any = None
         try:
             instruction = next(op)
@@ -508,6 +536,8 @@ class Client(_BaseClient):
                 outcome: Run | FlowdeckError
                 try:
                     outcome = self.drive(self.adapter(waiter.run.provider).refresh(waiter.run))
+                except ClientStateError:
+                    raise  # the client's, not the run's: no run can be waited for
                 except FlowdeckError as exc:
                     outcome = exc
                 if (finished := scheduler.settle(waiter, outcome, self._clock())) is not None:
@@ -532,10 +562,12 @@ class Client(_BaseClient):
         return [by_key.get((r.provider, r.id), r) for r in runs]
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool; the client (and its ``with_options()`` copies) can send nothing more."""
+        self._state.closed = True
         self._http.close()
 
     def __enter__(self) -> Client:
+        self._state.check_open()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -621,6 +653,7 @@ class AsyncClient(_BaseClient):
             shards = -(-max_concurrent_requests // PER_SHARD)  # enough slots for every request let through
             self._http = AsyncRetryTransport(ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD))
         self._sleep = sleep or asyncio.sleep
+        self._running_loop = asyncio.get_running_loop  # kept: drive() asks on every call
         self._max_concurrent = max_concurrent_requests
         # One gate for this client and every with_options() copy (copies share it by reference). An
         # asyncio.Semaphore binds to an event loop only when a task first waits on it.
@@ -643,6 +676,8 @@ class AsyncClient(_BaseClient):
 
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""
+        if self._state.loop is not (loop := self._running_loop()):
+            self._state.enter(loop)  # first use binds the client to this loop; closed or another loop raises
         result: Any = None
         try:
             instruction = next(op)
@@ -748,7 +783,9 @@ class AsyncClient(_BaseClient):
                 *(self.drive(self.adapter(w.run.provider).refresh(w.run)) for w in due), return_exceptions=True
             )
             for waiter, result in zip(due, results, strict=True):
-                if isinstance(result, BaseException) and not isinstance(result, FlowdeckError):
+                if isinstance(result, BaseException) and (
+                    not isinstance(result, FlowdeckError) or isinstance(result, ClientStateError)
+                ):
                     raise result
                 if (finished := scheduler.settle(waiter, result, self._clock())) is not None:
                     yield finished
@@ -765,10 +802,19 @@ class AsyncClient(_BaseClient):
         return [by_key.get((r.provider, r.id), r) for r in runs]
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool; the client (and its ``with_options()`` copies) can send nothing more."""
+        state = self._state
+        elsewhere = state.loop is not None and state.loop is not self._running_loop()
+        state.closed, state.loop = True, None  # so the next call's loop check finds it closed
+        if elsewhere:  # its connections' loop must close them; this one cannot (or a raw RuntimeError)
+            raise ClientStateError(
+                f"this flowdeck.{state.kind} was used in another event loop and can only be closed there "
+                "(use `async with` inside the asyncio.run() that uses it)"
+            )
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
+        self._state.check_open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientStateError",
     "ConfigurationError",
     "ConflictError",
     "ContractError",
@@ -97,6 +98,11 @@ class InvalidBaseURLError(ConfigurationError):
 
 class InvalidRequestError(FlowdeckError, ValueError):
     """An argument (workflow reference, id, inputs) is invalid; detected locally, nothing was sent."""
+
+
+class ClientStateError(FlowdeckError, RuntimeError):
+    """The client cannot be used as it is: it has been closed, or (``AsyncClient``) it belongs to another
+    event loop, whose connections it holds. Nothing was sent. A ``RuntimeError`` too, as httpx's is."""
 
 
 class UnsupportedOperationError(FlowdeckError):

@@ -18,6 +18,8 @@ class Secret:
 
     >>> Secret("sk-123")
     Secret('********')
+    >>> f"[{Secret('sk-123'):>20}]"  # a format spec formats the masked text
+    "[  Secret('********')]"
     """
 
     _value: str
@@ -30,6 +32,10 @@ class Secret:
         return "Secret('********')"
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # object.__format__ refuses any spec (a TypeError in an f-string that aligns a table of settings).
+        return format(repr(self), spec)
 
 
 MIN_EMBEDDED = 4  # a secret shorter than this is scrubbed where it stands alone, not inside words
