@@ -97,7 +97,7 @@ class InvalidBaseURLError(ConfigurationError):
 
 
 class InvalidRequestError(FlowdeckError, ValueError):
-    """An argument (workflow reference, id, inputs) is invalid; detected locally, nothing was sent."""
+    """An argument (workflow reference, id, inputs, a client option) is invalid; detected locally, nothing was sent."""
 
 
 class ClientStateError(FlowdeckError, RuntimeError):
