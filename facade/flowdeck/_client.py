@@ -15,7 +15,18 @@ from flowdeck import _providers
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import ClientStateError, FlowdeckError, InvalidRequestError
 from flowdeck._extras import install_hint
-from flowdeck._lifecycle import DurationHints, EventHook, PollPolicy, Scheduler, Waiter, outcome, wait_op
+from flowdeck._lifecycle import (
+    DurationHints,
+    EventHook,
+    Failures,
+    PollPolicy,
+    Scheduler,
+    Waiter,
+    outcome,
+    raise_failures,
+    settle_or_fail,
+    wait_op,
+)
 from flowdeck._models import Run, WorkflowRef
 from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
@@ -524,8 +535,9 @@ class Client(_BaseClient):
         >>> sorted(run.status.value for run in client.as_completed(runs, timeout=600))
         ['SUCCEEDED', 'SUCCEEDED']
         """
-        scheduler = Scheduler()
-        yield from scheduler.begin([self._waiter(self._check_run(r), timeout) for r in runs], self._clock())
+        scheduler, failures = Scheduler(), Failures()
+        waiters = [self._waiter(self._check_run(r), timeout) for r in runs]
+        yield from scheduler.begin(waiters, self._clock())
         while scheduler:
             now = self._clock()
             due = scheduler.due(now, limit=1000)
@@ -540,9 +552,9 @@ class Client(_BaseClient):
                     raise  # the client's, not the run's: no run can be waited for
                 except FlowdeckError as exc:
                     outcome = exc
-                if (finished := scheduler.settle(waiter, outcome, self._clock())) is not None:
+                if (finished := settle_or_fail(scheduler, waiter, outcome, self._clock(), failures)) is not None:
                     yield finished
-        scheduler.finish()
+        raise_failures(waiters, failures)
 
     def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
         """Wait for many runs at once; returns them in the given order (unfinished ones as last seen).
@@ -770,8 +782,9 @@ class AsyncClient(_BaseClient):
         """
         import asyncio
 
-        scheduler = Scheduler()
-        for run in scheduler.begin([self._waiter(self._check_run(r), timeout) for r in runs], self._clock()):
+        scheduler, failures = Scheduler(), Failures()
+        waiters = [self._waiter(self._check_run(r), timeout) for r in runs]
+        for run in scheduler.begin(waiters, self._clock()):
             yield run
         while scheduler:
             now = self._clock()
@@ -787,9 +800,9 @@ class AsyncClient(_BaseClient):
                     not isinstance(result, FlowdeckError) or isinstance(result, ClientStateError)
                 ):
                     raise result
-                if (finished := scheduler.settle(waiter, result, self._clock())) is not None:
+                if (finished := settle_or_fail(scheduler, waiter, result, self._clock(), failures)) is not None:
                     yield finished
-        scheduler.finish()
+        raise_failures(waiters, failures)
 
     async def wait_many(self, runs: Iterable[Run], *, timeout: float | None = None) -> list[Run]:
         """Wait for many runs at once; returns them in the given order (unfinished ones as last seen).

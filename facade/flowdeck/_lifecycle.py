@@ -257,15 +257,12 @@ def wait_op(adapter: Adapter, waiter: Waiter, clock: Callable[[], float]) -> Op[
 class Scheduler:
     """Many waiters under one clock: a heap of due times, so thousands of runs cost one loop.
 
-    ``due(now)`` pops the waiters whose poll is due; ``settle(waiter, outcome, now)`` puts one back (or
-    retires it once terminal, or once its wait failed). The sync client polls due waiters one after
-    another, the async one concurrently; ``finish()`` then raises :class:`WaitManyError` for the failed.
+    ``due(now)`` pops the waiters whose poll is due; ``done(waiter, now)`` puts one back (or retires
+    it once terminal). The sync client polls due waiters one after another, the async one concurrently.
     """
 
     _heap: list[tuple[float, int, Waiter]] = attrs.field(factory=list)
     _seq: int = 0
-    _waiters: list[Waiter] = attrs.field(factory=list)
-    failures: list[tuple[Run, FlowdeckError]] = attrs.field(factory=list)
 
     def add(self, waiter: Waiter, now: float) -> None:
         """Schedule ``waiter``'s next poll (raises WaitTimeout if its deadline has passed)."""
@@ -274,7 +271,6 @@ class Scheduler:
 
     def begin(self, waiters: list[Waiter], now: float) -> list[Run]:
         """Schedule the waiters whose runs are still going; return the runs already ended."""
-        self._waiters = waiters
         done = [w.run for w in waiters if w.run.is_terminal]
         for waiter in waiters:
             if not waiter.run.is_terminal:
@@ -282,17 +278,9 @@ class Scheduler:
         return done
 
     def settle(self, waiter: Waiter, outcome: Run | FlowdeckError, now: float) -> Run | None:
-        """Apply one poll's outcome: the run to hand back if it ended (or ran out of time), else None.
-
-        A failed wait (what :meth:`Waiter.failed` re-raises) retires the waiter into ``failures``; the
-        others go on.
-        """
+        """Apply one poll's outcome: the run to hand back if it ended (or ran out of time), else None."""
         if isinstance(outcome, FlowdeckError):
-            try:
-                waiter.failed(outcome)  # re-raises what is not transient
-            except FlowdeckError as exc:
-                self.failures.append((waiter.run, exc))
-                return None
+            waiter.failed(outcome)  # re-raises what is not transient
         else:
             waiter.observe(outcome, now)
         if waiter.run.is_terminal:
@@ -306,11 +294,6 @@ class Scheduler:
     def __bool__(self) -> bool:
         return bool(self._heap)
 
-    def finish(self) -> None:
-        """Once no poll is left: :class:`WaitManyError` if any run's wait failed, with every run as last seen."""
-        if self.failures:
-            raise WaitManyError([w.run for w in self._waiters], self.failures) from self.failures[0][1]
-
     def next_due(self) -> float:
         """When the earliest poll is due."""
         return self._heap[0][0]
@@ -321,6 +304,28 @@ class Scheduler:
         while self._heap and self._heap[0][0] <= now and len(out) < limit:
             out.append(heapq.heappop(self._heap)[2])
         return out
+
+
+Failures = list[tuple[Run, FlowdeckError]]
+"""Runs whose wait failed, each (as last seen) with the error that ended it."""
+
+
+def settle_or_fail(
+    scheduler: Scheduler, waiter: Waiter, outcome: Run | FlowdeckError, now: float, failures: Failures
+) -> Run | None:
+    """:meth:`Scheduler.settle`, except that a failed wait (what it re-raises) joins ``failures`` and
+    retires its waiter: one run's failure must not end the other runs' waits (``wait_many``)."""
+    try:
+        return scheduler.settle(waiter, outcome, now)
+    except FlowdeckError as exc:
+        failures.append((waiter.run, exc))
+        return None
+
+
+def raise_failures(waiters: list[Waiter], failures: Failures) -> None:
+    """:class:`WaitManyError` for ``failures``, if any, holding every waiter's run as last seen."""
+    if failures:
+        raise WaitManyError([w.run for w in waiters], failures) from failures[0][1]
 
 
 __all__ = ["DurationHints", "EventHook", "PollPolicy", "RunError", "Scheduler", "Waiter", "outcome", "wait_op"]
