@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-import attrs
 import httpx
 
 from flowdeck._errors import (
@@ -57,7 +56,6 @@ class Operation(Protocol):
     def _parse_response(self) -> Callable[..., Any]: ...
 
 
-@attrs.frozen
 class Call(Generic[T]):
     """One request: a generated operation module, its arguments, and how to read its answer.
 
@@ -70,18 +68,49 @@ class Call(Generic[T]):
     its run ends; connecting, sending and waiting for a pooled connection keep the client's bounds.
     """
 
-    provider: str
-    operation: str
-    module: Operation
-    base_url: str
-    parse: Callable[[Any], T]
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-    starts_run: bool = False
-    workflow: str = ""
-    timeout: float | None = None
-    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+    # A plain class, not an attrs one: a call is never compared or copied, and building an attrs class
+    # (its generated methods compiled) was most of a millisecond of ``import flowdeck``. Treat it as frozen.
+    __slots__ = (
+        "args", "base_url", "headers", "kwargs", "module", "operation", "parse", "provider", "secrets",
+        "starts_run", "timeout", "workflow",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        module: Operation,
+        base_url: str,
+        parse: Callable[[Any], T],
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        starts_run: bool = False,
+        workflow: str = "",
+        timeout: float | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.module = module
+        self.base_url = base_url
+        self.parse = parse
+        self.args = args
+        self.kwargs: Mapping[str, Any] = {} if kwargs is None else kwargs
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        self.starts_run = starts_run
+        self.workflow = workflow
+        self.timeout = timeout
+        self.secrets = secrets
+
+    def __repr__(self) -> str:
+        # Never the headers (credentials) nor the secrets; the arguments are the caller's own.
+        return (
+            f"Call(provider={self.provider!r}, operation={self.operation!r}, base_url={self.base_url!r}, "
+            f"args={self.args!r}, kwargs={self.kwargs!r}, starts_run={self.starts_run!r}, "
+            f"workflow={self.workflow!r}, timeout={self.timeout!r})"
+        )
 
     def request_kwargs(self, timeout: httpx.Timeout) -> dict[str, Any]:
         """The arguments of ``httpx.Client.request`` for this call, built by the generated module.
@@ -109,11 +138,20 @@ def read_timeout(base: httpx.Timeout, read: float) -> httpx.Timeout:
     return httpx.Timeout(connect=base.connect, read=read, write=base.write, pool=base.pool)
 
 
-@attrs.frozen
 class Sleep:
-    """Wait ``seconds`` before the next instruction."""
+    """Wait ``seconds`` before the next instruction.
 
-    seconds: float
+    >>> Sleep(1.5)
+    Sleep(seconds=1.5)
+    """
+
+    __slots__ = ("seconds",)  # a plain class, like Call
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"Sleep(seconds={self.seconds!r})"
 
 
 Instruction = Call[Any] | Sleep
