@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -150,21 +149,40 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-@attrs.define(eq=False)  # state, not a value: two waiters are the same only if they are one (and no __eq__ to build)
 class Waiter:
     """The state of waiting for one run (sans-IO): when to poll next, and what a poll's outcome means."""
 
-    run: Run
-    policy: PollPolicy
-    deadline: float | None
-    on_change: EventHook | None = None
-    polls: int = 0
-    errors: int = 0
-    hint: float | None = None
-    durations: DurationHints | None = None
-    started: float | None = None  # when waiting began, on the client's clock (set by the first delay)
-    still_running_at: float | None = None  # when a poll last found the run not yet ended
-    overdue_polls: int = 0  # polls scheduled after the run outlived 1.5x its workflow's typical length
+    # State, not a value: two waiters are the same only if they are one. A plain class rather than an
+    # attrs one: nothing attrs would generate is needed, and building it cost most of a millisecond of
+    # ``import flowdeck``.
+    __slots__ = (
+        "deadline", "durations", "errors", "hint", "on_change", "overdue_polls", "policy", "polls", "run",
+        "started", "still_running_at",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        run: Run,
+        policy: PollPolicy,
+        deadline: float | None,
+        on_change: EventHook | None = None,
+        *,
+        durations: DurationHints | None = None,
+    ) -> None:
+        self.run = run
+        self.policy = policy
+        self.deadline = deadline
+        self.on_change = on_change
+        self.durations = durations
+        self.polls = 0
+        self.errors = 0  # consecutive failed polls
+        self.hint: float | None = None  # the next delay, when the provider said (Retry-After)
+        self.started: float | None = None  # when waiting began, on the client's clock (set by the first delay)
+        self.still_running_at: float | None = None  # when a poll last found the run not yet ended
+        self.overdue_polls = 0  # polls scheduled after the run outlived 1.5x its workflow's typical length
+
+    def __repr__(self) -> str:
+        return f"Waiter(run={self.run.id!r}, status={self.run.status.value}, polls={self.polls}, errors={self.errors})"
 
     def _interval(self, now: float) -> float:
         if self.started is None:
@@ -253,7 +271,6 @@ def wait_op(adapter: Adapter, waiter: Waiter, clock: Callable[[], float]) -> Op[
     return waiter.run
 
 
-@attrs.define(eq=False)  # state, not a value, like Waiter
 class Scheduler:
     """Many waiters under one clock: a heap of due times, so thousands of runs cost one loop.
 
@@ -261,12 +278,17 @@ class Scheduler:
     it once terminal). The sync client polls due waiters one after another, the async one concurrently.
     """
 
-    _heap: list[tuple[float, int, Waiter]] = attrs.field(factory=list)
-    _seq: int = 0
+    __slots__ = ("_heap", "_seq")  # state, like Waiter, and a plain class for the same reason
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Waiter]] = []
+        self._seq = 0
 
     def add(self, waiter: Waiter, now: float) -> None:
         """Schedule ``waiter``'s next poll (raises WaitTimeout if its deadline has passed)."""
-        heapq.heappush(self._heap, (now + waiter.next_delay(now), self._seq, waiter))
+        from heapq import heappush  # only waiting for many runs needs a heap: not loaded with flowdeck
+
+        heappush(self._heap, (now + waiter.next_delay(now), self._seq, waiter))
         self._seq += 1
 
     def begin(self, waiters: list[Waiter], now: float) -> list[Run]:
@@ -300,9 +322,11 @@ class Scheduler:
 
     def due(self, now: float, limit: int) -> list[Waiter]:
         """Pop up to ``limit`` waiters whose poll is due at ``now``."""
+        from heapq import heappop
+
         out: list[Waiter] = []
         while self._heap and self._heap[0][0] <= now and len(out) < limit:
-            out.append(heapq.heappop(self._heap)[2])
+            out.append(heappop(self._heap)[2])
         return out
 
 
