@@ -14,7 +14,6 @@ import httpx
 from flowdeck import _providers
 from flowdeck._core import Call, Op, Sleep, error_for_transport, finish
 from flowdeck._errors import ClientStateError, FlowdeckError, InvalidRequestError
-from flowdeck._extras import install_hint
 from flowdeck._lifecycle import (
     DurationHints,
     EventHook,
@@ -196,6 +195,8 @@ def _aiohttp_transport() -> AiohttpTransport:
     try:
         from flowdeck._aiohttp import AiohttpTransport
     except ModuleNotFoundError as exc:
+        from flowdeck._extras import install_hint  # an error path: not loaded with flowdeck
+
         raise InvalidRequestError(install_hint('http_backend="aiohttp"', "aiohttp", exc.name)) from None
     return AiohttpTransport()
 
