@@ -18,12 +18,16 @@ OPTIONAL = {"typer", "click", "rich", "starlette", "uvicorn", "aiolimiter", "any
 CORE_PACKAGES_MAX = 14  # flowdeck itself included
 
 
-def _imported(code: str, python: str = sys.executable) -> set[str]:
+def _modules(code: str, python: str = sys.executable) -> set[str]:
     out = subprocess.run(
         [python, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    return {m.partition(".")[0] for m in json.loads(out.stdout)}
+    return set(json.loads(out.stdout))
+
+
+def _imported(code: str, python: str = sys.executable) -> set[str]:
+    return {m.partition(".")[0] for m in _modules(code, python)}
 
 
 def test_import_flowdeck_loads_nothing_optional_beyond_httpx() -> None:
@@ -34,16 +38,31 @@ def test_import_flowdeck_loads_nothing_optional_beyond_httpx() -> None:
 
 # What `import flowdeck` and making both clients must not load: each module here is either optional
 # (CLI, mocks, aiohttp) or needed only once a provider is used (its declaration, configuration and
-# generated client), and each attrs class costs about a millisecond to build at import.
+# generated client), or by few paths (a heap: waiting for many runs at once; the extras' names: a
+# missing extra's message), and each attrs class costs most of a millisecond to build at import.
 PROVIDER_TIME = {
     "flowdeck._providers._base", "flowdeck._config", "flowdeck._details", "flowdeck._namespaces",
     *(f"flowdeck._providers.{name}" for name in ("databar", "stackai", "gumloop", "superai")),
 }  # fmt: skip
 NEVER_AT_IMPORT = {
     "flowdeck._cli", "flowdeck._cli_output", "flowdeck._batch", "flowdeck._doctor", "flowdeck._preflight",
-    "flowdeck._aiohttp", "flowdeck._pytest_plugin", "flowdeck.testing", "aiohttp", *PROVIDER_TIME,
+    "flowdeck._aiohttp", "flowdeck._pytest_plugin", "flowdeck.testing", "flowdeck._extras", "flowdeck._adaptive",
+    "aiohttp", *PROVIDER_TIME,
 }  # fmt: skip
-ATTRS_CLASSES_AT_IMPORT_MAX = 9
+# All that `import flowdeck` may load beyond what `import httpx` does: flowdeck's own modules, attrs (its
+# public values are attrs classes) and contextvars (the transport's per-call policy). Anything else
+# (heapq, statistics, dateutil, a new flowdeck module...) is import time every user pays: it fails here.
+AT_IMPORT_BEYOND_HTTPX = {
+    "flowdeck", "flowdeck._startup", "flowdeck._client", "flowdeck._core", "flowdeck._errors",
+    "flowdeck._lifecycle", "flowdeck._models", "flowdeck._providers", "flowdeck._secrets",
+    "flowdeck._transport", "flowdeck._version", "contextvars", "_contextvars",
+}  # fmt: skip
+# The public values (and the transport's policy) are attrs classes; the internals built on every request
+# or wait (Call, Sleep, Waiter, Scheduler) are plain ones.
+ATTRS_CLASSES_AT_IMPORT = {
+    "flowdeck._models.WorkflowRef", "flowdeck._models.Run", "flowdeck._secrets.Secret",
+    "flowdeck._lifecycle.PollPolicy", "flowdeck._transport.CallPolicy",
+}  # fmt: skip
 
 
 def test_import_and_clients_load_no_provider_machinery() -> None:
@@ -59,7 +78,13 @@ print(json.dumps([sorted(sys.modules), built]))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     modules, built = json.loads(out.stdout)
     assert not NEVER_AT_IMPORT & set(modules), sorted(NEVER_AT_IMPORT & set(modules))
-    assert len(built) <= ATTRS_CLASSES_AT_IMPORT_MAX, built
+    assert set(built) <= ATTRS_CLASSES_AT_IMPORT, sorted(set(built) - ATTRS_CLASSES_AT_IMPORT)
+
+
+def test_import_loads_nothing_beyond_httpx_but_flowdeck_and_attrs() -> None:
+    extra = _modules("import flowdeck") - _modules("import httpx")
+    unexpected = {m for m in extra - AT_IMPORT_BEYOND_HTTPX if m.partition(".")[0] not in ("attr", "attrs")}
+    assert not unexpected, sorted(unexpected)
 
 
 def test_lazy_names_still_public() -> None:
