@@ -7,6 +7,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import flowdeck
 import httpx
@@ -117,3 +118,64 @@ def test_scrub_leaves_no_secret_whatever_the_text_and_secrets(text: str, secrets
     # Shorter than any real key: kept inside words, never standing alone.
     assert not [s for s in secrets if re.search(rf"(?<!\w){re.escape(s)}(?!\w)", out)]
     assert scrub("nothing to see", secrets) == "nothing to see" or any(s in "nothing to see" for s in secrets)
+
+
+def _locals_holding(error: BaseException, secret: str) -> list[str]:
+    """Every frame variable, along the error's traceback and its causes, whose repr shows ``secret``.
+
+    What ``pytest -l``, Sentry or ``traceback.TracebackException(capture_locals=True)`` print."""
+    found: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code.co_filename == __file__:  # the test's own frames hold what it was given
+                tb = tb.tb_next
+                continue
+            for name, value in frame.f_locals.items():
+                try:
+                    shown = repr(value)
+                except Exception:  # noqa: S112 - a repr that fails shows nothing
+                    continue
+                if secret in shown:
+                    found.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_code.co_name}:{name}")
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return found
+
+
+KEY = "sk-live-" + "SUPERSECRET-in-locals"
+
+
+@pytest.mark.parametrize("backend", ["sync", "httpcore", "aiohttp"])
+@pytest.mark.parametrize("failure", ["403", "refused"])
+async def test_no_frame_of_a_failed_call_holds_the_key_in_a_local(backend: str, failure: str) -> None:
+    from flowdeck.testing import MockProviders
+
+    with MockProviders() as mocks:
+        url = mocks.env["DATABAR_BASE_URL"]
+        if failure == "refused":
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        options: dict[str, Any] = {
+            "databar_api_key": KEY,
+            "base_urls": {"databar": url},
+            "allow_insecure_http": True,
+            "max_retries": 0,
+        }
+        if backend != "sync":
+            options["http_backend"] = backend
+        with pytest.raises(flowdeck.FlowdeckError) as caught:
+            if backend == "sync":
+                with flowdeck.Client(env={}, **options) as sync:
+                    sync.start("databar:flow/1", {"domain": "a"})
+            else:
+                async with flowdeck.AsyncClient(env={}, **options) as client:
+                    await client.start("databar:flow/1", {"domain": "a"})
+    assert _locals_holding(caught.value, KEY) == [], "\n".join(_locals_holding(caught.value, KEY))

@@ -451,10 +451,11 @@ class Client(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     def _execute(self, call: Call[T]) -> T:
-        kwargs = call.request_kwargs(self._timeout)
+        # The request's arguments are never a local here: this frame is in every error's traceback,
+        # and a traceback shown with its locals would print the credentials in their headers.
         with call_policy(self._call_policy(call)):
             try:
-                response = self._send(kwargs)
+                response = self._send(call.request_kwargs(self._timeout))
             except httpx.TransportError as exc:
                 raise error_for_transport(call, exc) from exc
         return finish(call, response)
@@ -709,7 +710,8 @@ class AsyncClient(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     async def _execute(self, call: Call[T]) -> T:
-        kwargs = call.request_kwargs(self._timeout)
+        # The request's arguments are never a local here: this frame is in every error's traceback,
+        # and a traceback shown with its locals would print the credentials in their headers.
         policy = self._call_policy(call)
         rate, paced = policy.rate, False
         while True:
@@ -723,7 +725,7 @@ class AsyncClient(_BaseClient):
                 if rate is not None:
                     await rate.settle()
                 try:
-                    response = await self._send(kwargs, policy)
+                    response = await self._send(call.request_kwargs(self._timeout), policy)
                 except httpx.TransportError as exc:
                     raise error_for_transport(call, exc) from exc
                 break

@@ -9,6 +9,7 @@ flowdeck error in :func:`finish`, the one place errors are mapped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Generator, Mapping
@@ -250,7 +251,25 @@ def _error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckErro
 
 def error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckError:
     """The typed error for a failure below HTTP; a start that may have been sent is 'outcome unknown'."""
+    _forget_locals(exc)
     return redacted(call, _error_for_transport(call, exc))
+
+
+def _forget_locals(exc: BaseException | None) -> None:
+    """Clear the locals of the frames that ``exc`` and its causes left, ended since they raised.
+
+    They hold the request's headers, and a traceback shown with its locals (``pytest -l``, Sentry,
+    rich) would print the credentials in them. A frame still running (the caller's) cannot be cleared.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            with contextlib.suppress(RuntimeError):  # a frame still running
+                tb.tb_frame.clear()
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
 
 
 def _error_for_transport(call: Call[Any], exc: httpx.TransportError) -> FlowdeckError:
