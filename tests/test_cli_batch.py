@@ -262,28 +262,30 @@ def test_rejected_rows_are_kept_apart_from_not_started_ones_and_retried_only_on_
     first = runner.invoke(app, args)
     assert first.exit_code == 1, first.output
     statuses = {r["row"]: r["status"] for r in results(out)}
-    assert statuses == {1: "REJECTED", 2: "REJECTED", 3: "REJECTED", 4: "NOT_STARTED", 5: "SUCCEEDED"}
+    # Row 2 is never sent: StackAI refused the key at row 1, and would refuse it again.
+    assert statuses == {1: "REJECTED", 2: "NOT_STARTED", 3: "REJECTED", 4: "NOT_STARTED", 5: "SUCCEEDED"}
     by_row = {r["row"]: r for r in results(out)}
     assert by_row[1]["error_type"] == "AuthenticationError" and by_row[3]["error_type"] == "NotFoundError"
 
     # The summary groups the failures by reason, names the rows, and says what to do next.
     text = " ".join(first.stdout.split())
-    assert "REJECTED (2): stackai run_deployed_flow: HTTP 401: Invalid API key — rows 1, 2" in text
+    assert "REJECTED (1): stackai run_deployed_flow: HTTP 401: Invalid API key — row 1" in text
+    assert "NOT_STARTED (1): not sent: stackai refused the credential (HTTP 401) at row 1" in text
     assert "REJECTED (1): databar run_flow: HTTP 404: Flow not found — row 3" in text
     assert "NOT_STARTED (1):" in text and "— row 4" in text
     next_steps = [line.strip().removeprefix("next: ") for line in first.stdout.splitlines() if "next:" in line]
     credential_step = next(step for step in next_steps if "STACKAI_API_KEY" in step)
     assert credential_step.endswith("--retry-rejected")
 
-    # Fixed credentials and URL, same command: the NOT_STARTED row runs, the REJECTED ones are skipped.
+    # Fixed credentials and URL, same command: the NOT_STARTED rows run, the REJECTED ones are skipped.
     use_env(monkeypatch, mock_env)
     stackai_before = served_mocks.states["stackai"].start_count
     second = runner.invoke(app, args)
     assert second.exit_code == 1
     lines = results(out)
     assert [r["row"] for r in lines] == [1, 2, 3, 4, 5]  # one line per row, in row order
-    assert [r["status"] for r in lines] == ["REJECTED", "REJECTED", "REJECTED", "SUCCEEDED", "SUCCEEDED"]
-    assert served_mocks.states["stackai"].start_count == stackai_before
+    assert [r["status"] for r in lines] == ["REJECTED", "SUCCEEDED", "REJECTED", "SUCCEEDED", "SUCCEEDED"]
+    assert served_mocks.states["stackai"].start_count == stackai_before + 1
 
     # The printed next step, pasted into a shell, retries the rejected rows.
     pasted = bash(credential_step.split(": ", 1)[1], mock_env)
@@ -547,7 +549,9 @@ def test_retries_are_counted_in_the_progress_display_and_printed_only_with_v(
 
 @pytest.mark.slow
 def test_stackai_runs_show_as_running_while_in_flight(tmp_path: Path) -> None:
-    with MockProviders(MockConfig(seed=4, run_seconds=(1.0, 1.0))) as mocks:
+    # Runs longer than the wait for the first start's answer (a refused key stops the rest: _batch), so
+    # the other two start while the first still runs.
+    with MockProviders(MockConfig(seed=4, run_seconds=(2.5, 2.5))) as mocks:
         inputs = jsonl(tmp_path / "in.jsonl", [{"in-0": f"q{i}"} for i in range(3)])
         shown = in_terminal(
             ["batch", "stackai:acme/inflight", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--concurrency", "3"],

@@ -176,12 +176,12 @@ def test_status_exits_1_for_a_run_that_ended_badly(mock_env: dict[str, str]) -> 
 
 
 def test_the_summary_accounts_for_every_row() -> None:
-    summary = BatchSummary(total=60, skipped=8, started_now=44, resumed=5)
+    summary = BatchSummary(total=60, skipped=8, started_now=44, resumed=5, runs_started=44)
     assert str(summary_line(summary)).endswith(
-        "44 runs started now, 5 started earlier and followed again, 8 done earlier, 3 not started now"
+        "44 started now, 5 started earlier and followed again, 8 done earlier, 3 not started"
     )
-    one = BatchSummary(total=1, skipped=0, started_now=1, resumed=0)
-    assert str(summary_line(one)).startswith("1 row in ") and str(summary_line(one)).endswith(": 1 run started now")
+    one = BatchSummary(total=1, skipped=0, started_now=1, resumed=0, runs_started=1)
+    assert str(summary_line(one)).startswith("1 row in ") and str(summary_line(one)).endswith(": 1 started now")
 
 
 class _InterruptImport(importlib.abc.MetaPathFinder):

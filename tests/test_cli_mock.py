@@ -206,6 +206,9 @@ def test_demo_explains_scripted_failures_cleans_up_and_leaves_the_environment_al
     text = " ".join(result.stdout.split())
     assert "scripted to fail" in text and "duplicate starts: 0" in text
     assert "FAILED (" in text and "REJECTED (1): superai" in text
+    # The summary's runs are the runs the mocks saw (a bulk task runs many Databar rows as one).
+    runs = re.search(r"started now as (\d+) runs", text)
+    assert runs is not None and f"runs started at the mocks: {runs[1]};" in text, text
 
 
 @pytest.mark.slow

@@ -7,30 +7,37 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flowdeck import Client, Run
 from flowdeck._cli import app
+from flowdeck._client import AsyncClient
 from flowdeck._secrets import scrub
-from flowdeck.testing import MockConfig, MockProviders
+from flowdeck.testing import Faults, MockConfig, MockProviders
 from typer.testing import CliRunner
 
 from tests._cli import (
     FLOWDECK,
     env_with,
+    jsonl,
     one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+    results,
     spawn,
 )
 
 runner = CliRunner()
+UUID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 # --- Ctrl-C while the command is still importing ----------------------------------------------------
 
@@ -371,3 +378,104 @@ def test_a_short_key_standing_alone_in_an_answer_is_still_scrubbed(key: str) -> 
     text = f'invalid key {key}; got "{key}" in {{"apikey": "{key}"}} for databar'
     out = scrub(text, [key])
     assert out == 'invalid key ********; got "********" in {"apikey": "********"} for databar'
+
+
+# --- the batch summary: started, unknown, refused and not started apart ---------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def test_the_batch_summary_counts_each_kind_of_row_apart_and_runs_as_the_provider_saw_them(
+    served_mocks: MockProviders, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Three Databar rows run as one bulk task; the demo said "292 runs started" where its mocks saw 219,
+    # and counted refused and maybe-started rows as "not started".
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        *({"workflow": "databar:flow/summary", "domain": f"d{i}.com"} for i in range(3)),
+        {"workflow": f"superai:{UUID}", "file_key": "ok.pdf"},
+        {"workflow": "superai:00000000-0000-4000-8000-000000000404", "file_key": "x.pdf"},  # refused: REJECTED
+        {"workflow": "stackai:acme/cut", "in-0": "x"},  # the answer is cut short: UNKNOWN
+        {"workflow": "gumloop:unreachable", "topic": "x"},  # nothing listens: NOT_STARTED
+    ])  # fmt: skip
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{_closed_port()}/api/v1")
+    before = served_mocks.start_count
+    with MockProviders(MockConfig(seed=4, faults=Faults(rate=1.0, kinds=("drop_after",)))) as cutting:
+        monkeypatch.setenv("STACKAI_BASE_URL", cutting.env["STACKAI_BASE_URL"])
+        args = ["batch", "column:workflow", str(inputs), "--out", str(tmp_path / "out.jsonl")]
+        done = runner.invoke(app, args)
+        as_json = runner.invoke(app, [*args[:-1], str(tmp_path / "again.jsonl"), "--json"])
+    assert done.exit_code == 1, done.output
+    first = done.stdout.splitlines()[0]
+    assert first.endswith(
+        ": 4 started now as 2 runs (a bulk task runs many rows), 1 unknown whether started (UNKNOWN), "
+        "1 refused at start (REJECTED), 1 not started"
+    ), first
+    summary = json.loads(as_json.stdout)
+    assert {k: summary[k] for k in ("started_now", "runs_started", "unknown", "rejected", "not_started")} == {
+        "started_now": 4, "runs_started": 2, "unknown": 1, "rejected": 1, "not_started": 1
+    }  # fmt: skip
+    assert served_mocks.start_count - before == 2 * 2  # two runs a batch, as the summary says
+
+
+# --- a wrong key: one refusal, not one per row ------------------------------------------------------
+
+
+def test_a_refused_key_stops_that_providers_starts_and_the_printed_step_resumes_the_rest(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        *({"workflow": "gumloop:keyed", "topic": f"t{i}"} for i in range(30)),
+        {"workflow": "stackai:acme/fine", "in-0": "x"},  # another provider's credential is not in question
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    sent: list[str] = []
+    real_start = AsyncClient.start
+
+    async def counted(self: AsyncClient, ref: Any, inputs: Any, **kwargs: Any) -> Run:
+        sent.append(str(ref))
+        return await real_start(self, ref, inputs, **kwargs)
+
+    monkeypatch.setattr(AsyncClient, "start", counted)
+    monkeypatch.setenv("GUMLOOP_API_KEY", "wrong-key")
+    done = runner.invoke(app, ["batch", "column:workflow", str(inputs), "--out", str(out)])
+    assert done.exit_code == 1, done.output
+    assert sent.count("gumloop:keyed") == 1 and sent.count("stackai:acme/fine") == 1  # not 30 x 401
+    statuses = [r["status"] for r in results(out)]
+    assert statuses == ["REJECTED", *["NOT_STARTED"] * 29, "SUCCEEDED"]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: gumloop refused the credential (HTTP 401) at row 1, so its other 29 rows were not sent; "
+        "check GUMLOOP_API_KEY / GUMLOOP_USER_ID"
+    )
+    state = [json.loads(line) for line in (tmp_path / "out.jsonl.flowdeck-state.jsonl").read_text().splitlines()]
+    assert [e["row"] for e in state if e.get("event") == "intent"] == [1, 31]  # the held-back rows: never sent
+
+    # The key fixed, the printed step pasted: every gumloop row runs, none twice.
+    monkeypatch.setenv("GUMLOOP_API_KEY", mock_env["GUMLOOP_API_KEY"])
+    steps = {line.strip() for line in done.stdout.splitlines() if line.strip().startswith("next:")}
+    (step,) = steps
+    command = shlex.split(step.rpartition("then run: ")[2])
+    assert command[-1] == "--retry-rejected"
+    again = runner.invoke(app, command[command.index("batch") :])
+    assert again.exit_code == 0, again.output
+    assert [r["status"] for r in results(out)] == ["SUCCEEDED"] * 31
+    assert sent.count("gumloop:keyed") == 1 + 30 and sent.count("stackai:acme/fine") == 1
+
+
+def test_a_refused_key_stops_the_other_bulk_tasks_too(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(6)])
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setenv("DATABAR_API_KEY", "wrong-key")
+    done = runner.invoke(app, ["batch", "databar:flow/keyed", str(inputs), "--out", str(out), "--bulk", "2"])
+    assert done.exit_code == 1, done.output
+    by_status: dict[str, list[int]] = {}
+    for record in results(out):
+        by_status.setdefault(record["status"], []).append(record["row"])
+    assert len(by_status["REJECTED"]) == 2 and len(by_status["NOT_STARTED"]) == 4, by_status  # one task sent
+    assert "databar refused the credential (HTTP 403)" in done.stderr and "check DATABAR_API_KEY" in done.stderr

@@ -66,6 +66,12 @@ RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
 # Start errors that a rerun would meet again (bad inputs or credentials, unknown workflow, no credits).
 PERMANENT_STATUS_CODES = frozenset({400, 401, 403, 404, 406, 422})
 INTERRUPTED_START = "interrupted while starting: the run may exist at the provider"
+# Statuses of a row this attempt reached without starting it: the summary counts each apart.
+UNSTARTED = ("UNKNOWN", "REJECTED", "NOT_STARTED")
+# How long the other rows of a provider wait for its first start's answer before they start anyway.
+# A refused credential is answered at once; StackAI answers a start only when the run ends, which
+# must not hold every other row back for a whole run.
+CREDENTIAL_PROBE_SECONDS = 1.0
 ENCODINGS_HINT = "save it as UTF-8 (Excel: Save As 'CSV UTF-8') or pass --encoding {likely}"
 
 
@@ -625,9 +631,26 @@ class FailureGroup:
     rows: tuple[int, ...]
 
 
+@attrs.frozen
+class CredentialRefusal:
+    """A provider refused the batch's credential (HTTP 401 or 403, or a refused login) at ``row``;
+    ``held_back`` rows of that provider were then never sent (they stay NOT_STARTED)."""
+
+    provider: str
+    row: int
+    status_code: int
+    error_type: str
+    held_back: int = 0
+
+
 @attrs.define
 class BatchSummary:
-    """What a batch did: outcomes by status (all rows, including earlier attempts) and by provider."""
+    """What a batch did: outcomes by status (all rows, including earlier attempts) and by provider.
+
+    ``started_now`` counts rows, ``runs_started`` the runs they started (a bulk task runs many rows);
+    ``unstarted`` the rows this attempt reached but did not start, by status (UNKNOWN: maybe started,
+    REJECTED: refused at start, NOT_STARTED); ``refused`` the providers that refused the credential.
+    """
 
     total: int
     skipped: int
@@ -637,11 +660,20 @@ class BatchSummary:
     started_now: int = 0
     resumed: int = 0
     seconds: float = 0.0
+    runs_started: int = 0
+    unstarted: Counter[str] = attrs.field(factory=Counter)
+    refused: dict[str, CredentialRefusal] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
         """True if every row succeeded."""
         return self.statuses.get("SUCCEEDED", 0) == self.total
+
+    @property
+    def not_started(self) -> int:
+        """Rows neither started (now or earlier), done earlier, of unknown start, nor refused at start."""
+        unknown, rejected = self.unstarted.get("UNKNOWN", 0), self.unstarted.get("REJECTED", 0)
+        return self.total - self.skipped - self.started_now - self.resumed - unknown - rejected
 
 
 _REQUEST_ID = re.compile(r" \(request id [^)]*\)")
@@ -862,8 +894,9 @@ async def run_batch(
     finally:
         journal.close()
     summary = BatchSummary(
-        total=len(rows), skipped=len(rows) - len(todo), started_now=attempt.started_now, resumed=attempt.resumed
-    )
+        total=len(rows), skipped=len(rows) - len(todo), started_now=attempt.started_now, resumed=attempt.resumed,
+        runs_started=attempt.runs_started, unstarted=attempt.unstarted, refused=attempt.credentials.refused,
+    )  # fmt: skip
     summary.seconds = time.monotonic() - begun
     for row in rows:
         status = attempt.final[row.number]["status"]
@@ -885,7 +918,10 @@ class _Attempt:
         self.final: dict[int, dict[str, Any]] = {}  # the outcome of every row that has one
         self.attempted: set[int] = set()  # rows whose start intent this attempt wrote
         self.started_now = 0
+        self.runs_started = 0  # fewer than started_now where a bulk task runs many rows
         self.resumed = 0  # rows whose run an earlier attempt started, waited on again
+        self.unstarted: Counter[str] = Counter()
+        self.credentials = _CredentialGate()
 
     def record(
         self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None,
@@ -908,6 +944,8 @@ class _Attempt:
             result["bulk"] = dict(bulk)  # the task the row ran in, and its place among the task's inputs
         self.journal.result(result)
         self.final[row.number] = result
+        if run is None and status in UNSTARTED:
+            self.unstarted[status] += 1
         self.observer.finished(row, status)
 
     async def process(self, row: BatchRow, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
@@ -917,6 +955,10 @@ class _Attempt:
                 self.record(row, "UNKNOWN", error=INTERRUPTED_START)
                 return
             if run is None:
+                provider = row.ref.split(":", 1)[0]
+                if not await self.credentials.admit(provider):
+                    self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                    return
                 if limiter is not None:
                     await limiter.acquire()
                 self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
@@ -925,14 +967,21 @@ class _Attempt:
                 try:
                     run = await self.client.start(row.ref, row.inputs)
                 except StartOutcomeUnknown as exc:
+                    self.credentials.answered(provider, row.number, exc)
                     self.record(row, "UNKNOWN", error=exc)
                     return
                 except FlowdeckError as exc:
+                    self.credentials.answered(provider, row.number, exc)
                     self.journal.not_started(row.number)
                     self.record(row, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
                     return
+                except BaseException:
+                    self.credentials.answered(provider, row.number, None)
+                    raise
+                self.credentials.answered(provider, row.number, None)
                 self.journal.started(row, run)
                 self.started_now += 1
+                self.runs_started += 1
             else:
                 self.resumed += 1
                 self.observer.started(row)
@@ -954,6 +1003,11 @@ class _Attempt:
                 group = self._without_invalid_rows(group)
                 if not group.rows:
                     return
+                provider = parse_ref(group.rows[0].ref).provider
+                if not await self.credentials.admit(provider):
+                    for row in group.rows:
+                        self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                    return
                 if limiter is not None:
                     await limiter.acquire()
                 for row in group.rows:
@@ -969,14 +1023,21 @@ class _Attempt:
                         )
                     )
                 except StartOutcomeUnknown as exc:
+                    self.credentials.answered(provider, group.rows[0].number, exc)
                     self._all(group, "UNKNOWN", error=exc)
                     return
                 except FlowdeckError as exc:
+                    self.credentials.answered(provider, group.rows[0].number, exc)
                     self.journal.bulk_not_started(key, group.rows)
                     self._all(group, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
                     return
+                except BaseException:
+                    self.credentials.answered(provider, group.rows[0].number, None)
+                    raise
+                self.credentials.answered(provider, group.rows[0].number, None)
                 self.journal.bulk_started(key, group.rows, run)
                 self.started_now += len(group.rows)
+                self.runs_started += 1
             else:
                 self.resumed += len(group.rows)
                 for row in group.rows:
@@ -1028,6 +1089,47 @@ class _Attempt:
         for row in group.rows:
             info = None if run is None else {"task_id": run.id, "index": group.order.index(row.number)}
             self.record(row, status, run, error=error, bulk=info)
+
+
+class _CredentialGate:
+    """Stops a provider's starts at the first one that refuses the credential (HTTP 401 or 403; SuperAI's
+    login answers a wrong password with 400).
+
+    Credentials are per provider, so one refusal means every other start there would be refused too:
+    those rows are never sent and stay NOT_STARTED for a rerun once the credential is fixed. Each
+    provider's first start goes alone; the rest wait for its answer (at most
+    ``CREDENTIAL_PROBE_SECONDS``), else a batch of 50 in flight would send 50 starts on a wrong key.
+    """
+
+    def __init__(self) -> None:
+        self.refused: dict[str, CredentialRefusal] = {}
+        self._first: dict[str, asyncio.Event] = {}
+
+    async def admit(self, provider: str) -> bool:
+        """Whether a start at ``provider`` may be sent; the first one is, and the others wait for its answer."""
+        first = self._first.get(provider)
+        if first is None:
+            self._first[provider] = asyncio.Event()
+        elif not first.is_set() and provider not in self.refused:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first.wait(), CREDENTIAL_PROBE_SECONDS)
+        return provider not in self.refused
+
+    def answered(self, provider: str, row: int, error: FlowdeckError | None) -> None:
+        """A start at ``provider`` was answered (``error`` None: started, or no answer to judge by)."""
+        refused = isinstance(error, ApiError) and provider_spec(provider).checks.rejects(error)
+        if isinstance(error, ApiError) and refused and provider not in self.refused:
+            self.refused[provider] = CredentialRefusal(provider, row, error.status_code, type(error).__name__)
+        self._first[provider].set()
+
+    def held_back(self, provider: str) -> str:
+        """The error of a row not sent because ``provider`` refused the credential; counts it."""
+        refusal = self.refused[provider]
+        self.refused[provider] = attrs.evolve(refusal, held_back=refusal.held_back + 1)
+        return (
+            f"not sent: {provider} refused the credential (HTTP {refusal.status_code}) at row {refusal.row}, "
+            "so no more starts were sent there; rerun once the credential is fixed"
+        )
 
 
 @attrs.frozen

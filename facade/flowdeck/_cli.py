@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
@@ -39,6 +39,7 @@ import flowdeck
 from flowdeck._batch import (
     BatchRow,
     BatchSummary,
+    CredentialRefusal,
     FailureGroup,
     InputFileError,
     Journal,
@@ -53,6 +54,7 @@ from flowdeck._cli_output import (
     ProgressDisplay,
     Ui,
     print_failures,
+    refusal_line,
     summary_json,
     summary_line,
     summary_table,
@@ -603,13 +605,23 @@ def _program() -> list[str]:
     return [sys.executable, "-m", "flowdeck"]
 
 
-def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
-    """What to do about a group of rows that did not succeed."""
+def _credential_variables(provider: str) -> list[str]:
+    """The variables that make up ``provider``'s credential (the user's or account's ids among them)."""
+    return [s.variable for s in provider_spec(provider).config.settings]
+
+
+def _next_step(
+    group: FailureGroup, resume: list[str], out: Path, refused: Mapping[str, CredentialRefusal] | None = None
+) -> str:
+    """What to do about a group of rows that did not succeed (``refused``: providers that refused the credential)."""
     again = shlex.join(resume)
+    credential_step = (
+        f"check {' / '.join(_credential_variables(group.provider))}, then run: "
+        f"{shlex.join([*resume, '--retry-rejected'])}"
+    )
     if group.status == "REJECTED":
         if group.error_type in ("AuthenticationError", "PermissionDeniedError", "MissingCredentialError"):
-            variables = " / ".join(s.variable for s in provider_spec(group.provider).config.settings)
-            return f"check {variables}, then run: {shlex.join([*resume, '--retry-rejected'])}"
+            return credential_step
         if group.error_type == "NotFoundError":
             return f"check the workflow reference and account, then run: {shlex.join([*resume, '--retry-rejected'])}"
         if group.error_type == "InsufficientCreditsError":
@@ -622,6 +634,8 @@ def _next_step(group: FailureGroup, resume: list[str], out: Path) -> str:
             f"{shlex.join([*resume, '--retry-unknown'])}"
         )
     if group.status == "NOT_STARTED":
+        if group.error_type is None and group.provider in (refused or {}) and group.reason.startswith("not sent: "):
+            return credential_step  # the row the provider refused is retried with them
         if group.error_type == "RateLimitError" and "--adaptive-rate" not in resume:
             # Retrying at the same pace meets the same quota: the pasted command must slow down.
             return (
@@ -922,7 +936,7 @@ def batch(
             f"cannot write {exc.filename or out_path}: {exc.strerror or exc}; once it can be written, resume "
             f"(no run is started twice): {shlex.join(again)}"
         )
-    steps: list[str | None] = [_next_step(g, resume, out_path) for g in summary.failures]
+    steps: list[str | None] = [_next_step(g, resume, out_path, summary.refused) for g in summary.failures]
     if as_json:
         ui.json(summary_json(summary, steps, str(out_path)))
     else:
@@ -930,6 +944,8 @@ def batch(
         ui.out.print(summary_table(summary))
         print_failures(ui, summary.failures, steps)
         ui.out.print(Text(f"results: {out_path}"), soft_wrap=True)
+    for refusal in sorted(summary.refused.values(), key=lambda r: r.provider):
+        ui.error(refusal_line(refusal, _credential_variables(refusal.provider)))
     if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
 

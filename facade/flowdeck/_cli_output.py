@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from flowdeck._batch import RESUMABLE, BatchRow, BatchSummary, Earlier, FailureGroup
+from flowdeck._batch import RESUMABLE, BatchRow, BatchSummary, CredentialRefusal, Earlier, FailureGroup
 
 RETRY_LOGGER = "flowdeck.retries"
 UNWRAPPED = 1_000_000  # the width of a console that is not a terminal: no line is ever wrapped
@@ -214,17 +214,44 @@ def row_list(rows: Sequence[int], shown: int = 5) -> str:
 
 
 def summary_line(summary: BatchSummary) -> Text:
-    """How many rows, how long, and where each went: started now, followed again, done earlier, not started.
+    """How many rows, how long, and where each went: started now (and as how many runs), followed again,
+    done earlier, unknown whether started, refused at start, not started.
 
-    The parts add up to the rows, so a resume accounts for every one of them.
+    The parts add up to the rows, so a resume accounts for every one of them; a row whose start was
+    refused or may have happened is never counted as started, nor as simply not started.
+
+    >>> from collections import Counter
+    >>> print(summary_line(BatchSummary(total=300, skipped=0, started_now=292, runs_started=219,
+    ...                                 unstarted=Counter(REJECTED=8), seconds=10.1)))
+    300 rows in 10.1s: 292 started now as 219 runs (a bulk task runs many rows), 8 refused at start (REJECTED)
     """
-    not_started = summary.total - summary.skipped - summary.started_now - summary.resumed
-    parts = [f"{summary.started_now} {'run' if summary.started_now == 1 else 'runs'} started now"]
+    unknown, rejected = summary.unstarted.get("UNKNOWN", 0), summary.unstarted.get("REJECTED", 0)
+    not_started = summary.not_started
+    runs = summary.runs_started
+    as_runs = f" as {runs} run{'s' if runs != 1 else ''} (a bulk task runs many rows)"
+    as_runs = as_runs if runs < summary.started_now else ""
+    parts = [f"{summary.started_now} started now{as_runs}"]
     parts += [f"{summary.resumed} started earlier and followed again"] if summary.resumed else []
     parts += [f"{summary.skipped} done earlier"] if summary.skipped else []
-    parts += [f"{not_started} not started now"] if not_started else []
+    parts += [f"{unknown} unknown whether started (UNKNOWN)"] if unknown else []
+    parts += [f"{rejected} refused at start (REJECTED)"] if rejected else []
+    parts += [f"{not_started} not started"] if not_started else []
     rows = "1 row" if summary.total == 1 else f"{summary.total} rows"
     return Text(f"{rows} in {summary.seconds:.1f}s: {', '.join(parts)}")
+
+
+def refusal_line(refusal: CredentialRefusal, variables: Sequence[str]) -> str:
+    """The one line saying a provider refused the credential and its other rows were held back.
+
+    >>> refusal_line(CredentialRefusal("gumloop", 2, 401, "AuthenticationError", 29), ["GUMLOOP_API_KEY"])
+    'gumloop refused the credential (HTTP 401) at row 2, so its other 29 rows were not sent; check GUMLOOP_API_KEY'
+    """
+    held = refusal.held_back
+    others = f"its other {held} row{'s were' if held != 1 else ' was'} not sent" if held else "nothing more went there"
+    return (
+        f"{refusal.provider} refused the credential (HTTP {refusal.status_code}) at row {refusal.row}, "
+        f"so {others}; check {' / '.join(variables)}"
+    )
 
 
 def summary_table(summary: BatchSummary) -> Table:
@@ -258,8 +285,15 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
     """The summary as one JSON object (``flowdeck batch --json``)."""
     return {
         "ok": summary.ok, "total": summary.total, "results": out, "seconds": round(summary.seconds, 3),
-        "started_now": summary.started_now, "skipped": summary.skipped, "statuses": dict(summary.statuses),
+        "started_now": summary.started_now, "runs_started": summary.runs_started, "resumed": summary.resumed,
+        "skipped": summary.skipped, "unknown": summary.unstarted.get("UNKNOWN", 0),
+        "rejected": summary.unstarted.get("REJECTED", 0), "not_started": summary.not_started,
+        "statuses": dict(summary.statuses),
         "by_provider": {p: dict(c) for p, c in sorted(summary.by_provider.items())},
+        "credential_refused": {
+            p: {"row": r.row, "status_code": r.status_code, "error_type": r.error_type, "not_sent": r.held_back}
+            for p, r in sorted(summary.refused.items())
+        },
         "failures": [
             {"status": g.status, "error_type": g.error_type, "reason": g.reason, "count": len(g.rows),
              "rows": list(g.rows), **({"next": step} if step else {})}
