@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from tests._cli import (
     FLOWDECK,
+    bash,
     env_with,
     jsonl,
     one_line_error,
@@ -479,3 +480,22 @@ def test_a_refused_key_stops_the_other_bulk_tasks_too(
         by_status.setdefault(record["status"], []).append(record["row"])
     assert len(by_status["REJECTED"]) == 2 and len(by_status["NOT_STARTED"]) == 4, by_status  # one task sent
     assert "databar refused the credential (HTTP 403)" in done.stderr and "check DATABAR_API_KEY" in done.stderr
+
+
+# --- the step printed after a TIMEOUT ---------------------------------------------------------------
+
+
+def test_the_step_after_a_timeout_waits_longer_and_pasted_it_succeeds(tmp_path: Path) -> None:
+    # Repeating --timeout 0.2 would time out again: the printed command must be able to succeed.
+    with MockProviders(MockConfig(seed=6, run_seconds=(1.0, 1.0))) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
+        out = tmp_path / "out.jsonl"
+        first = bash(f"flowdeck batch gumloop:slow {inputs} --out {out} --timeout 0.2 --json", mocks.env)
+        assert first.returncode == 1, first.stderr
+        (group,) = json.loads(first.stdout)["failures"]
+        assert group["status"] == "TIMEOUT"
+        step = group["next"].split(" run: ", 1)[1].split(" (or add", 1)[0]
+        assert "--timeout" not in shlex.split(step), step
+        pasted = bash(step, mocks.env)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert [r["status"] for r in results(out)] == ["SUCCEEDED"] * 3

@@ -649,6 +649,14 @@ def _next_step(
             f"{group.provider} does not know these runs (HTTP 404): they were started at another server or "
             f"account than the one configured now; check its base URL and key (flowdeck doctor)"
         )
+    if group.status == "TIMEOUT" and "--timeout" in resume:
+        # The same --timeout would most likely time out again: the pasted command waits until they end.
+        at = resume.index("--timeout")
+        until_done = shlex.join([*resume[:at], *resume[at + 2 :]])
+        return (
+            f"the runs go on at {group.provider}; to wait until they end run: {until_done} "
+            f"(or add a --timeout longer than {resume[at + 1]})"
+        )
     if group.status in ("TIMEOUT", "POLL_ERROR"):
         return f"the runs go on at {group.provider}; to wait for them again run: {again}"
     if group.status == "FAILED":
