@@ -142,7 +142,7 @@ def test_status_and_cancel_print_only_what_is_known(slow_mocks: MockProviders, m
 
 
 def test_status_of_stackai_refuses_with_non_zero_exit(mock_env: dict[str, str]) -> None:
-    line = one_line_error(runner.invoke(app, ["status", "stackai", "never-existed"]), code=1)
+    line = one_line_error(runner.invoke(app, ["status", "stackai", "never-existed"]), code=2)
     assert "stackai has no status endpoint" in line and "PENDING" not in line
 
 

@@ -187,8 +187,10 @@ def test_cancel_where_a_provider_has_none_says_so_before_asking_for_a_credential
 ) -> None:
     for variable in [v for v in os.environ if v.startswith(provider.upper() + "_")]:
         monkeypatch.delenv(variable)
-    line = one_line_error(runner.invoke(app, ["cancel", provider, "abc"]), code=1)
+    # A usage error (exit 2), as a command the provider cannot do; 1 would read as a run that did not stop.
+    line = one_line_error(runner.invoke(app, ["cancel", provider, "abc"]), code=2)
     assert f"error: {provider} does not support cancelling runs: " in line
+    assert line.endswith("(flowdeck cancel works for databar and gumloop)"), line
 
 
 # --- an input given twice -------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The ``flowdeck`` command line: run, status, cancel, inputs, batch, mock, doctor, demo.
 
 Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused; ``cancel``: the run had
-already ended, or the provider cannot cancel; ``batch --check``: not ready; ``doctor --verify`` or
-``--network``: a key rejected, a provider unreachable), 2 usage or configuration, or a batch its
-pre-flight check refused (nothing was started, nothing written), 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
+already ended; ``batch --check``: not ready; ``doctor --verify`` or ``--network``: a key rejected, a
+provider unreachable), 2 usage or configuration (``cancel`` or ``status`` where the provider has no
+such endpoint), or a batch its pre-flight check refused (nothing was started, nothing written), 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
 flushes its journal and prints how to resume); the code differs so a supervisor can tell them apart,
 128 + the signal's number, as a shell reports a process the signal ended.
 """
@@ -407,10 +407,16 @@ def _cancel(client: Client, placeholder: Run) -> tuple[Run, bool]:
 def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
     if provider not in provider_names():
         _fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
+    # What a provider cannot do is a mistake in the command, not an outcome (exit 2, as gh does for a
+    # command a repository does not support), said before asking for a credential it would not use.
     if action == "status" and provider in NO_STATUS:
-        _fail(f"{provider} has no status endpoint: {NO_STATUS[provider]}")
-    if action == "cancel" and provider in NO_CANCEL:  # said before asking for a credential it would not use
-        _fail(f"{provider} does not support cancelling runs: {NO_CANCEL[provider]}")
+        _fail(f"{provider} has no status endpoint: {NO_STATUS[provider]}", EXIT_USAGE)
+    if action == "cancel" and provider in NO_CANCEL:
+        _fail(
+            f"{provider} does not support cancelling runs: {NO_CANCEL[provider]} "
+            f"(flowdeck cancel works for {' and '.join(CANCELLABLE)})",
+            EXIT_USAGE,
+        )
     try:
         check_id(run_id, f"{provider} run id")
         # The workflow of a run known only by its id is not known: it is never shown.
