@@ -501,3 +501,69 @@ def test_the_step_after_a_timeout_waits_longer_and_pasted_it_succeeds(tmp_path: 
         pasted = bash(step, mocks.env)
     assert pasted.returncode == 0, pasted.stdout + pasted.stderr
     assert [r["status"] for r in results(out)] == ["SUCCEEDED"] * 3
+
+
+# --- a wrong base URL: the host, the port, and the variable that set them -------------------------
+
+
+def test_a_refused_connection_names_the_host_port_and_the_variable(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("DATABAR_BASE_URL", f"http://127.0.0.1:{port}")
+    line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "-i", "domain=a"]), code=1)
+    assert line == (
+        f"error: databar: cannot connect to 127.0.0.1:{port} (connection refused), set by "
+        f"DATABAR_BASE_URL=http://127.0.0.1:{port}: check it (flowdeck doctor --network tries it); "
+        "nothing was sent, so no run was started"
+    )
+    line = one_line_error(runner.invoke(app, ["status", "databar", "abc"]), code=1)
+    assert f"cannot connect to 127.0.0.1:{port} (connection refused), set by DATABAR_BASE_URL=" in line
+
+
+def test_superais_login_url_is_named_when_it_is_the_one_that_fails(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("SUPERAI_AUTH_URL", f"http://127.0.0.1:{port}/api")
+    line = one_line_error(runner.invoke(app, ["run", f"superai:{UUID}", "-i", "file_key=x"]), code=1)
+    assert line.startswith(
+        f"error: superai: cannot connect to 127.0.0.1:{port} (connection refused), set by SUPERAI_AUTH_URL="
+    ), line
+    assert "ConnectError" not in line and "Errno" not in line
+
+
+def test_no_such_host_is_said_in_words_for_a_providers_own_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No lookup is made (loopback only): the error is what the HTTP library raises for a name that does
+    # not resolve, on either of flowdeck's HTTP stacks.
+    import httpx
+    from flowdeck._cli import _explain
+    from flowdeck._errors import TransportError
+
+    monkeypatch.delenv("GUMLOOP_BASE_URL", raising=False)
+    for text in ("[Errno -2] Name or service not known", "Cannot connect to host x:443 ssl:default [nodename nor "
+                 "servname provided, or not known]"):  # fmt: skip
+        try:
+            raise TransportError("ConnectError: ...", provider="gumloop", operation="get_pl_run") from (
+                httpx.ConnectError(text)
+            )
+        except TransportError as exc:
+            assert _explain(exc) == (
+                "gumloop: cannot connect to api.gumloop.com:443 (no such host), Gumloop's own URL "
+                "(GUMLOOP_BASE_URL is not set): check the network (flowdeck doctor --network tries it); "
+                "nothing was sent"
+            )
+
+
+def test_a_batch_that_cannot_connect_names_the_variable_in_its_next_step(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{port}/api/v1")
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
+    done = runner.invoke(app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--json"])
+    (group,) = json.loads(done.stdout)["failures"]
+    assert group["next"].startswith(
+        f"gumloop could not be reached at 127.0.0.1:{port}, set by GUMLOOP_BASE_URL=http://127.0.0.1:{port}/api/v1: "
+        "check it"
+    ), group["next"]

@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import attrs
+import httpx
 import typer
 from rich.status import Status as Spinner
 from rich.text import Text
@@ -61,6 +62,7 @@ from flowdeck._cli_output import (
     unknown_means,
 )
 from flowdeck._client import AsyncClient, Client
+from flowdeck._config import shown_url
 from flowdeck._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -70,6 +72,7 @@ from flowdeck._errors import (
     InvalidRequestError,
     MissingCredentialError,
     PermissionDeniedError,
+    TransportError,
     WaitTimeout,
 )
 from flowdeck._extras import install_hint
@@ -194,8 +197,63 @@ def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise typer.Exit(code)
 
 
+# The one call that goes to a provider's second URL (SuperAI's token grant, to SUPERAI_AUTH_URL).
+URL_OF_OPERATION = {("superai", "get_token"): "auth"}
+_NO_SUCH_HOST = ("name or service not known", "nodename nor servname", "getaddrinfo", "no address associated",
+                 "name resolution", "no such host")  # fmt: skip
+
+
+def _url_of(provider: str, operation: str) -> tuple[str, str]:
+    """Where ``operation`` of ``provider`` connects (``host:port``), and what set that URL, to check.
+
+    >>> _url_of("gumloop", "start_pipeline")  # doctest: +SKIP
+    ('127.0.0.1:1', 'set by GUMLOOP_BASE_URL=http://127.0.0.1:1/api/v1: check it')
+    """
+    spec = provider_spec(provider)
+    config = spec.config.configure(provider, os.environ)
+    key = URL_OF_OPERATION.get((provider, operation), spec.config.urls[0].key)
+    setting = next(u for u in spec.config.urls if u.key == key)
+    url = httpx.URL(config.urls[key])
+    where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    doctor = " (flowdeck doctor --network tries it)" if key == spec.config.urls[0].key else ""
+    if config.url_sources[key] == setting.variable:
+        return where, f"set by {setting.variable}={shown_url(str(url))}: check it{doctor}"
+    return where, f"{spec.title}'s own URL ({setting.variable} is not set): check the network{doctor}"
+
+
+def _unreachable(exc: TransportError) -> str | None:
+    """The line for a connection that could not be made: the host and port, why, and the variable that
+    set that URL (the HTTP library's own text says none of it); None for other transport failures.
+
+    >>> import httpx
+    >>> try:
+    ...     raise TransportError("ConnectError: ...", provider="databar", operation="get_task") from httpx.ConnectError(
+    ...         "[Errno 111] Connection refused")
+    ... except TransportError as exc:
+    ...     print(_unreachable(exc))  # doctest: +ELLIPSIS
+    databar: cannot connect to ... (connection refused), ...; nothing was sent
+    """
+    cause = exc.__cause__
+    if not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout) or exc.provider not in provider_names():
+        return None
+    text = str(cause).lower()
+    if isinstance(cause, httpx.ConnectTimeout):
+        why = "no answer in time"
+    elif any(words in text for words in _NO_SUCH_HOST):
+        why = "no such host"
+    elif "refused" in text or "connect call failed" in text:
+        why = "connection refused"
+    else:
+        why = "no connection"
+    where, source = _url_of(exc.provider, exc.operation)
+    sent = "; nothing was sent" + (", so no run was started" if "never sent" in str(exc) else "")
+    return f"{exc.provider}: cannot connect to {where} ({why}), {source}{sent}"
+
+
 def _explain(exc: FlowdeckError) -> str:
     """The one line a user reads for ``exc``: what to do, in the command line's terms."""
+    if isinstance(exc, TransportError) and (line := _unreachable(exc)) is not None:
+        return line
     if isinstance(exc, MissingCredentialError):
         return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
     if isinstance(exc, InsecureTransportError):
@@ -486,7 +544,7 @@ def inputs(
     except (ConfigurationError, InvalidRequestError) as exc:
         _fail(_explain(exc), EXIT_USAGE)
     except FlowdeckError as exc:
-        _fail(str(exc))
+        _fail(_explain(exc))
     if flow is None:
         if as_json:
             ui.json({"workflow": str(workflow), "declared_inputs": None, "note": checks.no_inputs})
@@ -648,6 +706,9 @@ def _next_step(
                 f"{group.provider} refused these starts (HTTP 429, a quota); to start them at the pace it "
                 f"accepts run: {shlex.join([*resume, '--adaptive-rate'])}"
             )
+        if group.error_type == "TransportError" and "could not connect" in group.reason:
+            where, source = _url_of(group.provider, group.reason.partition(":")[0].rpartition(" ")[2])
+            return f"{group.provider} could not be reached at {where}, {source}; then run: {again}"
         return f"nothing was started for these rows; to try again run: {again}"
     if group.status == "POLL_ERROR" and group.error_type == "NotFoundError":
         # Waiting again would meet the same 404: the runs are not at the server this batch now asks.
