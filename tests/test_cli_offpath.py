@@ -567,3 +567,25 @@ def test_a_batch_that_cannot_connect_names_the_variable_in_its_next_step(
         f"gumloop could not be reached at 127.0.0.1:{port}, set by GUMLOOP_BASE_URL=http://127.0.0.1:{port}/api/v1: "
         "check it"
     ), group["next"]
+
+
+# --- a wrong SuperAI password: its login answers 400, and it is a credential all the same ----------
+
+
+def test_a_wrong_superai_password_names_the_login_variables(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SUPERAI_PASSWORD", "wrong-password")
+    line = one_line_error(runner.invoke(app, ["run", f"superai:{UUID}", "-i", "file_key=x"]), code=1)
+    assert line == (
+        "error: superai get_token: HTTP 400: Invalid login credentials; check SUPERAI_EMAIL / SUPERAI_PASSWORD "
+        "(flowdeck doctor --verify asks the provider)"
+    )
+    assert "wrong-password" not in line
+
+    # In a batch: one login refused, the other rows not sent, and the next step is the credential's.
+    inputs = jsonl(tmp_path / "in.jsonl", [{"file_key": f"{i}.pdf"} for i in range(4)])
+    done = runner.invoke(app, ["batch", f"superai:{UUID}", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--json"])
+    assert [r["status"] for r in results(tmp_path / "o.jsonl")] == ["REJECTED", *["NOT_STARTED"] * 3]
+    steps = {group["next"].split(", then run: ")[0] for group in json.loads(done.stdout)["failures"]}
+    assert steps == {"check SUPERAI_EMAIL / SUPERAI_PASSWORD"}

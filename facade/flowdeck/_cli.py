@@ -64,14 +64,13 @@ from flowdeck._cli_output import (
 from flowdeck._client import AsyncClient, Client
 from flowdeck._config import shown_url
 from flowdeck._errors import (
-    AuthenticationError,
+    ApiError,
     ConfigurationError,
     ConflictError,
     FlowdeckError,
     InsecureTransportError,
     InvalidRequestError,
     MissingCredentialError,
-    PermissionDeniedError,
     TransportError,
     WaitTimeout,
 )
@@ -261,12 +260,16 @@ def _explain(exc: FlowdeckError) -> str:
         from flowdeck._doctor import insecure_advice
 
         return f"{exc.provider}: {insecure_advice(exc)}"
-    if isinstance(exc, AuthenticationError | PermissionDeniedError) and exc.provider in provider_names():
-        # The provider says no to the credential: name where it came from, never what it is.
+    if (
+        isinstance(exc, ApiError)
+        and exc.provider in provider_names()
+        and provider_spec(exc.provider).checks.rejects(exc)
+    ):
+        # The provider says no to the credential (SuperAI's login answers a wrong password with 400):
+        # name where it came from, never what it is.
         spec = provider_spec(exc.provider)
-        secrets = [s.variable for s in spec.config.settings if s.secret]
         how = "flowdeck doctor --verify asks the provider" if spec.checks.verify else spec.checks.unverifiable
-        return f"{exc}; check {' / '.join(secrets)} ({how})"
+        return f"{exc}; check {' / '.join(_credential_variables(exc.provider))} ({how})"
     return str(exc)
 
 
@@ -670,8 +673,14 @@ def _program() -> list[str]:
 
 
 def _credential_variables(provider: str) -> list[str]:
-    """The variables that make up ``provider``'s credential (the user's or account's ids among them)."""
-    return [s.variable for s in provider_spec(provider).config.settings]
+    """The variables of ``provider``'s credential that are set (the ones a refusal is about: SuperAI's
+    email and password, or its token), the user's or account's ids among them; all of them if none is.
+
+    >>> _credential_variables("databar")
+    ['DATABAR_API_KEY']
+    """
+    settings = provider_spec(provider).config.settings
+    return [s.variable for s in settings if os.environ.get(s.variable)] or [s.variable for s in settings]
 
 
 def _next_step(
@@ -684,7 +693,8 @@ def _next_step(
         f"{shlex.join([*resume, '--retry-rejected'])}"
     )
     if group.status == "REJECTED":
-        if group.error_type in ("AuthenticationError", "PermissionDeniedError", "MissingCredentialError"):
+        known = ("AuthenticationError", "PermissionDeniedError", "MissingCredentialError")
+        if group.error_type in known or group.provider in (refused or {}):
             return credential_step
         if group.error_type == "NotFoundError":
             return f"check the workflow reference and account, then run: {shlex.join([*resume, '--retry-rejected'])}"
