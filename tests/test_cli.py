@@ -113,7 +113,7 @@ def test_run_no_wait_then_status_and_cancel(mock_env: dict[str, str], tmp_path: 
     shown = runner.invoke(app, ["status", "databar", run_id, "--json"])
     assert json.loads(shown.stdout)["run_id"] == run_id
     refused = runner.invoke(app, ["cancel", "stackai", "anything"])
-    assert refused.exit_code == 1 and "does not support" in refused.output
+    assert refused.exit_code == 2 and "does not support" in refused.output
 
 
 def test_no_wait_says_how_to_follow_the_run(mock_env: dict[str, str]) -> None:

@@ -589,3 +589,23 @@ def test_a_wrong_superai_password_names_the_login_variables(
     assert [r["status"] for r in results(tmp_path / "o.jsonl")] == ["REJECTED", *["NOT_STARTED"] * 3]
     steps = {group["next"].split(", then run: ")[0] for group in json.loads(done.stdout)["failures"]}
     assert steps == {"check SUPERAI_EMAIL / SUPERAI_PASSWORD"}
+
+
+# --- column:<name> where the file has no such column --------------------------------------------------
+
+
+def test_a_workflow_column_the_file_lacks_is_named_with_the_columns_it_has(
+    mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("domain,name\nstripe.com,Stripe\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    line = one_line_error(runner.invoke(app, ["batch", "column:workflow", str(source), "--out", str(out)]))
+    assert line == (
+        f"error: {source} row 2: no column 'workflow' to take each row's workflow from (column:workflow); "
+        "the columns are 'domain', 'name'"
+    )
+    assert not out.exists()
+    source.write_text("workflow,domain\n,stripe.com\n", encoding="utf-8")  # there, but empty
+    line = one_line_error(runner.invoke(app, ["batch", "column:workflow", str(source), "--out", str(out)]))
+    assert line.endswith("row 2: column 'workflow' must name a workflow, like gumloop:<id>; it holds \"\""), line

@@ -230,9 +230,18 @@ def read_rows(
         inputs = {mapping.get(k, k): v for k, v in record.items()}
         row_ref = ref
         if ref_column is not None:
-            row_ref = inputs.pop(ref_column, None)
-            if not isinstance(row_ref, str) or not row_ref:
-                raise InputFileError(f"{path} row {number}: column {ref_column!r} must name a workflow")
+            if ref_column not in inputs:
+                columns = ", ".join(repr(c) for c in inputs) or "none"
+                raise InputFileError(
+                    f"{path} row {number}: no column {ref_column!r} to take each row's workflow from "
+                    f"(column:{ref_column}); the columns are {columns}"
+                )
+            row_ref = inputs.pop(ref_column)
+            if not isinstance(row_ref, str) or not row_ref.strip():
+                raise InputFileError(
+                    f"{path} row {number}: column {ref_column!r} must name a workflow, like gumloop:<id>; "
+                    f"it holds {json.dumps(row_ref)[:40]}"
+                )
         try:
             parse_ref(row_ref)
         except InvalidRequestError as exc:
