@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import flowdeck
 import pytest
 from flowdeck import Client, Run
 from flowdeck._cli import app
@@ -609,3 +610,60 @@ def test_a_workflow_column_the_file_lacks_is_named_with_the_columns_it_has(
     source.write_text("workflow,domain\n,stripe.com\n", encoding="utf-8")  # there, but empty
     line = one_line_error(runner.invoke(app, ["batch", "column:workflow", str(source), "--out", str(out)]))
     assert line.endswith("row 2: column 'workflow' must name a workflow, like gumloop:<id>; it holds \"\""), line
+
+
+# --- run --json: always one JSON object for jq ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["run", "databar:flow/x", "-i", "domain=a"], 1),  # nothing listens at the base URL
+        (["run", "databar:flow/x", "-i", "domain"], 2),  # a usage error
+        (["run", "nope:x"], 2),
+        (["status", "gumloop", "no-such-run"], 1),
+        (["cancel", "superai", "abc"], 2),
+    ],
+)
+def test_a_json_command_that_fails_still_prints_one_json_object(
+    args: list[str], code: int, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABAR_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
+    result = runner.invoke(app, [*args, "--json"])
+    line = one_line_error(result, code=code)
+    (printed,) = result.stdout.splitlines()  # `| jq` reads one object, never empty input
+    assert json.loads(printed) | {"error": line.removeprefix("error: "), "exit_code": code} == json.loads(printed)
+
+
+def test_ctrl_c_while_waiting_reports_the_last_polled_state_as_json(
+    slow_mocks_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_wait = Client.wait
+
+    def ctrl_c_after_a_poll(self: Client, run: Run, **kwargs: Any) -> Run:
+        try:
+            real_wait(self, run, timeout=1.5, raise_on_failure=False)  # Gumloop: STARTED, then RUNNING
+        except flowdeck.WaitTimeout:
+            raise KeyboardInterrupt from None
+        raise AssertionError("the 20 s run ended")
+
+    monkeypatch.setattr(Client, "wait", ctrl_c_after_a_poll)
+    result = runner.invoke(app, ["run", "gumloop:long", "-i", "topic=x", "--json"])
+    assert result.exit_code == 130, result.output
+    printed = json.loads(result.stdout)
+    assert (printed["status"], printed["provider_status"], printed["interrupted"]) == ("RUNNING", "RUNNING", True)
+    assert "is RUNNING at gumloop and goes on there" in result.stderr
+
+
+def test_ctrl_c_while_starting_prints_a_json_object_too(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self: Client, *args: Any, **kwargs: Any) -> Run:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Client, "start", interrupted)
+    result = runner.invoke(app, ["run", "gumloop:x", "-i", "topic=x", "--json"])
+    assert result.exit_code == 130
+    printed = json.loads(result.stdout)
+    assert printed["interrupted"] is True and printed["workflow"] == "gumloop:x"
+    assert printed["error"].startswith("interrupted while starting gumloop:x")

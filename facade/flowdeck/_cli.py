@@ -346,6 +346,23 @@ def _show(run: Run, as_json: bool, *, workflow_known: bool = True) -> None:
         ui.json(run.outputs)
 
 
+@contextlib.contextmanager
+def _json_always(ui: Ui, as_json: bool, known: dict[str, Any]) -> Iterator[None]:
+    """With ``--json``, a command that ends without printing its JSON prints one error object instead
+    (``error``, ``exit_code``, what is known), so ``| jq`` never reads empty input.
+
+    ``known`` may be filled in while the command runs (the workflow, once parsed).
+    """
+    try:
+        yield
+    except typer.Exit as exc:
+        if as_json and exc.exit_code != 0 and not ui.printed_json:
+            error = {"error": ui.last_error or "failed", "exit_code": exc.exit_code}
+            interrupted = {"interrupted": True} if exc.exit_code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else {}
+            ui.json({**known, **error, **interrupted})
+        raise
+
+
 def _follow_hint(run: Run) -> str:
     lines = [f"  flowdeck status {run.provider} {shlex.quote(run.id)}"]
     if run.provider in CANCELLABLE:
@@ -389,61 +406,69 @@ def run(
     """
     ui = _ui()
     ui.set_verbose(verbose)
-    values = _parse_inputs(inputs, inputs_file)
-    try:
-        workflow = parse_ref(ref)
-    except InvalidRequestError as exc:
-        _fail(_explain(exc), EXIT_USAGE)
-    spinner: list[Spinner] = []
+    known: dict[str, Any] = {}  # what the JSON error object says, as it becomes known
+    with _json_always(ui, as_json, known):
+        values = _parse_inputs(inputs, inputs_file)
+        try:
+            workflow = parse_ref(ref)
+        except InvalidRequestError as exc:
+            _fail(_explain(exc), EXIT_USAGE)
+        known["workflow"] = str(workflow)
+        spinner: list[Spinner] = []
+        latest: list[Run] = []  # the last state a poll saw: what an interruption reports
 
-    def on_change(_old: Run, new: Run) -> None:
-        for s in spinner:
-            s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
+        def on_change(_old: Run, new: Run) -> None:
+            latest[:] = [new]
+            for s in spinner:
+                s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
 
-    started: Run | None = None
-    try:
-        with Client(on_status_change=on_change) as client:
-            doing = "running (StackAI answers when the flow ends)" if workflow.provider == "stackai" else "starting"
-            with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
-                started = client.start(workflow, values)
-            if no_wait or started.is_terminal:
-                _show(started, as_json)
-                if started.is_terminal and not started.succeeded:
-                    raise typer.Exit(EXIT_FAILED)
-                if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
-                    ui.note(f"The run goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}")
-                return
-            with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
-                spinner.append(status)
-                final = client.wait(started, timeout=timeout, raise_on_failure=False)
-    except KeyboardInterrupt as exc:
-        if started is None:
-            _fail(
-                f"interrupted while starting {workflow}: the run may or may not have started; "
-                f"check at {workflow.provider}",
-                _interrupt_code(exc),
+        started: Run | None = None
+        try:
+            with Client(on_status_change=on_change) as client:
+                doing = "running (StackAI answers when the flow ends)" if workflow.provider == "stackai" else "starting"
+                with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
+                    started = client.start(workflow, values)
+                known.update(provider=started.provider, run_id=started.id)
+                if no_wait or started.is_terminal:
+                    _show(started, as_json)
+                    if started.is_terminal and not started.succeeded:
+                        raise typer.Exit(EXIT_FAILED)
+                    if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
+                        ui.note(f"The run goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}")
+                    return
+                with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
+                    spinner.append(status)
+                    final = client.wait(started, timeout=timeout, raise_on_failure=False)
+        except KeyboardInterrupt as exc:
+            if started is None:
+                _fail(
+                    f"interrupted while starting {workflow}: the run may or may not have started; "
+                    f"check at {workflow.provider}",
+                    _interrupt_code(exc),
+                )
+            last = latest[-1] if latest else started
+            if as_json:
+                ui.json({**_run_json(last), "interrupted": True})
+            ui.note(
+                f"Interrupted. Run {last.id} is {last.status.value} at {last.provider} and goes on there. "
+                f"Follow it with:\n{_follow_hint(last)}",
+                "yellow",
             )
-        if as_json:
-            ui.json({**_run_json(started), "interrupted": True})
-        ui.note(
-            f"Interrupted. Run {started.id} goes on at {started.provider}. Follow it with:\n{_follow_hint(started)}",
-            "yellow",
-        )
-        raise typer.Exit(_interrupt_code(exc)) from None
-    except WaitTimeout as exc:
-        _show(exc.run, as_json)
-        follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
-        _fail(
-            f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
-            f"{exc.run.provider}: follow it with `{follow}`"
-        )
-    except (ConfigurationError, InvalidRequestError) as exc:
-        _fail(_explain(exc), EXIT_USAGE)
-    except FlowdeckError as exc:
-        _fail(_explain(exc))
-    _show(final, as_json)
-    if not final.succeeded:
-        raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(_interrupt_code(exc)) from None
+        except WaitTimeout as exc:
+            _show(exc.run, as_json)
+            follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
+            _fail(
+                f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
+                f"{exc.run.provider}: follow it with `{follow}`"
+            )
+        except (ConfigurationError, InvalidRequestError) as exc:
+            _fail(_explain(exc), EXIT_USAGE)
+        except FlowdeckError as exc:
+            _fail(_explain(exc))
+        _show(final, as_json)
+        if not final.succeeded:
+            raise typer.Exit(EXIT_FAILED)
 
 
 def _cancel(client: Client, placeholder: Run) -> tuple[Run, bool]:
@@ -466,6 +491,11 @@ def _cancel(client: Client, placeholder: Run) -> tuple[Run, bool]:
 
 
 def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
+    with _json_always(_ui(), as_json, {"provider": provider, "run_id": run_id}):
+        _run_action(provider, run_id, as_json, action)
+
+
+def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
     if provider not in provider_names():
         _fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
     # What a provider cannot do is a mistake in the command, not an outcome (exit 2, as gh does for a

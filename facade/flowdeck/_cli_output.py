@@ -90,6 +90,8 @@ class Ui:
     err: Console
     verbose: int = 0
     retries: RetryCounter = attrs.field(factory=RetryCounter)
+    last_error: str | None = None  # the last ``error:`` line, for the JSON object a failed --json command prints
+    printed_json: bool = False
 
     @classmethod
     def for_streams(cls, stdout: TextIO | None = None, stderr: TextIO | None = None) -> Ui:
@@ -127,6 +129,7 @@ class Ui:
 
     def error(self, message: str) -> None:
         """One line on stderr: ``error: <message>``."""
+        self.last_error = message
         self.err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
 
     def note(self, message: str, style: str = "") -> None:
@@ -135,6 +138,7 @@ class Ui:
 
     def json(self, value: Any) -> None:
         """``value`` as JSON on stdout: indented on a terminal, one line otherwise (for jq and files)."""
+        self.printed_json = True
         if self.out.is_terminal:
             self.out.print_json(json.dumps(value, default=str), highlight=True)
         else:
