@@ -667,3 +667,44 @@ def test_ctrl_c_while_starting_prints_a_json_object_too(
     printed = json.loads(result.stdout)
     assert printed["interrupted"] is True and printed["workflow"] == "gumloop:x"
     assert printed["error"].startswith("interrupted while starting gumloop:x")
+
+
+# --- numbers: infinite, per minute, a quota of nothing ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "gumloop:x", "--timeout", "inf"], "'--timeout': inf must be a finite number of seconds"),
+        (["run", "gumloop:x", "--timeout", "nan"], "'--timeout': nan must be a finite number of seconds"),
+        (["run", "gumloop:x", "--timeout", "0"], "'--timeout': 0 must be more than 0 seconds"),
+        (["batch", "gumloop:x", "IN", "--out", "OUT", "--rate", "inf/s"], "--rate 'inf/s': must be a finite number"),
+        (["batch", "gumloop:x", "IN", "--out", "OUT", "--rate", "5/d"], "like 10/s, 300/m or 1000/h"),
+    ],
+)
+def test_numbers_that_are_no_use_are_named_for_what_they_are(
+    args: list[str], message: str, mock_env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
+    args = [str(inputs) if a == "IN" else str(tmp_path / "o.jsonl") if a == "OUT" else a for a in args]
+    assert message in one_line_error(runner.invoke(app, args))
+
+
+def test_rate_per_minute_is_per_minute(mock_env: dict[str, str], tmp_path: Path) -> None:
+    from flowdeck._cli import _parse_rate
+
+    assert (_parse_rate("120/m"), _parse_rate("7200/h"), _parse_rate("2/s"), _parse_rate("2")) == (2.0, 2.0, 2.0, 2.0)
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(2)])
+    done = runner.invoke(
+        app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--rate", "600/m"]
+    )
+    assert done.exit_code == 0, done.output
+
+
+def test_mock_start_quota_of_zero_is_refused_saying_why() -> None:
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [FLOWDECK, "mock", "--start-quota", "0"], env=env_with({}), capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--start-quota: '0': give the starts per second the mocks accept, more than 0" in done.stderr

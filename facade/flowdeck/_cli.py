@@ -17,6 +17,7 @@ import contextlib
 import functools
 import importlib.util
 import json
+import math
 import os
 import shlex
 import shutil
@@ -163,8 +164,10 @@ def _show_version(value: bool) -> None:
 
 
 def _positive(value: float | None) -> float | None:
-    if value is not None and not 0 < value < float("inf"):
-        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
+    if value is not None and not math.isfinite(value):  # `inf` and `nan` parse as floats
+        raise typer.BadParameter(f"{value:g} must be a finite number of seconds")
+    if value is not None and value <= 0:
+        raise typer.BadParameter(f"{value:g} must be more than 0 seconds")
     return value
 
 
@@ -603,16 +606,31 @@ def inputs(
 # --- batch ----------------------------------------------------------------------------------------
 
 
+RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
 def _parse_rate(rate: str | None) -> float | None:
+    """``--rate``: starts per second, minute or hour (``10/s``, ``300/m``, ``1000/h``; a bare number is per
+    second), as starts per second.
+
+    >>> _parse_rate("30/m"), _parse_rate("2")
+    (0.5, 2.0)
+    """
     if rate is None:
         return None
+    number, per, unit = rate.strip().partition("/")
+    forms = "like 10/s, 300/m or 1000/h"
+    if per and unit.strip().lower() not in RATE_UNITS:  # a bare number is per second
+        _fail(f"--rate {rate!r}: expected starts per second, minute or hour, {forms}", EXIT_USAGE)
     try:
-        value = float(rate.removesuffix("/s"))
+        value = float(number)
     except ValueError:
-        _fail(f"--rate {rate!r}: expected a number of starts per second, like 10/s", EXIT_USAGE)
-    if not 0 < value < float("inf"):
-        _fail(f"--rate {rate!r}: must be more than 0 starts per second", EXIT_USAGE)
-    return value
+        _fail(f"--rate {rate!r}: expected a number of starts, {forms}", EXIT_USAGE)
+    if not math.isfinite(value):
+        _fail(f"--rate {rate!r}: must be a finite number of starts (leave --rate out for no limit)", EXIT_USAGE)
+    if value <= 0:
+        _fail(f"--rate {rate!r}: must be more than 0 starts", EXIT_USAGE)
+    return value / RATE_UNITS.get(unit.strip().lower(), 1.0)
 
 
 def _parse_map(items: Sequence[str]) -> dict[str, str]:
@@ -894,7 +912,10 @@ def batch(
     ],
     out_name: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Results, one JSON line per row")],
     concurrency: Annotated[int, typer.Option(min=1, metavar="N", help="Runs in flight at once")] = 50,
-    rate: Annotated[str | None, typer.Option(metavar="R/s", help="Start at most R runs per second, e.g. 10/s")] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(metavar="R/s", help="Start at most R runs a second, minute or hour: 10/s, 300/m, 1000/h"),
+    ] = None,
     timeout: Annotated[
         float | None, typer.Option(metavar="SECONDS", callback=_positive, help="Seconds to wait for each run")
     ] = None,

@@ -62,6 +62,18 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _quota(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of starts per second") from None
+    if not 0 < value < float("inf"):  # 0 would refuse every start with a 429 forever
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the starts per second the mocks accept, more than 0 (leave it out for no quota)"
+        )
+    return value
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not (int(text) == 0 or 1 <= int(text) <= 65536 - len(PROVIDERS)):
         raise argparse.ArgumentTypeError(f"{text!r} is not 0 or a port from 1 to {65536 - len(PROVIDERS)}")
@@ -121,7 +133,7 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
     )
     faults.add_argument("--latency", metavar="S", type=_seconds, default=0.0, help="seconds added to every response")
     faults.add_argument(
-        "--start-quota", metavar="N", type=_seconds, default=None, help="starts per second accepted; more get 429"
+        "--start-quota", metavar="N", type=_quota, default=None, help="starts per second accepted; more get 429"
     )
     return parser
 
