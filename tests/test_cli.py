@@ -68,8 +68,8 @@ def test_json_inputs_with_colon_equals_keep_their_types(served_mocks: MockProvid
         (["-i", "pages:=[1,"], "-i 'pages:=[1,': the value after := is not JSON"),
         (["-i", "novalue"], "expected key=value (a string) or key:=<json>"),
         (["-i", "=x"], "expected key=value"),
-        (["--timeout", "-5"], "-5 is not a positive number of seconds"),
-        (["--timeout", "0"], "0 is not a positive number of seconds"),
+        (["--timeout", "-5"], "-5 must be more than 0 seconds"),
+        (["--timeout", "0"], "0 must be more than 0 seconds"),
         (["--bogus"], "No such option: --bogus"),
     ],
 )
@@ -172,10 +172,10 @@ def test_bare_flowdeck_prints_help() -> None:
 def test_markup_and_emoji_codes_in_references_and_inputs_print_literally(mock_env: dict[str, str]) -> None:
     ok = runner.invoke(app, ["run", "gumloop:rocket", "-i", "topic=[bold]x[/bold] :smile:"])
     assert ok.exit_code == 0, ok.output
-    assert "gumloop:rocket run " in ok.stdout and "\N{ROCKET}" not in ok.output
+    assert "gumloop:rocket run " in ok.stderr and "\N{ROCKET}" not in ok.output
     failed = runner.invoke(app, ["run", "gumloop:fail-[red]x", "-i", "topic=x"])
     assert failed.exit_code == 1
-    assert "gumloop:fail-[red]x run " in failed.stdout
+    assert "gumloop:fail-[red]x run " in failed.stderr
     refused = one_line_error(runner.invoke(app, ["run", "gumloop:[b]a/b[/b]"]))
     assert "'gumloop:[b]a/b[/b]'" in refused
     echoed = runner.invoke(app, ["run", "databar:flow/echo", "-i", "domain=:rocket: [i]x[/i]"])
@@ -195,7 +195,8 @@ def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch:
     for key, value in served_mocks.env.items():
         monkeypatch.setenv(key, value)
     human = runner.invoke(app, ["run", "databar:flow/" + "w" * 100, "-i", f"domain={long_domain}"])
-    first, outputs = human.stdout.splitlines()
+    (outputs,) = human.stdout.splitlines()  # the outputs alone on stdout; the run's line on stderr
+    first = human.stderr.splitlines()[0]
     assert first.startswith("databar:flow/" + "w" * 100 + " run ") and json.loads(outputs)["inputs"]
 
 

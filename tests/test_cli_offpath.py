@@ -652,7 +652,7 @@ def test_ctrl_c_while_waiting_reports_the_last_polled_state_as_json(
     assert result.exit_code == 130, result.output
     printed = json.loads(result.stdout)
     assert (printed["status"], printed["provider_status"], printed["interrupted"]) == ("RUNNING", "RUNNING", True)
-    assert "is RUNNING at gumloop and goes on there" in result.stderr
+    assert "(RUNNING) goes on at gumloop" in result.stderr
 
 
 def test_ctrl_c_while_starting_prints_a_json_object_too(
@@ -708,3 +708,16 @@ def test_mock_start_quota_of_zero_is_refused_saying_why() -> None:
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert "--start-quota: '0': give the starts per second the mocks accept, more than 0" in done.stderr
+
+
+# --- run: the outputs on stdout, the rest with the progress on stderr ------------------------------
+
+
+@pytest.mark.parametrize("ref", ["gumloop:piped", "stackai:acme/piped"])
+def test_run_prints_only_the_outputs_on_stdout(ref: str, mock_env: dict[str, str]) -> None:
+    key = "topic" if ref.startswith("gumloop") else "in-0"
+    done = runner.invoke(app, ["run", ref, "-i", f"{key}=x"])
+    assert done.exit_code == 0, done.output
+    (line,) = done.stdout.splitlines()
+    assert isinstance(json.loads(line), dict)  # `flowdeck run ... | jq` reads the outputs alone
+    assert f"{ref} run " in done.stderr and ": SUCCEEDED" in done.stderr

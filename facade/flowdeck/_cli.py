@@ -331,7 +331,9 @@ def _run_json(run: Run, *, workflow_known: bool = True) -> dict[str, Any]:
     return data
 
 
-def _show(run: Run, as_json: bool, *, workflow_known: bool = True) -> None:
+def _show(run: Run, as_json: bool, *, workflow_known: bool = True, outputs_only: bool = False) -> None:
+    """The run on stdout; ``outputs_only`` (``run``, which waited for it): only the outputs there, the
+    status line, URL and error on stderr with the progress (as gh prints a finished run's summary)."""
     ui = _ui()
     if as_json:
         ui.json(_run_json(run, workflow_known=workflow_known))
@@ -341,10 +343,11 @@ def _show(run: Run, as_json: bool, *, workflow_known: bool = True) -> None:
     line = Text.assemble((what, "bold"), " run ", (run.id, "cyan"), ": ", (run.status.value, colour))
     if run.provider_status:
         line.append(f" ({run.provider_status})")
-    ui.out.print(line, soft_wrap=True)
+    about = ui.err if outputs_only else ui.out
+    about.print(line, soft_wrap=True)
     for text, style in ((run.url, ""), (run.error, "red")):
         for part in (text or "").splitlines():
-            ui.out.print(Text(f"  {part}", style=style), soft_wrap=True)
+            about.print(Text(f"  {part}", style=style), soft_wrap=True)
     if run.outputs is not None:
         ui.json(run.outputs)
 
@@ -433,7 +436,7 @@ def run(
                     started = client.start(workflow, values)
                 known.update(provider=started.provider, run_id=started.id)
                 if no_wait or started.is_terminal:
-                    _show(started, as_json)
+                    _show(started, as_json, outputs_only=not no_wait)  # a run that ended (StackAI's) was waited for
                     if started.is_terminal and not started.succeeded:
                         raise typer.Exit(EXIT_FAILED)
                     if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
@@ -453,13 +456,14 @@ def run(
             if as_json:
                 ui.json({**_run_json(last), "interrupted": True})
             ui.note(
-                f"Interrupted. Run {last.id} is {last.status.value} at {last.provider} and goes on there. "
+                f"Interrupted. Run {last.id} ({last.status.value}) goes on at {last.provider}. "
                 f"Follow it with:\n{_follow_hint(last)}",
                 "yellow",
             )
             raise typer.Exit(_interrupt_code(exc)) from None
         except WaitTimeout as exc:
-            _show(exc.run, as_json)
+            if as_json:  # the run for jq; a person reads it all in the one error line
+                _show(exc.run, as_json)
             follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
             _fail(
                 f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
@@ -469,7 +473,7 @@ def run(
             _fail(_explain(exc), EXIT_USAGE)
         except FlowdeckError as exc:
             _fail(_explain(exc))
-        _show(final, as_json)
+        _show(final, as_json, outputs_only=True)
         if not final.succeeded:
             raise typer.Exit(EXIT_FAILED)
 
