@@ -206,21 +206,21 @@ def test_a_retry_is_one_debug_record_on_flowdecks_logger_and_nothing_on_staminas
     record = retries[0]
     assert record.levelno == logging.DEBUG
     assert record.flowdeck_retry == {"reason": "429", "attempt": 2, "wait": 0.0}  # type: ignore[attr-defined]
-    assert record.getMessage() == ("retrying GET 127.0.0.1/v1/tasks/t-1 after HTTP 429 (attempt 2 of 3, in 0.0 s)")
+    where = server.url.removeprefix("http://")
+    assert record.getMessage() == f"retrying GET {where}/v1/tasks/t-1 after HTTP 429 (attempt 2 of 3, in 0.0 s)"
 
 
 ODD = "GET /v1/tasks/a%2Fb%20c"  # the task id "a/b c", quoted into one path segment
 
 
-def _logged_as_sent(caplog: pytest.LogCaptureFixture) -> None:
-    # A decoded path ("/v1/tasks/a/b c") would name a request that was never sent.
+def _logged_as_sent(caplog: pytest.LogCaptureFixture, server: LoopbackServer) -> None:
+    # A decoded path ("/v1/tasks/a/b c") would name a request that was never sent; the port tells two
+    # servers on one host apart.
+    where = server.url.removeprefix("http://") + "/v1/tasks/a%2Fb%20c"
     (retry,) = [r.getMessage() for r in caplog.records if r.name == "flowdeck.retries"]
-    assert retry.startswith("retrying GET 127.0.0.1/v1/tasks/a%2Fb%20c after HTTP 429"), retry
+    assert retry.startswith(f"retrying GET {where} after HTTP 429"), retry
     sent = [r.getMessage() for r in caplog.records if r.name == "flowdeck"]
-    assert [m.split(" (")[0] for m in sent] == [
-        "GET 127.0.0.1/v1/tasks/a%2Fb%20c -> 429",
-        "GET 127.0.0.1/v1/tasks/a%2Fb%20c -> 200",
-    ]
+    assert [m.split(" (")[0] for m in sent] == [f"GET {where} -> 429", f"GET {where} -> 200"]
 
 
 def test_the_logs_name_the_path_as_sent_not_decoded(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -228,7 +228,7 @@ def test_the_logs_name_the_path_as_sent_not_decoded(server: LoopbackServer, capl
     caplog.set_level(logging.DEBUG)
     with sync_client(server) as client:
         assert client.databar.get_task("a/b c").succeeded
-    _logged_as_sent(caplog)
+    _logged_as_sent(caplog, server)
 
 
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
@@ -239,7 +239,7 @@ async def test_the_async_logs_name_the_path_as_sent(
     caplog.set_level(logging.DEBUG)
     async with async_client(server, http_backend=backend) as client:
         assert (await client.databar.get_task("a/b c")).succeeded
-    _logged_as_sent(caplog)
+    _logged_as_sent(caplog, server)
 
 
 def test_in_library_use_a_retry_writes_nothing_to_stderr(server: LoopbackServer) -> None:

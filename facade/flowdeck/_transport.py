@@ -344,10 +344,12 @@ async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[http
 
 
 def _where(url: httpx.URL | str) -> str:
-    # Host and path as sent (percent-encoded: a decoded path can name another request, "a%2Fb" as
-    # "a/b"), never the query string (it may carry ids of users).
+    # Host, port when one is given (two mocks or proxies on one host differ by it alone) and path as
+    # sent (percent-encoded: a decoded path can name another request, "a%2Fb" as "a/b"), never the
+    # query string (it may carry ids of users).
     url = _parsed(url) if isinstance(url, str) else url
-    return url.host + url.raw_path.decode("ascii").partition("?")[0]
+    host = url.host if url.port is None else f"{url.host}:{url.port}"
+    return host + url.raw_path.decode("ascii").partition("?")[0]
 
 
 def _log(method: str, url: httpx.URL | str, attempt: int, started: float, outcome: str) -> None:
