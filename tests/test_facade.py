@@ -612,3 +612,25 @@ def test_at_a_deadline_already_passed_each_run_is_polled_once_and_returned_as_se
         with pytest.raises(flowdeck.WaitTimeout):
             c.wait(runs[0], timeout=0)  # one run's wait still times out, after that one look
         assert polls.call_count == 5 and clock.sleeps == [0.0]
+
+
+def test_a_failed_run_is_shown_as_flowdeck_runfailed_naming_its_workflow_once() -> None:
+    import traceback
+
+    from flowdeck.testing import MockConfig
+
+    with (
+        MockProviders(MockConfig(seed=4, run_seconds=(0.0, 0.0))) as mocks,
+        mocks.client() as sync,
+        pytest.raises(flowdeck.RunFailed) as caught,
+    ):
+        sync.run("gumloop:my-fail-flow", {"topic": "x"})
+    shown = traceback.format_exception_only(caught.value)[-1]
+    assert shown.startswith("flowdeck.RunFailed: gumloop:my-fail-flow: run "), shown  # not flowdeck._errors.
+    assert "gumloop gumloop" not in shown
+    # Every public name says where users import it from.
+    assert {
+        getattr(flowdeck, name).__module__
+        for name in flowdeck.__all__
+        if hasattr(getattr(flowdeck, name), "__module__")
+    } == {"flowdeck"}

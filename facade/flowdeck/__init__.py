@@ -48,6 +48,13 @@ __all__ = [
     *_errors_all,
 ]
 
+# Shown as flowdeck.RunFailed, not flowdeck._errors.RunFailed, in tracebacks and reprs: the private
+# module a class lives in is not where users import it from (httpx does the same).
+for _name in __all__:
+    if _name in globals():
+        globals()[_name].__module__ = "flowdeck"
+del _name
+
 # Values only a provider's answers carry: built when a provider module (or a user) first needs them,
 # so `import flowdeck` does not pay for their classes. Type checkers see the import above.
 _DETAILS = frozenset({"Account", "DeclaredInput", "Flow", "TaskOutput"})
@@ -58,6 +65,7 @@ def __getattr__(name: str) -> object:
         from flowdeck import _details
 
         value: object = getattr(_details, name)
+        value.__module__ = "flowdeck"
         globals()[name] = value
         return value
     raise AttributeError(f"module 'flowdeck' has no attribute {name!r}")

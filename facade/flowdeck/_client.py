@@ -118,7 +118,7 @@ def check_options(**options: object) -> None:
     >>> check_options(timeout=30, max_retries=2)
     >>> check_options(timeout=-1)
     Traceback (most recent call last):
-    flowdeck._errors.InvalidRequestError: timeout must be a number of seconds > 0 and <= 86,400, not -1
+    flowdeck.InvalidRequestError: timeout must be a number of seconds > 0 and <= 86,400, not -1
     """
     for name, value in options.items():
         if name in ("max_retries", "max_concurrent_requests", "max_response_bytes"):
@@ -151,7 +151,7 @@ def check_base_urls(base_urls: object) -> None:
     >>> check_base_urls({"databar": "https://eu.databar.ai", "superai_auth": "https://auth.example"})
     >>> check_base_urls({"databr": "https://eu.databar.ai"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    flowdeck._errors.InvalidRequestError: ... named 'databr' (did you mean 'databar'?); the names are: databar, ...
+    flowdeck.InvalidRequestError: ... named 'databr' (did you mean 'databar'?); the names are: databar, ...
     """
     if base_urls is None:
         return

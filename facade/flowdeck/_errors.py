@@ -315,7 +315,7 @@ class RunError(FlowdeckError):
         self.run = run
         what = message or f"run {run.id} ended {run.status.value}"
         detail = f": {run.error}" if run.error else ""
-        super().__init__(f"{run.provider} {run.workflow}: {what}{detail}")
+        super().__init__(f"{run.workflow}: {what}{detail}")  # the reference names the provider
 
 
 class RunFailed(RunError):

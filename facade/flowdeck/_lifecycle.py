@@ -51,7 +51,7 @@ class PollPolicy:
     [0.5, 0.57, 0.66, 0.76]
     >>> PollPolicy(initial=0)
     Traceback (most recent call last):
-    flowdeck._errors.InvalidRequestError: PollPolicy: initial must be a finite number of seconds > 0, not 0
+    flowdeck.InvalidRequestError: PollPolicy: initial must be a finite number of seconds > 0, not 0
     """
 
     initial: float = 0.5

@@ -92,7 +92,7 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
     >>> parse_ref("gumloop:a/b")
     Traceback (most recent call last):
     ...
-    flowdeck._errors.InvalidRequestError: gumloop reference must be gumloop:<id>: 'gumloop:a/b'
+    flowdeck.InvalidRequestError: gumloop reference must be gumloop:<id>: 'gumloop:a/b'
     """
     if isinstance(text, WorkflowRef):
         return text
