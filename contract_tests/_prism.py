@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,6 +82,10 @@ def _start(providers: tuple[str, ...], startup: float) -> tuple[dict[str, str], 
     if not binary.exists():
         raise RuntimeError("Prism is not installed: run `make install` (npm ci installs @stoplight/prism-cli)")
     env = {**os.environ, "NO_COLOR": "1"}
+    # Prism's launcher is `#!/usr/bin/env node`: without node it dies at once, silently, and the loop
+    # below would take that for a lost port race and relaunch it until the deadline.
+    if shutil.which("node", path=env.get("PATH")) is None:
+        raise RuntimeError("node not found on PATH (Prism needs it: install Node.js)")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     urls: dict[str, str] = {}
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -82,3 +83,27 @@ def test_a_port_taken_before_prism_binds_it_gets_prism_started_on_another(monkey
         finally:
             squatter.shutdown()
             thread.join()
+
+
+def test_without_node_on_path_prism_is_refused_at_once_saying_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Prism's launcher runs under `node`: without it each launch dies silently, which must not be
+    mistaken for a lost port race and retried until the start-up deadline."""
+    from contract_tests import _prism
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no node, no env either
+    launched: list[object] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        launched.append(args)
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    with (
+        pytest.raises(RuntimeError, match=r"^node not found on PATH \(Prism needs it: install Node\.js\)$"),
+        _prism.prism_servers(("gumloop",), startup=3),
+    ):
+        pass
+    assert launched == []  # said before launching anything
