@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import importlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -1174,3 +1175,156 @@ def test_a_spec_pipeline_error_is_never_a_traceback(project_copy: Path, capsys: 
     assert err.startswith("error: ") and "Traceback" not in err and "stackai.overlay.yaml" in err
     with pytest.raises(SpecPipelineError):
         build_all(project_copy / "specs")
+
+
+# --- ordinary mistakes: one line, exit 2 (exit 1 is kept for what the pipeline finds) ---------------
+
+SPECPIPE = str(Path(sys.executable).parent / "specpipe")
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    return err
+
+
+def test_outside_the_project_folder_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hint = "(run it from the project folder or pass --root)"
+    assert _usage_error(capsys, ["--root", str(tmp_path / "nope"), "check"]) == (
+        f"error: no specs/manifest.yaml under {tmp_path / 'nope'} {hint}"
+    )
+    proc = subprocess.run([SPECPIPE, "build"], capture_output=True, text=True, cwd=tmp_path)  # noqa: S603
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"error: no specs/manifest.yaml under {tmp_path} {hint}\n"
+
+
+@pytest.mark.parametrize("command", ["check", "update", "build"])
+def test_a_deleted_raw_page_is_named_in_one_line_exit_2(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    (project_copy / "specs/raw/databar-run-flow.md").unlink()
+    err = _usage_error(capsys, ["--root", str(project_copy), command])
+    assert "specs/manifest.yaml lists specs/raw/databar-run-flow.md but the file is missing" in err
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
+    """`specpipe report A B | head -1`: the reader is gone before the report is written."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(  # noqa: S603
+            [SPECPIPE, "report", str(SPECS / "normalized/databar.yaml"), str(SPECS / "normalized/gumloop.yaml")],
+            stdout=write, stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
+@pytest.mark.parametrize(
+    ("date", "why"),
+    [
+        ("yesterday", "'yesterday' is not a date as YYYY-MM-DD"),
+        ("x/../../evil", "'x/../../evil' is not a date as YYYY-MM-DD"),
+        ("2026-02-30", "'2026-02-30' is not a calendar date"),
+        ("20261201", "'20261201' is not a date as YYYY-MM-DD"),
+    ],
+)
+def test_date_must_be_an_iso_calendar_date(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], date: str, why: str
+) -> None:
+    _edit(project_copy / "specs/raw/gumloop-start-pipeline.md", "                  url:\n",
+          "                  eta:\n                    type: integer\n                  url:\n")  # fmt: skip
+    before = (project_copy / "specs/manifest.yaml").read_bytes()
+    with pytest.raises(SystemExit) as exited:
+        run(["--root", str(project_copy), "--date", date, "update"])
+    assert exited.value.code == 2
+    assert f"error: argument --date: {why}" in capsys.readouterr().err
+    assert (project_copy / "specs/manifest.yaml").read_bytes() == before
+    assert not (project_copy / "specs/reports").exists()
+
+
+def test_report_on_a_missing_path_or_a_folder_is_exit_2_not_breaking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = str(SPECS / "normalized/databar.yaml")
+    missing = tmp_path / "nope.yaml"
+    assert _usage_error(capsys, ["report", spec, str(missing)]) == f"error: {missing}: no such file"
+    assert _usage_error(capsys, ["report", spec, str(tmp_path)]) == f"error: {tmp_path}: not a file"
+
+
+def test_report_on_broken_or_non_openapi_yaml_shows_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = str(SPECS / "normalized/databar.yaml")
+    broken, other = tmp_path / "broken.yaml", tmp_path / "other.yaml"
+    broken.write_text("openapi: 3.1.0\ninfo:\n  title: [unclosed\npaths: {}\n")
+    other.write_text("name: not a spec\n")
+    err = _usage_error(capsys, ["report", spec, str(broken)])
+    assert err.startswith(f"error: {broken}: not valid YAML or JSON: ") and "at line 4, column 6" in err, err
+    err = _usage_error(capsys, ["report", spec, str(other)])
+    assert err == f"error: {other}: not an OpenAPI document (no top-level `openapi` key, no fenced block holding one)"
+
+
+def test_broken_yaml_in_a_pages_fence_shows_the_parsers_message_and_line(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = project_copy / "specs/raw/gumloop-start-pipeline.md"
+    lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.strip() == "url:")
+    lines.insert(at, "                  eta: [1\n")  # an unclosed flow sequence inside the fence
+    page.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ExtractError) as caught:
+        extract_openapi(page.read_text(encoding="utf-8"), name="page.md")
+    message = str(caught.value)
+    assert "found 0 (the fence at line " in message and "is not valid YAML: " in message, message
+    assert re.search(r"at line (\d+), column \d+\)$", message), message
+    reported = int(re.findall(r"at line (\d+), column", message)[-1])
+    assert at + 1 <= reported <= at + 2, (at, message)  # the page's own line numbers, near the typo
+    err = _usage_error(capsys, ["report", str(page), str(SPECS / "normalized/gumloop.yaml")])
+    assert "is not valid YAML: " in err
+
+
+def test_exit_codes_are_in_the_help_and_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and "2  the command cannot run as given" in out
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "exits **2** when it cannot run as given" in readme
+
+
+def test_watch_refuses_an_unknown_source_name_before_fetching_anything(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fetch_all(urls: dict[str, str]) -> dict[str, bytes]:
+        raise AssertionError(f"fetched {urls}")
+
+    monkeypatch.setattr("specpipe._watch.fetch_all", fetch_all)
+    err = _usage_error(capsys, ["--root", str(project_copy), "watch", "--source", "nope=http://127.0.0.1:9/x"])
+    assert err.startswith("error: --source nope: no such page in specs/manifest.yaml (known: databar-run-flow.md, ")
+    err = _usage_error(capsys, ["--root", str(project_copy), "watch", "--source", "databar-run-flow.md"])
+    assert err.startswith("error: --source 'databar-run-flow.md': expected NAME=URL")
+
+
+def test_readme_says_the_contract_suites_need_a_clone_because_the_wheel_lacks_them() -> None:
+    import tomllib
+
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["hatch"]["build"]
+    wheel = build["targets"]["wheel"]["packages"]
+    assert not any(p.startswith(("contract_tests", "specs/normalized")) for p in wheel), wheel
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Contract checks") : readme.index("## Performance")]
+    assert "run from a clone of this repository" in section and "not in the wheel" in section
+    assert "`make sdks`" in section and "from the package index" in section
+    assert "node` on\nPATH" in section or "`node` on PATH" in section
+
+
+def test_any_other_missing_file_is_named_in_one_line_exit_2(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project_copy / "specs/overlays/stackai.overlay.yaml").unlink()
+    err = _usage_error(capsys, ["--root", str(project_copy), "build"])
+    assert err == f"error: {project_copy}/specs/overlays/stackai.overlay.yaml: No such file or directory"

@@ -13,6 +13,7 @@ from openapi_spec_validator.shortcuts import get_validator_cls
 
 from specpipe._errors import (
     HashMismatchError,
+    InputError,
     SpecPipelineError,
     SpecRuleError,
     ValidationFailedError,
@@ -46,11 +47,14 @@ def sha256_of(path: Path) -> str:
 
 def changed_pages(specs: Path) -> list[str]:
     """Raw pages whose bytes no longer match the sha256 recorded in the manifest."""
-    return [
-        name
-        for name, entry in load_manifest(specs)["raw"].items()
-        if sha256_of(specs / "raw" / name) != entry["sha256"]
-    ]
+    raw = load_manifest(specs)["raw"]
+    missing = [f"specs/raw/{name}" for name in raw if not (specs / "raw" / name).is_file()]
+    if missing:
+        raise InputError(
+            f"specs/manifest.yaml lists {', '.join(missing)} but the file is missing "
+            "(restore it, e.g. `git checkout -- specs/raw`, or remove its manifest entry)"
+        )
+    return [name for name, entry in raw.items() if sha256_of(specs / "raw" / name) != entry["sha256"]]
 
 
 def check_hashes(specs: Path) -> None:

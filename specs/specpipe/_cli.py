@@ -12,6 +12,13 @@
     specpipe watch [--save] [--mirror URL] [--source NAME=URL]
                                     fetch every provider page and report changes (make spec-watch)
     specpipe mutate [--action ID]   remove each overlay action in turn; which test notices? (make mutate)
+
+exit codes:
+    0  done (report: no breaking change; watch: nothing changed)
+    1  the pipeline found a problem: a breaking change, drift, a stale overlay, a build that fails
+    2  the command cannot run as given: a bad option, --date or --source name, a missing or
+       unreadable file, no specs/manifest.yaml under --root (watch: also a page it could not fetch)
+    3  watch only: a page changed, nothing breaking
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,24 +35,36 @@ import yaml
 
 from specpipe._build import build_all, check_hashes, dump, load_yaml
 from specpipe._diff import diff_specs, is_breaking
-from specpipe._errors import SpecPipelineError
-from specpipe._extract import extract_openapi
+from specpipe._errors import InputError, SpecPipelineError
+from specpipe._extract import extract_openapi, yaml_problem
 from specpipe._generate import check_drift, install_tree
 from specpipe._report import format_json, format_markdown
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    """An OpenAPI document from a YAML/JSON file, or from a vendored page holding one in a fenced block."""
+    """An OpenAPI document from a YAML/JSON file, or from a vendored page holding one in a fenced block.
+
+    Anything else is an :class:`InputError` saying what the file is instead.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
     if not path.is_file():
-        raise SpecPipelineError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+        raise InputError(f"{path}: not a file")
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
-        doc = None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it: {exc}") from None
+    try:
+        doc, broken = yaml.safe_load(text), None
+    except yaml.YAMLError as exc:
+        doc, broken = None, exc
     if isinstance(doc, dict) and "openapi" in doc:
         return doc
-    return extract_openapi(text, name=str(path))
+    if "```" in text:  # a vendored page: the document is in a fence, and the page's own errors say which
+        return extract_openapi(text, name=str(path))
+    if broken is not None:
+        raise InputError(f"{path}: not valid YAML or JSON: {yaml_problem(broken)}")
+    raise InputError(f"{path}: not an OpenAPI document (no top-level `openapi` key, no fenced block holding one)")
 
 
 def _write_normalized(specs: Path) -> dict[str, Path]:
@@ -76,6 +96,32 @@ def _check(specs: Path, generated: Path) -> None:
     print(f"specs and generated clients are in sync ({', '.join(built)})")
 
 
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(value: str) -> str:
+    """``--date``: a real calendar day as YYYY-MM-DD (it is written to the manifest and names report files).
+
+    >>> iso_date("2026-12-01")
+    '2026-12-01'
+    >>> iso_date("yesterday")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'yesterday' is not a date as YYYY-MM-DD
+    """
+    try:
+        if _ISO_DATE.fullmatch(value):
+            return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a calendar date") from None
+    raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD")
+
+
+def _need_project(root: Path) -> None:
+    if not (root / "specs" / "manifest.yaml").is_file():
+        raise InputError(f"no specs/manifest.yaml under {root} (run it from the project folder or pass --root)")
+
+
 def _flag(value: bool, env: str) -> bool:
     return value or os.environ.get(env, "") == "1"
 
@@ -86,7 +132,9 @@ def run(argv: list[str] | None = None) -> int:
         prog="specpipe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: cwd)")
-    parser.add_argument("--date", default=None, help="the date to record and name reports by (default: today)")
+    parser.add_argument(
+        "--date", type=iso_date, default=None, help="YYYY-MM-DD to record and name reports by (default: today)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="rebuild specs/normalized/ and print what changed")
     sub.add_parser("generate", help="build, then regenerate generated/ from specs/normalized/")
@@ -111,9 +159,14 @@ def run(argv: list[str] | None = None) -> int:
     today = args.date or datetime.date.today().isoformat()
     try:
         if args.command == "report":
-            changes = diff_specs(load_spec(args.old), load_spec(args.new))
+            try:
+                old, new = load_spec(args.old), load_spec(args.new)
+            except SpecPipelineError as exc:  # what report was handed is not a spec: the caller's input
+                raise InputError(str(exc)) from None
+            changes = diff_specs(old, new)
             print(format_json(changes) if args.json else format_markdown(f"{args.old} -> {args.new}", changes))
-            return 1 if is_breaking(changes) else 0
+            return EXIT_FOUND if is_breaking(changes) else EXIT_OK
+        _need_project(root)
         if args.command == "check":
             _check(specs, generated)
         elif args.command == "update":
@@ -122,9 +175,9 @@ def run(argv: list[str] | None = None) -> int:
             accept = _flag(args.accept_breaking, "ACCEPT_BREAKING")
             return update(root, today=today, accept_breaking=accept)
         elif args.command == "watch":
-            from specpipe._watch import source_urls, watch
+            from specpipe._watch import parse_sources, source_urls, watch
 
-            overrides = dict(item.split("=", 1) for item in args.source if "=" in item)
+            overrides = parse_sources(specs, args.source)  # before any fetch: a typo must not fetch the real page
             urls = source_urls(specs, mirror=args.mirror, overrides=overrides)
             return watch(
                 root, today=today, urls=urls, save=_flag(args.save, "SAVE"),
@@ -140,7 +193,16 @@ def run(argv: list[str] | None = None) -> int:
             if args.command == "generate":
                 install_tree(specs, paths, generated)
                 print(f"regenerated {len(paths)} client(s) under generated/")
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except SpecPipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FOUND
+    except BrokenPipeError:  # the reader went away (`| head`): __main__ ends quietly
+        raise
+    except OSError as exc:  # a file the pipeline needs is missing or unreadable: say which, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

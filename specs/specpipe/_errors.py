@@ -7,6 +7,14 @@ class SpecPipelineError(Exception):
     """Base class: something in specs/ cannot be turned into a normalized spec or a client."""
 
 
+class InputError(SpecPipelineError):
+    """The command was given something it cannot use: a path, a date, a page name (exit 2, not 1).
+
+    Exit 1 means the pipeline looked and found a problem (a breaking change, drift); a CI gate
+    must be able to tell that from a typo in its own command line.
+    """
+
+
 class ExtractError(SpecPipelineError):
     """A vendored page does not hold exactly one OpenAPI document in a fenced block."""
 

@@ -20,7 +20,7 @@ import httpx
 
 from specpipe._build import build_all, load_manifest
 from specpipe._diff import Change, diff_specs, is_breaking
-from specpipe._errors import ExtractError, FetchError, SpecPipelineError
+from specpipe._errors import ExtractError, FetchError, InputError, SpecPipelineError
 from specpipe._extract import extract_openapi
 from specpipe._report import format_markdown
 from specpipe._update import ProviderReport, reports_for, update, write_reports
@@ -49,6 +49,28 @@ def source_urls(
             url = f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}"
         urls[name] = (overrides or {}).get(name, url)
     return urls
+
+
+def parse_sources(specs: Path, items: list[str]) -> dict[str, str]:
+    """``--source NAME=URL`` items as ``{NAME: URL}``; a NAME the manifest does not list is refused.
+
+    Checked before anything is fetched: a misspelt name must not quietly fetch the real page instead.
+
+    >>> import pathlib, specpipe
+    >>> specs = pathlib.Path(specpipe.__file__).parents[1]
+    >>> parse_sources(specs, ["databar-run-flow.md=http://127.0.0.1:8000/p"])
+    {'databar-run-flow.md': 'http://127.0.0.1:8000/p'}
+    """
+    known = list(load_manifest(specs)["raw"])
+    out = {}
+    for item in items:
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url:
+            raise InputError(f"--source {item!r}: expected NAME=URL (NAME one of: {', '.join(known)})")
+        if name not in known:
+            raise InputError(f"--source {name}: no such page in specs/manifest.yaml (known: {', '.join(known)})")
+        out[name] = url
+    return out
 
 
 def fetch_all(urls: Mapping[str, str]) -> dict[str, bytes]:
