@@ -433,3 +433,46 @@ def test_conventions_are_plain_data_for_the_cli() -> None:
     assert all(r.provider and r.documented and r.trigger and r.facade for r in rows)
     assert len({r.key for r in rows}) == len(rows)
     assert json.dumps([r.key for r in rows])  # serializable, e.g. for `flowdeck mock --help`
+
+
+# --- the kit's own inputs: refused where they are given, as `flowdeck mock` refuses them -------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Faults(rate=2.0), "Faults: rate=2.0 is not between 0 and 1"),
+        (lambda: Faults(rate=-1), "Faults: rate=-1 is not between 0 and 1"),
+        (lambda: Faults(latency=-0.5), "Faults: latency=-0.5 must be 0 or more seconds"),
+        (lambda: Faults(retry_after=-1), "Faults: retry_after=-1 must be 0 or more seconds"),
+        (lambda: MockConfig(failure_rate=3), "MockConfig: failure_rate=3 is not between 0 and 1"),
+        (lambda: MockConfig(start_quota=0), "MockConfig: start_quota=0 must be more than 0 starts per second"),
+        (lambda: MockConfig(run_seconds=(2.0, 1.0)), "MockConfig: run_seconds=(2.0, 1.0) has its shortest above"),
+    ],
+)
+def test_bad_knobs_are_a_value_error_naming_the_field_and_value(make: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        make()
+
+
+def test_an_unknown_fault_kind_is_refused_with_the_valid_kinds() -> None:
+    with pytest.raises(ValueError) as caught:
+        Faults(kinds=("429", "drop-before"))  # a typo once fell silently into another kind's branch
+    assert str(caught.value).startswith("Faults: kinds=('429', 'drop-before') has unknown kind 'drop-before'")
+    assert "drop_before" in str(caught.value) and "truncated" in str(caught.value)
+    with pytest.raises(ValueError, match="is a string, not a tuple of kinds"):
+        Faults(kinds="429")  # type: ignore[arg-type]
+    faults = Faults()
+    with pytest.raises(ValueError, match="rate=5"):
+        faults.rate = 5  # a test tuning a served mock's faults is checked too
+    assert faults.rate == 0.0
+
+
+def test_the_command_line_and_the_api_share_one_check() -> None:
+    """`flowdeck mock --fail-rate` and `MockConfig(failure_rate=...)` refuse the same values, same words."""
+    from flowdeck.testing._command import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--fail-rate", "nan"])
+    with pytest.raises(ValueError, match="failure_rate=nan is not between 0 and 1"):
+        MockConfig(failure_rate=float("nan"))

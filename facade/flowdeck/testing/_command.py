@@ -24,7 +24,7 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from flowdeck.testing._conventions import conventions_text
-from flowdeck.testing._mockcore import Faults, MockConfig
+from flowdeck.testing._mockcore import Faults, MockConfig, quota_problem, seconds_problem, share_problem
 from flowdeck.testing._server import PROVIDERS, MockProviders
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
@@ -47,8 +47,8 @@ def _share(text: str) -> float:
         value = float(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1 (or 0% and 100%)")
+    if problem := share_problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r} {problem} (or 0% and 100%)")
     return value
 
 
@@ -57,8 +57,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    if problem := seconds_problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return value
 
 
@@ -67,7 +67,7 @@ def _quota(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of starts per second") from None
-    if not 0 < value < float("inf"):  # 0 would refuse every start with a 429 forever
+    if quota_problem(value):
         raise argparse.ArgumentTypeError(
             f"{text!r}: give the starts per second the mocks accept, more than 0 (leave it out for no quota)"
         )

@@ -42,6 +42,80 @@ def scripted_status(workflow: str, inputs: Any) -> str | None:
     return match.group(1) if match else None
 
 
+FAULT_KINDS = ("500", "502", "503", "504", "429", "drop_before", "drop_after", "truncated", "nonjson", "slow")
+"""Every kind of fault :class:`Faults` can inject."""
+
+
+# One check per kind of knob, each saying why a value is refused (None: fine). ``flowdeck mock`` and
+# the attrs validators below both use them, so the command line and the Python API accept the same values.
+def share_problem(value: float) -> str | None:
+    """Why ``value`` is not a share (of requests or runs) from 0 to 1, if it is not.
+
+    >>> share_problem(0.25) is None, share_problem(2.0)
+    (True, 'is not between 0 and 1')
+    """
+    return None if 0 <= value <= 1 else "is not between 0 and 1"  # NaN fails both comparisons
+
+
+def seconds_problem(value: float) -> str | None:
+    """Why ``value`` is not a finite number of seconds, 0 or more, if it is not.
+
+    >>> seconds_problem(-1)
+    'must be 0 or more seconds'
+    """
+    return None if value >= 0 and value != float("inf") else "must be 0 or more seconds"
+
+
+def quota_problem(value: float) -> str | None:
+    """Why ``value`` is not a start quota (starts per second, more than 0), if it is not.
+
+    0 would refuse every start with a 429 forever.
+
+    >>> quota_problem(0)
+    'must be more than 0 starts per second'
+    """
+    return None if 0 < value < float("inf") else "must be more than 0 starts per second"
+
+
+def kinds_problem(kinds: tuple[str, ...]) -> str | None:
+    """Why ``kinds`` is not a non-empty tuple of :data:`FAULT_KINDS`, if it is not.
+
+    >>> kinds_problem(("429", "drop_before")) is None
+    True
+    >>> kinds_problem(("drop-before",))  # doctest: +ELLIPSIS
+    "has unknown kind 'drop-before'; the kinds are: 500, 502, ..., slow"
+    """
+    valid = ", ".join(FAULT_KINDS)
+    if isinstance(kinds, str):  # ("429") is the string "429", not a tuple of one kind
+        return f"is a string, not a tuple of kinds (write ({kinds!r},)); the kinds are: {valid}"
+    if not kinds:
+        return f"is empty; give at least one of: {valid}"
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        return f"has unknown kind{plural} {', '.join(map(repr, unknown))}; the kinds are: {valid}"
+    return None
+
+
+def _run_seconds_problem(value: tuple[float, float]) -> str | None:
+    lo, hi = value
+    return seconds_problem(lo) or seconds_problem(hi) or ("has its shortest above its longest" if lo > hi else None)
+
+
+def _optional(problem: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda value: None if value is None else problem(value)
+
+
+def _checked(problem: Callable[[Any], str | None]) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator: ValueError naming the class, the field and the value."""
+
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if (why := problem(value)) is not None:
+            raise ValueError(f"{type(instance).__name__}: {attribute.name}={value!r} {why}")
+
+    return check
+
+
 class MockClock:
     """The mocks' notion of time: real by default; ``advance()`` jumps it (24-hour expiry in a test)."""
 
@@ -73,13 +147,11 @@ class Faults:
     ``latency`` adds that many seconds to every response.
     """
 
-    rate: float = 0.0
-    kinds: tuple[str, ...] = (
-        "500", "502", "503", "504", "429", "drop_before", "drop_after", "truncated", "nonjson", "slow",
-    )  # fmt: skip
-    retry_after: int = 0
-    latency: float = 0.0
-    slow_seconds: float = 0.5
+    rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
+    kinds: tuple[str, ...] = attrs.field(default=FAULT_KINDS, validator=_checked(kinds_problem))
+    retry_after: int = attrs.field(default=0, validator=_checked(seconds_problem))
+    latency: float = attrs.field(default=0.0, validator=_checked(seconds_problem))
+    slow_seconds: float = attrs.field(default=0.5, validator=_checked(seconds_problem))
     injected: Counter[str] = attrs.field(factory=Counter)
 
 
@@ -115,8 +187,8 @@ class MockConfig:
     """
 
     seed: int = 0
-    run_seconds: tuple[float, float] = (0.0, 0.0)
-    failure_rate: float = 0.0
+    run_seconds: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_checked(_run_seconds_problem))
+    failure_rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
     databar_key: str = "mock-databar-key"
     databar_credits: float | None = None
     databar_flows: dict[str, dict[str, bool]] = attrs.field(factory=dict)
@@ -129,7 +201,7 @@ class MockConfig:
     superai_password: str = "mock-superai-password"
     superai_token: str = "mock-superai-token"
     faults: Faults = attrs.field(factory=Faults)
-    start_quota: float | None = None
+    start_quota: float | None = attrs.field(default=None, validator=_checked(_optional(quota_problem)))
 
 
 class QuotaExceeded(Exception):
