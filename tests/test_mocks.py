@@ -476,3 +476,40 @@ def test_the_command_line_and_the_api_share_one_check() -> None:
         build_parser().parse_args(["--fail-rate", "nan"])
     with pytest.raises(ValueError, match="failure_rate=nan is not between 0 and 1"):
         MockConfig(failure_rate=float("nan"))
+
+
+# --- MockProviders off the happy path: one clear error, nothing on stderr ------------------------------------
+
+
+def test_env_before_serving_says_how_to_serve() -> None:
+    mocks = MockProviders()
+    with pytest.raises(
+        RuntimeError, match=re.escape("not serving: use `with MockProviders() as mocks:` or call serve()")
+    ):
+        mocks.env  # noqa: B018 - the property is what a user reaches for
+    with pytest.raises(RuntimeError, match="not serving"):
+        mocks.client()
+
+
+def test_a_busy_port_names_port_and_provider_and_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    import gc
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        mocks = MockProviders(ports={"databar": port})
+        with pytest.raises(RuntimeError) as caught:
+            mocks.serve()
+        gc.collect()  # an unretrieved task's exception is printed when the task is collected
+    assert capfd.readouterr() == ("", "")
+    assert str(caught.value) == f"port {port} (for databar) is not free (Address already in use)"
+    assert type(caught.value).__name__ == "PortInUse"  # a RuntimeError a caller can single out
+    with mocks:  # nothing was left bound or running: the same object serves once the port is free
+        assert mocks.urls["databar"] == f"http://127.0.0.1:{port}"
+
+
+def test_an_unknown_ports_key_is_refused_naming_the_providers() -> None:
+    with pytest.raises(ValueError, match="ports: no mock provider named 'gumlop'; the providers are: databar, "):
+        MockProviders(ports={"gumlop": 1})

@@ -14,7 +14,6 @@ import secrets
 import select
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,15 +24,11 @@ from typing import NoReturn, TextIO
 
 from flowdeck.testing._conventions import conventions_text
 from flowdeck.testing._mockcore import Faults, MockConfig, quota_problem, seconds_problem, share_problem
-from flowdeck.testing._server import PROVIDERS, MockProviders
+from flowdeck.testing._server import PROVIDERS, MockProviders, PortInUse
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
 READY_SECONDS = 30.0
 EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
-
-
-class _PortInUse(RuntimeError):
-    """A port asked for on the command line is taken."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -193,35 +188,23 @@ def _stopped_code(exc: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
 
 
-def _busy(ports: dict[str, int]) -> str | None:
-    """Why the requested ports cannot be served, if one is taken (said before any server starts)."""
-    for name, port in ports.items():
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError as exc:
-                return f"port {port} (for {name}) is not free ({exc.strerror}); pick another --port, or 0 for free ones"
-    return None
-
-
 def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO) -> int:
     ports = {p: args.port + i for i, p in enumerate(PROVIDERS)} if args.port else {}
     mocks = MockProviders(config, ports=ports)
     _stop_on_sigterm()
     try:
-        if problem := _busy(ports):
-            raise _PortInUse(problem)
         mocks.serve()
     except KeyboardInterrupt as exc:
         mocks.stop()
         return _stopped_code(exc)
     except RuntimeError as exc:
-        code = EXIT_USAGE if isinstance(exc, _PortInUse) else 1  # a port given by the user is theirs to change
+        code = EXIT_USAGE if isinstance(exc, PortInUse) else 1  # a port given by the user is theirs to change
+        message = f"{exc}; pick another --port, or 0 for free ones" if isinstance(exc, PortInUse) else str(exc)
         if args.detached:
-            stdout.write(json.dumps({"error": str(exc), "code": code}) + "\n")
+            stdout.write(json.dumps({"error": message, "code": code}) + "\n")
             stdout.flush()
         else:
-            stderr.write(f"error: {exc}\n")
+            stderr.write(f"error: {message}\n")
         return code
     try:
         if args.detached:  # hand the variables to the parent, then let go of its pipe

@@ -7,7 +7,9 @@ registered provider that declares a ``MockSpec`` is served.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +25,37 @@ from flowdeck.testing._mockcore import MockClock, MockConfig, MockState
 
 PROVIDERS = _providers.BUILTIN
 """The built-in providers (each has a mock); ``MockProviders.providers`` adds any registered later."""
+
+
+class PortInUse(RuntimeError):
+    """A port given in ``MockProviders(ports=...)`` is taken: the message names the port and the provider."""
+
+
+_NOT_SERVING = "not serving: use `with MockProviders() as mocks:` or call serve()"
+
+
+def _listen(ports: Mapping[str, int], providers: tuple[str, ...]) -> dict[str, socket.socket]:
+    """One bound socket per provider (its port from ``ports``, else a free one), or PortInUse.
+
+    Bound here rather than by uvicorn, so that a taken port is one clear error before any server
+    starts, with nothing left running or printed.
+    """
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for name in providers:
+            sock = socket.socket()
+            sockets[name] = sock
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
+            port = ports.get(name, 0)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise PortInUse(f"port {port} (for {name}) is not free ({exc.strerror})") from None
+    except BaseException:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    return sockets
 
 
 def _app_factory(mock: MockSpec) -> Callable[[MockState], Any]:
@@ -58,34 +91,56 @@ class MockProviders:
         self.states = {p: MockState(p, self.config, self.clock) for p in self.providers}
         self.apps = {p: _app_factory(mock)(self.states[p]) for p, mock in self._mocks.items()}
         self._ports = dict(ports or {})
+        if unknown := sorted(set(self._ports) - set(self.providers)):
+            raise ValueError(
+                f"ports: no mock provider named {', '.join(map(repr, unknown))}; "
+                f"the providers are: {', '.join(self.providers)}"
+            )
         self._servers: dict[str, uvicorn.Server] = {}
+        self._sockets: dict[str, socket.socket] = {}
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.urls: dict[str, str] = {}
 
     def serve(self) -> MockProviders:
-        """Start every mock server on 127.0.0.1 (ephemeral ports unless given); use as a context manager."""
+        """Start every mock server on 127.0.0.1 (free ports unless ``ports`` names some); or use
+        ``with MockProviders() as mocks:``, which serves and stops.
+
+        Raises :class:`PortInUse` (a ``RuntimeError``) naming the port and provider when a port asked
+        for is taken.
+        """
+        self._sockets = _listen(self._ports, self.providers)
         for name in self.providers:
             config = uvicorn.Config(
                 # "critical": injected faults (dropped connections) would otherwise log tracebacks.
-                self.apps[name], host="127.0.0.1", port=self._ports.get(name, 0), log_level="critical",
+                self.apps[name], host="127.0.0.1", log_level="critical",
                 lifespan="off", access_log=False, timeout_graceful_shutdown=1,
             )  # fmt: skip
             self._servers[name] = uvicorn.Server(config)
 
+        async def run(name: str) -> None:
+            # uvicorn ends a failed startup with SystemExit; caught here, it would otherwise surface as
+            # "Task exception was never retrieved" on the user's stderr.
+            try:
+                await self._servers[name].serve(sockets=[self._sockets[name]])
+            except (Exception, SystemExit) as exc:
+                self._failure = exc
+                for server in self._servers.values():
+                    server.should_exit = True
+
         async def run_all() -> None:
-            await asyncio.gather(*(s.serve() for s in self._servers.values()))
+            await asyncio.gather(*(run(name) for name in self._servers))
 
         self._thread = threading.Thread(target=asyncio.run, args=(run_all(),), name="flowdeck-mocks", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 15
         while not all(s.started for s in self._servers.values()):
-            if time.monotonic() > deadline or not self._thread.is_alive():
+            if time.monotonic() > deadline or not self._thread.is_alive() or self._failure is not None:
                 self.stop()
-                raise RuntimeError("mock providers did not start (port in use?)")
+                raise RuntimeError(f"mock providers did not start ({self._failure or 'not within 15 s'})")
             time.sleep(0.01)
-        for name, server in self._servers.items():
-            port = server.servers[0].sockets[0].getsockname()[1]
-            self.urls[name] = f"http://127.0.0.1:{port}{self._mocks[name].path}"
+        for name, sock in self._sockets.items():
+            self.urls[name] = f"http://127.0.0.1:{sock.getsockname()[1]}{self._mocks[name].path}"
         return self
 
     def stop(self) -> None:
@@ -95,6 +150,10 @@ class MockProviders:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        for sock in self._sockets.values():  # uvicorn closes them; not if it never got to serve them
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._sockets = {}
 
     def __enter__(self) -> MockProviders:
         return self if self.urls else self.serve()
@@ -105,6 +164,8 @@ class MockProviders:
     @property
     def env(self) -> dict[str, str]:
         """Environment variables pointing flowdeck at these mocks, with matching credentials."""
+        if not self.urls:
+            raise RuntimeError(_NOT_SERVING)
         env: dict[str, str] = {}
         for name, mock in self._mocks.items():
             env.update(mock.env(self.config, self.urls[name]))
