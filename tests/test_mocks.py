@@ -513,3 +513,41 @@ def test_a_busy_port_names_port_and_provider_and_prints_nothing(capfd: pytest.Ca
 def test_an_unknown_ports_key_is_refused_naming_the_providers() -> None:
     with pytest.raises(ValueError, match="ports: no mock provider named 'gumlop'; the providers are: databar, "):
         MockProviders(ports={"gumlop": 1})
+
+
+class TestThePytestFixtures:
+    """The plugin's fixtures as a user's suite meets them, with ``flowdeck_mock_config`` overridden."""
+
+    @pytest.fixture
+    def flowdeck_mock_config(self) -> MockConfig:
+        return MockConfig(seed=11, run_seconds=(0.5, 0.5), failure_rate=1.0)
+
+    def test_they_serve_the_overriding_config_and_poll_fast(
+        self, flowdeck_mocks: MockProviders, flowdeck_client: flowdeck.Client
+    ) -> None:
+        with pytest.raises(flowdeck.RunFailed):  # failure_rate=1.0: the override was served
+            flowdeck_client.run("databar:flow/1", {"domain": "stripe.com"})
+        # A client's default policy first polls at 0.5 s and sees a 0.5 s run end in one or two polls.
+        assert flowdeck_mocks.states["databar"].calls["get_task"] >= 5
+
+
+# --- the docs a user pastes from ------------------------------------------------------------------------------
+
+
+def test_testing_docstrings_name_only_what_exists() -> None:
+    import flowdeck.testing
+
+    named: set[str] = set()
+    for obj in [flowdeck.testing, *(getattr(flowdeck.testing, n) for n in flowdeck.testing.__all__)]:
+        named |= set(re.findall(r"flowdeck\.testing\.(\w+)", getattr(obj, "__doc__", None) or ""))
+    assert named, "the docstrings no longer point into flowdeck.testing: update this test"
+    assert {n for n in named if not hasattr(flowdeck.testing, n)} == set()
+
+
+def test_the_package_docstring_example_runs_as_pasted() -> None:
+    """``help(flowdeck)``'s example runs in a fresh interpreter namespace, not only with the suite's names."""
+    import doctest
+
+    (test,) = doctest.DocTestFinder(recurse=False).find(flowdeck, globs={})
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test, out=lambda text: None)
+    assert result.attempted and not result.failed

@@ -1,10 +1,13 @@
 """flowdeck: one typed client for hosted workflow runners (Databar, StackAI, Gumloop, SuperAI Flows).
 
 >>> import flowdeck
->>> with flowdeck.Client(env=mock_env) as client:  # credentials from the environment (here: the mocks')
+>>> from flowdeck.testing import MockProviders  # mock providers on 127.0.0.1, instead of real credentials
+>>> with MockProviders() as mocks, flowdeck.Client(env=mocks.env) as client:
 ...     run = client.run("databar:flow/123", {"domain": "stripe.com"})
 >>> run.status
 <Status.SUCCEEDED: 'SUCCEEDED'>
+
+With real credentials in the environment (``DATABAR_API_KEY`` ...), ``flowdeck.Client()`` reads them.
 
 The command line (``flowdeck``) needs ``pip install 'flowdeck[cli]'``; the mock providers and the
 pytest fixtures (``flowdeck.testing``) need ``pip install 'flowdeck[testing]'``.

@@ -173,7 +173,7 @@ class MockConfig:
 
     Per row, the inputs ``mock_status`` (a status word, as above) and ``mock_outcome`` (``"fail"`` or
     ``"cancel"``) do the same. Otherwise ``failure_rate`` (seeded) decides. Every documented status and
-    error, with its trigger and what the facade makes of it, is in :data:`flowdeck.testing.CONVENTIONS`.
+    error, with its trigger and what the facade makes of it, is in :func:`flowdeck.testing.conventions`.
 
     ``run_seconds`` is how long runs take on the mock clock (a uniform range). ``databar_credits`` is
     the Databar balance (``None``: unlimited): a run reserves 1 credit when it starts and keeps it if it
