@@ -157,3 +157,28 @@ def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword
         "refusing to send credentials to http://db.example over plain http; set DATABAR_BASE_URL to an "
         "https:// URL (plain http is accepted only for a loopback host)"
     )
+
+
+def test_a_misconfigured_provider_is_named_in_the_summary_even_when_another_is_ready() -> None:
+    """Exit 0 while one provider is usable (documented), but the half-set one is not passed over."""
+    env = {"DATABAR_API_KEY": KEY, "GUMLOOP_API_KEY": "gl-secret-5523"}
+    code, found, table = doctor(env)
+    assert code == 0 and found["gumloop"]["state"] == "misconfigured"
+    body = json.loads(runner.invoke(app, ["doctor", "--json"], env=env).stdout)
+    assert body["summary"] == "1 of 4 providers ready; misconfigured: Gumloop (see the table)"
+    assert "misconfigured: Gumloop" in table
+
+
+def test_verify_names_the_superai_account_but_never_a_secret() -> None:
+    """The login email is shown (which account was accepted: not a secret); password and token never are."""
+    from flowdeck.testing import MockConfig, MockProviders
+
+    config = MockConfig(superai_password=PASSWORD, superai_token="su-token-1234")
+    with MockProviders(config) as mocks:
+        env = {k: v for k, v in mocks.env.items() if k != "SUPERAI_TOKEN"}  # log in with email and password
+        code, found, table = doctor(env, "--verify")
+    assert code == 0
+    assert found["superai"]["verify"] == "valid"
+    assert found["superai"]["verify_reason"] == "login accepted for mock@example.com"
+    for secret in (PASSWORD, "su-token-1234", config.databar_key, config.gumloop_key, config.stackai_key):
+        assert secret not in table and secret not in json.dumps(found), secret

@@ -551,3 +551,10 @@ def test_the_package_docstring_example_runs_as_pasted() -> None:
     (test,) = doctest.DocTestFinder(recurse=False).find(flowdeck, globs={})
     result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test, out=lambda text: None)
     assert result.attempted and not result.failed
+
+
+def test_troubleshooting_gives_the_busy_port_advice_the_command_gives() -> None:
+    """`flowdeck mock` says "or 0 for free ones"; the README row must not say something else."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `error: port 8081 (for databar) is not free`")]
+    assert "`--port 0`" in row and "leave it out" not in row.split("`--port 0`")[0]

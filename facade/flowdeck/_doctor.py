@@ -1,4 +1,4 @@
-"""``flowdeck doctor``: is each provider usable with this environment? Never prints a credential.
+"""``flowdeck doctor``: is each provider usable with this environment? Never prints a secret (an email is not one).
 
 Each provider's state comes from the registry's declaration and the same checks the client makes
 before its first request (URLs, credentials, header safety), so doctor and the client cannot
@@ -213,12 +213,21 @@ def table(diagnoses: list[Diagnosis]) -> Any:
 
 
 def summary(diagnoses: list[Diagnosis]) -> str:
-    """One line: how many providers are usable, and what to do when none is."""
+    """One line: how many providers are usable, which are not and why, and what to do when none is.
+
+    A misconfigured provider is named even when others are ready: its variables are set, so it was
+    probably meant to work (the exit code stays 0 while one provider is usable).
+
+    >>> summary(diagnose({"DATABAR_API_KEY": "k", "SUPERAI_EMAIL": "a@b.c"}))
+    '1 of 4 providers ready; misconfigured: SuperAI Flows (see the table)'
+    """
     ready = [d.title for d in diagnoses if d.usable]
     rejected = [d.title for d in diagnoses if d.verdict is Verdict.REJECTED]
     unreachable = [d.title for d in diagnoses if d.state is State.READY and d.unreachable]
+    misconfigured = [d.title for d in diagnoses if d.state is State.MISCONFIGURED]
     trouble = [f"credentials rejected by {', '.join(rejected)}"] if rejected else []
     trouble += [f"unreachable: {', '.join(unreachable)} (check the network and the base URL)"] if unreachable else []
+    trouble += [f"misconfigured: {', '.join(misconfigured)} (see the table)"] if misconfigured else []
     if trouble:
         return f"{len(ready)} of {len(diagnoses)} providers ready; {'; '.join(trouble)}"
     if ready:
