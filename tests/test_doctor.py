@@ -1,5 +1,5 @@
 """`flowdeck doctor`: each provider ready / not configured / misconfigured with the reason; exit 1 when
-none is usable; --json; never a credential's value; no network unless --network."""
+none is usable or one is misconfigured; --json; never a credential's value; no network unless --network."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_a_value_is_never_printed() -> None:
         "GUMLOOP_BASE_URL": "https://user:gl-url-secret-77@api.gumloop.com/api/v1?api_key=gl-query-secret-88",
     }  # fmt: skip
     code, found, table = doctor(env)
-    assert code == 0 and found["databar"]["state"] == "ready"
+    assert code == 1 and found["databar"]["state"] == "ready"  # 1: StackAI and Gumloop are misconfigured
     as_json = runner.invoke(app, ["doctor", "--json"], env=env).output
     for value in (KEY, "sa-key with space 9931", PASSWORD, "gl-secret-5523", "gl-url-secret-77", "gl-query-secret-88"):
         assert value not in table and value not in as_json, value
@@ -160,10 +160,11 @@ def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword
 
 
 def test_a_misconfigured_provider_is_named_in_the_summary_even_when_another_is_ready() -> None:
-    """Exit 0 while one provider is usable (documented), but the half-set one is not passed over."""
+    """A half-set provider fails the check even beside a ready one (gh auth status), and is named."""
     env = {"DATABAR_API_KEY": KEY, "GUMLOOP_API_KEY": "gl-secret-5523"}
     code, found, table = doctor(env)
-    assert code == 0 and found["gumloop"]["state"] == "misconfigured"
+    assert code == 1 and found["gumloop"]["state"] == "misconfigured"
+    assert doctor({"DATABAR_API_KEY": KEY})[0] == 0  # the others not configured at all: fine
     body = json.loads(runner.invoke(app, ["doctor", "--json"], env=env).stdout)
     assert body["summary"] == "1 of 4 providers ready; misconfigured: Gumloop (see the table)"
     assert "misconfigured: Gumloop" in table

@@ -1,12 +1,13 @@
 """The ``flowdeck`` command line: run, status, cancel, inputs, batch, mock, doctor, demo.
 
 Exit codes: 0 done, 1 a run or row did not succeed (or the provider refused; ``cancel``: the run had
-already ended; ``batch --check``: not ready; ``doctor --verify`` or ``--network``: a key rejected, a
-provider unreachable), 2 usage or configuration (``cancel`` or ``status`` where the provider has no
-such endpoint), or a batch its pre-flight check refused (nothing was started, nothing written), 130
-interrupted (Ctrl-C), 143 terminated (SIGTERM). SIGTERM stops a command as Ctrl-C does (a batch
-flushes its journal and prints how to resume); the code differs so a supervisor can tell them apart,
-128 + the signal's number, as a shell reports a process the signal ended.
+already ended; ``batch --check``: not ready; ``doctor``: a provider misconfigured, or with
+``--verify`` or ``--network`` a key rejected, a provider unreachable), 2 usage or configuration
+(``cancel`` or ``status`` where the provider has no such endpoint), or a batch its pre-flight check
+refused (nothing was started, nothing written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+SIGTERM stops a command as Ctrl-C does (a batch flushes its journal and prints how to resume); the
+code differs so a supervisor can tell them apart, 128 + the signal's number, as a shell reports a
+process the signal ended.
 """
 
 from __future__ import annotations
@@ -1119,8 +1120,9 @@ def doctor(
 ) -> None:
     """Show whether each provider is ready, not configured or misconfigured (never a credential's value).
 
-    Exits 1 when no provider is usable, when a ready provider is unreachable (--network, --verify), or
-    (with --verify) when a provider rejects its key.
+    Exits 1 when no provider is usable, when one is misconfigured (a variable set, the setup incomplete
+    or invalid), when a ready provider is unreachable (--network, --verify), or (with --verify) when a
+    provider rejects its key.
     Example: flowdeck doctor --verify --json
     """
     from flowdeck import _doctor
@@ -1137,8 +1139,13 @@ def doctor(
     else:
         ui.out.print(_doctor.table(diagnoses))
         ui.out.print(Text(_doctor.summary(diagnoses)), soft_wrap=True)
+    # A misconfigured provider fails the check even beside a ready one (as `gh auth status` fails for
+    # any bad account): a variable was set, so that provider was meant to work.
     if not any(d.usable for d in diagnoses) or any(
-        d.verdict is _doctor.Verdict.REJECTED or (d.state is _doctor.State.READY and d.unreachable) for d in diagnoses
+        d.verdict is _doctor.Verdict.REJECTED
+        or d.state is _doctor.State.MISCONFIGURED
+        or (d.state is _doctor.State.READY and d.unreachable)
+        for d in diagnoses
     ):
         raise typer.Exit(EXIT_FAILED)
 
