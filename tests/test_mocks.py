@@ -505,7 +505,9 @@ def test_a_busy_port_names_port_and_provider_and_prints_nothing(capfd: pytest.Ca
         gc.collect()  # an unretrieved task's exception is printed when the task is collected
     assert capfd.readouterr() == ("", "")
     assert str(caught.value) == f"port {port} (for databar) is not free (Address already in use)"
-    assert type(caught.value).__name__ == "PortInUse"  # a RuntimeError a caller can single out
+    from flowdeck.testing import PortInUse
+
+    assert isinstance(caught.value, PortInUse)  # a RuntimeError a caller can single out, by its public name
     with mocks:  # nothing was left bound or running: the same object serves once the port is free
         assert mocks.urls["databar"] == f"http://127.0.0.1:{port}"
 
@@ -544,11 +546,14 @@ def test_testing_docstrings_name_only_what_exists() -> None:
     assert {n for n in named if not hasattr(flowdeck.testing, n)} == set()
 
 
-def test_the_package_docstring_example_runs_as_pasted() -> None:
-    """``help(flowdeck)``'s example runs in a fresh interpreter namespace, not only with the suite's names."""
+@pytest.mark.parametrize("documented", ["flowdeck", "Client", "AsyncClient"])
+def test_the_package_docstring_example_runs_as_pasted(documented: str) -> None:
+    """``help(flowdeck)``'s example (and the clients') runs in a fresh namespace, not only with the suite's names."""
     import doctest
 
-    (test,) = doctest.DocTestFinder(recurse=False).find(flowdeck, globs={})
+    obj = flowdeck if documented == "flowdeck" else getattr(flowdeck, documented)
+    globs = {} if documented == "flowdeck" else {documented: obj}  # what `from flowdeck import Client` gives
+    (test,) = doctest.DocTestFinder(recurse=False).find(obj, globs=globs)
     result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test, out=lambda text: None)
     assert result.attempted and not result.failed
 

@@ -379,7 +379,8 @@ class Client(_BaseClient):
     ``on_status_change(old, new)`` is called when a waited run changes status. Every option is a
     keyword: a misspelt one is a ``TypeError``, and an error for type checkers too.
 
-    >>> with Client(env=mock_env) as client:
+    >>> from flowdeck.testing import MockProviders  # mock providers on loopback: pip install 'flowdeck[testing]'
+    >>> with MockProviders() as mocks, Client(env=mocks.env) as client:
     ...     run = client.run("databar:flow/123", {"domain": "stripe.com"})
     >>> run.outputs["inputs"]
     {'domain': 'stripe.com'}
@@ -598,11 +599,15 @@ class AsyncClient(_BaseClient):
     once it refuses a share of them with 429 in a way slowing down helps: a quota, not random
     refusals (see flowdeck._adaptive).
 
-    >>> async def enrich(rows):
-    ...     async with AsyncClient(env=mock_env) as client:
+    >>> import asyncio
+    >>> from flowdeck.testing import MockProviders  # mock providers on loopback: pip install 'flowdeck[testing]'
+    >>> async def enrich(env, rows):
+    ...     async with AsyncClient(env=env) as client:
     ...         runs = [await client.start("databar:flow/1", row) for row in rows]
     ...         return await client.wait_many(runs)
-    >>> [run.status for run in asyncio.run(enrich([{"domain": "a.com"}, {"domain": "b.com"}]))]
+    >>> with MockProviders() as mocks:
+    ...     runs = asyncio.run(enrich(mocks.env, [{"domain": "a.com"}, {"domain": "b.com"}]))
+    >>> [run.status for run in runs]
     [<Status.SUCCEEDED: 'SUCCEEDED'>, <Status.SUCCEEDED: 'SUCCEEDED'>]
     """
 

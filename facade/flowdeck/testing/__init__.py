@@ -30,7 +30,7 @@ try:
         conventions_text,
     )
     from flowdeck.testing._mockcore import Faults, MockClock, MockConfig, MockState, RunRecord, scripted_status
-    from flowdeck.testing._server import PROVIDERS, MockProviders
+    from flowdeck.testing._server import PROVIDERS, MockProviders, PortInUse
     from flowdeck.testing._superai import SUPERAI_SCRIPTED_FLOWS
 except ModuleNotFoundError as exc:
     if extra_for(exc) is None:
@@ -47,6 +47,7 @@ __all__ = [
     "MockConfig",
     "MockProviders",
     "MockState",
+    "PortInUse",
     "RunRecord",
     "conventions",
     "conventions_markdown",
