@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -90,3 +91,14 @@ def validating_http_client(urls: dict[str, str], seen: list[str] | None = None, 
         transport=RetryTransport(httpx.HTTPTransport()),
         event_hooks={"response": [hook], "request": list(hooks.get("request", []))},
     )
+
+
+def examples(full: int) -> int:
+    """How many examples a fuzzing suite draws: ``full`` under ``make contract`` (FLOWDECK_CONTRACT_FULL=1),
+    half in ``make test``, whose whole suite must stay under three minutes on two cores. The draws are
+    derandomized: the same half every run, a subset of the full run's.
+
+    >>> examples(30) in (15, 30)
+    True
+    """
+    return full if os.environ.get("FLOWDECK_CONTRACT_FULL") == "1" else max(1, full // 2)

@@ -15,17 +15,17 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract_tests._spec import PROVIDERS, schema
+from contract_tests._spec import PROVIDERS, examples, schema
 
 pytestmark = pytest.mark.contract
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ = settings(
-    max_examples=30, derandomize=True, deadline=None, database=None,
+    max_examples=examples(30), derandomize=True, deadline=None, database=None,
     suppress_health_check=list(HealthCheck),
 )  # fmt: skip
 STATEFUL = settings(
-    max_examples=8, stateful_step_count=4, derandomize=True, deadline=None, database=None,
+    max_examples=examples(8), stateful_step_count=4, derandomize=True, deadline=None, database=None,
     suppress_health_check=list(HealthCheck),
 )  # fmt: skip
 

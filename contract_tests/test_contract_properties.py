@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
+from contract_tests._spec import examples
 from tests._fakes import BASES, ENV, EXEC_UUID, FLOW_UUID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.contract
 
 SETTINGS = settings(
-    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=examples(25), deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 # A broken body is cheap to draw, and the one that matters (a field dropped or mistyped in one item) is one
 # branch of six: twice the examples, so each case meets it.
-BREAKING = settings(SETTINGS, max_examples=50)
+BREAKING = settings(SETTINGS, max_examples=examples(50))
 ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,39}$"}
 # Each item of a list answer is parsed on its own, so a few items find what a hundred would; unbounded,
 # hypothesis draws lists of big nested objects and one example of a list schema takes seconds.
