@@ -44,9 +44,12 @@ mutate: install
 spec-check: install
 	$(SPECPIPE) check
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. Bytecode is written even where
+# PYTHONDONTWRITEBYTECODE is set (as on CI machines): otherwise every pytest process rewrites the asserts of
+# ~450 modules again (its plugins' whole packages: schemathesis, hypothesis, flowdeck), 6 s of CPU each, and
+# every `flowdeck` subprocess a test starts compiles flowdeck and its generated clients from source.
 define run_pytest
-	$(PY) -m pytest $(1); rc=$$?; \
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
