@@ -10,10 +10,13 @@ SPECPIPE := $(BIN)/specpipe
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# specs/ is a second, development-only project: the `specpipe` command, never in flowdeck's wheel. Installed
+# after flowdeck, so that replacing an older flowdeck (which shipped a `specpipe` script) cannot remove its script.
+$(VENV)/.installed: pyproject.toml specs/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./specs
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -1208,6 +1208,13 @@ def test_a_deleted_raw_page_is_named_in_one_line_exit_2(
     assert "specs/manifest.yaml lists specs/raw/databar-run-flow.md but the file is missing" in err
 
 
+def test_help_shows_no_rest_markup() -> None:
+    """`specpipe --help` reads as plain text: no `::` line, no double backquotes."""
+    proc = subprocess.run([SPECPIPE, "--help"], capture_output=True, text=True)  # noqa: S603
+    assert proc.returncode == 0 and "specpipe build" in proc.stdout, proc.stderr
+    assert "::" not in proc.stdout.splitlines() and "``" not in proc.stdout, proc.stdout
+
+
 def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
     """`specpipe report A B | head -1`: the reader is gone before the report is written."""
     read, write = os.pipe()

@@ -1,6 +1,6 @@
 """The optional parts of flowdeck and the extras that install them.
 
-``pip install flowdeck`` is the library alone (httpx, attrs, stamina, python-dateutil). The command
+``pip install flowdeck`` is the library alone (httpx, attrs, python-dateutil, sniffio). The command
 line needs ``flowdeck[cli]``; the mock providers and pytest fixtures need ``flowdeck[testing]``.
 """
 

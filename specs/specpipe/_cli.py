@@ -126,10 +126,21 @@ def _flag(value: bool, env: str) -> bool:
     return value or os.environ.get(env, "") == "1"
 
 
+def _plain(text: str) -> str:
+    r"""The module docstring as ``--help`` shows it: without reST markup (the ``::`` line, double backquotes).
+
+    >>> print(_plain("The ``x`` commands.\n\n::\n\n    x build"))
+    The x commands.
+    <BLANKLINE>
+        x build
+    """
+    return re.sub(r"\n::\n\n", "\n", text).replace("``", "")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run one command; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="specpipe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="specpipe", description=_plain(__doc__ or ""), formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: cwd)")
     parser.add_argument(
