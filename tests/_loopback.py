@@ -81,6 +81,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body for the ACK
 
             def _serve(self) -> None:
                 url = urlsplit(self.path)

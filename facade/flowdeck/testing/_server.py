@@ -38,12 +38,15 @@ def _listen(ports: Mapping[str, int], providers: tuple[str, ...]) -> dict[str, s
     """One bound socket per provider (its port from ``ports``, else a free one), or PortInUse.
 
     Bound here rather than by uvicorn, so that a taken port is one clear error before any server
-    starts, with nothing left running or printed.
+    starts, with nothing left running or printed. Made with ``IPPROTO_TCP`` named, as
+    ``loop.create_server`` makes its own: asyncio sets ``TCP_NODELAY`` only on connections accepted
+    from a socket whose protocol is TCP, and without it Nagle's algorithm holds each response's body
+    until the client's delayed ACK, on every request after the first on a kept-alive connection.
     """
     sockets: dict[str, socket.socket] = {}
     try:
         for name in providers:
-            sock = socket.socket()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sockets[name] = sock
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
             port = ports.get(name, 0)
