@@ -337,7 +337,7 @@ async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_p
 
 
 def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flowdeck import _cli
+    from flowdeck._cli import app, batch_run
     from typer.testing import CliRunner
 
     from tests._cli import jsonl
@@ -349,15 +349,15 @@ def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, mon
             built.append(options.get("adaptive_rate", False))
             super().__init__(**options)
 
-    monkeypatch.setattr(_cli, "AsyncClient", Recorded)
+    monkeypatch.setattr(batch_run, "AsyncClient", Recorded)
     inputs = jsonl(tmp_path / "in.jsonl", [{"row": str(i)} for i in range(3)])
     with MockProviders(MockConfig(seed=7)) as mocks:
         for key, value in mocks.env.items():
             monkeypatch.setenv(key, value)
         for n, flags in enumerate(([], ["--no-adaptive-rate"], ["--adaptive-rate"])):
             args = ["batch", "databar:flow/q", str(inputs), "--out", str(tmp_path / f"out{n}.jsonl"), *flags]
-            result = CliRunner().invoke(_cli.app, [*args, "--json"])
+            result = CliRunner().invoke(app, [*args, "--json"])
             assert json.loads(result.stdout)["statuses"] == {"SUCCEEDED": 3}, result.output
     assert built == [False, False, True]  # off by default (README: what it costs under random 429s)
-    help_text = CliRunner().invoke(_cli.app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout
+    help_text = CliRunner().invoke(app, ["batch", "--help"], env={"COLUMNS": "200"}).stdout
     assert "--adaptive-rate" in help_text

@@ -10,8 +10,7 @@ from typing import Any
 
 import flowdeck
 import pytest
-from flowdeck import _cli
-from flowdeck._cli import app
+from flowdeck._cli import app, batch, batch_run, inputs, run, status
 from flowdeck.testing import MockConfig, MockProviders
 from typer.testing import CliRunner
 
@@ -256,7 +255,8 @@ def test_every_client_the_cli_opens_is_closed(
             closed.append(self)
             super().close()
 
-    monkeypatch.setattr(_cli, "Client", Tracked)
+    for module in (run, status, inputs, batch):  # each command module that opens a client
+        monkeypatch.setattr(module, "Client", Tracked)
     csv = tmp_path / "in.csv"
     csv.write_text("topic\nx\n")
     for args in (
@@ -326,8 +326,8 @@ async def test_batch_runs_on_aiohttp_when_installed_and_on_httpcore_otherwise(mo
     from flowdeck._aiohttp import AiohttpTransport
     from flowdeck._transport import ShardedAsyncTransport
 
-    async with _cli.batch_client() as client:
+    async with batch_run.batch_client() as client:
         assert isinstance(client._http._inner, AiohttpTransport)  # type: ignore[union-attr]
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    async with _cli.batch_client() as client:
+    async with batch_run.batch_client() as client:
         assert isinstance(client._http._inner, ShardedAsyncTransport)  # type: ignore[union-attr]

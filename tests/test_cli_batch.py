@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowdeck import _cli
 from flowdeck._batch import FailureGroup
 from flowdeck._cli import app
+from flowdeck._cli.next_steps import next_step
 from flowdeck._client import AsyncClient
 from flowdeck.testing import Faults, MockConfig, MockProviders
 from typer.testing import CliRunner
@@ -543,7 +543,7 @@ def test_retries_are_counted_in_the_progress_display_and_printed_only_with_v(
     assert loud.exit_code == 0, loud.output
     assert loud.stderr.count("flowdeck.retries: retrying POST api.example.com/v1/x after HTTP 429") == 7
     assert not logging.getLogger().handlers or all(
-        type(h).__module__ != "flowdeck._cli_output" for h in logging.getLogger().handlers
+        type(h).__module__ != "flowdeck._cli.output" for h in logging.getLogger().handlers
     )  # the command's log routing is gone once it returns
 
 
@@ -581,22 +581,18 @@ def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp
 def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
     refused = FailureGroup("NOT_STARTED", "gumloop", "RateLimitError", "HTTP 429: quota", (2, 3))
     resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
-    assert _cli._next_step(refused, resume, Path("o.jsonl")).endswith(" --out o.jsonl --adaptive-rate")
+    assert next_step(refused, resume, Path("o.jsonl")).endswith(" --out o.jsonl --adaptive-rate")
     dropped = FailureGroup("NOT_STARTED", "gumloop", "TransportError", "ConnectError", (2,))
-    assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
-        "run: flowdeck batch gumloop:g in.csv --out o.jsonl"
-    )
+    assert next_step(dropped, resume, Path("o.jsonl")).endswith("run: flowdeck batch gumloop:g in.csv --out o.jsonl")
 
 
 def test_runs_the_provider_does_not_know_are_not_pointed_to_waiting_again() -> None:
     resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
     lost = FailureGroup("POLL_ERROR", "gumloop", "NotFoundError", "HTTP 404: run not found", (1, 2))
-    step = _cli._next_step(lost, resume, Path("o.jsonl"))
+    step = next_step(lost, resume, Path("o.jsonl"))
     assert "does not know these runs" in step and "flowdeck batch" not in step, step
     dropped = FailureGroup("POLL_ERROR", "gumloop", "TransportError", "ConnectError", (1,))
-    assert _cli._next_step(dropped, resume, Path("o.jsonl")).endswith(
-        "run: flowdeck batch gumloop:g in.csv --out o.jsonl"
-    )
+    assert next_step(dropped, resume, Path("o.jsonl")).endswith("run: flowdeck batch gumloop:g in.csv --out o.jsonl")
 
 
 def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str, str], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import flowdeck.__main__ as entry
 import pytest
 from flowdeck._batch import BatchSummary
 from flowdeck._cli import app
-from flowdeck._cli_output import summary_line
+from flowdeck._cli.output import summary_line
 from flowdeck.testing import MockProviders
 from typer.testing import CliRunner
 

@@ -538,7 +538,7 @@ def test_no_such_host_is_said_in_words_for_a_providers_own_url(monkeypatch: pyte
     # No lookup is made (loopback only): the error is what the HTTP library raises for a name that does
     # not resolve, on either of flowdeck's HTTP stacks.
     import httpx
-    from flowdeck._cli import _explain
+    from flowdeck._cli.explain import explain
     from flowdeck._errors import TransportError
 
     monkeypatch.delenv("GUMLOOP_BASE_URL", raising=False)
@@ -549,7 +549,7 @@ def test_no_such_host_is_said_in_words_for_a_providers_own_url(monkeypatch: pyte
                 httpx.ConnectError(text)
             )
         except TransportError as exc:
-            assert _explain(exc) == (
+            assert explain(exc) == (
                 "gumloop: cannot connect to api.gumloop.com:443 (no such host), Gumloop's own URL "
                 "(GUMLOOP_BASE_URL is not set): check the network (flowdeck doctor --network tries it); "
                 "nothing was sent"
@@ -691,9 +691,9 @@ def test_numbers_that_are_no_use_are_named_for_what_they_are(
 
 
 def test_rate_per_minute_is_per_minute(mock_env: dict[str, str], tmp_path: Path) -> None:
-    from flowdeck._cli import _parse_rate
+    from flowdeck._cli.batch_options import parse_rate
 
-    assert (_parse_rate("120/m"), _parse_rate("7200/h"), _parse_rate("2/s"), _parse_rate("2")) == (2.0, 2.0, 2.0, 2.0)
+    assert (parse_rate("120/m"), parse_rate("7200/h"), parse_rate("2/s"), parse_rate("2")) == (2.0, 2.0, 2.0, 2.0)
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(2)])
     done = runner.invoke(
         app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--rate", "600/m"]

@@ -46,7 +46,7 @@ PROVIDER_TIME = {
     *(f"flowdeck._providers.{name}" for name in ("databar", "stackai", "gumloop", "superai")),
 }  # fmt: skip
 NEVER_AT_IMPORT = {
-    "flowdeck._cli", "flowdeck._cli_output", "flowdeck._batch", "flowdeck._doctor", "flowdeck._preflight",
+    "flowdeck._cli", "flowdeck._cli.output", "flowdeck._batch", "flowdeck._doctor", "flowdeck._preflight",
     "flowdeck._aiohttp", "flowdeck._pytest_plugin", "flowdeck.testing", "flowdeck._extras", "flowdeck._adaptive",
     "aiohttp", *PROVIDER_TIME,
 }  # fmt: skip

@@ -1,0 +1,129 @@
+"""The command line's frame: the typer app, exit codes, one-line errors, and SIGTERM as Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+import flowdeck
+from flowdeck._cli.output import (
+    Ui,
+)
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt, so that every command stops the same way."""
+
+
+def interrupt_code(exc: BaseException) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` for the command's duration (only the main thread has signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Group(TyperGroup):
+    """Usage errors as one line (``error: ...``) with exit 2, instead of a usage block."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        if not extra.pop("standalone_mode", True):  # an embedding program handles errors itself
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # the base of click's usage and parameter errors
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
+            Ui.for_streams().error(f"{exc.format_message()}{where}")
+            sys.exit(exc.exit_code)
+        except typer.Abort as exc:  # click's word for an interruption no command handled itself
+            Ui.for_streams().error("interrupted")
+            sys.exit(interrupt_code(exc.__cause__ or exc))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Run workflows on Databar, StackAI, Gumloop and SuperAI Flows.",
+    invoke_without_command=True,  # bare `flowdeck` prints the help (see _options)
+    add_completion=False,
+    pretty_exceptions_enable=False,  # a rich traceback would print locals: credentials among them
+    rich_markup_mode=None,
+)
+
+
+_current: list[Ui] = []
+
+
+def current_ui() -> Ui:
+    if not _current:  # a command invoked without the app callback (a direct call in a test)
+        _current.append(Ui.for_streams())
+    return _current[-1]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"flowdeck {flowdeck.__version__}")
+        raise typer.Exit()
+
+
+def positive(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):  # `inf` and `nan` parse as floats
+        raise typer.BadParameter(f"{value:g} must be a finite number of seconds")
+    if value is not None and value <= 0:
+        raise typer.BadParameter(f"{value:g} must be more than 0 seconds")
+    return value
+
+
+Verbose = Annotated[
+    int, typer.Option("-v", "--verbose", count=True, help="-v: show each retry; -vv: every request and poll.")
+]
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Verbose = 0,
+) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+    ui = Ui.for_streams()
+    _current[:] = [ui]
+    ctx.with_resource(ui.logging_routed())
+    ctx.with_resource(_sigterm_as_interrupt())
+    ui.set_verbose(verbose)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    current_ui().error(message)
+    raise typer.Exit(code)

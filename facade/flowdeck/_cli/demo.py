@@ -1,0 +1,93 @@
+"""``flowdeck demo``: a real batch over the embedded mock providers."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from flowdeck._batch import (
+    read_rows,
+)
+from flowdeck._cli.batch_run import execute_batch
+from flowdeck._cli.common import EXIT_USAGE, current_ui, fail
+from flowdeck._cli.output import (
+    print_failures,
+    summary_line,
+    summary_table,
+)
+from flowdeck._client import AsyncClient
+from flowdeck._extras import install_hint
+from flowdeck._lifecycle import PollPolicy
+
+DEMO_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+DEMO_SCRIPTED = (
+    "The failing rows are scripted to fail, to show those paths: workflow ids with 'fail-' fail at the provider "
+    "(FAILED), an unknown SuperAI flow is refused at start (REJECTED), and about 3% of the other runs fail at random."
+)
+
+
+def demo_rows(n: int) -> list[dict[str, Any]]:
+    """A few hundred input rows spread over the four providers, some scripted to fail."""
+    rows = []
+    for i in range(n):
+        fail = i % 9 == 4
+        kind = i % 4
+        if kind == 0:
+            rows.append(
+                {"workflow": f"databar:flow/{'fail-' if fail else ''}enrich-company", "domain": f"company{i}.com"}
+            )
+        elif kind == 1:
+            rows.append({"workflow": f"stackai:acme/{'fail-' if fail else ''}summarize", "in-0": f"ticket #{i}"})
+        elif kind == 2:
+            rows.append({"workflow": f"gumloop:{'fail-' if fail else ''}weekly-digest", "topic": f"topic {i}"})
+        else:
+            flow = "00000000-0000-4000-8000-000000000404" if fail else DEMO_FLOW  # unknown flow: refused at start
+            rows.append({"workflow": f"superai:{flow}", "file_key": f"invoices/{i}.pdf"})
+    return rows
+
+
+def demo(
+    rows: Annotated[int, typer.Option(min=1, metavar="N", help="How many input rows")] = 300,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the mocks' random choices")] = 7,
+) -> None:
+    """Serve the embedded mock providers and run a real batch over all four (what `make demo` does)."""
+    try:
+        from flowdeck.testing import MockConfig, MockProviders
+    except ImportError as exc:  # pragma: no cover - only without the testing extra
+        fail(install_hint("flowdeck demo", "testing", exc.name), EXIT_USAGE)
+    ui = current_ui()
+    ui.out.print(Text(f"flowdeck demo: {rows} rows over Databar, StackAI, Gumloop and SuperAI mocks"), soft_wrap=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="flowdeck-demo-") as work,
+        MockProviders(MockConfig(seed=seed, run_seconds=(0.5, 4.0), failure_rate=0.03)) as mocks,
+    ):
+        inputs, results = Path(work) / "inputs.jsonl", Path(work) / "results.jsonl"
+        inputs.write_text("".join(json.dumps(r) + "\n" for r in demo_rows(rows)), encoding="utf-8")
+
+        def factory() -> AsyncClient:
+            return AsyncClient(env=mocks.env, poll_policy=PollPolicy(initial=0.25, factor=1.5, max_interval=2.0))
+
+        summary = execute_batch(
+            ui, factory, read_rows(inputs, "column:workflow"), results, concurrency=100, rate=150.0, timeout=120.0,
+            retry_unknown=False, retry_rejected=False,
+            on_interrupt=lambda _journal, _exc: ui.note(
+                "\nInterrupted. The demo's mock providers and files are gone with it; run `flowdeck demo` "
+                "again to start over.", "yellow"),
+        )  # fmt: skip
+        ui.out.print(summary_line(summary), soft_wrap=True)
+        ui.out.print(summary_table(summary))
+        print_failures(ui, summary.failures, [None] * len(summary.failures))
+        ui.out.print(Text(DEMO_SCRIPTED, style="cyan"), soft_wrap=True)
+        dupes = sum(len(d) for d in mocks.duplicate_starts().values())
+        ui.out.print(Text(f"runs started at the mocks: {mocks.start_count}; duplicate starts: {dupes}"))
+        first_ok = next((json.loads(x) for x in results.read_text().splitlines() if '"SUCCEEDED"' in x), None)
+    if first_ok:
+        ui.out.print(Text("a result line (the demo's files were temporary and are removed):"), soft_wrap=True)
+        ui.json(first_ok)

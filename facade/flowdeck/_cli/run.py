@@ -1,0 +1,185 @@
+"""``flowdeck run``: start a run, follow it, print its outputs."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.status import Status as Spinner
+from rich.text import Text
+
+from flowdeck._batch import (
+    InputFileError,
+    loads_json,
+    read_text,
+)
+from flowdeck._cli.common import EXIT_FAILED, EXIT_USAGE, Verbose, current_ui, fail, interrupt_code, positive
+from flowdeck._cli.explain import explain
+from flowdeck._cli.show import json_always, run_json, show_run
+from flowdeck._cli.status import CANCELLABLE
+from flowdeck._client import Client
+from flowdeck._errors import (
+    ConfigurationError,
+    FlowdeckError,
+    InvalidRequestError,
+    WaitTimeout,
+)
+from flowdeck._models import Run
+from flowdeck._providers import parse_ref
+
+
+def clipped(text: str, keep: int = 60) -> str:
+    """``text`` short enough for a one-line error (a pasted value can be megabytes)."""
+    return text if len(text) <= keep else f"{text[: keep - 3]}..."
+
+
+def parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[str, Any]:
+    """``--inputs file.json``, then each ``-i key=value`` (a string) or ``-i key:=<json>`` (any JSON value)."""
+    inputs: dict[str, Any] = {}
+    if inputs_file is not None:
+        try:
+            loaded = loads_json(read_text(inputs_file, hint="a JSON file must be UTF-8", option=None))
+        except InputFileError as exc:
+            fail(f"--inputs {exc}", EXIT_USAGE)
+        except json.JSONDecodeError as exc:
+            fail(f"--inputs {inputs_file} line {exc.lineno}: not valid JSON ({exc.msg})", EXIT_USAGE)
+        if not isinstance(loaded, dict):
+            fail(f"--inputs {inputs_file}: must hold a JSON object, got {type(loaded).__name__}", EXIT_USAGE)
+        inputs.update(loaded)
+    given: dict[str, str] = {}  # each -i's input name: the pair that gave it
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or key == ":":
+            fail(f"-i {clipped(pair)!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
+        is_json, key = key.endswith(":"), key.removesuffix(":")
+        if given.get(key, pair) != pair:  # keeping the last would send a value nobody saw chosen over the other
+            fail(
+                f"-i: input {clipped(key)!r} given twice ({clipped(given[key], 30)!r} and {clipped(pair, 30)!r}); "
+                f"give it once",
+                EXIT_USAGE,
+            )
+        given[key] = pair
+        if is_json:
+            try:
+                inputs[key] = loads_json(value)
+            except json.JSONDecodeError as exc:
+                fail(
+                    f"-i {clipped(pair)!r}: the value after := is not JSON ({exc.msg}); "
+                    f"quote strings: {key}:='\"text\"'",
+                    EXIT_USAGE,
+                )
+        else:
+            inputs[key] = value
+    return inputs
+
+
+def follow_hint(run: Run) -> str:
+    lines = [f"  flowdeck status {run.provider} {shlex.quote(run.id)}"]
+    if run.provider in CANCELLABLE:
+        lines.append(f"  flowdeck cancel {run.provider} {shlex.quote(run.id)}")
+    return "\n".join(lines)
+
+
+def run(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="REF", help="Workflow: databar:flow/<id>, stackai:<org>/<flow>, gumloop:<id>, superai:<uuid>"
+        ),
+    ],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-i", "--input", metavar="KEY=VALUE", help="An input: key=value (a string) or key:=<json> (repeatable)."
+        ),
+    ] = None,
+    inputs_file: Annotated[
+        Path | None, typer.Option("--inputs", metavar="FILE", help="A JSON file with an object of inputs.")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Start the run and return at once (the id alone: --json | jq -r .run_id).")
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", callback=positive, help="Seconds to wait before giving up (the run goes on)."),
+    ] = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Start a run, show its status while it runs, and print its outputs.
+
+    \b
+    Examples:
+      flowdeck run databar:flow/123 -i domain=stripe.com
+      flowdeck run superai:<uuid> -i pages:=3 -i 'tags:=["a", "b"]' --json | jq .outputs
+    """
+    ui = current_ui()
+    ui.set_verbose(verbose)
+    known: dict[str, Any] = {}  # what the JSON error object says, as it becomes known
+    with json_always(ui, as_json, known):
+        values = parse_inputs(inputs, inputs_file)
+        try:
+            workflow = parse_ref(ref)
+        except InvalidRequestError as exc:
+            fail(explain(exc), EXIT_USAGE)
+        known["workflow"] = str(workflow)
+        spinner: list[Spinner] = []
+        latest: list[Run] = []  # the last state a poll saw: what an interruption reports
+
+        def on_change(_old: Run, new: Run) -> None:
+            latest[:] = [new]
+            for s in spinner:
+                s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
+
+        started: Run | None = None
+        try:
+            with Client(on_status_change=on_change) as client:
+                doing = "running (StackAI answers when the flow ends)" if workflow.provider == "stackai" else "starting"
+                with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
+                    started = client.start(workflow, values)
+                known.update(provider=started.provider, run_id=started.id)
+                if no_wait or started.is_terminal:
+                    show_run(started, as_json, outputs_only=not no_wait)  # a run that ended (StackAI's) was waited for
+                    if started.is_terminal and not started.succeeded:
+                        raise typer.Exit(EXIT_FAILED)
+                    if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
+                        ui.note(f"The run goes on at {started.provider}. Follow it with:\n{follow_hint(started)}")
+                    return
+                with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
+                    spinner.append(status)
+                    final = client.wait(started, timeout=timeout, raise_on_failure=False)
+        except KeyboardInterrupt as exc:
+            if started is None:
+                fail(
+                    f"interrupted while starting {workflow}: the run may or may not have started; "
+                    f"check at {workflow.provider}",
+                    interrupt_code(exc),
+                )
+            last = latest[-1] if latest else started
+            if as_json:
+                ui.json({**run_json(last), "interrupted": True})
+            ui.note(
+                f"Interrupted. Run {last.id} ({last.status.value}) goes on at {last.provider}. "
+                f"Follow it with:\n{follow_hint(last)}",
+                "yellow",
+            )
+            raise typer.Exit(interrupt_code(exc)) from None
+        except WaitTimeout as exc:
+            if as_json:  # the run for jq; a person reads it all in the one error line
+                show_run(exc.run, as_json)
+            follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
+            fail(
+                f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
+                f"{exc.run.provider}: follow it with `{follow}`"
+            )
+        except (ConfigurationError, InvalidRequestError) as exc:
+            fail(explain(exc), EXIT_USAGE)
+        except FlowdeckError as exc:
+            fail(explain(exc))
+        show_run(final, as_json, outputs_only=True)
+        if not final.succeeded:
+            raise typer.Exit(EXIT_FAILED)
