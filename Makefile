@@ -6,9 +6,12 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SPECPIPE := $(BIN)/specpipe
 
-.PHONY: install sdks generate spec-update spec-check spec-watch mutate test contract demo bench soak soak-contention lint clean
+.PHONY: install venv sdks generate spec-update spec-check spec-watch mutate test contract demo docs bench soak soak-contention lint clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: venv node_modules/.installed
+
+## The Python side alone: what the demo and the docs need (node and npm serve only the contract suites' Prism).
+venv: $(VENV)/.installed
 
 # specs/ is a second, development-only project: the `specpipe` command, never in flowdeck's wheel. Installed
 # after flowdeck, so that replacing an older flowdeck (which shipped a `specpipe` script) cannot remove its script.
@@ -75,8 +78,12 @@ test: install sdks lint
 contract: install sdks
 	FLOWDECK_CONTRACT_FULL=1 $(call run_pytest,-n 2 --dist worksteal contract_tests)
 
-demo: install
+demo: venv
 	$(BIN)/flowdeck demo
+
+## The documentation site, into site/; a broken link or reference fails the build.
+docs: venv
+	$(BIN)/mkdocs build --strict
 
 ## The 10,000-run fault soak (the suite runs 300-400); prints the README's Reliability table. Then the tests
 ## marked soak: the extra seeds and sizes of suite tests that `make test` runs one instance of.
@@ -117,5 +124,9 @@ lint: install
 	$(BIN)/ruff format --check facade tests contract_tests benchmarks specs/specpipe conftest.py
 	$(BIN)/mypy
 
+## What the verbs made, and nothing tracked: bench-results/ keeps its committed figures and chart.
 clean:
-	rm -rf $(VENV) .venv-sdks node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results
+	rm -rf $(VENV) .venv-sdks node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .specpipe site build dist
+	find bench-results -mindepth 1 -not -name latest.json -not -name throughput.svg -delete
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
+	rm -rf *.egg-info

@@ -38,6 +38,37 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# What a caller's shell may hold that would change what a test sees: options and plugins for the inner
+# pytest runs some tests start, modules put ahead of ours, the CLI's colours and widths. A provider's
+# real credentials and URLs (its name as a prefix) are dropped too.
+CALLER_ONLY = (
+    "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH", "PYTHONHOME",
+    "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONSAFEPATH", "PYTHONINSPECT", "PYTHONIOENCODING", "VIRTUAL_ENV",
+    "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES", "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+)  # fmt: skip
+
+
+def caller_only(name: str) -> bool:
+    """Whether ``name`` is a variable of the caller's that no test, nor a process it starts, may see."""
+    from flowdeck._providers import BUILTIN
+
+    return name in CALLER_ONLY or name.startswith(tuple(f"{p.upper()}_" for p in BUILTIN))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_environment() -> Iterator[None]:
+    """Tests, and every process they start, run without the caller's variables that change results.
+
+    Scrubbed per process once pytest has read its own options: the caller's ``-x`` still applies to
+    this run, never to a pytest that a test starts.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if caller_only(n)]:
+            patch.delenv(name)
+        yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_retry_waits() -> None:
     """Retries keep their attempt counts but skip their backoff sleeps (stamina's testing switch)."""

@@ -1,0 +1,44 @@
+"""The Makefile's housekeeping verbs: clean removes only what was built, demo needs no node."""
+
+# ruff: noqa: S603, S607 - make and git, on a scratch copy of the Makefile
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=30)
+    return done.stdout
+
+
+def test_clean_keeps_tracked_files(tmp_path: Path) -> None:
+    """make clean deletes build output (venvs, caches, site/, new bench files) and no tracked file."""
+    shutil.copy(ROOT / "Makefile", tmp_path)
+    tracked = ["bench-results/latest.json", "bench-results/throughput.svg", "facade/flowdeck/_x.py"]
+    built = [".venv/bin/python", "node_modules/a/index.js", ".pytest_cache/v", "site/index.html",
+             "bench-results/bulk.json", "facade/flowdeck/__pycache__/_x.cpython-311.pyc", ".mypy_cache/x"]  # fmt: skip
+    for name in tracked + built:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "Makefile", *tracked)
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "tracked")
+    subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, check=True, timeout=60)
+    assert _git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not [name for name in built if (tmp_path / name).exists()]
+
+
+def test_demo_needs_no_node(tmp_path: Path) -> None:
+    """make demo, once Python's venv is there, neither runs npm nor waits for node_modules."""
+    for name in ("Makefile", "pyproject.toml", "package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, tmp_path)
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / ".installed").touch()
+    done = subprocess.run(["make", "-n", "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "npm" not in done.stdout and "flowdeck demo" in done.stdout, done.stdout
