@@ -35,8 +35,9 @@ def test_clean_keeps_tracked_files(tmp_path: Path) -> None:
 
 def test_demo_needs_no_node(tmp_path: Path) -> None:
     """make demo, once Python's venv is there, neither runs npm nor waits for node_modules."""
-    for name in ("Makefile", "pyproject.toml", "package.json", "package-lock.json"):
-        shutil.copy(ROOT / name, tmp_path)
+    (tmp_path / "specs").mkdir()
+    for name in ("Makefile", "pyproject.toml", "specs/pyproject.toml", "package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / ".installed").touch()
     done = subprocess.run(["make", "-n", "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
