@@ -158,8 +158,17 @@ async def _plain_many(env: dict[str, str], n: int, rate: float, done_at: list[fl
     async with httpx.AsyncClient(base_url=env["DATABAR_BASE_URL"], headers={"x-apikey": KEY}, limits=limits) as http:
 
         async def call(method: str, url: str, **kwargs: Any) -> Any:
-            async with gate:
-                response = await http.request(method, url, **kwargs)
+            # A kept-alive connection the server closes as a request goes out is a benign disconnect: any
+            # user's loop sends an idempotent poll again. A start is not retried (it would pay twice).
+            attempts = 3 if method == "GET" else 1
+            for attempt in range(1, attempts + 1):
+                try:
+                    async with gate:
+                        response = await http.request(method, url, **kwargs)
+                    break
+                except httpx.TransportError:
+                    if attempt == attempts:
+                        raise
             response.raise_for_status()
             return response.json()
 
