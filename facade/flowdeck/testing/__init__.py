@@ -30,6 +30,7 @@ try:
         conventions_text,
     )
     from flowdeck.testing._mockcore import Faults, MockClock, MockConfig, MockState, RunRecord, scripted_status
+    from flowdeck.testing._recording import FILTERED, credentials, replay_async_sleep, replay_sleep, vcr_config
     from flowdeck.testing._server import PROVIDERS, MockProviders, PortInUse
     from flowdeck.testing._superai import SUPERAI_SCRIPTED_FLOWS
 except ModuleNotFoundError as exc:
@@ -38,6 +39,7 @@ except ModuleNotFoundError as exc:
     raise ModuleNotFoundError(install_hint("flowdeck.testing", "testing", exc.name), name=exc.name) from None
 
 __all__ = [
+    "FILTERED",
     "NEW_WORD",
     "PROVIDERS",
     "SUPERAI_SCRIPTED_FLOWS",
@@ -52,5 +54,9 @@ __all__ = [
     "conventions",
     "conventions_markdown",
     "conventions_text",
+    "credentials",
+    "replay_async_sleep",
+    "replay_sleep",
     "scripted_status",
+    "vcr_config",
 ]
