@@ -6,8 +6,8 @@ What this relies on about Databar's API is written down in docs/providers/databa
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from flowdeck_generated.databar.api.flows import get_flow, run_flow, run_flow_bulk
 from flowdeck_generated.databar.api.tasks import cancel_task, get_task
@@ -20,13 +20,15 @@ from flowdeck_generated.databar.models import (
     Inputs,
     Params,
     RunFlowIn,
+    RunResponse,
     Task,
     User,
     WaterfallRequest,
+    WaterfallTask,
 )
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
-from flowdeck._core import Op
+from flowdeck._core import Call, Op
 from flowdeck._details import Account, DeclaredInput, Flow
 from flowdeck._errors import GoneError, InvalidRequestError
 from flowdeck._models import Run, Status, WorkflowRef, credits_text
@@ -47,6 +49,8 @@ from flowdeck._providers._base import (
     to_dict,
     unset,
 )
+
+T = TypeVar("T")
 
 # The official SDK's TaskStatus words and what its poller does with them (docs/providers/databar.md):
 # `no_data` keeps polling as the SDK does; `success`/`error` are legacy spellings the SDK still
@@ -161,7 +165,7 @@ class DatabarAdapter(AdapterBase):
         )
         return run
 
-    def _pending(self, ref: WorkflowRef, started: Any) -> Run:
+    def _pending(self, ref: WorkflowRef, started: RunResponse | WaterfallTask) -> Run:
         raw = to_dict(started)
         status = map_status(self.name, STATUSES, started.status, operation="start", raw=raw)
         task_id = response_id(started.task_id, "databar task id")
@@ -215,10 +219,10 @@ class DatabarAdapter(AdapterBase):
         return account
 
     # One bound call per operation, whichever form the answer is read into.
-    def _flow_call(self, flow_id: str, parse: Any) -> Any:
+    def _flow_call(self, flow_id: str, parse: Callable[[FlowDetail], T]) -> Call[T]:
         return self.call("get_flow", get_flow, parse, bind(get_flow._get_kwargs, check_id(flow_id, "databar flow id")))
 
-    def _user_call(self, parse: Any) -> Any:
+    def _user_call(self, parse: Callable[[User], T]) -> Call[T]:
         return self.call("get_user", get_user, parse, bind(get_user._get_kwargs))
 
 

@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flowdeck_generated.gumloop.api.execution import get_pipeline_run, kill_pipeline, start_pipeline
-from flowdeck_generated.gumloop.models import KillPipelineBody, PipelineInput, PipelineRun, StartPipelineBody
+from flowdeck_generated.gumloop.models import (
+    KillPipelineBody,
+    PipelineInput,
+    PipelineRun,
+    StartPipelineBody,
+    StartPipelineResponse200,
+)
 
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op
@@ -73,7 +79,7 @@ class GumloopAdapter(AdapterBase):
         if project_id is not None:
             body.project_id = project_id
 
-        def parse(started: Any) -> Run:
+        def parse(started: StartPipelineResponse200) -> Run:
             url = unset(started.url)
             return Run(
                 self.name, ref, response_id(started.run_id, "gumloop run_id"), Status.PENDING, "STARTED",

@@ -21,10 +21,12 @@ from flowdeck_generated.superai.api.flow_executions import (
 )
 from flowdeck_generated.superai.api.task_executions import list_task_executions
 from flowdeck_generated.superai.models import (
+    AnonKey,
     FlowExecution,
     FlowExecutionCreate,
     FlowExecutionCreateInput,
     TaskExecution,
+    Token,
     TokenRequest,
 )
 
@@ -100,6 +102,10 @@ def outputs_by_task(tasks: list[TaskOutput]) -> dict[str, Any]:
     }
 
 
+def _anon_key(answer: AnonKey) -> str:
+    return answer.anon_key
+
+
 class SuperAIAdapter(AdapterBase):
     """SuperAI flow executions (``superai:<flow uuid>``)."""
 
@@ -133,10 +139,8 @@ class SuperAIAdapter(AdapterBase):
         return {"Authorization": f"Bearer {self._token.access}"}
 
     def _login(self) -> Op[None]:
-        anon = yield self.call(
-            "get_anon_key", get_anon_key, lambda r: r.anon_key, bind(get_anon_key._get_kwargs), headers={}
-        )
-        grant: Any = None
+        anon: str = yield self.call("get_anon_key", get_anon_key, _anon_key, bind(get_anon_key._get_kwargs), headers={})
+        grant: Token | None = None
         if self._token.refresh is not None:
             try:
                 grant = yield self._token_call(anon, "refresh_token", TokenRequest(refresh_token=self._token.refresh))
@@ -155,8 +159,8 @@ class SuperAIAdapter(AdapterBase):
             - TOKEN_MARGIN,
         )
 
-    def _token_call(self, anon: str, grant_type: Any, body: TokenRequest) -> Call[Any]:
-        def parse(token: Any) -> Any:
+    def _token_call(self, anon: str, grant_type: Any, body: TokenRequest) -> Call[Token]:
+        def parse(token: Token) -> Token:
             if not isinstance(token.access_token, str) or not token.access_token:
                 raise ValueError("access_token missing")
             return token
