@@ -853,6 +853,11 @@ def test_specpipe_without_its_dependencies_says_so_in_one_line() -> None:
 @pytest.fixture
 def full_copy(tmp_path: Path) -> Path:
     """specs/ and generated/ plus what the type check needs: the facade, the config, a warm mypy cache."""
+    return copy_project(tmp_path)
+
+
+def copy_project(tmp_path: Path) -> Path:
+    """What `specpipe update` needs of the project, in ``tmp_path`` (with a warm mypy cache)."""
     for name in ("specs", "generated", "facade"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -937,25 +942,21 @@ def test_update_is_recorded_only_after_the_facade_type_checks_against_the_new_cl
     kept = next((full_copy / ".specpipe").glob("update-*/generated/flowdeck_generated/databar/models/run_flow_in.py"))
     assert "values" in kept.read_text()  # the new clients, kept to fix the facade against
 
-    # 2. Breaking for a client that reads `status` from the waterfall's answer; flowdeck copes (it
-    # type-checks), so with ACCEPT_BREAKING=1 the page is accepted, and only then recorded.
+    # 2. Breaking for a client sending more than 20 enrichments; flowdeck sends what it is given, it
+    # type-checks and its gate run passes, so with ACCEPT_BREAKING=1 the page is accepted, and only then recorded.
     flow_page.write_bytes(published)
-    _edit(
-        full_copy / WATERFALL,
-        "      required:\n        - task_id\n        - status\n      title: Task",
-        "      required:\n        - task_id\n      title: Task",
-    )
+    _edit(full_copy / WATERFALL, "          minItems: 1\n", "          minItems: 1\n          maxItems: 20\n")
     monkeypatch.setenv("ACCEPT_BREAKING", "1")  # what `make spec-update ACCEPT_BREAKING=1` passes on
     assert run(["--root", str(full_copy), "--date", "2026-12-01", "update"]) == 0
-    assert "`responses.200.body.status` | now optional (may be missing)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "`request.body.enrichments` | maxItems (none) -> 20 | breaks `client.databar.run_waterfall`" in out
     entry = load_manifest(full_copy / "specs")["raw"]["databar-run-waterfall.md"]
     assert (entry["retrieved"], entry["obtained"]) == ("2026-12-01", "spec-update")
     text = (full_copy / "specs/manifest.yaml").read_text()
     assert [text.count(f"{key}:") for key in ("sha256", "retrieved", "obtained")] == [5, 5, 5]
     assert "# Provenance" in text
     check_hashes(full_copy / "specs")
-    model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
-    assert "status: str | Unset" in model.read_text()
+    assert "maxItems: 20" in (full_copy / "specs/normalized/databar.yaml").read_text()
     assert (full_copy / "specs/reports/2026-12-01-databar.md").exists()
 
 
@@ -1112,13 +1113,19 @@ def test_watch_an_unreachable_or_missing_page_is_one_line_exit_2(
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: connection refused
         assert run(["--root", str(project_copy), "watch", "--mirror", dead]) == 2
-    out = capsys.readouterr().out.strip()
-    assert len(out.splitlines()) == 1 and out.startswith("error: specs/raw/") and "cannot fetch" in out, out
+    captured = capsys.readouterr()
+    *failed, hint = captured.err.strip().splitlines()
+    pages_listed = list(load_manifest(project_copy / "specs")["raw"])
+    assert [line.split(":")[1].strip() for line in failed] == [f"specs/raw/{n}" for n in pages_listed]
+    assert all(line.startswith("error: specs/raw/") and "cannot fetch" in line for line in failed), failed
+    assert hint.startswith(f"{len(pages_listed)} of {len(pages_listed)} page(s) could not be fetched")
+    assert "--mirror" in hint and "--source" in hint and not captured.out
     base, pages = docs_site
     del pages[_served(pages, "/waterfalls-run.md")]
     assert run(["--root", str(project_copy), "watch", "--mirror", base]) == 2
-    out = capsys.readouterr().out.strip()
-    assert out.startswith("error: specs/raw/databar-run-waterfall.md: GET ") and out.endswith("answered HTTP 404")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("error: specs/raw/databar-run-waterfall.md: GET ") and err[0].endswith("HTTP 404")
+    assert len(err) == 2 and err[1].startswith("1 of 5 page(s) could not be fetched")
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ from specpipe._diff import diff_specs, is_breaking
 from specpipe._errors import InputError, SpecPipelineError
 from specpipe._extract import extract_openapi, yaml_problem
 from specpipe._generate import check_drift, install_tree
+from specpipe._impact import Impact, guess_provider, impact
 from specpipe._report import format_json, format_markdown
 
 
@@ -100,6 +101,17 @@ EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def _impact_of(root: Path, provider: str | None, old: dict[str, Any], new: dict[str, Any]) -> Impact | None:
+    """The impact table for a report, when run in the project (or with --root) and the provider is known."""
+    if not (root / "specs" / "normalized").is_dir():
+        return None
+    name = provider or guess_provider(root, old, new)
+    found = impact(root, name, old, new) if name else None
+    if provider and found is None:
+        raise InputError(f"--provider {provider}: no facade/flowdeck/_providers/{provider}.py under {root}")
+    return found
+
+
 def iso_date(value: str) -> str:
     """``--date``: a real calendar day as YYYY-MM-DD (it is written to the manifest and names report files).
 
@@ -155,7 +167,8 @@ def run(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="what changed from OLD to NEW (OpenAPI files or vendored pages)")
     rep.add_argument("old", type=Path)
     rep.add_argument("new", type=Path)
-    rep.add_argument("--json", action="store_true", help="a JSON list of {level, operation, path, message}")
+    rep.add_argument("--json", action="store_true", help="a JSON list of {level, operation, path, message, flowdeck}")
+    rep.add_argument("--provider", help="whose facade to show the impact on (default: the provider sharing its paths)")
     wat = sub.add_parser("watch", help="fetch every provider page; exit 0 unchanged, 3 changed, 1 breaking, 2 error")
     wat.add_argument("--mirror", help="fetch <mirror>/<host><path> instead of each source_url")
     wat.add_argument("--source", action="append", default=[], metavar="NAME=URL", help="fetch one page from URL")
@@ -175,7 +188,9 @@ def run(argv: list[str] | None = None) -> int:
             except SpecPipelineError as exc:  # what report was handed is not a spec: the caller's input
                 raise InputError(str(exc)) from None
             changes = diff_specs(old, new)
-            print(format_json(changes) if args.json else format_markdown(f"{args.old} -> {args.new}", changes))
+            found = _impact_of(root, args.provider, old, new)
+            title = f"{args.old} -> {args.new}"
+            print(format_json(changes, found) if args.json else format_markdown(title, changes, impact=found))
             return EXIT_FOUND if is_breaking(changes) else EXIT_OK
         _need_project(root)
         if args.command == "check":

@@ -78,3 +78,7 @@ class TypeCheckError(SpecPipelineError):
 
 class BreakingChangesRefused(SpecPipelineError):
     """A spec update has breaking changes and ``ACCEPT_BREAKING=1`` was not given."""
+
+
+class GateRefused(SpecPipelineError):
+    """Under the new spec the unchanged facade or its mock breaks; ``ACCEPT_BREAKING=1`` does not accept it."""

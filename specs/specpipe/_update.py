@@ -1,8 +1,10 @@
-"""Accept changed provider pages: report, refuse breaking changes, build, generate, type-check, record.
+"""Accept changed provider pages: report, refuse breaking changes, build, generate, type-check, drive, record.
 
 Order matters: the manifest (hash, retrieval date) is the record that a page was *accepted*, so it
-is written last, only after the normalized spec was built, the clients generated and the facade
-type-checked against them. Until then nothing under specs/ or generated/ changes except the report.
+is written last, only after the normalized spec was built, the clients generated, the facade
+type-checked against them and driven against its mock under the new spec (``_gate.py``). Until then
+nothing under specs/ or generated/ changes except the report. ``ACCEPT_BREAKING=1`` accepts changes
+that are breaking in the spec; it never accepts a page under which flowdeck or its mock stops working.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import yaml
 
 from specpipe._build import build_all, changed_pages, dump, load_manifest, providers_of, sha256_of
 from specpipe._diff import Change, diff_specs, is_breaking
-from specpipe._errors import BreakingChangesRefused, TypeCheckError
+from specpipe._errors import BreakingChangesRefused, GateRefused, TypeCheckError
+from specpipe._gate import check as drive_facade
 from specpipe._generate import PACKAGE, generate_tree
+from specpipe._impact import Impact, impact
 from specpipe._manifest import record_accepted
 from specpipe._report import format_markdown, summary
 
@@ -36,6 +40,7 @@ class ProviderReport:
     pages: tuple[str, ...]
     changes: tuple[Change, ...]
     markdown: str
+    impact: Impact | None = None
 
 
 def reports_for(
@@ -65,8 +70,9 @@ def reports_for(
             f"{source} on {when}: {', '.join(f'`specs/raw/{p}`' for p in its_pages)}. Compared: the committed "
             f"`specs/normalized/{provider}.yaml` with the spec built from the new page(s) and flowdeck's overlays."
         )
-        markdown = format_markdown(provider, changes, note=note)
-        out.append(ProviderReport(provider, tuple(its_pages), tuple(changes), markdown))
+        found = impact(specs.parent, provider, old or {}, built[provider])
+        markdown = format_markdown(provider, changes, note=note, impact=found)
+        out.append(ProviderReport(provider, tuple(its_pages), tuple(changes), markdown, found))
     return out
 
 
@@ -157,6 +163,14 @@ def update(
         raise TypeCheckError(
             f"{exc}\nNothing was accepted (manifest, specs/normalized/ and generated/ unchanged); "
             f"the new clients are in {scratch.relative_to(root)}/generated to fix the facade against"
+        ) from None
+    used_by = {op: users for r in reports if r.impact is not None for op, users in r.impact.used_by().items()}
+    try:
+        drive_facade(root, {r.provider: paths[r.provider] for r in reports}, scratch / "generated", used_by)
+    except GateRefused as exc:
+        raise GateRefused(
+            f"{exc}\nNothing was accepted (manifest, specs/normalized/ and generated/ unchanged); "
+            f"the new spec and clients are in {scratch.relative_to(root)}"
         ) from None
     for name, data in fetched.items():
         (specs / "raw" / name).write_bytes(data)

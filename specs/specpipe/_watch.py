@@ -73,19 +73,27 @@ def parse_sources(specs: Path, items: list[str]) -> dict[str, str]:
     return out
 
 
+HINT = "no network here? fetch from a mirror (--mirror URL) or give a page's URL (--source NAME=URL)"
+
+
 def fetch_all(urls: Mapping[str, str]) -> dict[str, bytes]:
-    """Every page's bytes; the first failure is a one-line :class:`FetchError`."""
-    pages = {}
+    """Every page's bytes. Every page is tried; if any failed, one :class:`FetchError` holds one line per
+    failed page, then the hint."""
+    pages, failed = {}, []
     with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": "flowdeck-specpipe"}) as client:
         for name, url in urls.items():
             try:
                 response = client.get(url)
             except httpx.HTTPError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                raise FetchError(f"specs/raw/{name}: cannot fetch {url}: {reason}") from None
+                failed.append(f"specs/raw/{name}: cannot fetch {url}: {reason}")
+                continue
             if response.status_code != 200:
-                raise FetchError(f"specs/raw/{name}: GET {url} answered HTTP {response.status_code}")
+                failed.append(f"specs/raw/{name}: GET {url} answered HTTP {response.status_code}")
+                continue
             pages[name] = response.content
+    if failed:
+        raise FetchError("\n".join(failed))
     return pages
 
 
@@ -149,7 +157,10 @@ def watch(
     try:
         fetched = fetch_all(urls)
     except FetchError as exc:
-        print(f"error: {exc}", file=out)
+        # stderr: stdout carries the report, and a nightly job keeps it apart from what went wrong.
+        lines = str(exc).splitlines()
+        print("\n".join(f"error: {line}" for line in lines), file=sys.stderr)
+        print(f"{len(lines)} of {len(urls)} page(s) could not be fetched; {HINT}", file=sys.stderr)
         return CHECK_FAILED
     changed = {
         name: data
