@@ -20,10 +20,13 @@ import textwrap
 import time
 from collections.abc import Sequence
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
+
+import attrs
 
 from flowdeck.testing._conventions import conventions_text
 from flowdeck.testing._mockcore import Faults, MockConfig, quota_problem, seconds_problem, share_problem
+from flowdeck.testing._mockfile import MockFileError, read_mock_file
 from flowdeck.testing._server import PROVIDERS, MockProviders, PortInUse
 
 PID_VARIABLE = "FLOWDECK_MOCK_PID"
@@ -75,6 +78,30 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _credits(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of credits") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more credits")
+    return value
+
+
+def _flow_inputs(text: str) -> tuple[str, tuple[str, ...]]:
+    """``FLOW=INPUT[,INPUT...]``, FLOW a Databar flow id or ``databar:flow/<id>``."""
+    flow, sep, names = text.rpartition("=")
+    flow = flow.removeprefix("databar:flow/")
+    inputs = tuple(n.strip() for n in names.split(",") if n.strip())
+    if not sep or not flow or not inputs:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FLOW=INPUT[,INPUT...] (a Databar flow id, its inputs)")
+    if ":" in flow or "/" in flow:
+        raise argparse.ArgumentTypeError(
+            f"{flow!r} is not a Databar flow id: only Databar publishes declared inputs (databar:flow/<id>)"
+        )
+    return flow, inputs
+
+
 def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentParser:
     """The parser shared by ``flowdeck mock`` and ``python -m flowdeck.testing``.
 
@@ -106,64 +133,145 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
         "--seed", metavar="N", type=int, default=None, help="seed of every random choice (default: a new one, shown)"
     )
     runs.add_argument(
-        "--run-seconds", metavar="S", type=_seconds, default=2.0, help="longest run, in seconds (default 2)"
+        "--run-seconds", metavar="S", type=_seconds, default=None, help="longest run, in seconds (default 2)"
     )
     runs.add_argument(
         "--min-run-seconds", metavar="S", type=_seconds, default=None, help="shortest run (default: half the longest)"
     )
     runs.add_argument(
-        "--fail-rate", metavar="P", type=_share, default=0.0, help="share of runs that end FAILED (0-1 or 0-100%%)"
+        "--fail-rate", metavar="P", type=_share, default=None, help="share of runs that end FAILED (0-1 or 0-100%%)"
     )
     faults = parser.add_argument_group("faults (on a share of requests)")
-    faults.add_argument("--rate-limit", metavar="P", type=_share, default=0.0, help="answer 429 with Retry-After")
+    faults.add_argument("--rate-limit", metavar="P", type=_share, default=None, help="answer 429 with Retry-After")
     faults.add_argument(
-        "--retry-after", metavar="S", type=_seconds, default=1.0, help="seconds in 429s' Retry-After header (default 1)"
+        "--retry-after",
+        metavar="S",
+        type=_seconds,
+        default=None,
+        help="seconds in 429s' Retry-After header (default 1)",
+    )
+    faults.add_argument(
+        "--server-errors", metavar="P", type=_share, default=None, help="answer 500, 502, 503 or 504 (not processed)"
     )
     faults.add_argument(
         "--drop-rate",
         metavar="P",
         type=_share,
-        default=0.0,
+        default=None,
         help="drop the connection (half before, half after processing)",
     )
-    faults.add_argument("--latency", metavar="S", type=_seconds, default=0.0, help="seconds added to every response")
+    faults.add_argument("--latency", metavar="S", type=_seconds, default=None, help="seconds added to every response")
     faults.add_argument(
         "--start-quota", metavar="N", type=_quota, default=None, help="starts per second accepted; more get 429"
     )
+    databar = parser.add_argument_group("databar (what a pre-flight check reads: flowdeck inputs, batch --check)")
+    databar.add_argument(
+        "--credits", metavar="N", type=_credits, default=None, help="credit balance (default unlimited)"
+    )
+    databar.add_argument(
+        "--required-inputs", metavar="FLOW=IN,..", type=_flow_inputs, action="append", default=[],
+        help="declare a flow's required inputs (repeatable): a run without one answers 400",
+    )  # fmt: skip
+    databar.add_argument(
+        "--optional-inputs", metavar="FLOW=IN,..", type=_flow_inputs, action="append", default=[],
+        help="declare a flow's optional inputs (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--config", metavar="FILE", default=None,
+        help="a MockConfig as TOML (its fields as keys, [faults] a table); flags given override it",
+    )  # fmt: skip
     return parser
 
 
+def _run_seconds(args: argparse.Namespace, file: dict[str, Any]) -> tuple[float, float]:
+    if args.run_seconds is None and args.min_run_seconds is None and "run_seconds" in file:
+        lo, hi = file["run_seconds"]
+        return float(lo), float(hi)
+    longest = 2.0 if args.run_seconds is None else args.run_seconds
+    shortest = longest / 2 if args.min_run_seconds is None else args.min_run_seconds
+    if shortest > longest:
+        raise ValueError(f"--min-run-seconds {shortest:g} is more than --run-seconds {longest:g}")
+    return shortest, longest
+
+
+_SHARE_FLAGS = {"rate_limit": "--rate-limit", "drop_rate": "--drop-rate", "server_errors": "--server-errors"}
+
+
+def _faults(args: argparse.Namespace, file: dict[str, Any]) -> Faults:
+    """The faults the share flags describe, else the file's ``[faults]`` (or none); then the flags'
+    ``--latency`` and ``--retry-after``."""
+    base: Faults = file.get("faults") or Faults(rate=0.0, kinds=("429",), retry_after=1)
+    given = {flag: getattr(args, flag) for flag in _SHARE_FLAGS if getattr(args, flag) is not None}
+    if given:
+        if sum(given.values()) > 1:
+            raise ValueError(f"{' and '.join(_SHARE_FLAGS[f] for f in given)} add up to more than 100%")
+        drops, errors = given.get("drop_rate", 0.0), given.get("server_errors", 0.0)
+        shares = {"429": given.get("rate_limit", 0.0), "drop_before": drops / 2, "drop_after": drops / 2}
+        shares.update({status: errors / 4 for status in ("500", "502", "503", "504")})
+        total = sum(shares.values())
+        # Faults picks one of its kinds uniformly: repeat each kind in proportion to its share (to 1%).
+        kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
+        base = attrs.evolve(base, rate=total, kinds=kinds or ("429",))
+    if args.retry_after is not None:
+        base = attrs.evolve(base, retry_after=round(args.retry_after))
+    if args.latency is not None:
+        base = attrs.evolve(base, latency=args.latency)
+    return base
+
+
+def _declared_flows(args: argparse.Namespace, file: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    flows = {flow: dict(inputs) for flow, inputs in file.get("databar_flows", {}).items()}
+    for required, given in ((False, args.optional_inputs), (True, args.required_inputs)):
+        for flow, names in given:
+            flows.setdefault(flow, {}).update(dict.fromkeys(names, required))
+    return flows
+
+
 def config_from(args: argparse.Namespace) -> MockConfig:
-    """The :class:`MockConfig` the parsed arguments describe."""
-    shortest = args.run_seconds / 2 if args.min_run_seconds is None else args.min_run_seconds
-    if shortest > args.run_seconds:
-        raise ValueError(f"--min-run-seconds {shortest:g} is more than --run-seconds {args.run_seconds:g}")
-    if args.rate_limit + args.drop_rate > 1:
-        raise ValueError("--rate-limit and --drop-rate add up to more than 100%")
-    shares = {"429": args.rate_limit, "drop_before": args.drop_rate / 2, "drop_after": args.drop_rate / 2}
-    total = sum(shares.values())
-    # Faults picks one of its kinds uniformly: repeat each kind in proportion to its share (to 1%).
-    kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
-    faults = Faults(rate=total, kinds=kinds or ("429",), retry_after=round(args.retry_after), latency=args.latency)
-    # A new seed unless one is given: a restarted mock must not hand out the ids of the runs its last
-    # life started (a batch resumed against it would take another row's run for its own).
-    seed = secrets.randbelow(10**6) if args.seed is None else args.seed
-    return MockConfig(
-        seed=seed, run_seconds=(shortest, args.run_seconds), failure_rate=args.fail_rate, faults=faults,
-        start_quota=args.start_quota,
-    )  # fmt: skip
+    """The :class:`MockConfig` the parsed arguments describe: the ``--config`` file's, then the flags'.
+
+    ValueError, naming the flag or the file's key, for values that do not go together.
+    """
+    try:
+        file = read_mock_file(args.config) if args.config else {}
+    except MockFileError as exc:
+        raise ValueError(f"--config {exc}") from None
+    fields = {
+        **file,
+        "run_seconds": _run_seconds(args, file),
+        "faults": _faults(args, file),
+        "databar_flows": _declared_flows(args, file),
+        # A new seed unless one is given: a restarted mock must not hand out the ids of the runs its last
+        # life started (a batch resumed against it would take another row's run for its own).
+        "seed": args.seed if args.seed is not None else file.get("seed", secrets.randbelow(10**6)),
+    }
+    for flag, field in (("fail_rate", "failure_rate"), ("credits", "databar_credits"), ("start_quota", "start_quota")):
+        if getattr(args, flag) is not None:
+            fields[field] = getattr(args, flag)
+    try:
+        return MockConfig(**fields)
+    except ValueError as exc:  # a range check of the file's values (each flag's is checked as it is parsed)
+        raise ValueError(f"--config {args.config}: {exc}" if args.config else str(exc)) from None
 
 
-def _describe(args: argparse.Namespace, config: MockConfig) -> str:
+def _describe(config: MockConfig) -> str:
     lo, hi = config.run_seconds
     parts = [f"seed {config.seed}", f"runs take {lo:g}-{hi:g} s"]
-    parts += [
-        f"{label} {share:.0%}"
-        for label, share in (("failed runs", args.fail_rate), ("429s", args.rate_limit), ("drops", args.drop_rate))
-        if share
-    ]
-    if args.latency:
-        parts.append(f"+{args.latency:g} s latency")
+    faults = config.faults
+    shares = {
+        label: faults.rate * sum(k in kinds for k in faults.kinds) / len(faults.kinds)
+        for label, kinds in (("429s", {"429"}), ("drops", {"drop_before", "drop_after"}),
+                             ("5xx", {"500", "502", "503", "504"}))
+    }  # fmt: skip
+    shares = {"failed runs": config.failure_rate, **shares}
+    parts += [f"{label} {share:.0%}" for label, share in shares.items() if share]
+    if faults.latency:
+        parts.append(f"+{faults.latency:g} s latency")
+    if config.databar_credits is not None:
+        parts.append(f"{config.databar_credits:g} Databar credits")
+    for flow, inputs in config.databar_flows.items():
+        declared = ", ".join(f"{name}{'' if required else ' (optional)'}" for name, required in inputs.items())
+        parts.append(f"databar:flow/{flow} takes {declared}")
     return ", ".join(parts)
 
 
@@ -214,7 +322,7 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             os.dup2(devnull, stdout.fileno())
             os.close(devnull)
         else:
-            stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(args, config)})\n")
+            stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(config)})\n")
             for name in PROVIDERS:
                 stderr.write(f"  {name:<8} {mocks.urls[name]}\n")
             stderr.write(
@@ -260,7 +368,7 @@ def _serve_in_background(
     stdout.flush()
     stderr.write(
         f"flowdeck mock: serving four mock providers in the background (pid {child.pid}; "
-        f"{_describe(args, config)}); stop them with: kill ${PID_VARIABLE}\n"
+        f"{_describe(config)}); stop them with: kill ${PID_VARIABLE}\n"
     )
     return 0
 
