@@ -83,7 +83,7 @@ demo: venv
 
 ## The documentation site, into site/; a broken link or reference fails the build.
 docs: venv
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## The 10,000-run fault soak (the suite runs 300-400); prints the README's Reliability table. Then the tests
 ## marked soak: the extra seeds and sizes of suite tests that `make test` runs one instance of.
@@ -120,8 +120,8 @@ sdks: .venv-sdks/.installed
 	touch $@
 
 lint: install
-	$(BIN)/ruff check facade tests contract_tests benchmarks specs/specpipe conftest.py
-	$(BIN)/ruff format --check facade tests contract_tests benchmarks specs/specpipe conftest.py
+	$(BIN)/ruff check facade tests contract_tests benchmarks specs/specpipe conftest.py docs/_hooks
+	$(BIN)/ruff format --check facade tests contract_tests benchmarks specs/specpipe conftest.py docs/_hooks
 	$(BIN)/mypy
 
 ## What the verbs made, and nothing tracked: bench-results/ keeps its committed figures and chart.

@@ -2,8 +2,8 @@
 
 Every figure is a ratio against a baseline measured in the same run (machines here are noisy). The
 mock providers run in a separate process (``flowdeck mock``) so client and server do not share a GIL.
-Writes ``bench-results/latest.json`` (the figures), ``bench-results/throughput.svg`` (runs finished over
-time) and regenerates the README's Performance table from them (``benchmarks/report.py``).
+Writes ``bench-results/latest.json`` (the figures) and ``bench-results/throughput.svg`` (runs finished over
+time); the documentation's performance page renders them (``benchmarks/report.py``) when it is built.
 """
 
 from __future__ import annotations
@@ -441,7 +441,7 @@ def import_summary(ms: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark; write bench-results/latest.json and throughput.svg, and the README's section."""
+    """Run every benchmark; write bench-results/latest.json and throughput.svg (the performance page's source)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=500.0)
@@ -450,7 +450,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quota-rows", type=int, default=2000)
     parser.add_argument("--quota", type=float, default=40.0, help="starts per second the quota mock accepts")
     parser.add_argument("--refusal-rows", type=int, default=1000, help="rows of the random-429s batch")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md's Performance table")
     parser.add_argument(
         "--only",
         choices=["quota", "import"],
@@ -471,10 +470,6 @@ def main(argv: list[str] | None = None) -> int:
             latest.update(figures)
             latest.setdefault("details", {})["imports"] = details
             latest_path.write_text(json.dumps(latest, indent=2) + "\n")
-            if not args.no_readme:
-                from benchmarks.report import update_readme
-
-                update_readme(ROOT / "README.md", latest)
         return 0
     if args.only == "quota":  # its figures replace those of latest.json (each is a ratio within its own run)
         load = os.getloadavg()[0]
@@ -489,10 +484,6 @@ def main(argv: list[str] | None = None) -> int:
             latest.update(figures)
             latest.setdefault("details", {}).update({"quota": q, "refusals": r})
             latest_path.write_text(json.dumps(latest, indent=2) + "\n")
-            if not args.no_readme:
-                from benchmarks.report import update_readme
-
-                update_readme(ROOT / "README.md", latest)
         return 0
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
@@ -520,11 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q, "refusals": r}
     latest["details"]["imports"] = {"repeats": IMPORT_REPEATS, **imports}
     (work / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
-    from benchmarks.report import chart, update_readme
+    from benchmarks.report import chart
 
     (work / "throughput.svg").write_text(chart(curves, args.runs, args.rate, ideal_finished))
-    if not args.no_readme:
-        update_readme(ROOT / "README.md", latest)
     from benchmarks.report import render
 
     print(render(latest))
@@ -536,7 +525,7 @@ def summary(
     polling: dict[str, Any],
     tp: dict[str, Any],
 ) -> dict[str, Any]:
-    """The headline figures (the keys the README's table shows), each a ratio within this run where it can be."""
+    """The headline figures (the performance page's table), each a ratio within this run where it can be."""
     long_runs = [polling[k] for k in ("10s", "60s") if k in polling]
     return {
         "per_call_vs_httpx": per_call["ratio_vs_raw"]["flowdeck facade"],

@@ -1,7 +1,7 @@
-"""The README's Performance table and the throughput chart, made from ``bench-results/latest.json``.
+"""The performance page's table and the throughput chart, made from ``bench-results/latest.json``.
 
-``make bench`` calls these; ``python -m benchmarks.report`` rewrites the README's table from the file
-alone (tests/test_bench_report.py fails when the two disagree, so the README cannot go stale).
+``make bench`` draws the chart; the documentation's build renders the table (``docs/_hooks``), so the
+page always shows the latest figures. ``python -m benchmarks.report`` prints the table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = ROOT / "bench-results" / "latest.json"
-BEGIN, END = "<!-- bench:begin (make bench writes this table) -->", "<!-- bench:end -->"
 
 # key, what it measures, how it is shown, target, whether the value meets it
 Row = tuple[str, str, Callable[[Any], str], str, Callable[[Any, Mapping[str, Any]], bool]]
@@ -86,19 +85,6 @@ def render(latest: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, latest: Mapping[str, Any]) -> None:
-    """Replace the table between the README's bench markers by ``render(latest)``."""
-    text = readme.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    readme.write_text(f"{head}{BEGIN}\n{render(latest)}\n{END}{tail}")
-
-
-def readme_table(readme: Path) -> str:
-    """The table between the README's bench markers, as it is now."""
-    return readme.read_text().partition(BEGIN)[2].partition(END)[0].strip("\n")
-
-
 def chart(curves: Mapping[str, list[float]], n: int, rate: float, ideal: Callable[[int, float, float], float]) -> str:
     """An SVG line chart of runs finished over time: each measured curve, and the ideal.
 
@@ -159,8 +145,8 @@ def chart(curves: Mapping[str, list[float]], n: int, rate: float, ideal: Callabl
 
 
 def main() -> int:
-    """Rewrite README.md's Performance table from bench-results/latest.json."""
-    update_readme(ROOT / "README.md", json.loads(LATEST.read_text()))
+    """Print the performance table of bench-results/latest.json."""
+    print(render(json.loads(LATEST.read_text())))
     return 0
 
 

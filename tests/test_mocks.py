@@ -1,6 +1,6 @@
 """The mock providers behave as the providers document, and the conventions table tells the truth.
 
-Every row of :func:`flowdeck.testing.conventions` (the README's table) is run here: each status word
+Every row of :func:`flowdeck.testing.conventions` (the testing kit page's table) is run here: each status word
 through the facade, each error trigger against the mock. Coverage is checked both ways: every status
 word an adapter maps and every error status a normalized spec documents has a row.
 """
@@ -239,7 +239,7 @@ def test_no_normalized_spec_closes_a_response_field_with_an_enum() -> None:
     assert not found, found
 
 
-# --- the conventions table: complete, true, and in the README ------------------------------------------
+# --- the conventions table: complete, true, and on the testing kit page ---------------------------------
 
 
 def test_every_status_word_an_adapter_maps_has_a_mock_trigger() -> None:
@@ -418,12 +418,12 @@ def test_stackai_failed_run_row(served_mocks: MockProviders) -> None:
     assert run.status.name == re.findall(r"`(\w+)`", row.facade)[0] and run.error
 
 
-def test_readme_table_is_the_generated_one() -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- mock-conventions:start -->\n(.*?)\n<!-- mock-conventions:end -->", readme, re.S)
-    assert block, "README.md lost its mock-conventions block"
+def test_docs_table_is_the_generated_one() -> None:
+    page = (ROOT / "docs" / "testing.md").read_text()
+    block = re.search(r"<!-- mock-conventions:start -->\n(.*?)\n<!-- mock-conventions:end -->", page, re.S)
+    assert block, "docs/testing.md lost its mock-conventions block"
     assert block.group(1) == conventions_markdown(), (
-        "README.md's mock table is stale; replace the block with the output of "
+        "docs/testing.md's mock table is stale; replace the block with the output of "
         "`python -c 'from flowdeck.testing import conventions_markdown; print(conventions_markdown())'`"
     )
 
@@ -559,7 +559,7 @@ def test_the_package_docstring_example_runs_as_pasted(documented: str) -> None:
 
 
 def test_troubleshooting_gives_the_busy_port_advice_the_command_gives() -> None:
-    """`flowdeck mock` says "or 0 for free ones"; the README row must not say something else."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (row,) = [line for line in readme.splitlines() if line.startswith("| `error: port 8081 (for databar) is not free`")]
+    """`flowdeck mock` says "or 0 for free ones"; the troubleshooting row must not say something else."""
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    (row,) = [line for line in page.splitlines() if line.startswith("| `error: port 8081 (for databar) is not free`")]
     assert "`--port 0`" in row and "leave it out" not in row.split("`--port 0`")[0]

@@ -1,30 +1,73 @@
-"""The README's Python examples run as written, against the mock providers."""
+"""The README is a front page whose every claim holds: its examples run, its install table is pyproject's."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 from flowdeck.testing import MockProviders
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+FOR_THIS_REPOSITORY = {"dev", "sdks"}  # `make install` and `make sdks`; not for users
 
 
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+def test_readme_is_a_front_page() -> None:
+    """At most 250 lines: the rest lives on the documentation site."""
+    assert len(README.splitlines()) <= 250
 
 
 def test_readme_opens_with_the_two_commands() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    first_block = re.search(r"```bash\n(.*?)```", text, re.S)
+    """Its first block is make demo and make test, verbs of the Makefile, make test being CI's."""
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S)
     assert first_block is not None
     commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
     assert commands == ["make demo", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _names(requirements: list[str], extras: dict[str, list[str]]) -> set[str]:
+    names: set[str] = set()
+    for text in requirements:
+        req = Requirement(text)
+        if req.name == "flowdeck":  # an extra of our own: what it brings
+            names |= {n for extra in req.extras for n in _names(extras[extra], extras)}
+        else:
+            names.add(req.name)
+    return names
+
+
+def test_install_table_is_pyprojects() -> None:
+    """Each row names an extra and exactly the packages pyproject.toml has it bring; every extra has one."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras: dict[str, list[str]] = project["optional-dependencies"]
+    table = README[README.index("## Install") :].split("\n\n")[1]
+    rows: dict[str, set[str]] = {}
+    for line in table.splitlines()[2:]:
+        _, install, brings = (cell.strip() for cell in line.strip("|").split("|"))
+        extra = re.fullmatch(r"`pip install (?:flowdeck|'flowdeck\[(\w+)\]')`", install)
+        assert extra, line
+        rows[extra.group(1) or ""] = {name.strip() for name in brings.removeprefix("+ ").split(",")}
+    expected = {"": _names(project["dependencies"], extras)}
+    expected |= {name: _names(reqs, extras) for name, reqs in extras.items() if name not in FOR_THIS_REPOSITORY}
+    assert rows == expected
+
+
+def test_readme_links_resolve() -> None:
+    """Every relative link points at a file of this repository."""
+    links = [t for t in re.findall(r"\]\(([^)#]+)\)", README) if "://" not in t]
+    assert links and not [t for t in links if not (ROOT / t).exists()]
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if "flowdeck.Client" in b or "AsyncClient" in b])
 def test_readme_example_runs(block: str, served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each client example runs as written, against the mock providers."""
     for key, value in served_mocks.env.items():
         monkeypatch.setenv(key, value)
     exec(compile(block, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102 - our own docs

@@ -1300,14 +1300,14 @@ def test_broken_yaml_in_a_pages_fence_shows_the_parsers_message_and_line(
     assert "is not valid YAML: " in err
 
 
-def test_exit_codes_are_in_the_help_and_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_codes_are_in_the_help_and_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         run(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert "exit codes:" in out and "2  the command cannot run as given" in out
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "exits **2** when it cannot run as given" in readme
+    page = (ROOT / "docs" / "maintaining-specs.md").read_text(encoding="utf-8")
+    assert "exits **2** when it cannot run as given" in page
 
 
 def test_watch_refuses_an_unknown_source_name_before_fetching_anything(
@@ -1323,14 +1323,14 @@ def test_watch_refuses_an_unknown_source_name_before_fetching_anything(
     assert err.startswith("error: --source 'databar-run-flow.md': expected NAME=URL")
 
 
-def test_readme_says_the_contract_suites_need_a_clone_because_the_wheel_lacks_them() -> None:
+def test_docs_say_the_contract_suites_need_a_clone_because_the_wheel_lacks_them() -> None:
     import tomllib
 
     build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["hatch"]["build"]
     wheel = build["targets"]["wheel"]["packages"]
     assert not any(p.startswith(("contract_tests", "specs/normalized")) for p in wheel), wheel
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Contract checks") : readme.index("## Performance")]
+    page = (ROOT / "docs" / "maintaining-specs.md").read_text(encoding="utf-8")
+    section = page[page.index("## Contract checks") :]
     assert "run from a clone of this repository" in section and "not in the wheel" in section
     assert "`make sdks`" in section and "from the package index" in section
     assert "node` on\nPATH" in section or "`node` on PATH" in section

@@ -1,6 +1,6 @@
 """How to make the mocks produce each status and error a provider documents, and what flowdeck makes of it.
 
-The table is data (:func:`conventions`) so that ``flowdeck mock --help``, the README and the tests all
+The table is data (:func:`conventions`) so that ``flowdeck mock --help``, the docs and the tests all
 read one source; the status words come from the mocks' own tables and the facade column from the
 adapters' status tables and the core's error mapping, so none of them can drift apart unnoticed.
 """
