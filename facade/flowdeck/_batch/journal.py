@@ -1,0 +1,324 @@
+"""A batch's journal: what makes it resumable after any crash.
+
+Two JSON Lines files make a batch resumable:
+
+- the *results* file (``--out``): at most one line per row that reached an outcome;
+- the *state* file beside it (append-only): for each start, an ``intent`` line written (and flushed)
+  *before* the request is sent, then ``started`` with the run id once the provider answered, or
+  ``not_started`` when the provider refused it or never got it.
+
+On a rerun a row with a final result is skipped; a row whose last start event is ``started`` is
+waited on again (never started twice); a row whose last start event is an ``intent`` may or may not
+have started (the process died mid-request, or the answer was lost), so it is reported ``UNKNOWN``
+and left alone unless ``retry_unknown``. A flushed line survives ``kill -9`` (it is in the OS
+already), and a torn last line is ignored.
+
+Rows run in bulk (one provider task over many rows, ``--bulk``) are journalled the same way, per task:
+a ``bulk_intent`` line naming the task's rows is flushed before the start request, then
+``bulk_started`` with the task's run, or ``bulk_not_started``. A rerun waits on a started task again
+(never re-sending its start) and gives each of its rows its own result line; the rows of a task whose
+start is unresolved are ``UNKNOWN``, like a single row's.
+
+Rows a rerun does again lose their old result line first, in an atomic rewrite of the results file
+(temporary file, fsync, rename): a crash at any point leaves a whole file with one line per row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from flowdeck._batch.rows import BatchRow, InputFileError
+from flowdeck._models import Run, Status
+from flowdeck._providers import parse_ref
+
+FORMAT = 2
+# Outcomes a rerun always tries again: nothing was started, or the run was still going.
+RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash mid-write
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def run_to_json(run: Run) -> dict[str, Any]:
+    """The parts of a run a journal needs to wait on it again."""
+    return {"provider": run.provider, "workflow": str(run.workflow), "id": run.id,
+            "status": run.status.value, "provider_status": run.provider_status, "url": run.url}  # fmt: skip
+
+
+def run_from_json(data: Mapping[str, Any]) -> Run:
+    """Inverse of :func:`run_to_json`."""
+    return Run(
+        data["provider"], parse_ref(data["workflow"]), data["id"], Status(data["status"]),
+        data["provider_status"], url=data.get("url"),
+    )  # fmt: skip
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves either the old file or the new one, whole.
+
+    >>> write_atomically(Path("results.jsonl"), '{"row": 2}\\n')  # doctest: +SKIP
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself is durable once the folder is synced
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+@attrs.frozen
+class Earlier:
+    """What earlier attempts of a batch left: results, started runs, and starts of unknown outcome."""
+
+    results: dict[int, dict[str, Any]]
+    started: dict[int, Run]
+    unresolved: frozenset[int]
+    # Rows started in a bulk task: the task's journal key and its rows, in the order they were sent.
+    bulk_of: dict[int, tuple[str, tuple[int, ...]]] = attrs.field(factory=dict)
+
+
+BULK_EVENTS = {"bulk_intent": "intent", "bulk_started": "started", "bulk_not_started": "not_started"}
+
+
+def _start_events(
+    state: Sequence[Mapping[str, Any]],
+) -> tuple[dict[int, Run], dict[int, str], dict[int, tuple[str, tuple[int, ...]]]]:
+    """The run each row started, each row's last start event (intent, started, not_started), and the
+    bulk task of each row started in one."""
+    started: dict[int, Run] = {}
+    last: dict[int, str] = {}
+    bulk_of: dict[int, tuple[str, tuple[int, ...]]] = {}
+    for event in state:
+        kind = event.get("event")
+        if kind in BULK_EVENTS:
+            rows = event.get("rows")
+            if not isinstance(rows, list) or not all(isinstance(r, int) for r in rows):
+                continue
+            run = run_from_json(event["run"]) if kind == "bulk_started" else None
+            for row in rows:
+                last[row] = BULK_EVENTS[str(kind)]
+                if kind == "bulk_intent":  # a new start supersedes the row's earlier run
+                    started.pop(row, None)
+                    bulk_of.pop(row, None)
+                if run is not None:
+                    started[row] = run
+                    bulk_of[row] = (str(event.get("bulk")), tuple(rows))
+            continue
+        row = event.get("row")
+        if not isinstance(row, int):
+            continue
+        if kind == "intent":  # a new start (--retry-failed) supersedes the row's earlier run
+            started.pop(row, None)
+            bulk_of.pop(row, None)
+        if kind == "started":
+            started[row] = run_from_json(event["run"])
+            bulk_of.pop(row, None)
+        if kind in ("intent", "started", "not_started"):
+            last[row] = str(kind)
+    return started, last, bulk_of
+
+
+class Journal:
+    """The results and state files of one batch (see the module docstring)."""
+
+    def __init__(self, out: Path, state: Path | None = None) -> None:
+        self.out = out
+        self.state = state or out.with_name(out.name + ".flowdeck-state.jsonl")
+        self._files: dict[Path, IO[bytes]] = {}
+        self._ends: dict[Path, int] = {}  # each open file's size: where a refused line is cut back to
+        self._lock: IO[str] | None = None
+
+    def _checked_state(self, fingerprint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The state file's events and batch headers, after checking they belong to these rows."""
+        state = _read_jsonl(self.state)
+        headers = [s for s in state if s.get("event") == "batch"]
+        if headers and headers[0].get("fingerprint") != fingerprint:
+            raise InputFileError(
+                f"{self.out}: this batch was begun with other inputs or another workflow; "
+                f"use a new --out (or delete {self.out} and {self.state} to start over)"
+            )
+        if not headers and self.out.exists() and self.out.stat().st_size:
+            raise InputFileError(
+                f"{self.out}: exists and was not written by flowdeck batch (no {self.state.name} beside it); "
+                "choose another --out, or delete the file"
+            )
+        return state, headers
+
+    def peek(self, fingerprint: str) -> Earlier:
+        """What earlier attempts left, read only: no lock taken, nothing written (``batch --check``).
+
+        A row a first-format journal left as an intent with a NOT_STARTED result counts as not started,
+        as :meth:`load` records it.
+        """
+        state, headers = self._checked_state(fingerprint)
+        results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
+        started, last, bulk_of = _start_events(state)
+        if bool(headers) and headers[0].get("format", 1) < 2:
+            last.update({row: "not_started" for row, r in results.items()
+                         if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"})  # fmt: skip
+        unresolved = frozenset(row for row, event in last.items() if event == "intent")
+        return Earlier(results, started, unresolved, bulk_of)
+
+    def load(self, fingerprint: str) -> Earlier:
+        """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
+        state, headers = self._checked_state(fingerprint)
+        self._take_lock()
+        results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
+        started, last, bulk_of = _start_events(state)
+        if not headers:
+            self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
+        legacy = bool(headers) and headers[0].get("format", 1) < 2
+        for row, result in results.items():
+            # A first-format journal recorded a start that never happened in the results file only.
+            if legacy and last.get(row) == "intent" and result.get("status") == "NOT_STARTED":
+                self.not_started(row)
+                last[row] = "not_started"
+        unresolved = frozenset(row for row, event in last.items() if event == "intent")
+        return Earlier(results, started, unresolved, bulk_of)
+
+    def _take_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        handle = self.state.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise InputFileError(
+                f"{self.out}: another flowdeck batch is writing to it; wait for it to end (two at once "
+                "could start rows twice)"
+            ) from None
+        self._lock = handle
+
+    def keep_only(self, results: Mapping[int, Mapping[str, Any]]) -> None:
+        """Rewrite the results file (atomically) to hold exactly ``results``, in row order."""
+        text = "".join(json.dumps(results[row], default=str) + "\n" for row in sorted(results))
+        if self.out.exists() and self.out.read_text(encoding="utf-8", errors="replace") == text:
+            return
+        handle = self._files.pop(self.out, None)
+        if handle is not None:
+            handle.close()
+        self._ends.pop(self.out, None)
+        write_atomically(self.out, text)
+
+    def _append(self, path: Path, record: Mapping[str, Any]) -> None:
+        handle = self._files.get(path)
+        if handle is None:
+            torn = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
+            # Unbuffered: each line is in the OS when this returns (it survives kill -9), and a write that
+            # fails leaves nothing queued to be written later.
+            handle = self._files[path] = path.open("ab", buffering=0)
+            if torn:
+                handle.write(b"\n")  # never glue a new line onto a line torn by a crash
+            # Kept here rather than asked of the OS before every line (only this process writes it: locked).
+            self._ends[path] = os.fstat(handle.fileno()).st_size
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        try:
+            done = 0
+            while done < len(line):  # a full disk can take part of a line before it refuses the rest
+                done += os.write(handle.fileno(), line[done:])
+        except OSError:
+            os.ftruncate(handle.fileno(), self._ends[path])  # no half line for the next reader or a resume
+            raise
+        self._ends[path] += done
+
+    def intent(self, row: BatchRow) -> None:
+        """Record that row's start request is about to be sent."""
+        self._append(self.state, {"event": "intent", "row": row.number, "at": time.time()})
+
+    def started(self, row: BatchRow, run: Run) -> None:
+        """Record the run a row started."""
+        self._append(self.state, {"event": "started", "row": row.number, "run": run_to_json(run)})
+
+    def not_started(self, row: int) -> None:
+        """Record that a row's last start request certainly started nothing."""
+        self._append(self.state, {"event": "not_started", "row": row})
+
+    def bulk_intent(self, key: str, rows: Sequence[BatchRow]) -> None:
+        """Record that a bulk task's start request, for these rows in this order, is about to be sent."""
+        self._append(self.state, {"event": "bulk_intent", "bulk": key, "rows": [r.number for r in rows],
+                                  "at": time.time()})  # fmt: skip
+
+    def bulk_started(self, key: str, rows: Sequence[BatchRow], run: Run) -> None:
+        """Record the task a bulk start created."""
+        self._append(self.state, {"event": "bulk_started", "bulk": key, "rows": [r.number for r in rows],
+                                  "run": run_to_json(run)})  # fmt: skip
+
+    def bulk_not_started(self, key: str, rows: Sequence[BatchRow]) -> None:
+        """Record that a bulk start certainly started nothing."""
+        self._append(self.state, {"event": "bulk_not_started", "bulk": key, "rows": [r.number for r in rows]})
+
+    def result(self, record: Mapping[str, Any]) -> None:
+        """Append a row's outcome to the results file."""
+        self._append(self.out, record)
+
+    def close(self) -> None:
+        """Close both files and release the lock."""
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+        self._ends.clear()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def rows_left(
+    rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False,
+    retry_failed: bool = False,
+) -> list[BatchRow]:  # fmt: skip
+    """The rows a batch does (again): those without a final outcome in ``earlier``.
+
+    >>> rows_left([BatchRow(2, "gumloop:f", {})], Earlier({2: {"status": "TIMEOUT"}}, {}, frozenset()))
+    [BatchRow(number=2, ref='gumloop:f', inputs={})]
+    """
+    retried = (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected), ("FAILED", retry_failed))
+    redo = set(RESUMABLE) | {status for status, on in retried if on}
+    return [r for r in rows if r.number not in earlier.results or earlier.results[r.number]["status"] in redo]
+
+
+def forget_failed(earlier: Earlier) -> Earlier:
+    """``earlier`` without the runs of rows that ended FAILED: ``--retry-failed`` starts those rows anew
+    (a new run, paid again) instead of waiting on the run that failed.
+
+    >>> run = Run("gumloop", parse_ref("gumloop:f"), "r1", Status.FAILED, "FAILED")
+    >>> forget_failed(Earlier({2: {"status": "FAILED"}}, {2: run}, frozenset())).started
+    {}
+    """
+    failed = {n for n, r in earlier.results.items() if r.get("status") == "FAILED"}
+    return attrs.evolve(
+        earlier,
+        started={n: run for n, run in earlier.started.items() if n not in failed},
+        bulk_of={n: task for n, task in earlier.bulk_of.items() if n not in failed},
+    )

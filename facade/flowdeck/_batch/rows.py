@@ -1,0 +1,311 @@
+"""Reading a batch's input rows: CSV (any common separator) or JSON Lines, in the encoding they are in."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from flowdeck._errors import (
+    InvalidRequestError,
+)
+from flowdeck._providers import parse_ref
+
+ENCODINGS_HINT = "save it as UTF-8 (Excel: Save As 'CSV UTF-8') or pass --encoding {likely}"
+
+
+def likely_encoding(data: bytes) -> str:
+    """The one-byte encoding a file that is not UTF-8 most likely has: Windows' cp1252 if it reads as
+    that, else latin-1.
+
+    Bytes 0x80-0x9f are curly quotes and dashes in cp1252 (what Excel saves as "CSV" on Windows) but
+    invisible control codes in latin-1, so suggesting latin-1 for them would corrupt the text quietly.
+
+    >>> likely_encoding(b"\\x93quoted\\x94"), likely_encoding("Zürich".encode("latin-1"))
+    ('cp1252', 'cp1252')
+    >>> likely_encoding(b"\\x81")  # undefined in cp1252
+    'latin-1'
+    """
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+class InputFileError(InvalidRequestError):
+    """An input or results file cannot be used; the message names the file and the line."""
+
+
+@attrs.frozen
+class BatchRow:
+    """One input row: its 1-based line number in the file, the workflow it runs, and its inputs."""
+
+    number: int
+    ref: str
+    inputs: Mapping[str, Any]
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` if ``data`` reads as UTF-16 text that lost its byte order mark.
+
+    Text in a Latin script has a NUL in one byte of most of its UTF-16 characters, always the same
+    one of each pair, and never in the other; binary files have their NULs anywhere.
+
+    >>> utf16_without_bom("domain\\nstripe.com\\n".encode("utf-16-le")), utf16_without_bom(b"\\x89PNG\\x00\\x00\\x00")
+    ('utf-16-le', None)
+    """
+    sample = data[: 65536 & ~1]
+    if len(sample) < 4 or len(data) % 2:  # two characters at least
+        return None
+    for codec, high, low in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
+        if 0 not in low and high.count(0) >= 0.5 * len(high):
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return codec
+    return None
+
+
+def read_text(
+    path: Path, encoding: str = "utf-8", *, hint: str = ENCODINGS_HINT, option: str | None = "--encoding"
+) -> str:
+    """A text file's content, or :class:`InputFileError` saying what is wrong with it, in one line.
+
+    A byte order mark (UTF-8 or UTF-16) decides the encoding; ``encoding`` is for files without one.
+    A file that is not text, or not in that encoding, is refused naming the line and column of the
+    first bad byte, followed by ``hint``. ``option`` is the command line's way to set the encoding,
+    named in the advice (None where there is none: the file must be UTF-8).
+
+    >>> read_text(Path("leads.csv"))  # doctest: +SKIP
+    'domain\\nstripe.com\\n'
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    codec = codecs.lookup(encoding).name
+    # A byte order mark says how the file is encoded better than any default or option can: Excel
+    # writes one for "CSV UTF-8" and for "Unicode Text" (UTF-16).
+    if data.startswith(codecs.BOM_UTF8):
+        codec = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16"
+    elif codec == "utf-8":
+        codec = "utf-8-sig"
+    if not codec.startswith(("utf-16", "utf-32")) and b"\x00" in data[:65536]:
+        utf16 = utf16_without_bom(data)
+        if utf16 is not None:
+            fix = f"pass {option} {utf16} or save it as UTF-8" if option else hint.format(likely=utf16)
+            raise InputFileError(f"{path}: is a UTF-16 file without a byte order mark, not {encoding}; {fix}")
+        maybe = f"; if it is UTF-16 text without a byte order mark, pass {option} utf-16-le (or utf-16-be)"
+        raise InputFileError(
+            f"{path}: is a binary file (it holds NUL bytes), expected {encoding} text{maybe if option else ''}"
+        )
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputFileError(
+            f"{path} line {line}: byte 0x{data[exc.start]:02x} at column {column} is not {encoding}; "
+            + hint.format(likely=likely_encoding(data))
+        ) from None
+
+
+DELIMITERS = ",;\t|"  # what a spreadsheet's "CSV" is separated by, by locale and by program
+
+
+def read_rows(
+    path: Path,
+    ref: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> list[BatchRow]:
+    """Read a ``.csv``/``.tsv`` (header row) or ``.jsonl`` (one object per line) input file.
+
+    ``ref`` is a workflow reference, or ``column:<name>`` to take each row's reference from a column.
+    ``mapping`` renames columns to input names (``{"Company Domain": "domain"}``). ``delimiter``
+    separates a CSV file's fields; None: the one of ``, ; tab |`` the file's first lines use
+    (:func:`sniff_delimiter`).
+
+    >>> read_rows(Path("people.csv"), "databar:flow/42", {"Domain": "domain"})  # doctest: +SKIP
+    """
+    mapping = dict(mapping or {})
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xls", ".numbers", ".ods"):
+        raise InputFileError(f"{path}: a spreadsheet; save it as CSV (UTF-8) first")
+    if suffix not in (".csv", ".tsv", ".jsonl", ".ndjson"):
+        raise InputFileError(f"{path}: expected a .csv or .jsonl file")
+    text = read_text(path, encoding)
+    if suffix in (".csv", ".tsv"):
+        records = _csv_records(path, text, delimiter or sniff_delimiter(text))
+    else:
+        records = _jsonl_records(path, text)
+    ref_column = ref.removeprefix("column:") if ref.startswith("column:") else None
+    rows = []
+    for number, record in records:
+        missing = [src for src in mapping if src not in record]
+        if missing:
+            columns = ", ".join(repr(c) for c in record) or "none"
+            raise InputFileError(f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}")
+        # A column renamed onto a name another column keeps would give that input twice, one value lost.
+        taken = next(((src, dst) for src, dst in mapping.items() if dst in record and dst not in mapping), None)
+        if taken is not None:
+            raise InputFileError(
+                f"{path} row {number}: input {taken[1]!r} given twice: by --map '{taken[0]}={taken[1]}' and by "
+                f"the column {taken[1]!r}; map another column name, or drop one of them"
+            )
+        inputs = {mapping.get(k, k): v for k, v in record.items()}
+        row_ref = ref
+        if ref_column is not None:
+            if ref_column not in inputs:
+                columns = ", ".join(repr(c) for c in inputs) or "none"
+                raise InputFileError(
+                    f"{path} row {number}: no column {ref_column!r} to take each row's workflow from "
+                    f"(column:{ref_column}); the columns are {columns}"
+                )
+            row_ref = inputs.pop(ref_column)
+            if not isinstance(row_ref, str) or not row_ref.strip():
+                raise InputFileError(
+                    f"{path} row {number}: column {ref_column!r} must name a workflow, like gumloop:<id>; "
+                    f"it holds {json.dumps(row_ref)[:40]}"
+                )
+        try:
+            parse_ref(row_ref)
+        except InvalidRequestError as exc:
+            raise InputFileError(f"{path} row {number}: {exc}") from None
+        rows.append(BatchRow(number, row_ref, inputs))
+    if not rows:
+        raise InputFileError(f"{path}: no input rows")
+    return rows
+
+
+def sniff_delimiter(text: str, lines: int = 20) -> str:
+    """The field separator a CSV file's first lines use, of ``, ; tab |``; a comma when none is clear.
+
+    Excel writes ``;`` where the decimal mark is a comma (most of Europe), and tabs for "Unicode Text".
+
+    >>> sniff_delimiter("domain;name\\nstripe.com;Stripe\\n"), sniff_delimiter("Company Domain\\nstripe.com\\n")
+    (';', ',')
+    """
+    sample = "\n".join(text.splitlines()[:lines])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or no separator used consistently
+        return ","
+
+
+def _shown(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _csv_records(path: Path, text: str, delimiter: str = ",") -> list[tuple[int, dict[str, Any]]]:
+    # The csv module refuses fields over 128 KiB (a guard for streams); the whole file is in memory
+    # already, and a long text in one cell is an input like any other.
+    previous = csv.field_size_limit(max(len(text), csv.field_size_limit()))
+    try:
+        return _csv_fields(path, text, delimiter)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_fields(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
+    # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(f"{path}: empty file (a header row is needed)") from None
+    except csv.Error as exc:
+        raise InputFileError(f"{path} row 1: {exc}") from None
+    for i, name in enumerate(header, start=1):
+        if not name.strip():
+            raise InputFileError(f"{path} row 1: column {i} has an empty header")
+    duplicates = [n for n, c in Counter(header).items() if c > 1]
+    if duplicates:
+        raise InputFileError(f"{path} row 1: column {duplicates[0]!r} appears twice in the header")
+    records = []
+    begins = reader.line_num + 1  # where the record being read begins: a quoted field can span lines
+    try:
+        for values in reader:
+            number = reader.line_num  # physical line, as an editor shows it
+            begins = reader.line_num + 1
+            if not values:
+                continue
+            if len(values) != len(header):
+                raise InputFileError(
+                    f"{path} row {number}: has {len(values)} fields but the header has {len(header)} "
+                    f"({', '.join(header)}; read as {_shown(delimiter)}-separated: --delimiter sets the separator)"
+                )
+            records.append((number, dict(zip(header, values, strict=True))))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise InputFileError(f"{path} line {begins}: a quote opened in this row is never closed") from None
+        raise InputFileError(f"{path} line {begins}: {exc}") from None
+    return records
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"key {key!r} appears twice")
+        found[key] = value
+    return found
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` for a user's input: a key given twice, or nesting too deep to decode, is a
+    ``json.JSONDecodeError`` too (silently keeping the last of two keys would send what nobody chose).
+
+    >>> loads_json('{"domain": "a.com", "domain": "b.com"}')
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: key 'domain' appears twice: line 1 column 1 (char 0)
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), text, 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+
+
+def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = loads_json(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{path} row {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise InputFileError(f"{path} row {number}: must be a JSON object, got {type(value).__name__}")
+        records.append((number, value))
+    return records
+
+
+def fingerprint(rows: Sequence[BatchRow]) -> str:
+    """A digest of the rows, so a rerun with other inputs is refused rather than mixed in."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps([row.number, row.ref, row.inputs], sort_keys=True, default=str).encode())
+    return digest.hexdigest()

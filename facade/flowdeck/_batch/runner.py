@@ -1,0 +1,446 @@
+"""Running a batch: bounded concurrency and start rate, bulk tasks, a provider's refused credential."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+from aiolimiter import AsyncLimiter
+
+from flowdeck._batch.journal import Earlier, Journal, forget_failed, rows_left
+from flowdeck._batch.outcomes import (
+    UNSTARTED,
+    BatchSummary,
+    CredentialRefusal,
+    credits_spent,
+    failure_groups,
+    is_rejection,
+    row_error,
+)
+from flowdeck._batch.rows import BatchRow, fingerprint
+from flowdeck._client import AsyncClient
+from flowdeck._errors import (
+    ApiError,
+    FlowdeckError,
+    InvalidRequestError,
+    StartOutcomeUnknown,
+    WaitTimeout,
+)
+from flowdeck._models import Run
+from flowdeck._providers import Bulk, parse_ref
+from flowdeck._providers import get as provider_spec
+
+INTERRUPTED_START = "interrupted while starting: the run may exist at the provider"
+
+# How long the other rows of a provider wait for its first start's answer before they start anyway.
+# A refused credential is answered at once; StackAI answers a start only when the run ends, which
+# must not hold every other row back for a whole run.
+CREDENTIAL_PROBE_SECONDS = 1.0
+
+
+class BatchObserver(Protocol):
+    """What a progress display hears from a batch."""
+
+    def begin(self, total: int, already_done: int, already_failed: int) -> None: ...
+    def started(self, row: BatchRow) -> None: ...
+    def finished(self, row: BatchRow, status: str) -> None: ...
+
+
+class _Silent:
+    def begin(self, total: int, already_done: int, already_failed: int) -> None: ...
+    def started(self, row: BatchRow) -> None: ...
+    def finished(self, row: BatchRow, status: str) -> None: ...
+
+
+def start_limiter(rate: float | None) -> AsyncLimiter | None:
+    """A limiter letting ``rate`` starts a second through, one at a time; None for no limit.
+
+    A leaky bucket holds at least one start: below one a second, it admits one start per ``1/rate``
+    seconds (a bucket of capacity ``rate`` over one second could never admit a whole start).
+
+    >>> start_limiter(0.5).time_period, start_limiter(20).max_rate
+    (2.0, 20)
+    """
+    if rate is None:
+        return None
+    return AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
+
+
+async def run_batch(
+    client: AsyncClient,
+    rows: Sequence[BatchRow],
+    journal: Journal,
+    *,
+    concurrency: int = 50,
+    rate: float | None = None,
+    timeout: float | None = None,
+    retry_unknown: bool = False,
+    retry_rejected: bool = False,
+    retry_failed: bool = False,
+    observer: BatchObserver | None = None,
+    bulk: int | None = 1,
+) -> BatchSummary:
+    """Run every row that has no final outcome yet; see the module docstring for what resuming does.
+
+    ``retry_unknown`` starts again the rows whose start may or may not have happened (UNKNOWN);
+    ``retry_rejected`` those the provider refused (REJECTED: bad inputs, credentials, workflow);
+    ``retry_failed`` those whose run ended FAILED at the provider (each a new run, paid again).
+    ``bulk``: rows per bulk task where the provider runs many inputs as one task (None: the
+    provider's default, as ``flowdeck batch`` does; 1, the default here: one run per row).
+
+    >>> summary = await run_batch(client, read_rows(Path("in.csv"), "gumloop:abc"), Journal(Path("out.jsonl")))
+    ... # doctest: +SKIP
+    """
+    if concurrency < 1:
+        raise InvalidRequestError("concurrency must be at least 1")
+    if rate is not None and rate <= 0:
+        raise InvalidRequestError("rate must be positive")
+    if bulk is not None and bulk < 1:
+        raise InvalidRequestError("bulk must be at least 1")
+    begun = time.monotonic()
+    try:
+        earlier = journal.load(fingerprint(rows))
+        todo = rows_left(
+            rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
+        )
+        if retry_failed:
+            earlier = forget_failed(earlier)
+        attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
+        again = {r.number for r in todo}
+        attempt.final = {n: r for n, r in earlier.results.items() if n not in again}
+        try:
+            journal.keep_only(attempt.final)  # rows done again lose their old line first: one line per row
+            failed_before = sum(r["status"] != "SUCCEEDED" for r in attempt.final.values())
+            attempt.observer.begin(len(rows), len(rows) - len(todo), failed_before)
+            gate = asyncio.Semaphore(concurrency)
+            limiter = start_limiter(rate)
+            singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=retry_unknown)
+            tasks = [
+                *(asyncio.ensure_future(attempt.process(row, gate, limiter)) for row in singles),
+                *(asyncio.ensure_future(attempt.process_bulk(group, gate, limiter)) for group in groups),
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            except Exception:
+                # One row's failure to be recorded (a full disk) ends the batch: the other rows stop too,
+                # before the client closes under them (a request sent after that would open a new
+                # connection pool that nothing closes).
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        finally:
+            # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
+            unreached = {
+                n: r for n, r in earlier.results.items() if n not in attempt.final and n not in attempt.attempted
+            }
+            journal.keep_only({**unreached, **attempt.final})
+    finally:
+        journal.close()
+    return _summary(rows, len(todo), attempt, time.monotonic() - begun)
+
+
+def _summary(rows: Sequence[BatchRow], todo: int, attempt: _Attempt, seconds: float) -> BatchSummary:
+    summary = BatchSummary(
+        total=len(rows),
+        skipped=len(rows) - todo,
+        started_now=attempt.started_now,
+        resumed=attempt.resumed,
+        runs_started=attempt.runs_started,
+        unstarted=attempt.unstarted,
+        refused=attempt.credentials.refused,
+        seconds=seconds,
+    )
+    for row in rows:
+        status = attempt.final[row.number]["status"]
+        summary.statuses[status] += 1
+        summary.by_provider.setdefault(row.ref.split(":", 1)[0], Counter())[status] += 1
+    summary.failures = failure_groups(attempt.final)
+    return summary
+
+
+class _Attempt:
+    """One run of a batch command over the rows left to do."""
+
+    def __init__(
+        self, client: AsyncClient, journal: Journal, earlier: Earlier, observer: BatchObserver,
+        timeout: float | None, retry_unknown: bool,
+    ) -> None:  # fmt: skip
+        self.client, self.journal, self.earlier, self.observer = client, journal, earlier, observer
+        self.timeout, self.retry_unknown = timeout, retry_unknown
+        self.final: dict[int, dict[str, Any]] = {}  # the outcome of every row that has one
+        self.attempted: set[int] = set()  # rows whose start intent this attempt wrote
+        self.started_now = 0
+        self.runs_started = 0  # fewer than started_now where a bulk task runs many rows
+        self.resumed = 0  # rows whose run an earlier attempt started, waited on again
+        self.unstarted: Counter[str] = Counter()
+        self.credentials = _CredentialGate()
+
+    def record(
+        self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None,
+        bulk: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        message = error if isinstance(error, str) or error is None else row_error(error)
+        result = {
+            "row": row.number, "input": row.inputs, "workflow": row.ref,
+            "provider": run.provider if run else row.ref.split(":", 1)[0],
+            "run_id": run.id if run else None, "status": status,
+            "provider_status": run.provider_status if run else None,
+            "outputs": run.outputs if run else None,
+            "error": message if message is not None else (run.error if run else None),
+            "error_type": type(error).__name__ if isinstance(error, FlowdeckError) else None,
+            "url": run.url if run else None,
+        }  # fmt: skip
+        if run is not None and (spent := credits_spent(run)) is not None:
+            result["credits_spent"] = spent  # what a pre-flight check estimates the rows left from
+        if bulk is not None:
+            result["bulk"] = dict(bulk)  # the task the row ran in, and its place among the task's inputs
+        self.journal.result(result)
+        self.final[row.number] = result
+        if run is None and status in UNSTARTED:
+            self.unstarted[status] += 1
+        self.observer.finished(row, status)
+
+    async def process(self, row: BatchRow, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
+        async with gate:
+            run = self.earlier.started.get(row.number)
+            if run is None and row.number in self.earlier.unresolved and not self.retry_unknown:
+                self.record(row, "UNKNOWN", error=INTERRUPTED_START)
+                return
+            if run is None:
+                provider = row.ref.split(":", 1)[0]
+                if not await self.credentials.admit(provider):
+                    self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                    return
+                if limiter is not None:
+                    await limiter.acquire()
+                self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
+                self.attempted.add(row.number)
+                self.journal.intent(row)
+                try:
+                    run = await self.client.start(row.ref, row.inputs)
+                except StartOutcomeUnknown as exc:
+                    self.credentials.answered(provider, row.number, exc)
+                    self.record(row, "UNKNOWN", error=exc)
+                    return
+                except FlowdeckError as exc:
+                    self.credentials.answered(provider, row.number, exc)
+                    self.journal.not_started(row.number)
+                    self.record(row, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
+                    return
+                except BaseException:
+                    self.credentials.answered(provider, row.number, None)
+                    raise
+                self.credentials.answered(provider, row.number, None)
+                self.journal.started(row, run)
+                self.started_now += 1
+                self.runs_started += 1
+            else:
+                self.resumed += 1
+                self.observer.started(row)
+            try:
+                run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
+            except WaitTimeout as exc:
+                self.record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+                return
+            except FlowdeckError as exc:
+                self.record(row, "POLL_ERROR", run, error=exc)
+                return
+            self.record(row, run.status.value, run)
+
+    async def process_bulk(self, group: BulkGroup, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
+        """Start (or, resuming, wait on again) one bulk task, then give each of its rows its outcome."""
+        async with gate:
+            run = group.run
+            if run is None:
+                group = self._without_invalid_rows(group)
+                if not group.rows:
+                    return
+                provider = parse_ref(group.rows[0].ref).provider
+                if not await self.credentials.admit(provider):
+                    for row in group.rows:
+                        self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                    return
+                if limiter is not None:
+                    await limiter.acquire()
+                for row in group.rows:
+                    self.observer.started(row)
+                    self.attempted.add(row.number)
+                key = uuid.uuid4().hex[:12]
+                self.journal.bulk_intent(key, group.rows)  # flushed before the request: never sent twice
+                workflow = parse_ref(group.rows[0].ref)
+                try:
+                    run = await self.client.drive(
+                        group.spec.start(
+                            self.client.adapter(workflow.provider), workflow, [r.inputs for r in group.rows]
+                        )
+                    )
+                except StartOutcomeUnknown as exc:
+                    self.credentials.answered(provider, group.rows[0].number, exc)
+                    self._all(group, "UNKNOWN", error=exc)
+                    return
+                except FlowdeckError as exc:
+                    self.credentials.answered(provider, group.rows[0].number, exc)
+                    self.journal.bulk_not_started(key, group.rows)
+                    self._all(group, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
+                    return
+                except BaseException:
+                    self.credentials.answered(provider, group.rows[0].number, None)
+                    raise
+                self.credentials.answered(provider, group.rows[0].number, None)
+                self.journal.bulk_started(key, group.rows, run)
+                self.started_now += len(group.rows)
+                self.runs_started += 1
+            else:
+                self.resumed += len(group.rows)
+                for row in group.rows:
+                    self.observer.started(row)
+            try:
+                final = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
+            except WaitTimeout as exc:
+                self._all(group, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+                return
+            except FlowdeckError as exc:
+                self._all(group, "POLL_ERROR", run, error=exc)
+                return
+            outcomes = group.spec.rows(final, len(group.order))
+            for row in group.rows:
+                index = group.order.index(row.number)
+                outcome = outcomes[index]
+                self.record(row, outcome.status.value, outcome, bulk={"task_id": final.id, "index": index})
+
+    def _without_invalid_rows(self, group: BulkGroup) -> BulkGroup:
+        """``group`` less the rows whose inputs the start would refuse locally, each REJECTED on its own.
+
+        One task carries every row's inputs, so one bad row would otherwise refuse the whole task and
+        its good rows with it. Each row is checked by beginning its start alone: the adapter checks the
+        inputs before it yields its request, and that request is never sent.
+        """
+        workflow = parse_ref(group.rows[0].ref)
+        adapter = self.client.adapter(workflow.provider)
+        valid: list[BatchRow] = []
+        for row in group.rows:
+            op = group.spec.start(adapter, workflow, [row.inputs])
+            try:
+                next(op)
+            except InvalidRequestError as exc:
+                self.observer.started(row)
+                self.record(row, "REJECTED", error=exc)
+                continue
+            except StopIteration:
+                pass
+            finally:
+                op.close()
+            valid.append(row)
+        if len(valid) == len(group.rows):
+            return group
+        return BulkGroup(tuple(valid), tuple(r.number for r in valid), group.spec)
+
+    def _all(
+        self, group: BulkGroup, status: str, run: Run | None = None, error: FlowdeckError | str | None = None
+    ) -> None:
+        for row in group.rows:
+            info = None if run is None else {"task_id": run.id, "index": group.order.index(row.number)}
+            self.record(row, status, run, error=error, bulk=info)
+
+
+class _CredentialGate:
+    """Stops a provider's starts at the first one that refuses the credential (HTTP 401 or 403; SuperAI's
+    login answers a wrong password with 400).
+
+    Credentials are per provider, so one refusal means every other start there would be refused too:
+    those rows are never sent and stay NOT_STARTED for a rerun once the credential is fixed. Each
+    provider's first start goes alone; the rest wait for its answer (at most
+    ``CREDENTIAL_PROBE_SECONDS``), else a batch of 50 in flight would send 50 starts on a wrong key.
+    """
+
+    def __init__(self) -> None:
+        self.refused: dict[str, CredentialRefusal] = {}
+        self._first: dict[str, asyncio.Event] = {}
+
+    async def admit(self, provider: str) -> bool:
+        """Whether a start at ``provider`` may be sent; the first one is, and the others wait for its answer."""
+        first = self._first.get(provider)
+        if first is None:
+            self._first[provider] = asyncio.Event()
+        elif not first.is_set() and provider not in self.refused:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first.wait(), CREDENTIAL_PROBE_SECONDS)
+        return provider not in self.refused
+
+    def answered(self, provider: str, row: int, error: FlowdeckError | None) -> None:
+        """A start at ``provider`` was answered (``error`` None: started, or no answer to judge by)."""
+        refused = isinstance(error, ApiError) and provider_spec(provider).checks.rejects(error)
+        if isinstance(error, ApiError) and refused and provider not in self.refused:
+            self.refused[provider] = CredentialRefusal(provider, row, error.status_code, type(error).__name__)
+        self._first[provider].set()
+
+    def held_back(self, provider: str) -> str:
+        """The error of a row not sent because ``provider`` refused the credential; counts it."""
+        refusal = self.refused[provider]
+        self.refused[provider] = attrs.evolve(refusal, held_back=refusal.held_back + 1)
+        return (
+            f"not sent: {provider} refused the credential (HTTP {refusal.status_code}) at row {refusal.row}, "
+            "so no more starts were sent there; rerun once the credential is fixed"
+        )
+
+
+@attrs.frozen
+class BulkGroup:
+    """Rows run as one bulk task: ``order`` is the task's rows as sent (a resumed task may have fewer
+    rows left to finish than it was started with); ``run`` the task, when it was started earlier."""
+
+    rows: tuple[BatchRow, ...]
+    order: tuple[int, ...]
+    spec: Bulk
+    run: Run | None = None
+
+
+def plan_bulk(
+    rows: Sequence[BatchRow], earlier: Earlier, size: int | None, *, retry_unknown: bool = False
+) -> tuple[list[BatchRow], list[BulkGroup]]:
+    """Which rows run alone and which share bulk tasks: rows of a task started earlier wait on it
+    again together; new rows of a provider that runs bulk tasks are grouped by workflow and options,
+    ``size`` (or the provider's default) per task; ``size == 1`` runs every row alone.
+
+    >>> singles, groups = plan_bulk([BatchRow(2, "gumloop:f", {})], Earlier({}, {}, frozenset()), None)
+    >>> [r.number for r in singles], groups
+    ([2], [])
+    """
+    singles: list[BatchRow] = []
+    resumed: dict[str, list[BatchRow]] = {}
+    fresh: dict[tuple[str, str], list[BatchRow]] = {}
+    specs: dict[str, Bulk] = {}
+    for row in rows:
+        member = earlier.bulk_of.get(row.number)
+        workflow = parse_ref(row.ref)
+        spec = provider_spec(workflow.provider).bulk
+        if member is not None and row.number in earlier.started and spec is not None:
+            resumed.setdefault(member[0], []).append(row)
+            specs[member[0]] = spec
+            continue
+        waiting = row.number in earlier.started or (row.number in earlier.unresolved and not retry_unknown)
+        if spec is None or size == 1 or waiting or workflow.kind not in spec.kinds:
+            singles.append(row)
+            continue
+        fresh.setdefault((row.ref, spec.group(row.inputs)), []).append(row)
+        specs[row.ref] = spec
+    groups = [
+        BulkGroup(tuple(members), earlier.bulk_of[members[0].number][1], specs[key], earlier.started[members[0].number])
+        for key, members in resumed.items()
+    ]
+    for (ref, _), members in fresh.items():
+        per_task = size or specs[ref].size
+        for start in range(0, len(members), per_task):
+            chunk = tuple(members[start : start + per_task])
+            if len(chunk) == 1:
+                singles.append(chunk[0])  # a task of one input is a run, without the task's overhead
+                continue
+            groups.append(BulkGroup(chunk, tuple(r.number for r in chunk), specs[ref]))
+    return singles, groups
