@@ -33,13 +33,25 @@ def test_clean_keeps_tracked_files(tmp_path: Path) -> None:
     assert not [name for name in built if (tmp_path / name).exists()]
 
 
-def test_demo_needs_no_node(tmp_path: Path) -> None:
-    """make demo, once Python's venv is there, neither runs npm nor waits for node_modules."""
+def _dry_run(tmp_path: Path, verb: str) -> subprocess.CompletedProcess[str]:
+    """``make -n verb`` in a scratch copy of the build files, with Python's venv already installed."""
     (tmp_path / "specs").mkdir()
     for name in ("Makefile", "pyproject.toml", "specs/pyproject.toml", "package.json", "package-lock.json"):
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / ".installed").touch()
-    done = subprocess.run(["make", "-n", "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    return subprocess.run(["make", "-n", verb], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_demo_needs_no_node(tmp_path: Path) -> None:
+    """make demo, once Python's venv is there, neither runs npm nor waits for node_modules."""
+    done = _dry_run(tmp_path, "demo")
     assert done.returncode == 0, done.stderr
     assert "npm" not in done.stdout and "flowdeck demo" in done.stdout, done.stdout
+
+
+def test_docs_build_is_strict(tmp_path: Path) -> None:
+    """make docs builds the site with --strict, needing Python's venv alone."""
+    done = _dry_run(tmp_path, "docs")
+    assert done.returncode == 0, done.stderr
+    assert "npm" not in done.stdout and "mkdocs build --strict" in done.stdout, done.stdout

@@ -59,6 +59,60 @@ def test_install_table_is_pyprojects() -> None:
     assert rows == expected
 
 
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_variables_are_the_registrys() -> None:
+    """Every provider variable the README names is one the providers read, and none is left out."""
+    from flowdeck import _providers
+
+    settings = {s.variable for p in _providers.providers() for s in p.config.settings}
+    named = set(re.findall(r"`((?:DATABAR|STACKAI|GUMLOOP|SUPERAI)_[A-Z_]+)`", _section("Quick start")))
+    assert named == settings
+
+
+def test_run_and_namespaces_are_as_said() -> None:
+    """The fields, statuses and namespaces the Quick start lists are the Run's, Status's and Client's."""
+    import attrs
+    import flowdeck
+    from flowdeck import _providers
+
+    text = _section("Quick start").split("A `Run` is an immutable value:", 1)[1]
+    said = set(re.findall(r"`(\w+)`", text))
+    fields = {f.name for f in attrs.fields(flowdeck.Run)}
+    statuses = set(flowdeck.Status.__members__)
+    namespaces = set(re.findall(r"`client\.(\w+)`", text))
+    assert statuses <= said and said - statuses - {"Run"} - namespaces <= fields
+    assert namespaces == set(_providers.names())
+    with flowdeck.Client(env={}) as client:
+        assert all(getattr(client, name) is not None for name in namespaces)
+
+
+def test_errors_table_is_the_hierarchy() -> None:
+    """Each error named is public and a FlowdeckError; those in brackets subclass the row's first."""
+    import flowdeck
+
+    for line in _section("Errors").splitlines():
+        if not line.startswith("| `"):
+            continue
+        names = re.findall(r"`(\w+)`", line.split("|")[1])
+        classes = [getattr(flowdeck, name) for name in names]
+        assert all(issubclass(c, flowdeck.FlowdeckError) for c in classes), line
+        if "(" in line.split("|")[1]:
+            assert all(issubclass(c, classes[0]) for c in classes[1:]), line
+
+
+def test_commands_are_the_clis() -> None:
+    """The command line section names every command flowdeck has, in its order."""
+    import typer.main
+    from flowdeck._cli import app
+
+    text = _section("The command line").split("```\n", 2)[-1]
+    named = re.findall(r"`(\w+)`", text.split(". Errors", 1)[0])
+    assert [n for n in named if n != "kill"] == list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
 def test_readme_links_resolve() -> None:
     """Every relative link points at a file of this repository."""
     links = [t for t in re.findall(r"\]\(([^)#]+)\)", README) if "://" not in t]
