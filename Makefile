@@ -32,7 +32,8 @@ generate: install
 
 ## A provider changed its spec: drop the new page into specs/raw/, then run this. It writes the report to
 ## specs/reports/, refuses breaking changes unless ACCEPT_BREAKING=1, and records the page (hash, date)
-## only after the build, the generated clients and the facade's type check all succeeded.
+## only after the build, the generated clients, the facade's type check and a run of the facade and its
+## mock against the new spec all succeeded (a page under which they break is refused even with ACCEPT_BREAKING=1).
 spec-update: install
 	$(SPECPIPE) update $(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking)
 

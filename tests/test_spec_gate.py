@@ -73,7 +73,7 @@ def test_new_required_answer_field_refused(
     captured = capsys.readouterr()
     assert "new required response property" in captured.out
     err = captured.err.splitlines()
-    assert err[0] == "error: databar: the unchanged facade or its mock breaks under the new spec:"
+    assert err[0] == "error: databar: flowdeck or its mock breaks under the new spec:"
     assert any(
         "client.databar.run_waterfall fails at flowdeck_generated/databar/models/waterfall_task.py:" in line
         and "KeyError: 'eta'" in line

@@ -76,7 +76,7 @@ def explain(root: Path, provider: str, findings: list[Finding], used_by: Mapping
     """A few lines: each problem with its operation, field and the code that reads it; then what to change."""
     adapter = f"facade/flowdeck/_providers/{provider}.py"
     mock = f"facade/flowdeck/testing/_{provider}.py"
-    lines = [f"{provider}: the unchanged facade or its mock breaks under the new spec:"]
+    lines = [f"{provider}: flowdeck or its mock breaks under the new spec:"]
     seen: set[tuple[str, str, str, str]] = set()
     for f in findings:
         key = (f.kind, f.path or f.scenario, f.field, f.message if f.kind == "facade" else "")

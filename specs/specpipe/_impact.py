@@ -156,6 +156,8 @@ class Impact:
 
     def text(self, change: Change) -> str:
         """``breaks `client.databar.run_waterfall`, …`` or ``breaking in the spec, not read by flowdeck``."""
+        if not change.operation:
+            return "breaks every operation flowdeck calls" if change.level == "breaking" else "the whole document"
         used = self.of(change)
         names = ", ".join(f"`{p}`" for p in used.public or used.operations)
         if change.level == "breaking":
