@@ -27,7 +27,7 @@ def cli_reference() -> str:
 
     command = typer.main.get_command(app)
     # typer builds on its own copy of click, whose commands mkdocs-click reads as it reads click's.
-    docs = make_command_docs("flowdeck", command, depth=1, style="table", list_subcommands=True)  # type: ignore[arg-type]
+    docs = make_command_docs("flowdeck", command, depth=2, style="table", list_subcommands=True)  # type: ignore[arg-type]
     return "\n".join(docs)
 
 
