@@ -52,9 +52,8 @@ spec-check: install
 	$(SPECPIPE) check
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass. Bytecode is written even where
-# PYTHONDONTWRITEBYTECODE is set (as on CI machines): otherwise every pytest process rewrites the asserts of
-# ~450 modules again (its plugins' whole packages: schemathesis, hypothesis, flowdeck), 6 s of CPU each, and
-# every `flowdeck` subprocess a test starts compiles flowdeck and its generated clients from source.
+# PYTHONDONTWRITEBYTECODE is set (as on CI machines): pytest caches its assertion rewriting only as bytecode,
+# and every `flowdeck` subprocess a test starts would compile flowdeck and its generated clients again.
 define run_pytest
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
@@ -62,20 +61,17 @@ endef
 
 ## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
 ## (including the witness suite, which drives the official SDKs from .venv-sdks). The 25 slowest tests are
-## listed at the end, so a test that makes the suite slow is seen the day it lands. --dist worksteal: xdist's
-## default hands each worker its share up front, and one worker finished a minute and a half before the
-## other; with worksteal an idle worker takes half of the other's queue, so all finish together.
-## Three workers on two cores: more than half of the suite's test time is spent waiting (a subprocess
-## starting, a mock run to end, a quota paced on the wall clock, Prism), not computing, and a third worker
-## runs tests in those waits. Same tree, same load: -n 2 took 166 s, -n 3 126 s, -n 4 120 s (not worth the
-## extra CPU contention). Tests that time a pace (marked paced: a quota met, a rate kept) run after, one at
-## a time beside the contention tests: a third worker's CPU must not be what they measure.
+## listed at the end, so a test that makes the suite slow is seen the day it lands. --dist worksteal: an
+## idle worker takes half of another's queue, so all finish together. Three workers on two cores: much of
+## the suite's time is spent waiting (a subprocess starting, a mock run to end, Prism), and a third worker
+## runs tests in those waits. Tests that time a pace (marked paced: a quota met, a rate kept) run after, one
+## at a time beside the contention tests: another worker's CPU must not be what they measure.
 test: install sdks lint
 	$(call run_pytest,-n 3 --dist worksteal -m "not contention and not paced and not soak" --durations=25)
 	$(call run_pytest,-m "(contention or paced) and not soak" tests)
 
 ## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties, with
-## every example drawn (`make test` draws a fixed half of them, to keep the whole suite under three minutes).
+## every example drawn (`make test` draws a fixed half of them, to keep the whole suite short).
 contract: install sdks
 	FLOWDECK_CONTRACT_FULL=1 $(call run_pytest,-n 2 --dist worksteal contract_tests)
 
@@ -86,7 +82,7 @@ demo: venv
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-## The 10,000-run fault soak (the suite runs 300-400); prints the README's Reliability table. Then the tests
+## The 10,000-run fault soak (the suite runs smaller ones); prints the reliability page's table. Then the tests
 ## marked soak: the extra seeds and sizes of suite tests that `make test` runs one instance of.
 soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
@@ -102,7 +98,8 @@ soak-contention: install
 			--http-backend $$backend || exit 1; \
 	done
 
-## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run); see README "Performance".
+## Benchmarks (ratios against raw httpx and the official SDKs, measured in one run) into bench-results/,
+## which the documentation's performance page renders.
 bench: install sdks
 	PYTHONPATH=. $(PY) -m benchmarks.bench
 	PYTHONPATH=. $(PY) -m benchmarks.bench_bulk

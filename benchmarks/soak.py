@@ -330,7 +330,7 @@ def _finish(report: SoakReport, mocks: MockProviders, begun: float) -> None:
 
 
 def table(reports: list[SoakReport]) -> str:
-    """The reports as a Markdown table (the README's Reliability section)."""
+    """The reports as a Markdown table (the reliability page's table)."""
     kinds = sorted({k for r in reports for k in r.faults})
     outcomes = sorted({k for r in reports for k in r.outcomes})
     lines = [
