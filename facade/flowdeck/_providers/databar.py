@@ -308,6 +308,17 @@ class Databar(Namespace[DatabarAdapter]):
         """
         return self._client.drive(self._adapter.run_flow_bulk(flow_id, inputs))
 
+    @staticmethod
+    def bulk_rows(run: Run, count: int) -> list[Run]:
+        """One run per input of a finished bulk task of ``count`` inputs, in input order, each with its
+        own status (an input that found nothing is FAILED).
+
+        >>> task = client.wait(client.databar.run_flow_bulk("enrich", [{"domain": "a.com"}]))
+        >>> [row.status.value for row in client.databar.bulk_rows(task, 1)]
+        ['SUCCEEDED']
+        """
+        return bulk_rows(run, count)
+
     def run_waterfall_bulk(
         self,
         identifier: str,
@@ -380,6 +391,11 @@ class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
     async def run_flow_bulk(self, flow_id: str, inputs: Sequence[Mapping[str, str]]) -> Run:
         """Start one task running a flow over many input sets; returns the pending run."""
         return await self._client.drive(self._adapter.run_flow_bulk(flow_id, inputs))
+
+    @staticmethod
+    def bulk_rows(run: Run, count: int) -> list[Run]:
+        """One run per input of a finished bulk task, as :meth:`Databar.bulk_rows` (no I/O: not awaited)."""
+        return bulk_rows(run, count)
 
     async def run_waterfall_bulk(
         self,
