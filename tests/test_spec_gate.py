@@ -128,10 +128,30 @@ def test_new_optional_answer_field_recorded(
     assert _update(full_copy, monkeypatch, accept=False) == 0
     out = capsys.readouterr().out
     assert "| info | `POST /v1/waterfalls/{waterfall_identifier}/run` | `responses.200.body.eta` |" in out
+    assert "drove flowdeck against its mock and Prism on the new spec: databar passed" in out
     assert "accepted specs/raw/databar-run-waterfall.md" in out
     assert load_manifest(full_copy / "specs")["raw"]["databar-run-waterfall.md"]["obtained"] == "spec-update"
     model = full_copy / "generated/flowdeck_generated/databar/models/waterfall_task.py"
     assert "eta: int | Unset" in model.read_text()
+
+
+@pytest.mark.slow
+def test_example_answer_refused_on_prism(
+    full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's example start answer says `queued`, a word flowdeck cannot map: Prism on the new spec shows it."""
+    example = "                task_id: 123e4567-e89b-12d3-a456-426614174000\n                status: created\n"
+    _edit(full_copy / WATERFALL, example, example.replace("created", "queued"))
+    before = _snapshot(full_copy)
+    assert _update(full_copy, monkeypatch, accept=False) == 1
+    err = capsys.readouterr().err
+    assert re.search(
+        r"^  client\.start \(databar:waterfall/email_getter\) on Prism fails at "
+        r"facade/flowdeck/_providers/databar\.py:\d+ \(_pending\): UnknownStatusError: .*'queued'",
+        err,
+        re.M,
+    ), err
+    assert _snapshot(full_copy) == before
 
 
 def _spec(provider: str = "databar") -> dict[str, Any]:

@@ -10,12 +10,16 @@ its mock and the new spec agree.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import socket
+import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +29,7 @@ import yaml
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 SUPERAI_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+PRISM_STARTUP = 30.0
 
 Scenario = Callable[[Any], object]
 
@@ -160,48 +165,155 @@ def _code(exc: BaseException) -> str:
     hits = [f for f in frames if any(m in f.filename.replace("\\", "/") for m in _OURS)]
     if not hits:
         return ""
-    name = hits[-1].filename.replace("\\", "/")
+    # The generated parser when it is what failed; else the provider's own module (not the shared helpers).
+    adapter = [f for f in hits if "/flowdeck/_providers/" in f.filename and not f.filename.endswith("_base.py")]
+    frame = hits[-1] if "flowdeck_generated" in hits[-1].filename or not adapter else adapter[-1]
+    name = frame.filename.replace("\\", "/")
     for top in ("flowdeck_generated/", "facade/"):
         name = name[name.index(top) :] if top in name else name
-    return f"{name}:{hits[-1].lineno} ({hits[-1].name})"
+    return f"{name}:{frame.lineno} ({frame.name})"
 
 
-def drive(provider: str, spec_path: Path) -> list[dict[str, Any]]:
-    """Drive ``provider``'s scenarios against the mocks and check the traffic against ``spec_path``."""
-    from flowdeck import _providers
-    from flowdeck.testing import MockClock, MockConfig, MockProviders
+class _Recorder:
+    """An httpx client for flowdeck keeping every answer from one origin, with the scenario it belongs to."""
 
-    spec = Spec(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
-    clock = MockClock(frozen_at=1_800_000_000.0)
-    exchanges: list[tuple[str, httpx.Response]] = []
-    findings: list[dict[str, Any]] = []
-    scenario = [""]
-    # Runs take a second of the mocks' frozen clock, which only the client's sleeps move: a run can be
-    # cancelled while it runs, and nothing waits in real time.
-    with MockProviders(MockConfig(run_seconds=(1.0, 1.0)), clock) as mocks, ExitStack() as stack:
-        ours = {httpx.URL(u).netloc for p, u in mocks.urls.items() if p == provider}
-
-        def keep(response: httpx.Response) -> None:
-            if response.request.url.netloc in ours:
-                response.read()
-                exchanges.append((scenario[0], response))
-
+    def __init__(self, url: str) -> None:
         from flowdeck._transport import RetryTransport
 
-        http = httpx.Client(transport=RetryTransport(httpx.HTTPTransport()), event_hooks={"response": [keep]})
-        base = clock.now()
-        client = stack.enter_context(
-            mocks.client(http_client=http, sleep=clock.advance, clock=lambda: clock.now() - base, max_retries=0)
-        )
-        _providers.get(provider)  # an unknown provider is an error here, before anything runs
-        for name, run in SCENARIOS[provider].items():
-            scenario[0] = name
+        self.origin = httpx.URL(url).netloc
+        self.scenario = ""
+        self.exchanges: list[tuple[str, httpx.Response]] = []
+        self.http = httpx.Client(transport=RetryTransport(httpx.HTTPTransport()), event_hooks={"response": [self.keep]})
+
+    def keep(self, response: httpx.Response) -> None:
+        if response.request.url.netloc == self.origin:
+            response.read()
+            self.exchanges.append((self.scenario, response))
+
+    def run(self, scenarios: Mapping[str, Scenario], client: Any, findings: list[dict[str, Any]]) -> None:
+        for name, scenario in scenarios.items():
+            self.scenario = name
             try:
-                run(client)
+                scenario(client)
             except Exception as exc:  # every failure of the facade is a finding, named by the scenario
                 findings.append({"kind": "facade", "scenario": name, "operation": getattr(exc, "operation", ""),
                                  "path": "", "field": "", "code": _code(exc),
                                  "message": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]})  # fmt: skip
+
+
+def on_mocks(provider: str, findings: list[dict[str, Any]]) -> list[tuple[str, httpx.Response]]:
+    """Drive ``provider``'s scenarios against its mock; the exchanges, for checking against the spec."""
+    from flowdeck.testing import MockClock, MockConfig, MockProviders
+
+    clock = MockClock(frozen_at=1_800_000_000.0)
+    # Runs take a second of the mocks' frozen clock, which only the client's sleeps move: a run can be
+    # cancelled while it runs, and nothing waits in real time.
+    with MockProviders(MockConfig(run_seconds=(1.0, 1.0)), clock) as mocks:
+        recorder = _Recorder(mocks.urls[provider])
+        base = clock.now()
+        options = {"sleep": clock.advance, "clock": lambda: clock.now() - base, "max_retries": 0}
+        with mocks.client(http_client=recorder.http, **options) as client:
+            recorder.run(SCENARIOS[provider], client, findings)
+    return recorder.exchanges
+
+
+class _Lifecycle:
+    """Start one workflow, look at it once, cancel it (a provider without cancel is no finding)."""
+
+    def __init__(self, ref: str, inputs: dict[str, Any]) -> None:
+        self.ref, self.inputs = ref, inputs
+        self.run: Any = None
+
+    def start(self, client: Any) -> None:
+        self.run = client.start(self.ref, self.inputs)
+
+    def refresh(self, client: Any) -> None:
+        if self.run is not None:
+            client.refresh(self.run)
+
+    def cancel(self, client: Any) -> None:
+        from flowdeck import UnsupportedOperationError
+
+        if self.run is not None and not self.run.is_terminal:
+            with contextlib.suppress(UnsupportedOperationError):
+                client.cancel(self.run)
+
+
+def _prism_scenarios(provider: str) -> dict[str, Scenario]:
+    """Each kind of workflow started, looked at and cancelled: Prism answers from the spec's examples."""
+    out: dict[str, Scenario] = {}
+    for ref, inputs in PRISM_STARTS[provider]:
+        life = _Lifecycle(ref, inputs)
+        out[f"client.start ({ref}) on Prism"] = life.start
+        out[f"client.refresh ({ref}) on Prism"] = life.refresh
+        out[f"client.cancel ({ref}) on Prism"] = life.cancel
+    return out
+
+
+# What is started on Prism for each provider: one workflow of each kind.
+PRISM_STARTS: Mapping[str, list[tuple[str, dict[str, Any]]]] = {
+    "databar": [
+        ("databar:flow/enrich-company", {"domain": "stripe.com"}),
+        ("databar:waterfall/email_getter", {"email": "a@b.c", "enrichments": [833]}),
+    ],
+    "stackai": [("stackai:org-1/flow-1", {"in-0": "x"})],
+    "gumloop": [("gumloop:saved-1", {"topic": "x"})],
+    "superai": [(f"superai:{SUPERAI_FLOW}", {"file_key": "a.pdf"})],
+}
+
+
+def on_prism(provider: str, spec_path: Path, prism: Path, findings: list[dict[str, Any]]) -> list[Any]:
+    """Serve the new spec with Prism and drive ``provider``'s starts against it (its answers: the spec's own)."""
+    import flowdeck
+    from flowdeck import _providers
+    from flowdeck.testing import MockConfig
+
+    mock = _providers.get(provider).mock
+    if mock is None:
+        return []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    cmd = [str(prism), "mock", str(spec_path), "-p", str(port), "-h", "127.0.0.1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})  # noqa: S603
+    try:
+        deadline = time.monotonic() + PRISM_STARTUP
+        while not _is_prism(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                why = (proc.stderr.read() if proc.poll() is not None and proc.stderr else b"").decode(errors="replace")
+                last = (why.strip().splitlines() or [f"not up within {PRISM_STARTUP:.0f} s"])[-1]
+                findings.append({"kind": "facade", "scenario": "Prism on the new spec", "operation": "", "path": "",
+                                 "field": "", "code": "", "message": f"Prism did not start: {last[:200]}"})  # fmt: skip
+                return []
+            time.sleep(0.1)
+        recorder = _Recorder(url)
+        env = dict(mock.env(MockConfig(), url))
+        with flowdeck.Client(env=env, http_client=recorder.http, max_retries=0) as client:
+            recorder.run(_prism_scenarios(provider), client, findings)
+        return recorder.exchanges
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _is_prism(url: str) -> bool:
+    try:
+        return "stoplight.io/prism" in httpx.get(url, timeout=1).text
+    except httpx.TransportError:
+        return False
+
+
+def drive(provider: str, spec_path: Path, prism: Path | None = None) -> list[dict[str, Any]]:
+    """Drive ``provider`` against its mock (and Prism serving ``spec_path``); check the traffic against the spec."""
+    from flowdeck import _providers
+
+    _providers.get(provider)  # an unknown provider is an error here, before anything runs
+    spec = Spec(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
+    findings: list[dict[str, Any]] = []
+    exchanges = on_mocks(provider, findings)
+    if prism is not None:
+        exchanges += on_prism(provider, spec_path, prism, findings)
     for name, response in exchanges:
         for finding in check_exchange(spec, response.request, response):
             findings.append({"scenario": name, "code": "", **finding})
@@ -210,8 +322,8 @@ def drive(provider: str, spec_path: Path) -> list[dict[str, Any]]:
 
 def main(argv: list[str]) -> int:
     """Print each finding as one JSON line; exit 0 (the findings say whether the gate passed)."""
-    provider, spec_path = argv
-    for finding in drive(provider, Path(spec_path)):
+    provider, spec_path, *prism = argv
+    for finding in drive(provider, Path(spec_path), Path(prism[0]) if prism else None):
         print(json.dumps(finding))
     return 0
 

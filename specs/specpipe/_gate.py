@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ import attrs
 
 from specpipe._errors import GateRefused
 
-DRIVE_TIMEOUT = 90.0  # the mocks run on a frozen clock: a drive takes seconds; this only stops a hang
+DRIVE_TIMEOUT = 100.0  # the mocks run on a frozen clock and Prism starts in seconds; this only stops a hang
 MAX_LINES = 8
 
 
@@ -39,17 +40,27 @@ class Finding:
     code: str = ""  # where the facade failed, for a "facade" finding
 
 
-def drive(root: Path, provider: str, spec: Path, generated_root: Path) -> list[Finding]:
+def prism_binary(root: Path) -> Path | None:
+    """Prism (``make install`` puts it in node_modules/), in the project or beside this pipeline; None without node."""
+    if shutil.which("node") is None:
+        return None
+    for project in (root, Path(__file__).resolve().parents[2]):
+        if (binary := project / "node_modules" / ".bin" / "prism").is_file():
+            return binary
+    return None
+
+
+def drive(root: Path, provider: str, spec: Path, generated_root: Path, prism: Path | None = None) -> list[Finding]:
     """Run ``_drive.py`` for ``provider`` with the clients under ``generated_root``; its findings."""
     # PYTHONPATH comes before the installed (editable) paths, so the new clients, and this project's
     # facade and pipeline, are the ones imported; the caller's own PYTHONPATH is left out.
     path = os.pathsep.join(str(p) for p in (generated_root, root / "facade", root / "specs"))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "specpipe._drive", provider, str(spec), *([str(prism)] if prism else [])]
     try:
         proc = subprocess.run(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", "specpipe._drive", provider, str(spec)],
-            cwd=root, env=env, capture_output=True, text=True, timeout=DRIVE_TIMEOUT, check=False,
-        )  # fmt: skip
+            cmd, cwd=root, env=env, capture_output=True, text=True, timeout=DRIVE_TIMEOUT, check=False
+        )
     except subprocess.TimeoutExpired:
         return [Finding("facade", "", message=f"driving the facade did not end within {DRIVE_TIMEOUT:.0f} s")]
     if proc.returncode != 0:
@@ -106,12 +117,18 @@ def explain(root: Path, provider: str, findings: list[Finding], used_by: Mapping
     return "\n".join(shown)
 
 
-def check(root: Path, specs: Mapping[str, Path], generated_root: Path, used_by: Mapping[str, list[str]]) -> None:
-    """Drive each provider in ``specs``; raise :class:`GateRefused` naming every problem."""
+def check(root: Path, specs: Mapping[str, Path], generated_root: Path, used_by: Mapping[str, list[str]]) -> str:
+    """Drive each provider in ``specs``; raise :class:`GateRefused` naming every problem.
+
+    Returns what was driven, for the update's output (Prism is left out, and said so, without node).
+    """
+    prism = prism_binary(root)
     problems = []
     for provider, spec in specs.items():
-        findings = drive(root, provider, spec, generated_root)
+        findings = drive(root, provider, spec, generated_root, prism)
         if findings:
             problems.append(explain(root, provider, findings, used_by))
     if problems:
         raise GateRefused("\n".join(problems))
+    where = "its mock and Prism on the new spec" if prism else "its mock (no Prism: `make install` and Node.js)"
+    return f"drove flowdeck against {where}: {', '.join(specs)} passed"

@@ -166,12 +166,13 @@ def update(
         ) from None
     used_by = {op: users for r in reports if r.impact is not None for op, users in r.impact.used_by().items()}
     try:
-        drive_facade(root, {r.provider: paths[r.provider] for r in reports}, scratch / "generated", used_by)
+        driven = drive_facade(root, {r.provider: paths[r.provider] for r in reports}, scratch / "generated", used_by)
     except GateRefused as exc:
         raise GateRefused(
             f"{exc}\nNothing was accepted (manifest, specs/normalized/ and generated/ unchanged); "
             f"the new spec and clients are in {scratch.relative_to(root)}"
         ) from None
+    print(driven, file=out)
     for name, data in fetched.items():
         (specs / "raw" / name).write_bytes(data)
     for provider, path in paths.items():
