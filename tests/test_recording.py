@@ -32,19 +32,20 @@ def _run_all(client: flowdeck.Client) -> dict[str, str]:
     return {name: client.run(ref, inputs).id for name, (ref, inputs) in RUNS.items()}
 
 
-def _record(cassette: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Record one run of each provider against the mocks; returns their ids and the client's environment."""
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """One run of each provider recorded against the mocks: the cassette, the runs' ids, the client's environment."""
+    cassette = tmp_path_factory.mktemp("cassettes") / "runs.yaml"
     recorder = vcr.VCR(**vcr_config(CONFIG, env={}))
     with MockProviders(CONFIG) as mocks, recorder.use_cassette(str(cassette), record_mode="once"):
         env = mocks.env
         with flowdeck.Client(env=env) as client:
-            return _run_all(client), env
+            return cassette, _run_all(client), env
 
 
-def test_cassette_holds_no_credential(tmp_path: Path) -> None:
+def test_cassette_holds_no_credential(recorded: tuple[Path, dict[str, str], dict[str, str]]) -> None:
     """A recorded run of each provider leaves none of the credentials sent or issued in the cassette."""
-    cassette = tmp_path / "runs.yaml"
-    ids, _ = _record(cassette)
+    cassette, ids, _ = recorded
     text = cassette.read_text()
     assert set(ids) == set(RUNS) and all(ids.values())
     secrets = [*credentials(CONFIG, env={}), CONFIG.superai_password, CONFIG.databar_key, *ISSUED]
@@ -54,10 +55,9 @@ def test_cassette_holds_no_credential(tmp_path: Path) -> None:
     assert "FILTERED" in text
 
 
-def test_cassette_replays_without_mocks_fast(tmp_path: Path) -> None:
+def test_cassette_replays_without_mocks_fast(recorded: tuple[Path, dict[str, str], dict[str, str]]) -> None:
     """With the mocks stopped, the cassette replays each run, the same ids, in under a second."""
-    cassette = tmp_path / "runs.yaml"
-    ids, env = _record(cassette)
+    cassette, ids, env = recorded
     player = vcr.VCR(**vcr_config(CONFIG, env={}))
     started = time.monotonic()
     with player.use_cassette(str(cassette), record_mode="none") as played:
