@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
 
@@ -298,9 +298,22 @@ def response_id(value: str, what: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-def unset(value: Any) -> Any:
-    """The generated clients' ``UNSET`` as ``None``."""
-    return None if type(value).__name__ == "Unset" else value
+class _Unset(Protocol):
+    """Each generated package's ``Unset`` (false, and nothing else; ``None`` fits too)."""
+
+    def __bool__(self) -> Literal[False]: ...
+
+
+U = TypeVar("U")
+
+
+def unset(value: U | _Unset) -> U | None:
+    """The generated clients' ``UNSET`` as ``None``, keeping the field's own type for the type check.
+
+    >>> unset("x"), unset(None)
+    ('x', None)
+    """
+    return None if value is None or type(value).__name__ == "Unset" else cast("U", value)
 
 
 def check_inputs(provider: str, inputs: object, *, strings_only: bool = False) -> dict[str, Any]:
