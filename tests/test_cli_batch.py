@@ -142,8 +142,8 @@ def test_a_windows_file_is_pointed_to_cp1252_and_reads_right_with_it(mock_env: d
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--concurrency", "0"], "Invalid value for '--concurrency': 0 is not in the range x>=1"),
-        (["--concurrency", "-4"], "Invalid value for '--concurrency': -4 is not in the range x>=1"),
+        (["--concurrency", "0"], "Invalid value for '--concurrency': 0 must be 1 or more"),
+        (["--concurrency", "-4"], "Invalid value for '--concurrency': -4 must be 1 or more"),
         (["--timeout", "-1"], "Invalid value for '--timeout': -1 must be more than 0 seconds"),
         (["--rate", "0/s"], "--rate '0/s': must be more than 0 starts"),
         (["--rate", "fast"], "--rate 'fast': expected a number of starts, like 10/s"),

@@ -460,8 +460,9 @@ def test_a_refused_key_stops_that_providers_starts_and_the_printed_step_resumes_
 
     # The key fixed, the printed step pasted: every gumloop row runs, none twice.
     monkeypatch.setenv("GUMLOOP_API_KEY", mock_env["GUMLOOP_API_KEY"])
-    steps = {line.strip() for line in done.stdout.splitlines() if line.strip().startswith("next:")}
-    (step,) = steps
+    steps = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("next:")]
+    step, pointer = steps  # the refused row's command, which the held-back rows' step points at
+    assert pointer == "next: the command above starts these rows too"
     command = shlex.split(step.rpartition("then run: ")[2])
     assert command[-1] == "--retry-rejected"
     again = runner.invoke(app, command[command.index("batch") :])
@@ -609,7 +610,7 @@ def test_a_workflow_column_the_file_lacks_is_named_with_the_columns_it_has(
     assert not out.exists()
     source.write_text("workflow,domain\n,stripe.com\n", encoding="utf-8")  # there, but empty
     line = one_line_error(runner.invoke(app, ["batch", "column:workflow", str(source), "--out", str(out)]))
-    assert line.endswith("row 2: column 'workflow' must name a workflow, like gumloop:<id>; it holds \"\""), line
+    assert line.endswith("row 2: column 'workflow' must name a workflow, like <provider>:<id>; it holds \"\""), line
 
 
 # --- run --json: always one JSON object for jq ---------------------------------------------------------

@@ -2,8 +2,9 @@
 
 It declares its adapter, configuration, reference syntax, namespaces and mock in one place (like a
 module under flowdeck/_providers/), registers, and is then reachable through Client.start/wait, the
-async client, parse_ref, `flowdeck doctor` and flowdeck.testing.MockProviders; its credential is
-scrubbed from errors like the built-ins'. No flowdeck module knows its name.
+async client, parse_ref, every `flowdeck` command (run, status, cancel, inputs, batch, doctor) and
+flowdeck.testing.MockProviders; its credential is scrubbed from errors like the built-ins'. No
+flowdeck module knows its name, nor anything about it: what it cannot do is said in its own words.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
@@ -22,7 +24,7 @@ from flowdeck._cli import app
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op
 from flowdeck._namespaces import AsyncNamespace, Namespace
-from flowdeck._providers import AdapterBase, MockSpec, Provider, RefSyntax
+from flowdeck._providers import AdapterBase, Checks, MockSpec, Provider, RefSyntax, RunSupport
 from flowdeck._providers._base import Clock, bind, map_status, not_supported
 from flowdeck.testing import MockProviders, MockState
 from starlette.applications import Starlette
@@ -148,6 +150,11 @@ TOY = Provider(
     ),
     refs=RefSyntax(org=True),
     namespaces=(Toy, AsyncToy),
+    checks=Checks(no_inputs="the Toy Runner takes any inputs", unverifiable="the Toy Runner has no account to read"),
+    runs=RunSupport(
+        no_cancel="a Toy Runner run cannot be stopped once it is queued",
+        unknown_start="the Toy Runner may have queued the run; look in the team's run list",
+    ),
     mock=MockSpec(app=toy_app, path="/v2", env=lambda config, url: {"TOY_BASE_URL": url, "TOY_TOKEN": TOKEN}),
 )
 
@@ -198,6 +205,42 @@ def test_doctor_diagnoses_it(toy: Provider) -> None:
     missing = runner.invoke(app, ["doctor", "--json"], env={"TOY_TOKEN": "", "TOY_BASE_URL": "ftp://toy"})
     found = {p["provider"]: p for p in json.loads(missing.stdout)["providers"]}
     assert found["toy"]["state"] == "misconfigured" and "invalid base URL in TOY_BASE_URL" in found["toy"]["reason"]
+
+
+def test_the_command_line_drives_it(toy: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run, status, cancel, inputs, batch and doctor: each asks the registry, none knows the toy."""
+    runner = CliRunner()
+    with MockProviders() as mocks:
+        for key, value in mocks.env.items():
+            monkeypatch.setenv(key, value)
+        ran = runner.invoke(app, ["run", "toy:team-a/summarise", "-i", "text=hi", "--json"])
+        assert ran.exit_code == 0, ran.output
+        run = json.loads(ran.stdout)
+        assert run["outputs"] == {"echo": {"text": "hi"}} and run["provider"] == "toy"
+        looked = runner.invoke(app, ["status", "toy", run["run_id"], "--json"])
+        assert json.loads(looked.stdout)["status"] == "SUCCEEDED", looked.output
+        cancel = runner.invoke(app, ["cancel", "toy", run["run_id"]])
+        assert cancel.exit_code == 2 and cancel.stderr.startswith(
+            "error: toy does not support cancelling runs: a Toy Runner run cannot be stopped once it is queued"
+        ), cancel.stderr
+        started = runner.invoke(app, ["run", "toy:team-a/summarise", "--no-wait"])
+        assert "flowdeck status toy" in started.stderr and "flowdeck cancel" not in started.stderr, started.stderr
+        declared = runner.invoke(app, ["inputs", "toy:team-a/summarise"])
+        assert declared.stdout.strip() == "toy:team-a/summarise: the Toy Runner takes any inputs", declared.output
+        rows = tmp_path / "in.jsonl"
+        rows.write_text("".join(json.dumps({"text": str(i)}) + "\n" for i in range(3)))
+        out = tmp_path / "out.jsonl"
+        batch = runner.invoke(app, ["batch", "toy:team-a/summarise", str(rows), "--out", str(out)])
+        assert batch.exit_code == 0, batch.output
+        assert [json.loads(line)["status"] for line in out.read_text().splitlines()] == ["SUCCEEDED"] * 3
+        bulk = runner.invoke(app, ["batch", "toy:team-a/summarise", str(rows), "--out", str(out), "--bulk", "9"])
+        assert bulk.exit_code == 2 and "no bulk tasks at toy" in bulk.stderr, bulk.output
+        doctor = runner.invoke(app, ["doctor", "--verify", "--json"])
+        found = {p["provider"]: p for p in json.loads(doctor.stdout)["providers"]}
+        assert found["toy"]["verify_reason"] == "the Toy Runner has no account to read", found["toy"]
+    from flowdeck._cli.output import unknown_means
+
+    assert unknown_means("toy") == "the Toy Runner may have queued the run; look in the team's run list"
 
 
 def test_a_client_refuses_it_once_it_is_gone() -> None:

@@ -34,12 +34,17 @@ class Setting:
 
 @attrs.frozen
 class URLSetting:
-    """A URL a provider talks to: overridable by ``Client(base_urls={name: ...})`` or ``variable``."""
+    """A URL a provider talks to: overridable by ``Client(base_urls={name: ...})`` or ``variable``.
+
+    ``operations``: the operations sent to this URL (by their generated names); every other operation
+    goes to the first URL, the base URL.
+    """
 
     key: str
     name: str
     variable: str
     default: str
+    operations: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -57,6 +62,16 @@ class ConfigSpec:
     def setting(self, key: str) -> Setting:
         """The setting named ``key``."""
         return next(s for s in self.settings if s.key == key)
+
+    def url_of(self, operation: str) -> URLSetting:
+        """The URL ``operation`` is sent to (the base URL unless another URL lists it).
+
+        >>> spec = ConfigSpec((), (URLSetting("base", "x", "X_URL", "https://x"),
+        ...                        URLSetting("auth", "x_auth", "X_AUTH_URL", "https://a", ("login",))), ())
+        >>> spec.url_of("login").key, spec.url_of("get_run").key
+        ('auth', 'base')
+        """
+        return next((u for u in self.urls if operation in u.operations), self.urls[0])
 
     def configure(
         self,

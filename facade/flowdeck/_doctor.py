@@ -68,8 +68,8 @@ class Diagnosis:
 
     @property
     def usable(self) -> bool:
-        """Ready, and not found unreachable."""
-        return self.state is State.READY and not self.unreachable
+        """Ready, not found unreachable, and its key not rejected (``--verify``)."""
+        return self.state is State.READY and not self.unreachable and self.verdict is not Verdict.REJECTED
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -202,6 +202,8 @@ def table(diagnoses: list[Diagnosis]) -> Any:
         state = f"[{colours[d.state]}]{d.state.value}[/]" + (f": {escape(d.reason)}" if d.reason else "")
         if d.state is State.READY and d.unreachable:  # configured, but of no use from here
             state = f"[red]{UNREACHABLE}[/]"
+        elif d.state is State.READY and d.verdict is Verdict.REJECTED:  # configured, but the provider says no
+            state = "[red]key rejected[/]"
         variables = "\n".join(f"{name} {'set' if on else '[dim]not set[/]'}" for name, on in d.variables.items())
         source = "" if d.base_url_source == "default" else f" (from {d.base_url_source})"
         row = [d.title, state, variables, escape(d.base_url + source)]

@@ -183,7 +183,7 @@ def read_rows(
             row_ref = inputs.pop(ref_column)
             if not isinstance(row_ref, str) or not row_ref.strip():
                 raise InputFileError(
-                    f"{path} row {number}: column {ref_column!r} must name a workflow, like gumloop:<id>; "
+                    f"{path} row {number}: column {ref_column!r} must name a workflow, like <provider>:<id>; "
                     f"it holds {json.dumps(row_ref)[:40]}"
                 )
         try:

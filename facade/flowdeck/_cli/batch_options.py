@@ -2,16 +2,130 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
-from flowdeck._batch import (
-    Journal,
-)
-from flowdeck._cli.common import EXIT_USAGE, fail
+import attrs
+import typer
+
+from flowdeck._batch import BatchRow, Journal
+from flowdeck._cli.common import EXIT_USAGE, fail, positive
+from flowdeck._providers import get as provider_spec
+from flowdeck._providers import parse_ref
+
+
+def at_least_one(value: int | None) -> int | None:
+    """A count option (``--concurrency``, ``--bulk``) in the words of the other options' checks."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} must be 1 or more")
+    return value
+
+
+Ref = Annotated[
+    str, typer.Argument(metavar="REF", help="Workflow reference, or column:<name> to read it from each row")
+]
+InputName = Annotated[str, typer.Argument(metavar="INPUT_FILE", help="inputs.csv (with a header row) or inputs.jsonl")]
+OutName = Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Results, one JSON line per row")]
+Concurrency = Annotated[int, typer.Option(metavar="N", callback=at_least_one, help="Runs in flight at once")]
+Rate = Annotated[
+    str | None, typer.Option(metavar="R/s", help="Start at most R runs a second, minute or hour: 10/s, 300/m, 1000/h")
+]
+Timeout = Annotated[
+    float | None, typer.Option(metavar="SECONDS", callback=positive, help="Seconds to wait for each run")
+]
+ColumnMap = Annotated[
+    list[str] | None, typer.Option("--map", metavar="COLUMN=INPUT", help="Rename a column: 'CSV Header=input_name'")
+]
+Encoding = Annotated[str, typer.Option(metavar="NAME", help="The input file's text encoding (a UTF-8 BOM is fine)")]
+Delimiter = Annotated[
+    str | None,
+    typer.Option(metavar="CHAR", help="The CSV file's field separator: , ; tab | (default: the one the file uses)"),
+]
+RetryUnknown = Annotated[
+    bool, typer.Option("--retry-unknown", help="Start again rows whose start may have happened (may double-run)")
+]
+RetryRejected = Annotated[
+    bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
+]
+RetryFailed = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed", help="Start again rows whose run FAILED at the provider: each is a new run, paid again"
+    ),
+]
+BulkSize = Annotated[
+    int | None,
+    typer.Option(
+        metavar="N",
+        callback=at_least_one,
+        help="Rows per bulk task where the provider runs many inputs as one task (default: the provider's task "
+        "size); 1: one run per row",
+    ),
+]
+CheckOnly = Annotated[
+    bool, typer.Option("--check", help="Check inputs, journal and credits; start nothing (exit 0 ready, 1 not)")
+]
+NoCheck = Annotated[bool, typer.Option("--no-check", help="Start without the pre-flight check of declared inputs")]
+AdaptiveRate = Annotated[
+    bool,
+    typer.Option(
+        "--adaptive-rate/--no-adaptive-rate",
+        help="Slow starts down together when the provider's 429s show a quota (off by default)",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
+
+
+@attrs.frozen
+class Files:
+    """The input and results files, checked: ``separator`` the CSV delimiter given, ``unwritable`` a
+    warning for ``--check`` (which writes nothing) that the batch could not write its files."""
+
+    input: Path
+    out: Path
+    separator: str | None
+    unwritable: str | None
+
+
+def check_files(
+    input_name: str, out_name: str, delimiter: str | None, encoding: str, *, check_only: bool, no_check: bool
+) -> Files:
+    """The file options, refused (exit 2) before anything is read or written if they cannot work."""
+    # An empty name would read as the current folder ('.'): say what was given instead.
+    if not input_name.strip():
+        fail(f"INPUT_FILE {input_name!r}: empty; give the input file, like leads.csv", EXIT_USAGE)
+    if not out_name.strip():
+        fail(f"--out {out_name!r}: empty; give a file name for the results, like results.jsonl", EXIT_USAGE)
+    input_file, out_path = Path(input_name), Path(out_name)
+    separator = parse_delimiter(delimiter)
+    if separator is not None and input_file.suffix.lower() in (".jsonl", ".ndjson"):
+        fail(f"--delimiter: {input_name} is JSON Lines, which has no separator; it is for CSV files", EXIT_USAGE)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(f"--encoding {encoding!r}: unknown encoding; try utf-8, latin-1 or cp1252", EXIT_USAGE)
+    if check_only and no_check:
+        fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
+    unwritable = check_out(out_path, input_file, read_only=check_only)
+    return Files(input_file, out_path, separator, unwritable)
+
+
+def check_bulk(bulk: int | None, rows: Sequence[BatchRow]) -> None:
+    """Refuse ``--bulk N`` (N > 1) where no row's provider runs many inputs as one task: it would be ignored."""
+    if bulk is None or bulk == 1:
+        return
+    refs = {parse_ref(ref) for ref in {row.ref for row in rows}}
+    if not refs or any((b := provider_spec(r.provider).bulk) is not None and r.kind in b.kinds for r in refs):
+        return
+    which = " or ".join(sorted({r.provider for r in refs}))
+    reason = f"no bulk tasks at {which} (each input is a run of its own), so it would be ignored; leave it out"
+    fail(f"--bulk {bulk}: {reason}", EXIT_USAGE)
+
 
 RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 

@@ -18,6 +18,7 @@ import flowdeck
 from flowdeck._cli.output import (
     Ui,
 )
+from flowdeck._providers import names as provider_names
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
@@ -68,9 +69,16 @@ class _Group(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+# The providers are the registry's (a registered one included), never a list of the command line's own.
+REF_HELP = (
+    f"Workflow: <provider>:<workflow id>, the provider one of {', '.join(provider_names())} "
+    "(a reference of the wrong form is answered with the right one)"
+)
+
+
 app = typer.Typer(
     cls=_Group,
-    help="Run workflows on Databar, StackAI, Gumloop and SuperAI Flows.",
+    help=f"Run workflows on hosted workflow providers: {', '.join(provider_names())}.",
     invoke_without_command=True,  # bare `flowdeck` prints the help (see _options)
     add_completion=False,
     pretty_exceptions_enable=False,  # a rich traceback would print locals: credentials among them

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -24,34 +24,6 @@ from flowdeck._client import AsyncClient
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import PollPolicy
 
-DEMO_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-
-
-DEMO_SCRIPTED = (
-    "The failing rows are scripted to fail, to show those paths: workflow ids with 'fail-' fail at the provider "
-    "(FAILED), an unknown SuperAI flow is refused at start (REJECTED), and about 3% of the other runs fail at random."
-)
-
-
-def demo_rows(n: int) -> list[dict[str, Any]]:
-    """A few hundred input rows spread over the four providers, some scripted to fail."""
-    rows = []
-    for i in range(n):
-        fail = i % 9 == 4
-        kind = i % 4
-        if kind == 0:
-            rows.append(
-                {"workflow": f"databar:flow/{'fail-' if fail else ''}enrich-company", "domain": f"company{i}.com"}
-            )
-        elif kind == 1:
-            rows.append({"workflow": f"stackai:acme/{'fail-' if fail else ''}summarize", "in-0": f"ticket #{i}"})
-        elif kind == 2:
-            rows.append({"workflow": f"gumloop:{'fail-' if fail else ''}weekly-digest", "topic": f"topic {i}"})
-        else:
-            flow = "00000000-0000-4000-8000-000000000404" if fail else DEMO_FLOW  # unknown flow: refused at start
-            rows.append({"workflow": f"superai:{flow}", "file_key": f"invoices/{i}.pdf"})
-    return rows
-
 
 def demo(
     rows: Annotated[int, typer.Option(min=1, metavar="N", help="How many input rows")] = 300,
@@ -60,10 +32,11 @@ def demo(
     """Serve the embedded mock providers and run a real batch over all four (what `make demo` does)."""
     try:
         from flowdeck.testing import MockConfig, MockProviders
+        from flowdeck.testing._demo import DEMO_OVER, DEMO_SCRIPTED, demo_rows
     except ImportError as exc:  # pragma: no cover - only without the testing extra
         fail(install_hint("flowdeck demo", "testing", exc.name), EXIT_USAGE)
     ui = current_ui()
-    ui.out.print(Text(f"flowdeck demo: {rows} rows over Databar, StackAI, Gumloop and SuperAI mocks"), soft_wrap=True)
+    ui.out.print(Text(f"flowdeck demo: {rows} rows over {DEMO_OVER}"), soft_wrap=True)
     with (
         tempfile.TemporaryDirectory(prefix="flowdeck-demo-") as work,
         MockProviders(MockConfig(seed=seed, run_seconds=(0.5, 4.0), failure_rate=0.03)) as mocks,

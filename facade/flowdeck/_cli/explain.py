@@ -17,10 +17,6 @@ from flowdeck._errors import (
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import names as provider_names
 
-# The one call that goes to a provider's second URL (SuperAI's token grant, to SUPERAI_AUTH_URL).
-URL_OF_OPERATION = {("superai", "get_token"): "auth"}
-
-
 _NO_SUCH_HOST = ("name or service not known", "nodename nor servname", "getaddrinfo", "no address associated",
                  "name resolution", "no such host")  # fmt: skip
 
@@ -33,8 +29,8 @@ def url_of(provider: str, operation: str) -> tuple[str, str]:
     """
     spec = provider_spec(provider)
     config = spec.config.configure(provider, os.environ)
-    key = URL_OF_OPERATION.get((provider, operation), spec.config.urls[0].key)
-    setting = next(u for u in spec.config.urls if u.key == key)
+    setting = spec.config.url_of(operation)
+    key = setting.key
     url = httpx.URL(config.urls[key])
     where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
     doctor = " (flowdeck doctor --network tries it)" if key == spec.config.urls[0].key else ""

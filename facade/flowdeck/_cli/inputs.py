@@ -8,7 +8,7 @@ import attrs
 import typer
 from rich.text import Text
 
-from flowdeck._cli.common import EXIT_USAGE, Verbose, current_ui, fail
+from flowdeck._cli.common import EXIT_USAGE, REF_HELP, Verbose, current_ui, fail
 from flowdeck._cli.explain import explain
 from flowdeck._client import Client
 from flowdeck._errors import (
@@ -21,7 +21,7 @@ from flowdeck._providers import parse_ref
 
 
 def inputs(
-    ref: Annotated[str, typer.Argument(metavar="REF", help="Workflow: databar:flow/<id>, gumloop:<id>...")],
+    ref: Annotated[str, typer.Argument(metavar="REF", help=REF_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the declared inputs as JSON.")] = False,
     verbose: Verbose = 0,
 ) -> None:

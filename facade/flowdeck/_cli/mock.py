@@ -17,7 +17,7 @@ COMMAND: dict[str, Any] = {
 
 
 def mock(ctx: typer.Context) -> None:
-    """Serve the four mock providers on 127.0.0.1 (flowdeck mock --help for fault flags and --env)."""
+    """Serve the mock providers on 127.0.0.1 (flowdeck mock --help for fault flags and --env)."""
     try:
         from flowdeck.testing._command import main
     except ImportError as exc:  # pragma: no cover - only without the testing extra

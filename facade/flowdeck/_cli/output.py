@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowdeck._batch import RESUMABLE, BatchRow, BatchSummary, CredentialRefusal, Earlier, FailureGroup
+from flowdeck._providers import get as provider_spec
 
 RETRY_LOGGER = "flowdeck.retries"
 UNWRAPPED = 1_000_000  # the width of a console that is not a terminal: no line is ever wrapped
@@ -272,7 +273,12 @@ def summary_table(summary: BatchSummary) -> Table:
 
 
 def print_failures(ui: Ui, groups: Sequence[FailureGroup], steps: Sequence[str | None]) -> None:
-    """Each group of failed rows: status, reason, a few row numbers, and what to do next."""
+    """Each group of failed rows: status, reason, a few row numbers, and what to do next.
+
+    A step already given for an earlier group (a refused key: the refused rows and those held back
+    are started again by one command) is pointed at, not printed again.
+    """
+    given: set[str] = set()
     for group, step in zip(groups, steps, strict=True):
         line = Text.assemble(
             (f"{group.status}", "bold red"),
@@ -281,7 +287,10 @@ def print_failures(ui: Ui, groups: Sequence[FailureGroup], steps: Sequence[str |
             (f" — {row_list(group.rows)}", "dim"),
         )
         ui.out.print(line, soft_wrap=True)
-        if step:
+        if step in given:
+            ui.out.print(Text("  next: the command above starts these rows too", style="cyan"), soft_wrap=True)
+        elif step:
+            given.add(step)
             ui.out.print(Text(f"  next: {step}", style="cyan"), soft_wrap=True)
 
 
@@ -308,17 +317,6 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
 
 # --- interrupted batches and starts of unknown outcome ----------------------------------------------
 
-# What an UNKNOWN row may have left at each provider, and where a user can look for it.
-UNKNOWN_MEANS = {
-    "databar": "Databar may have created the task (and charged its credits); look for it in your Databar account",
-    "stackai": (
-        "StackAI may have run the flow to its end (it answers only when a run ends, and keeps no run "
-        "to look up by id); check what the flow did at StackAI"
-    ),
-    "gumloop": "Gumloop may have started the pipeline run; look in the flow's run history at Gumloop",
-    "superai": "SuperAI may have created the flow execution; look among the flow's executions at SuperAI",
-}
-
 
 def unknown_means(provider: str) -> str:
     """What a start of unknown outcome (``UNKNOWN``) may have left at ``provider``, and where to look.
@@ -326,7 +324,7 @@ def unknown_means(provider: str) -> str:
     >>> unknown_means("gumloop")
     "Gumloop may have started the pipeline run; look in the flow's run history at Gumloop"
     """
-    return UNKNOWN_MEANS.get(provider, f"{provider} may or may not have started these runs; check at {provider}")
+    return provider_spec(provider).unknown_start()  # each provider's module says it (RunSupport.unknown_start)
 
 
 @attrs.frozen

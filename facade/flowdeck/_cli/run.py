@@ -6,7 +6,7 @@ import json
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.status import Status as Spinner
@@ -17,10 +17,19 @@ from flowdeck._batch import (
     loads_json,
     read_text,
 )
-from flowdeck._cli.common import EXIT_FAILED, EXIT_USAGE, Verbose, current_ui, fail, interrupt_code, positive
+from flowdeck._cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    REF_HELP,
+    Verbose,
+    current_ui,
+    fail,
+    interrupt_code,
+    positive,
+)
 from flowdeck._cli.explain import explain
+from flowdeck._cli.output import Ui
 from flowdeck._cli.show import json_always, run_json, show_run
-from flowdeck._cli.status import CANCELLABLE
 from flowdeck._client import Client
 from flowdeck._errors import (
     ConfigurationError,
@@ -28,7 +37,8 @@ from flowdeck._errors import (
     InvalidRequestError,
     WaitTimeout,
 )
-from flowdeck._models import Run
+from flowdeck._models import Run, WorkflowRef
+from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
 
@@ -78,8 +88,9 @@ def parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[
 
 
 def follow_hint(run: Run) -> str:
-    lines = [f"  flowdeck status {run.provider} {shlex.quote(run.id)}"]
-    if run.provider in CANCELLABLE:
+    runs = provider_spec(run.provider).runs
+    lines = [f"  flowdeck status {run.provider} {shlex.quote(run.id)}"] if runs.no_status is None else []
+    if runs.no_cancel is None:
         lines.append(f"  flowdeck cancel {run.provider} {shlex.quote(run.id)}")
     return "\n".join(lines)
 
@@ -87,9 +98,7 @@ def follow_hint(run: Run) -> str:
 def run(
     ref: Annotated[
         str,
-        typer.Argument(
-            metavar="REF", help="Workflow: databar:flow/<id>, stackai:<org>/<flow>, gumloop:<id>, superai:<uuid>"
-        ),
+        typer.Argument(metavar="REF", help=REF_HELP),
     ],
     inputs: Annotated[
         list[str] | None,
@@ -127,50 +136,31 @@ def run(
         except InvalidRequestError as exc:
             fail(explain(exc), EXIT_USAGE)
         known["workflow"] = str(workflow)
-        spinner: list[Spinner] = []
-        latest: list[Run] = []  # the last state a poll saw: what an interruption reports
+        _Run(ui, workflow, as_json, known).execute(values, no_wait=no_wait, timeout=timeout)
 
-        def on_change(_old: Run, new: Run) -> None:
-            latest[:] = [new]
-            for s in spinner:
-                s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
 
-        started: Run | None = None
+class _Run:
+    """One ``flowdeck run``: start, follow on stderr, and say what an early stop left going on."""
+
+    def __init__(self, ui: Ui, workflow: WorkflowRef, as_json: bool, known: dict[str, Any]) -> None:
+        self.ui, self.workflow, self.as_json, self.known = ui, workflow, as_json, known
+        self.spinner: list[Spinner] = []
+        self.latest: list[Run] = []  # the last state a poll saw: what an interruption reports
+        self.started: Run | None = None
+
+    def on_change(self, _old: Run, new: Run) -> None:
+        self.latest[:] = [new]
+        for s in self.spinner:
+            s.update(Text(f"{new.workflow}: {new.status.value} ({new.provider_status})"))
+
+    def execute(self, values: dict[str, Any], *, no_wait: bool, timeout: float) -> None:
         try:
-            with Client(on_status_change=on_change) as client:
-                doing = "running (StackAI answers when the flow ends)" if workflow.provider == "stackai" else "starting"
-                with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
-                    started = client.start(workflow, values)
-                known.update(provider=started.provider, run_id=started.id)
-                if no_wait or started.is_terminal:
-                    show_run(started, as_json, outputs_only=not no_wait)  # a run that ended (StackAI's) was waited for
-                    if started.is_terminal and not started.succeeded:
-                        raise typer.Exit(EXIT_FAILED)
-                    if not as_json and not started.is_terminal:  # an ended run (StackAI's always) has nothing to follow
-                        ui.note(f"The run goes on at {started.provider}. Follow it with:\n{follow_hint(started)}")
-                    return
-                with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
-                    spinner.append(status)
-                    final = client.wait(started, timeout=timeout, raise_on_failure=False)
+            final = self._start_and_wait(values, no_wait=no_wait, timeout=timeout)
         except KeyboardInterrupt as exc:
-            if started is None:
-                fail(
-                    f"interrupted while starting {workflow}: the run may or may not have started; "
-                    f"check at {workflow.provider}",
-                    interrupt_code(exc),
-                )
-            last = latest[-1] if latest else started
-            if as_json:
-                ui.json({**run_json(last), "interrupted": True})
-            ui.note(
-                f"Interrupted. Run {last.id} ({last.status.value}) goes on at {last.provider}. "
-                f"Follow it with:\n{follow_hint(last)}",
-                "yellow",
-            )
-            raise typer.Exit(interrupt_code(exc)) from None
+            self._interrupted(exc)
         except WaitTimeout as exc:
-            if as_json:  # the run for jq; a person reads it all in the one error line
-                show_run(exc.run, as_json)
+            if self.as_json:  # the run for jq; a person reads it all in the one error line
+                show_run(exc.run, self.as_json)
             follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
             fail(
                 f"run {exc.run.id} still {exc.run.status.value} after --timeout {timeout:g}s; it goes on at "
@@ -180,6 +170,46 @@ def run(
             fail(explain(exc), EXIT_USAGE)
         except FlowdeckError as exc:
             fail(explain(exc))
-        show_run(final, as_json, outputs_only=True)
+        if final is None:  # shown already
+            return
+        show_run(final, self.as_json, outputs_only=True)
         if not final.succeeded:
             raise typer.Exit(EXIT_FAILED)
+
+    def _start_and_wait(self, values: dict[str, Any], *, no_wait: bool, timeout: float) -> Run | None:
+        ui, workflow, as_json = self.ui, self.workflow, self.as_json
+        provider = provider_spec(workflow.provider)
+        with Client(on_status_change=self.on_change) as client:
+            doing = (
+                f"running ({provider.title} answers when the run ends)" if provider.runs.start_blocks else "starting"
+            )
+            with ui.err.status(Text(f"{workflow}: {doing}"), spinner="dots"):
+                self.started = started = client.start(workflow, values)
+            self.known.update(provider=started.provider, run_id=started.id)
+            if no_wait or started.is_terminal:
+                show_run(started, as_json, outputs_only=not no_wait)  # a run that ended (blocking start) was waited for
+                if started.is_terminal and not started.succeeded:
+                    raise typer.Exit(EXIT_FAILED)
+                if not as_json and not started.is_terminal:  # an ended run has nothing to follow
+                    ui.note(f"The run goes on at {started.provider}. Follow it with:\n{follow_hint(started)}")
+                return None
+            with ui.err.status(Text(f"{workflow}: {started.status.value}"), spinner="dots") as status:
+                self.spinner.append(status)
+                return client.wait(started, timeout=timeout, raise_on_failure=False)
+
+    def _interrupted(self, exc: KeyboardInterrupt) -> NoReturn:
+        if self.started is None:
+            fail(
+                f"interrupted while starting {self.workflow}: the run may or may not have started; "
+                f"check at {self.workflow.provider}",
+                interrupt_code(exc),
+            )
+        last = self.latest[-1] if self.latest else self.started
+        if self.as_json:
+            self.ui.json({**run_json(last), "interrupted": True})
+        self.ui.note(
+            f"Interrupted. Run {last.id} ({last.status.value}) goes on at {last.provider}. "
+            f"Follow it with:\n{follow_hint(last)}",
+            "yellow",
+        )
+        raise typer.Exit(interrupt_code(exc)) from None

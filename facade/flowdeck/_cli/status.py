@@ -17,19 +17,10 @@ from flowdeck._errors import (
     InvalidRequestError,
 )
 from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._providers import get as provider_spec
 from flowdeck._providers import names as provider_names
+from flowdeck._providers import providers
 from flowdeck._providers._base import check_id
-
-CANCELLABLE = ("databar", "gumloop")
-
-
-NO_STATUS = {"stackai": "a StackAI run ends inside the call that starts it, so there is no run to look up later"}
-
-
-NO_CANCEL = {
-    "stackai": "a StackAI run ends inside the call that starts it, so there is no run left to cancel",
-    "superai": "SuperAI Flows documents no endpoint to cancel an execution",
-}
 
 
 def _cancel(client: Client, placeholder: Run) -> tuple[Run, bool]:
@@ -56,19 +47,35 @@ def _on_run(provider: str, run_id: str, as_json: bool, action: str) -> None:
         _run_action(provider, run_id, as_json, action)
 
 
-def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
-    if provider not in provider_names():
-        fail(f"unknown provider {provider!r}; expected one of {', '.join(provider_names())}", EXIT_USAGE)
-    # What a provider cannot do is a mistake in the command, not an outcome (exit 2, as gh does for a
-    # command a repository does not support), said before asking for a credential it would not use.
-    if action == "status" and provider in NO_STATUS:
-        fail(f"{provider} has no status endpoint: {NO_STATUS[provider]}", EXIT_USAGE)
-    if action == "cancel" and provider in NO_CANCEL:
+def _check_provider(provider: str, action: str) -> None:
+    """Refuse, before asking for a credential it would not use, a provider that is not one or that
+    cannot do ``action``: a mistake in the command, not an outcome (exit 2, as gh does for a command
+    a repository does not support)."""
+    name, colon, _ = provider.partition(":")
+    if colon:  # `flowdeck status gumloop:flow RUN_ID`: a workflow reference where the name goes
+        example = f"; like: flowdeck {action} {name} RUN_ID" if name in provider_names() else ""
         fail(
-            f"{provider} does not support cancelling runs: {NO_CANCEL[provider]} "
-            f"(flowdeck cancel works for {' and '.join(CANCELLABLE)})",
+            f"PROVIDER {provider[:60]!r}: give a provider's name alone ({', '.join(provider_names())}), "
+            f"not a workflow reference{example}",
             EXIT_USAGE,
         )
+    try:
+        runs = provider_spec(provider).runs
+    except InvalidRequestError as exc:  # names the known providers, and the one meant if it is close
+        fail(str(exc), EXIT_USAGE)
+    if action == "status" and runs.no_status is not None:
+        fail(f"{provider} has no status endpoint: {runs.no_status}", EXIT_USAGE)
+    if action == "cancel" and runs.no_cancel is not None:
+        able = [p.name for p in providers() if p.runs.no_cancel is None]
+        fail(
+            f"{provider} does not support cancelling runs: {runs.no_cancel} "
+            f"(flowdeck cancel works for {' and '.join(able)})",
+            EXIT_USAGE,
+        )
+
+
+def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
+    _check_provider(provider, action)
     try:
         check_id(run_id, f"{provider} run id")
         # The workflow of a run known only by its id is not known: it is never shown.
@@ -92,7 +99,9 @@ def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
 
 
 def status(
-    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="databar, gumloop or superai")],
+    provider: Annotated[
+        str, typer.Argument(metavar="PROVIDER", help="The provider's name (flowdeck doctor lists them)")
+    ],
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (task, execution) id")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
     verbose: Verbose = 0,
@@ -103,7 +112,9 @@ def status(
 
 
 def cancel(
-    provider: Annotated[str, typer.Argument(metavar="PROVIDER", help="databar or gumloop")],
+    provider: Annotated[
+        str, typer.Argument(metavar="PROVIDER", help="The provider's name (flowdeck doctor lists them)")
+    ],
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run (task) id")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
     verbose: Verbose = 0,

@@ -18,7 +18,16 @@ from flowdeck._errors import InvalidRequestError
 from flowdeck._models import WorkflowRef
 
 if TYPE_CHECKING:
-    from flowdeck._providers._base import Adapter, AdapterBase, Bulk, Checks, MockSpec, Provider, RefSyntax
+    from flowdeck._providers._base import (
+        Adapter,
+        AdapterBase,
+        Bulk,
+        Checks,
+        MockSpec,
+        Provider,
+        RefSyntax,
+        RunSupport,
+    )
 
 BUILTIN = ("databar", "stackai", "gumloop", "superai")
 
@@ -69,6 +78,10 @@ def get(name: str) -> Provider:
 
     >>> get("gumloop").title
     'Gumloop'
+    >>> get("gumlop")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    flowdeck.InvalidRequestError: unknown provider 'gumlop' (did you mean 'gumloop'?); expected one of databar, ...
     """
     if name in BUILTIN:
         provider: Provider = importlib.import_module(f"flowdeck._providers.{name}").PROVIDER
@@ -76,7 +89,13 @@ def get(name: str) -> Provider:
     try:
         return _registered[name]
     except KeyError:
-        raise InvalidRequestError(f"unknown provider {name[:40]!r}; expected one of {', '.join(names())}") from None
+        import difflib  # only for the error: `import flowdeck` stays lean
+
+        close = difflib.get_close_matches(name, names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidRequestError(
+            f"unknown provider {name[:40]!r}{hint}; expected one of {', '.join(names())}"
+        ) from None
 
 
 def providers() -> list[Provider]:
@@ -109,7 +128,9 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
 
 # What a provider is (its declaration, configuration and adapter base) loads with the first provider
 # module, not with the registry: `import flowdeck` and making a client need only names and parse_ref.
-_DECLARATIONS = frozenset({"Adapter", "AdapterBase", "Bulk", "Checks", "MockSpec", "Provider", "RefSyntax"})
+_DECLARATIONS = frozenset(
+    {"Adapter", "AdapterBase", "Bulk", "Checks", "MockSpec", "Provider", "RefSyntax", "RunSupport"}
+)
 
 
 def __getattr__(name: str) -> object:
@@ -129,6 +150,7 @@ __all__ = [
     "MockSpec",
     "Provider",
     "RefSyntax",
+    "RunSupport",
     "get",
     "names",
     "parse_ref",

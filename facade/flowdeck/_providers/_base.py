@@ -229,6 +229,27 @@ class Bulk:
     group: Callable[[Mapping[str, Any]], str] = lambda inputs: ""
 
 
+@attrs.frozen
+class RunSupport:
+    """What a provider lets flowdeck do with a run once it is started, said in the provider's terms
+    where it cannot (``flowdeck status``, ``cancel``, ``run`` and ``batch`` print these).
+
+    - ``no_status``: why a run cannot be looked up by its id; ``None``: it can (``flowdeck status``);
+    - ``no_cancel``: why a run cannot be stopped; ``None``: it can (``flowdeck cancel``);
+    - ``start_blocks``: the start request is answered only once the run has ended;
+    - ``unknown_start``: what a start whose answer never came may have left at the provider, and
+      where to look for it (a batch's ``UNKNOWN`` rows).
+
+    >>> RunSupport(no_cancel="it documents no cancel endpoint").no_status is None
+    True
+    """
+
+    no_status: str | None = None
+    no_cancel: str | None = None
+    start_blocks: bool = False
+    unknown_start: str | None = None
+
+
 NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
 
@@ -240,7 +261,8 @@ class Provider:
     ``namespaces`` are the classes of ``client.<name>`` and ``async_client.<name>`` (built with
     the client); ``mock`` says where ``flowdeck.testing`` finds the mock; ``checks`` what can be
     checked before a run (declared inputs, key verification, credits); ``bulk`` how it runs many
-    inputs as one task, if it can.
+    inputs as one task, if it can; ``runs`` what can be done with a started run (look it up, stop it)
+    and what a start of unknown outcome means there.
     """
 
     name: str = attrs.field(validator=attrs.validators.matches_re(NAME))
@@ -252,6 +274,11 @@ class Provider:
     mock: MockSpec | None = None
     checks: Checks = Checks()
     bulk: Bulk | None = None
+    runs: RunSupport = RunSupport()
+
+    def unknown_start(self) -> str:
+        """What a start whose answer never came may have left here, and where to look for the run."""
+        return self.runs.unknown_start or f"{self.title} may or may not have started these runs; check at {self.title}"
 
     def configure(self, env: Mapping[str, str], **options: Any) -> ProviderConfig:
         """This provider's :class:`ProviderConfig` from ``env`` and explicit options (see ``ConfigSpec.configure``)."""

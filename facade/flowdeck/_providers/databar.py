@@ -41,6 +41,7 @@ from flowdeck._providers._base import (
     MockSpec,
     Provider,
     RefSyntax,
+    RunSupport,
     bind,
     check_id,
     check_inputs,
@@ -520,6 +521,11 @@ PROVIDER = Provider(
     ),
     refs=RefSyntax(kinds=("flow", "waterfall")),
     namespaces=(Databar, AsyncDatabar),
+    runs=RunSupport(
+        unknown_start=(
+            "Databar may have created the task (and charged its credits); look for it in your Databar account"
+        ),
+    ),
     checks=Checks(
         inputs=_declared,
         no_inputs="Databar publishes declared inputs for flows only (GET /v1/flows/{id}), not for waterfalls",

@@ -28,6 +28,7 @@ from flowdeck._providers._base import (
     Clock,
     MockSpec,
     Provider,
+    RunSupport,
     as_datetime,
     bind,
     check_id,
@@ -186,6 +187,9 @@ PROVIDER = Provider(
         requires=(("api_key", "user_id"),),
     ),
     namespaces=(Gumloop, AsyncGumloop),
+    runs=RunSupport(
+        unknown_start="Gumloop may have started the pipeline run; look in the flow's run history at Gumloop",
+    ),
     checks=Checks(
         no_inputs="Gumloop's API publishes no declared inputs (a flow's inputs are its Input nodes' names)",
         verify=_verify,

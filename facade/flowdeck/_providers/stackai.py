@@ -23,6 +23,7 @@ from flowdeck._providers._base import (
     MockSpec,
     Provider,
     RefSyntax,
+    RunSupport,
     bind,
     check_id,
     check_inputs,
@@ -132,6 +133,15 @@ PROVIDER = Provider(
     ),
     refs=RefSyntax(org=True),
     namespaces=(StackAI, AsyncStackAI),
+    runs=RunSupport(
+        no_status="a StackAI run ends inside the call that starts it, so there is no run to look up later",
+        no_cancel="a StackAI run ends inside the call that starts it, so there is no run left to cancel",
+        start_blocks=True,
+        unknown_start=(
+            "StackAI may have run the flow to its end (it answers only when a run ends, and keeps no run "
+            "to look up by id); check what the flow did at StackAI"
+        ),
+    ),
     checks=Checks(
         no_inputs="StackAI's API publishes no declared inputs (a deployed flow takes inputs by node id: in-0...)",
         unverifiable="StackAI has no read-only call: a key can only be verified by running a flow",

@@ -43,6 +43,7 @@ from flowdeck._providers._base import (
     Clock,
     MockSpec,
     Provider,
+    RunSupport,
     as_datetime,
     bind,
     check_inputs,
@@ -398,11 +399,17 @@ PROVIDER = Provider(
         ),
         urls=(
             URLSetting("base", "superai", "SUPERAI_BASE_URL", "https://flows.super.ai/api"),
-            URLSetting("auth", "superai_auth", "SUPERAI_AUTH_URL", "https://core.flows.super.ai"),
+            URLSetting(
+                "auth", "superai_auth", "SUPERAI_AUTH_URL", "https://core.flows.super.ai", operations=("get_token",)
+            ),
         ),
         requires=(("token",), ("email", "password")),
     ),
     namespaces=(SuperAI, AsyncSuperAI),
+    runs=RunSupport(
+        no_cancel="SuperAI Flows documents no endpoint to cancel an execution",
+        unknown_start="SuperAI may have created the flow execution; look among the flow's executions at SuperAI",
+    ),
     checks=Checks(
         no_inputs="SuperAI's API publishes no declared inputs (a flow execution takes a free-form input object)",
         verify=_verify,
