@@ -175,30 +175,34 @@ def _bulk_task(run: RunRecord, rows: list[BulkInput], now: float, include_partia
             "error": error, "credits_spent": credits}  # fmt: skip
 
 
-def databar_app(state: MockState) -> FaultInjector:
-    """The mock Databar API as an ASGI app."""
-    cfg = state.config
+class _DatabarRoutes:
+    """The routes of ``databar_app``: a method per operation, its method and URL first in its docstring."""
 
-    def authorized(request: Request) -> Response | None:
-        if request.headers.get("x-apikey") != cfg.databar_key:
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.cfg = state.config
+
+    def authorized(self, request: Request) -> Response | None:
+        if request.headers.get("x-apikey") != self.cfg.databar_key:
             return _detail("Forbidden", 403)
         return None
 
-    def balance() -> float:
-        now = state.clock.now()
-        spent = sum(_charged(run, now) for run in list(state.runs.values()))
-        return (UNLIMITED_BALANCE if cfg.databar_credits is None else cfg.databar_credits) - spent
+    def balance(self) -> float:
+        now = self.state.clock.now()
+        spent = sum(_charged(run, now) for run in list(self.state.runs.values()))
+        return (UNLIMITED_BALANCE if self.cfg.databar_credits is None else self.cfg.databar_credits) - spent
 
-    def refuse_without_credits(inputs: int = 1) -> Response | None:
-        if cfg.databar_credits is not None and balance() < RUN_COST * inputs:
+    def refuse_without_credits(self, inputs: int = 1) -> Response | None:
+        if self.cfg.databar_credits is not None and self.balance() < RUN_COST * inputs:
             return _detail("Check the number of remaining credits or the tariff plan.", 406)
         return None
 
-    def declared_inputs(flow_id: str) -> dict[str, bool]:
-        return cfg.databar_flows.get(flow_id, DEFAULT_FLOW_INPUTS)
+    def declared_inputs(self, flow_id: str) -> dict[str, bool]:
+        return self.cfg.databar_flows.get(flow_id, DEFAULT_FLOW_INPUTS)
 
-    async def run_flow(request: Request) -> Response:
-        if denied := authorized(request):
+    async def run_flow(self, request: Request) -> Response:
+        """POST /v1/flows/{flow_id}/run."""
+        if denied := self.authorized(request):
             return denied
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict):
@@ -209,18 +213,21 @@ def databar_app(state: MockState) -> FaultInjector:
         flow_id = request.path_params["flow_id"]
         if "missing" in flow_id:
             return _detail("Flow not found", 404)
-        if flow_id in cfg.databar_flows:
-            missing = [name for name, required in declared_inputs(flow_id).items() if required and not inputs.get(name)]
+        if flow_id in self.cfg.databar_flows:
+            missing = [
+                name for name, required in self.declared_inputs(flow_id).items() if required and not inputs.get(name)
+            ]
             if missing:
                 detail = f"Missing required inputs: {', '.join(missing)}"
                 return json_response({"error": "INVALID_DATA", "detail": detail, "fields": missing}, 400)
-        if refused := refuse_without_credits():
+        if refused := self.refuse_without_credits():
             return refused
-        run = state.start(f"flow/{flow_id}", inputs, kinds=STATUS_KINDS)
+        run = self.state.start(f"flow/{flow_id}", inputs, kinds=STATUS_KINDS)
         return json_response({"task_id": run.id, "status": _start_word(run)})
 
-    async def run_waterfall(request: Request) -> Response:
-        if denied := authorized(request):
+    async def run_waterfall(self, request: Request) -> Response:
+        """POST /v1/waterfalls/{identifier}/run."""
+        if denied := self.authorized(request):
             return denied
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict):
@@ -241,28 +248,31 @@ def databar_app(state: MockState) -> FaultInjector:
         identifier = request.path_params["identifier"]
         if "missing" in identifier:
             return _detail("Waterfall not found", 404)
-        if refused := refuse_without_credits():
+        if refused := self.refuse_without_credits():
             return refused
-        run = state.start(f"waterfall/{identifier}", {"params": params, "enrichments": enrichments}, kinds=STATUS_KINDS)
+        run = self.state.start(
+            f"waterfall/{identifier}", {"params": params, "enrichments": enrichments}, kinds=STATUS_KINDS
+        )
         return json_response({"task_id": run.id, "status": _start_word(run)})
 
-    def start_bulk(workflow: str, items: list[Any], record: Any) -> RunRecord:
+    def start_bulk(self, workflow: str, items: list[Any], record: Any) -> RunRecord:
         """One task over ``items``: each input's duration and fate decided now (seeded)."""
-        lo, hi = cfg.run_seconds
+        lo, hi = self.cfg.run_seconds
         rows = []
         for item in items:
             hint = str(item.get("mock_outcome", "")) if isinstance(item, dict) else ""
-            duration = lo + (hi - lo) * state.roll()
-            failed = hint == "fail" or state.roll() < cfg.failure_rate
+            duration = lo + (hi - lo) * self.state.roll()
+            failed = hint == "fail" or self.state.roll() < self.cfg.failure_rate
             rows.append(BulkInput(item, duration, "miss" if hint == "miss" else "fail" if failed else "succeed"))
-        run = state.start(workflow, record, kinds=STATUS_KINDS, bulk=rows)
+        run = self.state.start(workflow, record, kinds=STATUS_KINDS, bulk=rows)
         run.duration = max(row.duration for row in rows)
         # The inputs fail one by one; the task itself only as scripted by its workflow id.
         run.outcome = "fail" if "fail" in workflow else "cancel" if "cancel" in workflow else "succeed"
         return run
 
-    async def run_flow_bulk(request: Request) -> Response:
-        if denied := authorized(request):
+    async def run_flow_bulk(self, request: Request) -> Response:
+        """POST /v1/flows/{flow_id}/bulk-run."""
+        if denied := self.authorized(request):
             return denied
         body = await json_body(request)
         items = body.get("inputs") if isinstance(body, dict) else None
@@ -275,19 +285,20 @@ def databar_app(state: MockState) -> FaultInjector:
         flow_id = request.path_params["flow_id"]
         if "missing" in flow_id:
             return _detail("Flow not found", 404)
-        if flow_id in cfg.databar_flows:
-            required = [name for name, needed in declared_inputs(flow_id).items() if needed]
+        if flow_id in self.cfg.databar_flows:
+            required = [name for name, needed in self.declared_inputs(flow_id).items() if needed]
             rows = [i for i, item in enumerate(items) if any(not item.get(name) for name in required)]
             if rows:
                 return json_response({"error": "INVALID_DATA", "detail": f"Missing required inputs: "
                                       f"{', '.join(required)}", "rows": rows}, 400)  # fmt: skip
-        if refused := refuse_without_credits(len(items)):
+        if refused := self.refuse_without_credits(len(items)):
             return refused
-        run = start_bulk(f"flow/{flow_id}", items, {"bulk": items})
+        run = self.start_bulk(f"flow/{flow_id}", items, {"bulk": items})
         return json_response({"task_id": run.id, "status": "processing"})
 
-    async def run_waterfall_bulk(request: Request) -> Response:
-        if denied := authorized(request):
+    async def run_waterfall_bulk(self, request: Request) -> Response:
+        """POST /v1/waterfalls/{identifier}/bulk-run."""
+        if denied := self.authorized(request):
             return denied
         body = await json_body(request)
         items = body.get("params") if isinstance(body, dict) else None
@@ -303,25 +314,26 @@ def databar_app(state: MockState) -> FaultInjector:
         identifier = request.path_params["identifier"]
         if "missing" in identifier:
             return _detail("Waterfall not found", 404)
-        if refused := refuse_without_credits(len(items)):
+        if refused := self.refuse_without_credits(len(items)):
             return refused
-        run = start_bulk(f"waterfall/{identifier}", items, {"bulk": items, "enrichments": enrichments})
+        run = self.start_bulk(f"waterfall/{identifier}", items, {"bulk": items, "enrichments": enrichments})
         return json_response({"task_id": run.id, "status": "processing"})
 
-    def find(request: Request) -> RunRecord | Response:
-        if denied := authorized(request):
+    def find(self, request: Request) -> RunRecord | Response:
+        if denied := self.authorized(request):
             return denied
-        run = state.runs.get(request.path_params["task_id"])
+        run = self.state.runs.get(request.path_params["task_id"])
         if run is None:
             return _detail("Task not found", 404)
         return run
 
-    async def get_task(request: Request) -> Response:
-        state.calls["get_task"] += 1
-        run = find(request)
+    async def get_task(self, request: Request) -> Response:
+        """GET /v1/tasks/{task_id}."""
+        self.state.calls["get_task"] += 1
+        run = self.find(request)
         if isinstance(run, Response):
             return run
-        now = state.clock.now()
+        now = self.state.clock.now()
         if run.phase(now) != "running" and now > run.finished_at() + GONE_410_AFTER:
             return _detail("Task data has expired. Results are only stored for 24 hours", 410)
         if (rows := _bulk(run)) is not None:
@@ -329,11 +341,12 @@ def databar_app(state: MockState) -> FaultInjector:
             return json_response(_bulk_task(run, rows, now, partial))
         return json_response(_task(run, now))
 
-    async def cancel_task(request: Request) -> Response:
-        run = find(request)
+    async def cancel_task(self, request: Request) -> Response:
+        """POST /v1/tasks/{task_id}/cancel."""
+        run = self.find(request)
         if isinstance(run, Response):
             return run
-        now = state.clock.now()
+        now = self.state.clock.now()
         if run.phase(now) != "running":
             return _detail("Task is already in a terminal state", 409)
         run.cancelled_at = now
@@ -341,14 +354,15 @@ def databar_app(state: MockState) -> FaultInjector:
             return json_response(_bulk_task(run, rows, now, False))
         return json_response(_task(run, now))
 
-    async def get_flow(request: Request) -> Response:
-        if denied := authorized(request):
+    async def get_flow(self, request: Request) -> Response:
+        """GET /v1/flows/{flow_id}."""
+        if denied := self.authorized(request):
             return denied
         flow_id = request.path_params["flow_id"]
         if "missing" in flow_id:
             return _detail("Flow not found", 404)
         inputs = [{"id": name, "description": f"Input {name}", "type": "text", "required": required}
-                  for name, required in declared_inputs(flow_id).items()]  # fmt: skip
+                  for name, required in self.declared_inputs(flow_id).items()]  # fmt: skip
         return json_response({
             "id": flow_id, "name": f"Mock flow {flow_id}", "description": "A flow of the mock Databar",
             "inputs": inputs, "outputs": [{"id": "result", "response_field_id": None}],
@@ -356,23 +370,28 @@ def databar_app(state: MockState) -> FaultInjector:
             "config": {}, "ui": {}, "internal_version": "1",
         })  # fmt: skip
 
-    async def get_user(request: Request) -> Response:
-        if denied := authorized(request):
+    async def get_user(self, request: Request) -> Response:
+        """GET /v1/user/me."""
+        if denied := self.authorized(request):
             return denied
-        return json_response({"first_name": "Mock", "email": "mock@databar.example", "balance": balance(),
+        return json_response({"first_name": "Mock", "email": "mock@databar.example", "balance": self.balance(),
                               "plan": "mock", "workspace": "mock-workspace"})  # fmt: skip
 
+
+def databar_app(state: MockState) -> FaultInjector:
+    """The mock Databar API as an ASGI app."""
+    routes = _DatabarRoutes(state)
     app = Starlette(
         exception_handlers=not_found_handlers(lambda m: {"detail": m}),
         routes=[
-            Route("/v1/flows/{flow_id}/run", run_flow, methods=["POST"]),
-            Route("/v1/flows/{flow_id}/bulk-run", run_flow_bulk, methods=["POST"]),
-            Route("/v1/waterfalls/{identifier}/bulk-run", run_waterfall_bulk, methods=["POST"]),
-            Route("/v1/flows/{flow_id}", get_flow, methods=["GET"]),
-            Route("/v1/waterfalls/{identifier}/run", run_waterfall, methods=["POST"]),
-            Route("/v1/tasks/{task_id}", get_task, methods=["GET"]),
-            Route("/v1/tasks/{task_id}/cancel", cancel_task, methods=["POST"]),
-            Route("/v1/user/me", get_user, methods=["GET"]),
+            Route("/v1/flows/{flow_id}/run", routes.run_flow, methods=["POST"]),
+            Route("/v1/flows/{flow_id}/bulk-run", routes.run_flow_bulk, methods=["POST"]),
+            Route("/v1/waterfalls/{identifier}/bulk-run", routes.run_waterfall_bulk, methods=["POST"]),
+            Route("/v1/flows/{flow_id}", routes.get_flow, methods=["GET"]),
+            Route("/v1/waterfalls/{identifier}/run", routes.run_waterfall, methods=["POST"]),
+            Route("/v1/tasks/{task_id}", routes.get_task, methods=["GET"]),
+            Route("/v1/tasks/{task_id}/cancel", routes.cancel_task, methods=["POST"]),
+            Route("/v1/user/me", routes.get_user, methods=["GET"]),
         ],
     )
     return FaultInjector(app, state, lambda message: {"detail": message})

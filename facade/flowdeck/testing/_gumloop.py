@@ -53,14 +53,17 @@ def _error(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
-def gumloop_app(state: MockState) -> FaultInjector:
-    """The mock Gumloop flow-run API (served under ``/api/v1``)."""
-    cfg = state.config
+class _GumloopRoutes:
+    """The routes of ``gumloop_app``: a method per operation, its method and URL first in its docstring."""
 
-    def account(request: Request) -> str | Response:
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.cfg = state.config
+
+    def account(self, request: Request) -> str | Response:
         """The user id the request's key belongs to, or the error answer."""
         auth = request.headers.get("authorization", "")
-        keys = {cfg.gumloop_key: cfg.gumloop_user, **cfg.gumloop_accounts}
+        keys = {self.cfg.gumloop_key: self.cfg.gumloop_user, **self.cfg.gumloop_accounts}
         user = keys.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
         if user is None:
             return _error(401, "Unauthorized (missing or invalid API key)")
@@ -70,23 +73,23 @@ def gumloop_app(state: MockState) -> FaultInjector:
             return _error(403, "Forbidden (API key does not match)")
         return user
 
-    def scope(user: str, user_id: Any, project_id: Any) -> Response | None:
+    def scope(self, user: str, user_id: Any, project_id: Any) -> Response | None:
         """403 unless the named user/project is the key's user or one of its projects; 400 if neither."""
         if user_id is None and project_id is None:
             return _error(400, "Bad request (missing user_id or project_id)")
         if user_id is not None and user_id != user:
             return _error(403, "Forbidden (API key does not match)")
-        if project_id is not None and user not in cfg.gumloop_projects.get(str(project_id), ()):
+        if project_id is not None and user not in self.cfg.gumloop_projects.get(str(project_id), ()):
             return _error(403, "Forbidden (API key does not match)")
         return None
 
-    def visible(run: RunRecord, user_id: Any, project_id: Any) -> bool:
+    def visible(self, run: RunRecord, user_id: Any, project_id: Any) -> bool:
         # One user never reads another's run: by user id only its own, by project id only that project's.
         if user_id is not None and run.extra["user_id"] == user_id:
             return True
         return project_id is not None and run.extra.get("project_id") == project_id
 
-    def pipeline_run(run: RunRecord, now: float) -> dict[str, Any]:
+    def pipeline_run(self, run: RunRecord, now: float) -> dict[str, Any]:
         phase = run.phase(now)
         if run.extra.get("killed_at") is not None:
             word = "TERMINATING" if now < run.extra["killed_at"] + 0.5 else "TERMINATED"
@@ -104,7 +107,7 @@ def gumloop_app(state: MockState) -> FaultInjector:
             body["log"].append("ERROR: node 'Ask AI' failed: rate limited by upstream model")
         return body
 
-    def inputs_of(body: dict[str, Any]) -> dict[str, Any] | Response:
+    def inputs_of(self, body: dict[str, Any]) -> dict[str, Any] | Response:
         items = body.get("pipeline_inputs", [])
         if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get("input_name"), str) and isinstance(i.get("value"), str)
@@ -120,8 +123,9 @@ def gumloop_app(state: MockState) -> FaultInjector:
             return _error(400, f"Bad request (conflicting values for input {clash[0]})")
         return {**extra, **listed}
 
-    async def start_pipeline(request: Request) -> Response:
-        user = account(request)
+    async def start_pipeline(self, request: Request) -> Response:
+        """POST /api/v1/start_pipeline."""
+        user = self.account(request)
         if isinstance(user, Response):
             return user
         body = await json_body(request)
@@ -133,59 +137,65 @@ def gumloop_app(state: MockState) -> FaultInjector:
         project_id = body.get("project_id")
         if project_id is not None and not isinstance(project_id, str):
             return _error(400, "Bad request (project_id must be a string)")
-        if denied := scope(user, body["user_id"], project_id):
+        if denied := self.scope(user, body["user_id"], project_id):
             return denied
-        inputs = inputs_of(body)
+        inputs = self.inputs_of(body)
         if isinstance(inputs, Response):
             return inputs
         saved_item_id = body["saved_item_id"]
         if "missing" in saved_item_id:
             # The page documents 400 (missing or conflicting parameters), 401, 403 and 500: no 404.
             return _error(400, f"Bad request (no saved flow {saved_item_id!r} for this user)")
-        run = state.start(saved_item_id, inputs, kinds=STATE_KINDS, user_id=user, project_id=project_id)
+        run = self.state.start(saved_item_id, inputs, kinds=STATE_KINDS, user_id=user, project_id=project_id)
         return json_response({"run_id": run.id, "saved_item_id": saved_item_id, "workbook_id": "wb-mock",
                               "url": f"https://www.gumloop.com/pipeline?run_id={run.id}"})  # fmt: skip
 
-    async def get_pl_run(request: Request) -> Response:
-        state.calls["get_pipeline_run"] += 1
-        user = account(request)
+    async def get_pl_run(self, request: Request) -> Response:
+        """GET /api/v1/get_pl_run."""
+        self.state.calls["get_pipeline_run"] += 1
+        user = self.account(request)
         if isinstance(user, Response):
             return user
         q = request.query_params
         run_id = q.get("run_id")
         if not run_id:
             return _error(400, "Bad request (missing run_id)")
-        if denied := scope(user, q.get("user_id"), q.get("project_id")):
+        if denied := self.scope(user, q.get("user_id"), q.get("project_id")):
             return denied
-        run = state.runs.get(run_id)
-        if run is None or not visible(run, q.get("user_id"), q.get("project_id")):
+        run = self.state.runs.get(run_id)
+        if run is None or not self.visible(run, q.get("user_id"), q.get("project_id")):
             return _error(404, "Run not found")
-        return json_response(pipeline_run(run, state.clock.now()))
+        return json_response(self.pipeline_run(run, self.state.clock.now()))
 
-    async def kill_pipeline(request: Request) -> Response:
-        user = account(request)
+    async def kill_pipeline(self, request: Request) -> Response:
+        """POST /api/v1/kill_pipeline."""
+        user = self.account(request)
         if isinstance(user, Response):
             return user
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict) or not isinstance(body.get("run_id"), str):
             return _error(400, "Bad request (missing run_id)")
-        if denied := scope(user, body.get("user_id"), body.get("project_id")):
+        if denied := self.scope(user, body.get("user_id"), body.get("project_id")):
             return denied
-        run = state.runs.get(body["run_id"])
-        if run is None or not visible(run, body.get("user_id"), body.get("project_id")):
+        run = self.state.runs.get(body["run_id"])
+        if run is None or not self.visible(run, body.get("user_id"), body.get("project_id")):
             return _error(404, "Run not found")
-        now = state.clock.now()
+        now = self.state.clock.now()
         if run.phase(now) == "running" and "killed_at" not in run.extra:
             run.extra["killed_at"] = now
             run.cancelled_at = now
         return json_response({"success": True, "run_id": run.id})
 
+
+def gumloop_app(state: MockState) -> FaultInjector:
+    """The mock Gumloop flow-run API (served under ``/api/v1``)."""
+    routes = _GumloopRoutes(state)
     app = Starlette(
         exception_handlers=not_found_handlers(lambda m: {"error": m}),
         routes=[
-            Route("/api/v1/start_pipeline", start_pipeline, methods=["POST"]),
-            Route("/api/v1/get_pl_run", get_pl_run, methods=["GET"]),
-            Route("/api/v1/kill_pipeline", kill_pipeline, methods=["POST"]),
+            Route("/api/v1/start_pipeline", routes.start_pipeline, methods=["POST"]),
+            Route("/api/v1/get_pl_run", routes.get_pl_run, methods=["GET"]),
+            Route("/api/v1/kill_pipeline", routes.kill_pipeline, methods=["POST"]),
         ],
     )
     return FaultInjector(app, state, lambda message: {"error": message})

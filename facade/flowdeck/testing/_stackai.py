@@ -30,15 +30,20 @@ from flowdeck.testing._mockcore import (
 STATE_KINDS: Mapping[str, Kind] = {"COMPLETED": "succeed"}  # the only state word ever published
 
 
-def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
-    """The mock StackAI API. With ``real_time`` the call blocks for the run's duration, like the real one."""
-    cfg = state.config
+class _StackAIRoutes:
+    """The routes of ``stackai_app``: a method per operation, its method and URL first in its docstring."""
 
-    async def run_deployed_flow(request: Request) -> Response:
+    def __init__(self, state: MockState, *, real_time: bool = True) -> None:
+        self.state = state
+        self.cfg = state.config
+        self.real_time = real_time
+
+    async def run_deployed_flow(self, request: Request) -> Response:
+        """POST /inference/v0/run/{org_id}/{flow_id}."""
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             return json_response({"detail": "Not authenticated"}, 401)
-        if auth != f"Bearer {cfg.stackai_key}":
+        if auth != f"Bearer {self.cfg.stackai_key}":
             return json_response({"detail": "Invalid API key"}, 401)
         for name in ("version",):
             value = request.query_params.get(name)
@@ -61,8 +66,8 @@ def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
             return json_response({"detail": "This key has no access to the organization"}, 403)
         if "missing" in flow:
             return json_response({"detail": "Flow not found"}, 404)
-        run = state.start(f"{org}/{flow}", body, kinds=STATE_KINDS)
-        if real_time and run.duration:
+        run = self.state.start(f"{org}/{flow}", body, kinds=STATE_KINDS)
+        if self.real_time and run.duration:
             await asyncio.sleep(run.duration)
         failed = run.outcome != "succeed"
         word = run.word(run.created + run.duration, "COMPLETED", STATE_KINDS)
@@ -74,8 +79,12 @@ def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
             }
         )  # fmt: skip
 
+
+def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:
+    """The mock StackAI API. With ``real_time`` the call blocks for the run's duration, like the real one."""
+    routes = _StackAIRoutes(state, real_time=real_time)
     app = Starlette(
         exception_handlers=not_found_handlers(lambda m: {"detail": m}),
-        routes=[Route("/inference/v0/run/{org_id}/{flow_id}", run_deployed_flow, methods=["POST"])],
+        routes=[Route("/inference/v0/run/{org_id}/{flow_id}", routes.run_deployed_flow, methods=["POST"])],
     )
     return FaultInjector(app, state, lambda message: {"detail": message})

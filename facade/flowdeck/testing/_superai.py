@@ -70,22 +70,25 @@ def _uuid(value: str | None) -> str | None:
         return None
 
 
-def superai_app(state: MockState) -> FaultInjector:
-    """The mock SuperAI Flows API. Auth and API share one base (``/api``) on the mock."""
-    cfg = state.config
-    tokens: dict[str, float] = {}  # access token -> expiry on the mock clock
-    refresh_tokens: set[str] = set()
+class _SuperAIRoutes:
+    """The routes of ``superai_app``: a method per operation, its method and URL first in its docstring."""
 
-    def authorized(request: Request) -> Response | None:
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.cfg = state.config
+        self.tokens: dict[str, float] = {}  # access token -> expiry on the mock clock
+        self.refresh_tokens: set[str] = set()
+
+    def authorized(self, request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ")
-        if token == cfg.superai_token:
+        if token == self.cfg.superai_token:
             return None
-        if not auth.startswith("Bearer ") or tokens.get(token, 0.0) <= state.clock.now():
+        if not auth.startswith("Bearer ") or self.tokens.get(token, 0.0) <= self.state.clock.now():
             return _error(401, "unauthorized", "Invalid or expired token")
         return None
 
-    def status_of(run: RunRecord, now: float) -> str:
+    def status_of(self, run: RunRecord, now: float) -> str:
         phase = run.phase(now)
         elapsed = now - run.created
         if phase == "running":
@@ -100,8 +103,8 @@ def superai_app(state: MockState) -> FaultInjector:
             status = {"succeed": "completed", "fail": "failed", "cancel": "failed", "cancelled": "failed"}[phase]
         return run.word(now, status, STATUS_KINDS)
 
-    def execution(run: RunRecord, now: float) -> dict[str, Any]:
-        status = status_of(run, now)
+    def execution(self, run: RunRecord, now: float) -> dict[str, Any]:
+        status = self.status_of(run, now)
         return {
             "id": run.id, "flow_id": run.workflow, "flow_version": run.extra.get("version", 1), "input": run.inputs,
             "organization_id": ORG, "status": status, "created_at": _ts(run.created),
@@ -109,7 +112,7 @@ def superai_app(state: MockState) -> FaultInjector:
             "run_number": run.extra.get("run_number"),
         }  # fmt: skip
 
-    def tasks_of(run: RunRecord, now: float) -> list[dict[str, Any]]:
+    def tasks_of(self, run: RunRecord, now: float) -> list[dict[str, Any]]:
         phase = run.phase(now)
         out = []
         for idx, name in enumerate(TASKS):
@@ -120,7 +123,7 @@ def superai_app(state: MockState) -> FaultInjector:
             else:
                 status = "completed" if idx == 0 else "failed"
             task: dict[str, Any] = {
-                "id": state.new_id(), "flow_execution_id": run.id, "organization_id": ORG, "task_name": name,
+                "id": self.state.new_id(), "flow_execution_id": run.id, "organization_id": ORG, "task_name": name,
                 "task_execution_idx": 0, "input": run.inputs, "output": None, "error": None, "status": status,
                 "modified_by": None, "created_at": _ts(run.created), "updated_at": _ts(now), "tags": [],
             }  # fmt: skip
@@ -131,11 +134,13 @@ def superai_app(state: MockState) -> FaultInjector:
             out.append(task)
         return out
 
-    async def anon_key(request: Request) -> Response:
+    async def anon_key(self, request: Request) -> Response:
+        """GET /api/auth/anon-key."""
         return json_response({"anon_key": ANON_KEY})
 
-    async def token(request: Request) -> Response:
-        state.calls["get_token"] += 1
+    async def token(self, request: Request) -> Response:
+        """POST /api/auth/v1/token."""
+        self.state.calls["get_token"] += 1
         if request.headers.get("apikey") != ANON_KEY:
             return _error(401, "invalid_apikey", "Invalid API key")
         grant = request.query_params.get("grant_type")
@@ -143,22 +148,23 @@ def superai_app(state: MockState) -> FaultInjector:
         if is_invalid(body) or not isinstance(body, dict):
             return _error(400, "invalid_request", "Body must be a JSON object")
         if grant == "password":
-            if body.get("email") != cfg.superai_email or body.get("password") != cfg.superai_password:
+            if body.get("email") != self.cfg.superai_email or body.get("password") != self.cfg.superai_password:
                 return _error(400, "invalid_grant", "Invalid login credentials")
         elif grant == "refresh_token":
-            if body.get("refresh_token") not in refresh_tokens:
+            if body.get("refresh_token") not in self.refresh_tokens:
                 return _error(401, "invalid_grant", "Invalid refresh token")
-            refresh_tokens.discard(body["refresh_token"])
+            self.refresh_tokens.discard(body["refresh_token"])
         else:
             return _error(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
-        access, refresh = f"mock-jwt-{state.new_id()}", f"mock-refresh-{state.new_id()}"
-        tokens[access] = state.clock.now() + TOKEN_LIFETIME
-        refresh_tokens.add(refresh)
+        access, refresh = f"mock-jwt-{self.state.new_id()}", f"mock-refresh-{self.state.new_id()}"
+        self.tokens[access] = self.state.clock.now() + TOKEN_LIFETIME
+        self.refresh_tokens.add(refresh)
         return json_response({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
                               "expires_in": TOKEN_LIFETIME})  # fmt: skip
 
-    async def create(request: Request) -> Response:
-        if denied := authorized(request):
+    async def create(self, request: Request) -> Response:
+        """POST /api/flow-executions."""
+        if denied := self.authorized(request):
             return denied
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict):
@@ -173,49 +179,52 @@ def superai_app(state: MockState) -> FaultInjector:
             return _error(404, "not_found", "Flow not found")
         if flow_id.endswith("000000000403"):
             return _error(403, "forbidden", "The flow belongs to another organization")
-        run = state.start(flow_id, inputs, kinds=STATUS_KINDS, script=_SCRIPT_OF_FLOW.get(flow_id))
-        return json_response(execution(run, state.clock.now()), 201)
+        run = self.state.start(flow_id, inputs, kinds=STATUS_KINDS, script=_SCRIPT_OF_FLOW.get(flow_id))
+        return json_response(self.execution(run, self.state.clock.now()), 201)
 
-    def find(request: Request) -> RunRecord | Response:
-        if denied := authorized(request):
+    def find(self, request: Request) -> RunRecord | Response:
+        if denied := self.authorized(request):
             return denied
         exec_id = _uuid(request.path_params["execution_id"])
         if exec_id is None:
             return _invalid(["path", "flow_execution_id"], "Input should be a valid UUID")
-        run = state.runs.get(exec_id)
-        if run is None or status_of(run, state.clock.now()) == "deleted":  # soft-deleted: the docs say 404
+        run = self.state.runs.get(exec_id)
+        if run is None or self.status_of(run, self.state.clock.now()) == "deleted":  # soft-deleted: the docs say 404
             return _error(404, "not_found", "Flow execution not found")
         return run
 
-    def bool_param(request: Request, name: str) -> bool | Response:
+    def bool_param(self, request: Request, name: str) -> bool | Response:
         value = request.query_params.get(name, "false").lower()
         if value not in ("true", "false"):
             return _invalid(["query", name], "Input should be a valid boolean")
         return value == "true"
 
-    async def get(request: Request) -> Response:
-        state.calls["get_flow_execution"] += 1
-        run = find(request)
+    async def get(self, request: Request) -> Response:
+        """GET /api/flow-executions/{execution_id}."""
+        self.state.calls["get_flow_execution"] += 1
+        run = self.find(request)
         if isinstance(run, Response):
             return run
-        if isinstance(flag := bool_param(request, "include_run_number"), Response):
+        if isinstance(flag := self.bool_param(request, "include_run_number"), Response):
             return flag
-        return json_response(execution(run, state.clock.now()))
+        return json_response(self.execution(run, self.state.clock.now()))
 
-    async def reexecute(request: Request) -> Response:
-        run = find(request)
+    async def reexecute(self, request: Request) -> Response:
+        """POST /api/flow-executions/{execution_id}/execute."""
+        run = self.find(request)
         if isinstance(run, Response):
             return run
-        if isinstance(flag := bool_param(request, "only_stale"), Response):
+        if isinstance(flag := self.bool_param(request, "only_stale"), Response):
             return flag
-        if run.workflow.endswith("000000000409") and run.phase(state.clock.now()) == "running":
+        if run.workflow.endswith("000000000409") and run.phase(self.state.clock.now()) == "running":
             return _error(409, "conflict", "Workflow is currently running and cannot be terminated")
-        run.created, run.cancelled_at = state.clock.now(), None
+        run.created, run.cancelled_at = self.state.clock.now(), None
         run.extra["version"] = run.extra.get("version", 1) + 1
         return Response(status_code=204)
 
-    async def list_executions(request: Request) -> Response:
-        if denied := authorized(request):
+    async def list_executions(self, request: Request) -> Response:
+        """GET /api/flow-executions."""
+        if denied := self.authorized(request):
             return denied
         q = request.query_params
         flow_id = _uuid(q.get("flow_id"))
@@ -233,17 +242,18 @@ def superai_app(state: MockState) -> FaultInjector:
             return _invalid(["query", "sort_field"], "Unsupported sort")
         if q.get("start_from_execution_id") is not None and _uuid(q.get("start_from_execution_id")) is None:
             return _invalid(["query", "start_from_execution_id"], "Input should be a valid UUID")
-        if isinstance(flag := bool_param(request, "include_run_number"), Response):
+        if isinstance(flag := self.bool_param(request, "include_run_number"), Response):
             return flag
-        now = state.clock.now()
+        now = self.state.clock.now()
         wanted = set(q.getlist("status"))
-        items = [execution(r, now) for r in state.runs.values() if r.workflow == flow_id]
+        items = [self.execution(r, now) for r in self.state.runs.values() if r.workflow == flow_id]
         items = [i for i in items if not wanted or i["status"] in wanted]
         items.sort(key=lambda i: i["created_at"], reverse=q.get("sort_direction", "desc") == "desc")
         return json_response(items[(page - 1) * size : page * size])
 
-    async def list_tasks(request: Request) -> Response:
-        if denied := authorized(request):
+    async def list_tasks(self, request: Request) -> Response:
+        """GET /api/task-executions."""
+        if denied := self.authorized(request):
             return denied
         exec_id = _uuid(request.query_params.get("flow_execution_id"))
         if exec_id is None:
@@ -251,23 +261,27 @@ def superai_app(state: MockState) -> FaultInjector:
         idx = request.query_params.get("task_execution_idx")
         if idx is not None and not idx.isdigit():
             return _invalid(["query", "task_execution_idx"], "Input should be a valid integer")
-        run = state.runs.get(exec_id)
-        tasks = tasks_of(run, state.clock.now()) if run is not None else []
+        run = self.state.runs.get(exec_id)
+        tasks = self.tasks_of(run, self.state.clock.now()) if run is not None else []
         name = request.query_params.get("task_name")
         return json_response([t for t in tasks if name is None or t["task_name"] == name])
 
+
+def superai_app(state: MockState) -> FaultInjector:
+    """The mock SuperAI Flows API. Auth and API share one base (``/api``) on the mock."""
+    routes = _SuperAIRoutes(state)
     app = Starlette(
         exception_handlers=not_found_handlers(
             lambda m: {"error": {"code": "not_found", "message": m}, "request_id": None}
         ),
         routes=[
-            Route("/api/auth/anon-key", anon_key, methods=["GET"]),
-            Route("/api/auth/v1/token", token, methods=["POST"]),
-            Route("/api/flow-executions", create, methods=["POST"]),
-            Route("/api/flow-executions", list_executions, methods=["GET"]),
-            Route("/api/flow-executions/{execution_id}", get, methods=["GET"]),
-            Route("/api/flow-executions/{execution_id}/execute", reexecute, methods=["POST"]),
-            Route("/api/task-executions", list_tasks, methods=["GET"]),
+            Route("/api/auth/anon-key", routes.anon_key, methods=["GET"]),
+            Route("/api/auth/v1/token", routes.token, methods=["POST"]),
+            Route("/api/flow-executions", routes.create, methods=["POST"]),
+            Route("/api/flow-executions", routes.list_executions, methods=["GET"]),
+            Route("/api/flow-executions/{execution_id}", routes.get, methods=["GET"]),
+            Route("/api/flow-executions/{execution_id}/execute", routes.reexecute, methods=["POST"]),
+            Route("/api/task-executions", routes.list_tasks, methods=["GET"]),
         ],
     )
     return FaultInjector(
