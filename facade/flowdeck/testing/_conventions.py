@@ -91,10 +91,11 @@ def _error_rows(provider: str, triggers: Mapping[int, str]) -> list[Convention]:
 _FAULT = "`MockConfig(faults=Faults(rate=1.0, kinds=({code!r},)))`"
 _ERRORS: Mapping[str, Mapping[int, str]] = {
     "databar": {
-        400: "a run of a flow declared in `MockConfig.databar_flows` without a required input",
+        400: "a run of a flow declared in `MockConfig.databar_flows` (`flowdeck mock --required-inputs`) without a "
+        "required input",
         403: "a missing or wrong `x-apikey`",
         404: "a flow or waterfall id containing `missing`; an unknown task id",
-        406: "`MockConfig(databar_credits=0)`, or a start once the balance is spent",
+        406: "`MockConfig(databar_credits=0)` (`flowdeck mock --credits 0`), or a start once the balance is spent",
         409: "cancelling a task that has ended",
         410: "polling a task 48 h after it ended (`mocks.clock.advance(48 * 3600)`); 24 h gives status `gone`",
         422: "a body the schema refuses (e.g. non-string flow inputs, `enrichments: []`)",
