@@ -28,7 +28,7 @@ import json
 import re
 import ssl
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -46,6 +46,9 @@ from flowdeck._transport import (
     url_text,
 )
 from flowdeck._transport import ssl_context as default_ssl_context
+
+if TYPE_CHECKING:
+    from flowdeck._har import Sent
 
 CHUNK = 64 * 1024
 
@@ -186,7 +189,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         async def attempt() -> tuple[httpx.Response, bytes]:
             return await self._exchange(method, target, headers, body, timeout, policy)
 
-        return await aretrying(policy, method, url, attempt)
+        def described() -> Sent:
+            from flowdeck._har import Sent
+
+            return Sent(method, str(target), headers, body)
+
+        return await aretrying(policy, method, url, attempt, described)
 
     async def _exchange(
         self, method: str, url: URL, headers: dict[str, str], body: bytes | None, timeout: aiohttp.ClientTimeout,

@@ -39,12 +39,14 @@ from flowdeck._transport import (
     SlotTransport,
     build_request,
     call_policy,
+    recording,
 )
 
 if TYPE_CHECKING:
     from flowdeck._adaptive import AdaptiveRate
     from flowdeck._aiohttp import AiohttpTransport
     from flowdeck._config import ProviderConfig
+    from flowdeck._har import Recorder, Recording
     from flowdeck._providers import Adapter
 
     # Only for the types of client.<provider>: each module loads when its namespace is first used.
@@ -201,6 +203,19 @@ def _aiohttp_transport() -> AiohttpTransport:
     return AiohttpTransport()
 
 
+def _recorder(path: str | os.PathLike[str] | None) -> Recorder | None:
+    """The HAR recorder of ``record=`` (or ``FLOWDECK_RECORD``), or a one-line error naming the file."""
+    if path is None:
+        return None
+    from flowdeck._har import HarError, Recorder
+
+    try:
+        return Recorder(path)
+    except (OSError, HarError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidRequestError(f"record: cannot record to {os.fspath(path)}: {reason}") from None
+
+
 class _ClientState:
     """Whether a client (and every ``with_options()`` copy, which share this) is closed, and for
     ``AsyncClient`` the event loop its connections belong to (the first one it was used in)."""
@@ -257,6 +272,7 @@ class _BaseClient:
         max_response_seconds: float,
         env: Mapping[str, str] | None,
         clock: Callable[[], float],
+        record: str | os.PathLike[str] | None,
     ) -> None:
         check_options(
             timeout=timeout, max_retries=max_retries, wait_timeout=wait_timeout,
@@ -284,6 +300,7 @@ class _BaseClient:
         self._clock = clock
         self._policy = CallPolicy(max_body_bytes=max_response_bytes, max_body_seconds=max_response_seconds)
         self._policies: dict[tuple[bool, int, AdaptiveRate | None], CallPolicy] = {}
+        self._recorder = _recorder(record if record is not None else self._env.get("FLOWDECK_RECORD") or None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(providers={list(_providers.names())}, max_retries={self._max_retries})"
@@ -325,6 +342,18 @@ class _BaseClient:
                 self._policy, idempotent=not call.starts_run, max_retries=self._max_retries, rate=rate
             )
         return policy
+
+    def _recording(self, call: Call[Any]) -> Recording | None:
+        """What records ``call``'s attempts (``record=``), or None when this client does not record."""
+        if self._recorder is None:
+            return None
+        from flowdeck._har import Recording
+
+        config = self.config(call.provider)
+        # Every value of a secret setting or of one sent in a header, as the registry declares them.
+        values = [config.get(s.key) for s in config.spec.settings if s.secret or s.header]
+        secrets = (*call.secrets, *(v for v in values if v))
+        return Recording(self._recorder, secrets, call.provider, call.operation)
 
     def _rate_for(self, call: Call[Any]) -> AdaptiveRate | None:
         """The adaptive pace of ``call``'s kind of request (the async client's; the sync one has none)."""
@@ -376,8 +405,10 @@ class Client(_BaseClient):
     ``base_urls`` overrides a provider's URL by name (``{"databar": "https://..."}``); ``env``
     replaces ``os.environ`` as the source. ``timeout`` is per HTTP request, ``wait_timeout`` the
     default deadline of :meth:`wait`; ``max_retries`` applies to requests that are safe to retry.
-    ``on_status_change(old, new)`` is called when a waited run changes status. Every option is a
-    keyword: a misspelt one is a ``TypeError``, and an error for type checkers too.
+    ``on_status_change(old, new)`` is called when a waited run changes status. ``record`` (default:
+    ``FLOWDECK_RECORD``) appends every exchange to a HAR 1.2 file, each credential replaced by
+    ``FILTERED`` before it is written. Every option is a keyword: a misspelt one is a ``TypeError``,
+    and an error for type checkers too.
 
     >>> from flowdeck.testing import MockProviders  # mock providers on loopback: pip install 'flowdeck[testing]'
     >>> with MockProviders() as mocks, Client(env=mocks.env) as client:
@@ -415,6 +446,7 @@ class Client(_BaseClient):
         clock: Callable[[], float] = time.monotonic,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(
             databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
@@ -422,7 +454,7 @@ class Client(_BaseClient):
             superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
             poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
-            max_response_seconds=max_response_seconds, env=env, clock=clock,
+            max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,
         )  # fmt: skip
         # A user's http_client keeps its whole client (its proxies, mounts, hooks apply); flowdeck's own
         # connections are driven through the transport alone (see flowdeck._transport.build_request).
@@ -454,7 +486,7 @@ class Client(_BaseClient):
     def _execute(self, call: Call[T]) -> T:
         # The request's arguments are never a local here: this frame is in every error's traceback,
         # and a traceback shown with its locals would print the credentials in their headers.
-        with call_policy(self._call_policy(call)):
+        with call_policy(self._call_policy(call)), recording(self._recording(call)):
             try:
                 response = self._send(call.request_kwargs(self._timeout))
             except httpx.TransportError as exc:
@@ -645,6 +677,7 @@ class AsyncClient(_BaseClient):
         max_concurrent_requests: int = 64,
         http_backend: Literal["httpcore", "aiohttp"] = "httpcore",
         adaptive_rate: bool = False,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         import asyncio
 
@@ -657,7 +690,7 @@ class AsyncClient(_BaseClient):
             superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
             poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
-            max_response_seconds=max_response_seconds, env=env, clock=clock,
+            max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,
         )  # fmt: skip
         # As in Client: a user's http_client keeps its whole client, flowdeck's own connections do not.
         self._http: httpx.AsyncClient | httpx.AsyncBaseTransport
@@ -730,7 +763,8 @@ class AsyncClient(_BaseClient):
                 if rate is not None:
                     await rate.settle()
                 try:
-                    response = await self._send(call.request_kwargs(self._timeout), policy)
+                    with recording(self._recording(call)):
+                        response = await self._send(call.request_kwargs(self._timeout), policy)
                 except httpx.TransportError as exc:
                     raise error_for_transport(call, exc) from exc
                 break

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import asyncio  # imported for real on the async paths only: sync users never pay for asyncio
 
     from flowdeck._adaptive import AdaptiveRate
+    from flowdeck._har import Recording, Sent
 
 logger = logging.getLogger("flowdeck")
 retry_logger = logging.getLogger("flowdeck.retries")
@@ -186,6 +187,29 @@ class CallPolicy:
 
 
 _policy: contextvars.ContextVar[CallPolicy | None] = contextvars.ContextVar("flowdeck_call_policy", default=None)
+
+
+# The call being recorded (``record=``), set by the client around each call; None when not recording.
+_recording: contextvars.ContextVar[Recording | None] = contextvars.ContextVar("flowdeck_recording", default=None)
+
+
+@contextmanager
+def recording(record: Recording | None) -> Iterator[None]:
+    """Record every attempt sent inside the block into ``record`` (nothing when None)."""
+    if record is None:
+        yield
+        return
+    token = _recording.set(record)
+    try:
+        yield
+    finally:
+        _recording.reset(token)
+
+
+def _sent(request: httpx.Request) -> Sent:
+    from flowdeck._har import Sent
+
+    return Sent(request.method, str(request.url), request.headers, request.content)
 
 
 @contextmanager
@@ -399,18 +423,22 @@ class RetryTransport(httpx.BaseTransport):
         policy = _policy.get()
         if policy is None:
             return self._inner.handle_request(request)
-        num = 1
+        num, record = 1, _recording.get()
         while True:
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             try:
                 response, body = read_body(self._inner.handle_request(request), policy)
             except httpx.TransportError as exc:
                 _log(request.method, request.url, num, started, type(exc).__name__)
+                if record is not None:
+                    record.attempt(_sent(request), None, b"", exc, wall, time.perf_counter() - started, num)
                 if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
                     raise
                 reason = type(exc).__name__
             else:
                 _log(request.method, request.url, num, started, str(response.status_code))
+                if record is not None:
+                    record.attempt(_sent(request), response, body, None, wall, time.perf_counter() - started, num)
                 if (wait := _retry_wait(policy, num, None, response, body)) is None:
                     return response
                 reason = str(response.status_code)
@@ -437,7 +465,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         async def attempt() -> tuple[httpx.Response, bytes]:
             return await aread_body(await self._inner.handle_async_request(request), policy)
 
-        return await aretrying(policy, request.method, request.url, attempt)
+        return await aretrying(policy, request.method, request.url, attempt, lambda: _sent(request))
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -448,26 +476,32 @@ async def aretrying(
     method: str,
     url: httpx.URL | str,
     attempt: Callable[[], Awaitable[tuple[httpx.Response, bytes]]],
+    described: Callable[[], Sent],
 ) -> httpx.Response:
     """The final response of ``attempt()`` (one request sent, its body read whole), retried as ``policy`` allows.
 
     The async retry loop, written once: :class:`AsyncRetryTransport` sends httpx requests through it,
     the aiohttp backend its own (see :meth:`flowdeck._aiohttp.AiohttpTransport.send`). ``url`` is for
-    the debug log only, parsed when a record is written.
+    the debug log only, parsed when a record is written; ``described()`` is the request as recorded
+    (called only when the call is recorded).
     """
-    num = 1
+    num, record = 1, _recording.get()
     while True:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         sent = policy.rate.now() if policy.rate is not None else 0.0
         try:
             response, body = await attempt()
         except httpx.TransportError as exc:
             _log(method, url, num, started, type(exc).__name__)
+            if record is not None:
+                record.attempt(described(), None, b"", exc, wall, time.perf_counter() - started, num)
             if (wait := _retry_wait(policy, num, exc, None, b"")) is None:
                 raise
             reason = type(exc).__name__
         else:
             _log(method, url, num, started, str(response.status_code))
+            if record is not None:
+                record.attempt(described(), response, body, None, wall, time.perf_counter() - started, num)
             if policy.rate is not None:
                 policy.rate.observe(response.status_code == 429, sent)
             if (wait := _retry_wait(policy, num, None, response, body)) is None:

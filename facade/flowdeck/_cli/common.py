@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
@@ -121,7 +123,14 @@ def _options(
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     verbose: Verbose = 0,
-) -> None:
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record", metavar="FILE", dir_okay=False,
+            help="Append every HTTP exchange to this HAR file, credentials removed (as FLOWDECK_RECORD).",
+        ),
+    ] = None,
+) -> None:  # fmt: skip
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit()
@@ -130,6 +139,29 @@ def _options(
     ctx.with_resource(ui.logging_routed())
     ctx.with_resource(_sigterm_as_interrupt())
     ui.set_verbose(verbose)
+    if record is not None:
+        ctx.with_resource(_recording_to(record))
+
+
+@contextlib.contextmanager
+def _recording_to(path: Path) -> Iterator[None]:
+    """Every client the command makes records to ``path``: checked here, before anything is sent."""
+    from flowdeck._har import HarError, Recorder
+
+    try:
+        Recorder(path)
+    except (OSError, HarError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        fail(f"--record: cannot record to {path}: {reason}", EXIT_USAGE)
+    saved = os.environ.get("FLOWDECK_RECORD")
+    os.environ["FLOWDECK_RECORD"] = str(path)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("FLOWDECK_RECORD", None)
+        else:
+            os.environ["FLOWDECK_RECORD"] = saved
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:

@@ -12,28 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flowdeck import _providers
+from flowdeck._har import FILTERED as FILTERED
+from flowdeck._har import MIN_SCRUBBED_LENGTH, SECRET_FIELD, SECRET_NAME
 from flowdeck.testing._mockcore import MockConfig
 
-FILTERED = "FILTERED"
-"""What a credential is replaced with in a cassette."""
-
-# Header and query names that carry credentials, whatever the provider: authorization, x-apikey,
-# apikey, x-auth-key, cookie, set-cookie, x-api-token...
-_SECRET_NAME = re.compile(r"auth|key|token|secret|password|cookie|session|credential", re.IGNORECASE)
-# JSON fields holding credentials (a login's password, a token grant's tokens). Narrower than header
-# names: a body's ``next_token`` or ``key`` is data the replayed code reads.
-_SECRET_FIELD = re.compile(
-    r"^(password|passwd|secret|client_secret|api_?key|anon_?key|(access|refresh|id|session|auth)_?token)$",
-    re.IGNORECASE,
-)
-_MIN_SCRUBBED_LENGTH = 4  # a shorter value would be replaced inside unrelated words
+# What a credential is replaced with and which names carry one: the same rules as record= (flowdeck._har).
+_SECRET_NAME, _SECRET_FIELD, _MIN_SCRUBBED_LENGTH = SECRET_NAME, SECRET_FIELD, MIN_SCRUBBED_LENGTH
 
 
 class _Cassette(Protocol):
