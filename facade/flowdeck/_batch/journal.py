@@ -28,8 +28,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,18 +46,82 @@ FORMAT = 2
 RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON Lines file, one at a time (a batch's files can hold millions)."""
     if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        return
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a crash mid-write
+            if isinstance(value, dict):
+                yield value
+
+
+# What a rerun needs of an earlier result: whether to do the row again, its failure's group, its cost.
+# Rows that ended alike share one such record, so a rerun over a million finished rows holds a few.
+SLIM_KEYS = ("status", "provider", "workflow", "error_type", "error", "credits_spent")
+
+
+class Results(Mapping[int, Mapping[str, Any]]):
+    """Earlier results by row, each as :data:`SLIM_KEYS`: rows that ended alike share one record, and
+    each row costs 4 bytes (an index into the records, by row number).
+
+    >>> results = Results()
+    >>> results.add(2, {"row": 2, "status": "SUCCEEDED", "outputs": {"big": "..."}})
+    >>> dict(results)
+    {2: {'status': 'SUCCEEDED', 'provider': None, 'workflow': None, 'error_type': None, 'error': None, \
+'credits_spent': None}}
+    """
+
+    def __init__(self) -> None:
+        self._at = array("i")  # by row number: index into _records, -1 for none
+        self._records: list[dict[str, Any]] = []
+        self._known: dict[tuple[Any, ...], int] = {}
+        self._count = 0
+
+    def add(self, row: int, record: Mapping[str, Any]) -> None:
+        """Keep ``record`` (its :data:`SLIM_KEYS`) as ``row``'s result, replacing an earlier one."""
+        values = tuple(record.get(key) for key in SLIM_KEYS)
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line torn by a crash mid-write
-        if isinstance(value, dict):
-            out.append(value)
-    return out
+            index = self._known.get(values)
+        except TypeError:  # a value that is not hashable: kept apart
+            index, values = None, ()
+        if index is None:
+            index = len(self._records)
+            self._records.append(dict(zip(SLIM_KEYS, (record.get(key) for key in SLIM_KEYS), strict=True)))
+            if values:
+                self._known[values] = index
+        if row >= len(self._at):
+            self._at.extend([-1] * (row + 1 - len(self._at)))
+        self._count += self._at[row] < 0
+        self._at[row] = index
+
+    def __getitem__(self, row: int) -> Mapping[str, Any]:
+        index = self._at[row] if 0 <= row < len(self._at) else -1
+        if index < 0:
+            raise KeyError(row)
+        return self._records[index]
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and 0 <= row < len(self._at) and self._at[row] >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return (row for row, index in enumerate(self._at) if index >= 0)
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _results(path: Path) -> Results:
+    results = Results()
+    for record in _read_jsonl(path):
+        row = record.get("row")
+        if isinstance(row, int) and not isinstance(row, bool) and row >= 0:
+            results.add(row, record)
+    return results
 
 
 def run_to_json(run: Run) -> dict[str, Any]:
@@ -72,15 +138,19 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
     )  # fmt: skip
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that a crash leaves either the old file or the new one, whole.
+def write_atomically(path: Path, text: str | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``text`` (or lines of bytes, written as they come) so that a crash leaves
+    either the old file or the new one, whole.
 
     >>> write_atomically(Path("results.jsonl"), '{"row": 2}\\n')  # doctest: +SKIP
     """
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text)
+        with temporary.open("wb") as handle:
+            if isinstance(text, str):
+                handle.write(text.encode("utf-8"))
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -95,11 +165,100 @@ def write_atomically(path: Path, text: str) -> None:
             os.close(folder)
 
 
+_ROW = re.compile(rb'\{"row": (\d+)[,}]')
+
+
+def _row_of(line: bytes) -> int | None:
+    """The row a result line is of (by its first key, as results are written), or None if it is torn."""
+    if not line.endswith(b"\n"):
+        return None  # only a crash mid-write leaves a line without its end
+    found = _ROW.match(line)
+    if found:
+        return int(found[1])
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    row = value.get("row") if isinstance(value, dict) else None
+    return row if isinstance(row, int) and not isinstance(row, bool) else None
+
+
+class _Index:
+    """Where each row's last line is in a file: an array of offsets by row number (8 bytes a row)."""
+
+    def __init__(self) -> None:
+        self.offsets = array("q")
+        self.ordered = True  # every row once, in order: the file is as a rewrite would make it
+
+    def scan(self, path: Path, keep: Callable[[int], bool], aside: IO[bytes] | None = None) -> None:
+        """Index ``path``'s lines of rows ``keep`` accepts; write the others to ``aside`` if given."""
+        last = -1
+        with path.open("rb") as handle:
+            offset = 0
+            for line in handle:
+                row = _row_of(line)
+                if row is None or not keep(row):
+                    self.ordered = False
+                    if row is not None and aside is not None:
+                        aside.write(line)
+                else:
+                    self.ordered = self.ordered and row > last
+                    last = row
+                    if row >= len(self.offsets):
+                        self.offsets.extend([-1] * (row + 1 - len(self.offsets)))
+                    self.offsets[row] = offset
+                offset += len(line)
+
+
+def _rewrite(path: Path, extra: Sequence[Path], keep: Callable[[int], bool], aside: Path | None = None) -> None:
+    """Rewrite ``path`` (atomically) with the last line of each row ``keep`` accepts, in row order; a
+    row with no line in ``path`` takes its last one in ``extra``. Rows not kept go to ``aside``."""
+    if not path.exists() and not extra:
+        write_atomically(path, "")  # a batch leaves its results file, if only empty
+        return
+    main = _Index()
+    aside_handle = aside.open("wb") if aside is not None else None
+    try:
+        if path.exists():
+            main.scan(path, keep, aside_handle)
+    finally:
+        if aside_handle is not None:
+            aside_handle.close()
+    others = []
+    for source in extra:
+        index = _Index()
+        index.scan(source, keep)
+        others.append((source, index))
+    if main.ordered and not any(o.offsets.count(-1) != len(o.offsets) for _, o in others):
+        return  # one line per row, in order, nothing to add: as it is
+    _write_indexed(path, [(path, main), *others])
+
+
+def _write_indexed(path: Path, sources: Sequence[tuple[Path, _Index]]) -> None:
+    rows = max((len(index.offsets) for _, index in sources), default=0)
+    handles = [source.open("rb") if source.exists() else None for source, _ in sources]
+    try:
+
+        def lines() -> Iterator[bytes]:
+            for row in range(rows):
+                for handle, (_, index) in zip(handles, sources, strict=True):
+                    if handle is not None and row < len(index.offsets) and index.offsets[row] >= 0:
+                        handle.seek(index.offsets[row])
+                        yield handle.readline()
+                        break
+
+        write_atomically(path, lines())
+    finally:
+        for handle in handles:
+            if handle is not None:
+                handle.close()
+
+
 @attrs.frozen
 class Earlier:
     """What earlier attempts of a batch left: results, started runs, and starts of unknown outcome."""
 
-    results: dict[int, dict[str, Any]]
+    results: Mapping[int, Mapping[str, Any]]
     started: dict[int, Run]
     unresolved: frozenset[int]
     # Rows started in a bulk task: the task's journal key and its rows, in the order they were sent.
@@ -110,13 +269,18 @@ BULK_EVENTS = {"bulk_intent": "intent", "bulk_started": "started", "bulk_not_sta
 
 
 def _start_events(
-    state: Sequence[Mapping[str, Any]],
+    state: Iterable[Mapping[str, Any]], results: Mapping[int, Mapping[str, Any]] | None = None
 ) -> tuple[dict[int, Run], dict[int, str], dict[int, tuple[str, tuple[int, ...]]]]:
     """The run each row started, each row's last start event (intent, started, not_started), and the
-    bulk task of each row started in one."""
+    bulk task of each row started in one; rows with an outcome in ``results`` that a rerun keeps
+    (:data:`RESUMABLE` aside) are left out, as nothing of their start is needed again."""
     started: dict[int, Run] = {}
     last: dict[int, str] = {}
     bulk_of: dict[int, tuple[str, tuple[int, ...]]] = {}
+
+    def settled(row: int) -> bool:
+        return results is not None and _settled(results, row)
+
     for event in state:
         kind = event.get("event")
         if kind in BULK_EVENTS:
@@ -124,17 +288,20 @@ def _start_events(
             if not isinstance(rows, list) or not all(isinstance(r, int) for r in rows):
                 continue
             run = run_from_json(event["run"]) if kind == "bulk_started" else None
+            task = (str(event.get("bulk")), tuple(rows))  # one per task, shared by its rows
             for row in rows:
+                if settled(row):
+                    continue
                 last[row] = BULK_EVENTS[str(kind)]
                 if kind == "bulk_intent":  # a new start supersedes the row's earlier run
                     started.pop(row, None)
                     bulk_of.pop(row, None)
                 if run is not None:
                     started[row] = run
-                    bulk_of[row] = (str(event.get("bulk")), tuple(rows))
+                    bulk_of[row] = task
             continue
         row = event.get("row")
-        if not isinstance(row, int):
+        if not isinstance(row, int) or settled(row):
             continue
         if kind == "intent":  # a new start (--retry-failed) supersedes the row's earlier run
             started.pop(row, None)
@@ -147,6 +314,11 @@ def _start_events(
     return started, last, bulk_of
 
 
+def _settled(results: Mapping[int, Mapping[str, Any]], row: int) -> bool:
+    result = results.get(row)
+    return result is not None and result.get("status") not in RESUMABLE
+
+
 class Journal:
     """The results and state files of one batch (see the module docstring)."""
 
@@ -157,10 +329,12 @@ class Journal:
         self._ends: dict[Path, int] = {}  # each open file's size: where a refused line is cut back to
         self._lock: IO[str] | None = None
 
-    def _checked_state(self, fingerprint: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The state file's events and batch headers, after checking they belong to these rows."""
+    def _checked_state(self, fingerprint: str) -> tuple[Iterator[dict[str, Any]], list[dict[str, Any]]]:
+        """The state file's events (read as they are used) and its first batch header, if any, after
+        checking they belong to these rows."""
+        header = next((s for s in _read_jsonl(self.state) if s.get("event") == "batch"), None)
+        headers = [] if header is None else [header]
         state = _read_jsonl(self.state)
-        headers = [s for s in state if s.get("event") == "batch"]
         if headers and headers[0].get("fingerprint") != fingerprint:
             raise InputFileError(
                 f"{self.out}: this batch was begun with other inputs or another workflow; "
@@ -180,8 +354,8 @@ class Journal:
         as :meth:`load` records it.
         """
         state, headers = self._checked_state(fingerprint)
-        results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started, last, bulk_of = _start_events(state)
+        results = _results(self.out)
+        started, last, bulk_of = _start_events(state, results)
         if bool(headers) and headers[0].get("format", 1) < 2:
             last.update({row: "not_started" for row, r in results.items()
                          if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"})  # fmt: skip
@@ -192,8 +366,8 @@ class Journal:
         """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
         state, headers = self._checked_state(fingerprint)
         self._take_lock()
-        results = {r["row"]: r for r in _read_jsonl(self.out) if isinstance(r.get("row"), int)}
-        started, last, bulk_of = _start_events(state)
+        results = _results(self.out)
+        started, last, bulk_of = _start_events(state, results)
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
         legacy = bool(headers) and headers[0].get("format", 1) < 2
@@ -221,16 +395,38 @@ class Journal:
             ) from None
         self._lock = handle
 
-    def keep_only(self, results: Mapping[int, Mapping[str, Any]]) -> None:
-        """Rewrite the results file (atomically) to hold exactly ``results``, in row order."""
-        text = "".join(json.dumps(results[row], default=str) + "\n" for row in sorted(results))
-        if self.out.exists() and self.out.read_text(encoding="utf-8", errors="replace") == text:
-            return
-        handle = self._files.pop(self.out, None)
+    @property
+    def aside(self) -> Path:
+        """Where the old result lines of the rows an attempt does again wait, until it ends."""
+        return self.out.with_name(f".{self.out.name}.again")
+
+    def set_aside(self, again: Collection[int]) -> None:
+        """Move the result lines of the rows in ``again`` out of the results file (an atomic rewrite),
+        so that a row done again never has two lines, even after ``kill -9``."""
+        if again:
+            self._close(self.out)
+            try:
+                _rewrite(self.out, [], lambda row: row not in again, aside=self.aside)
+            except BaseException:
+                self.aside.unlink(missing_ok=True)
+                raise
+
+    def finish(self, unfinished: Collection[int] = ()) -> None:
+        """Rewrite the results file (atomically) with one line per row, in row order: each row's last
+        line; a row set aside and not reached again gets its old line back, unless it is ``unfinished``
+        (started again, no outcome yet: its old outcome no longer holds)."""
+        self._close(self.out)
+        extra = [self.aside] if self.aside.exists() else []
+        try:
+            _rewrite(self.out, extra, lambda row: row not in unfinished)
+        finally:
+            self.aside.unlink(missing_ok=True)
+
+    def _close(self, path: Path) -> None:
+        handle = self._files.pop(path, None)
         if handle is not None:
             handle.close()
-        self._ends.pop(self.out, None)
-        write_atomically(self.out, text)
+        self._ends.pop(path, None)
 
     def _append(self, path: Path, record: Mapping[str, Any]) -> None:
         handle = self._files.get(path)

@@ -8,11 +8,9 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from flowdeck._errors import (
     InvalidRequestError,
@@ -45,13 +43,40 @@ class InputFileError(InvalidRequestError):
     """An input or results file cannot be used; the message names the file and the line."""
 
 
-@attrs.frozen
 class BatchRow:
-    """One input row: its 1-based line number in the file, the workflow it runs, and its inputs."""
+    """One input row: its 1-based line number in the file, the workflow it runs, and its inputs.
 
-    number: int
-    ref: str
-    inputs: Mapping[str, Any]
+    A batch holds every row at once, so a row keeps its inputs as JSON text (a third of a dict's
+    memory) and decodes them when they are used. Immutable by convention, like a frozen value.
+
+    >>> row = BatchRow(2, "gumloop:f", {"domain": "stripe.com"})
+    >>> row, row.inputs["domain"]
+    (BatchRow(number=2, ref='gumloop:f', inputs={'domain': 'stripe.com'}), 'stripe.com')
+    """
+
+    __slots__ = ("_inputs", "number", "ref")
+
+    def __init__(self, number: int, ref: str, inputs: Mapping[str, Any]) -> None:
+        self.number = number
+        self.ref = ref
+        self._inputs = json.dumps(inputs, ensure_ascii=False, separators=(",", ":"), default=str)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The row's inputs (a new dict each time)."""
+        value: dict[str, Any] = json.loads(self._inputs)
+        return value
+
+    def __repr__(self) -> str:
+        return f"BatchRow(number={self.number!r}, ref={self.ref!r}, inputs={self.inputs!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BatchRow):
+            return NotImplemented
+        return (self.number, self.ref, self._inputs) == (other.number, other.ref, other._inputs)
+
+    def __hash__(self) -> int:
+        return hash((self.number, self.ref, self._inputs))
 
 
 def utf16_without_bom(data: bytes) -> str | None:
@@ -215,17 +240,17 @@ def _shown(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else repr(delimiter)
 
 
-def _csv_records(path: Path, text: str, delimiter: str = ",") -> list[tuple[int, dict[str, Any]]]:
+def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, dict[str, Any]]]:
     # The csv module refuses fields over 128 KiB (a guard for streams); the whole file is in memory
     # already, and a long text in one cell is an input like any other.
     previous = csv.field_size_limit(max(len(text), csv.field_size_limit()))
     try:
-        return _csv_fields(path, text, delimiter)
+        yield from _csv_fields(path, text, delimiter)
     finally:
         csv.field_size_limit(previous)
 
 
-def _csv_fields(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
+def _csv_fields(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     try:
@@ -240,7 +265,6 @@ def _csv_fields(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[s
     duplicates = [n for n, c in Counter(header).items() if c > 1]
     if duplicates:
         raise InputFileError(f"{path} row 1: column {duplicates[0]!r} appears twice in the header")
-    records = []
     begins = reader.line_num + 1  # where the record being read begins: a quoted field can span lines
     try:
         for values in reader:
@@ -253,12 +277,11 @@ def _csv_fields(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[s
                     f"{path} row {number}: has {len(values)} fields but the header has {len(header)} "
                     f"({', '.join(header)}; read as {_shown(delimiter)}-separated: --delimiter sets the separator)"
                 )
-            records.append((number, dict(zip(header, values, strict=True))))
+            yield number, dict(zip(header, values, strict=True))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise InputFileError(f"{path} line {begins}: a quote opened in this row is never closed") from None
         raise InputFileError(f"{path} line {begins}: {exc}") from None
-    return records
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -288,9 +311,9 @@ def loads_json(text: str) -> Any:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
 
 
-def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Line by line, not split into a list first: a million rows' lines at once would double the memory.
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
         try:
@@ -299,8 +322,7 @@ def _jsonl_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
             raise InputFileError(f"{path} row {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(value, dict):
             raise InputFileError(f"{path} row {number}: must be a JSON object, got {type(value).__name__}")
-        records.append((number, value))
-    return records
+        yield number, value
 
 
 def fingerprint(rows: Sequence[BatchRow]) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -112,57 +114,62 @@ async def run_batch(
         if retry_failed:
             earlier = forget_failed(earlier)
         attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
-        again = {r.number for r in todo}
-        attempt.final = {n: r for n, r in earlier.results.items() if n not in again}
+        redone = {r.number for r in todo if r.number in earlier.results}
         try:
-            journal.keep_only(attempt.final)  # rows done again lose their old line first: one line per row
-            failed_before = sum(r["status"] != "SUCCEEDED" for r in attempt.final.values())
-            attempt.observer.begin(len(rows), len(rows) - len(todo), failed_before)
-            gate = asyncio.Semaphore(concurrency)
-            limiter = start_limiter(rate)
-            singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=retry_unknown)
-            tasks = [
-                *(asyncio.ensure_future(attempt.process(row, gate, limiter)) for row in singles),
-                *(asyncio.ensure_future(attempt.process_bulk(group, gate, limiter)) for group in groups),
-            ]
-            try:
-                await asyncio.gather(*tasks)
-            except Exception:
-                # One row's failure to be recorded (a full disk) ends the batch: the other rows stop too,
-                # before the client closes under them (a request sent after that would open a new
-                # connection pool that nothing closes).
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
+            journal.set_aside(redone)  # rows done again lose their old line first: one line per row
+            attempt.observer.begin(len(rows), len(rows) - len(todo), attempt.count_earlier(redone))
+            await _run_all(attempt, todo, earlier, concurrency, start_limiter(rate), bulk)
         finally:
             # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
-            unreached = {
-                n: r for n, r in earlier.results.items() if n not in attempt.final and n not in attempt.attempted
-            }
-            journal.keep_only({**unreached, **attempt.final})
+            journal.finish(attempt.in_flight)
     finally:
         journal.close()
     return _summary(rows, len(todo), attempt, time.monotonic() - begun)
 
 
+async def _run_all(
+    attempt: _Attempt, todo: list[BatchRow], earlier: Earlier, concurrency: int, limiter: AsyncLimiter | None,
+    bulk: int | None,
+) -> None:  # fmt: skip
+    """Every row left, by ``concurrency`` workers taking rows (or bulk tasks) in order: a task per
+    worker, not per row, so a million rows cost no more memory than a thousand."""
+    singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=attempt.retry_unknown)
+    work: Iterator[Callable[[], Awaitable[None]]] = itertools.chain(
+        (functools.partial(attempt.process, row, limiter) for row in singles),
+        (functools.partial(attempt.process_bulk, group, limiter) for group in groups),
+    )
+
+    async def worker() -> None:
+        for item in work:
+            await item()
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(singles) + len(groups)))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # One row's failure to be recorded (a full disk) ends the batch: the other rows stop too,
+        # before the client closes under them (a request sent after that would open a new
+        # connection pool that nothing closes).
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def _summary(rows: Sequence[BatchRow], todo: int, attempt: _Attempt, seconds: float) -> BatchSummary:
-    summary = BatchSummary(
+    return BatchSummary(
         total=len(rows),
         skipped=len(rows) - todo,
+        statuses=attempt.statuses,
+        by_provider=attempt.by_provider,
+        failures=failure_groups(attempt.failed),
         started_now=attempt.started_now,
         resumed=attempt.resumed,
+        seconds=seconds,
         runs_started=attempt.runs_started,
         unstarted=attempt.unstarted,
         refused=attempt.credentials.refused,
-        seconds=seconds,
     )
-    for row in rows:
-        status = attempt.final[row.number]["status"]
-        summary.statuses[status] += 1
-        summary.by_provider.setdefault(row.ref.split(":", 1)[0], Counter())[status] += 1
-    summary.failures = failure_groups(attempt.final)
-    return summary
 
 
 class _Attempt:
@@ -174,8 +181,12 @@ class _Attempt:
     ) -> None:  # fmt: skip
         self.client, self.journal, self.earlier, self.observer = client, journal, earlier, observer
         self.timeout, self.retry_unknown = timeout, retry_unknown
-        self.final: dict[int, dict[str, Any]] = {}  # the outcome of every row that has one
-        self.attempted: set[int] = set()  # rows whose start intent this attempt wrote
+        # Every row's outcome counted, by status and by provider; the rows that did not succeed kept
+        # (for the summary's groups) in the few words a group needs.
+        self.statuses: Counter[str] = Counter()
+        self.by_provider: dict[str, Counter[str]] = {}
+        self.failed: dict[int, Mapping[str, Any]] = {}
+        self.in_flight: set[int] = set()  # rows whose start intent this attempt wrote, without an outcome yet
         self.started_now = 0
         self.runs_started = 0  # fewer than started_now where a bulk task runs many rows
         self.resumed = 0  # rows whose run an earlier attempt started, waited on again
@@ -202,118 +213,131 @@ class _Attempt:
         if bulk is not None:
             result["bulk"] = dict(bulk)  # the task the row ran in, and its place among the task's inputs
         self.journal.result(result)
-        self.final[row.number] = result
+        self._count(row.number, result)
+        self.in_flight.discard(row.number)
         if run is None and status in UNSTARTED:
             self.unstarted[status] += 1
         self.observer.finished(row, status)
 
-    async def process(self, row: BatchRow, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
-        async with gate:
-            run = self.earlier.started.get(row.number)
-            if run is None and row.number in self.earlier.unresolved and not self.retry_unknown:
-                self.record(row, "UNKNOWN", error=INTERRUPTED_START)
-                return
-            if run is None:
-                provider = row.ref.split(":", 1)[0]
-                if not await self.credentials.admit(provider):
-                    self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
-                    return
-                if limiter is not None:
-                    await limiter.acquire()
-                self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
-                self.attempted.add(row.number)
-                self.journal.intent(row)
-                try:
-                    run = await self.client.start(row.ref, row.inputs)
-                except StartOutcomeUnknown as exc:
-                    self.credentials.answered(provider, row.number, exc)
-                    self.record(row, "UNKNOWN", error=exc)
-                    return
-                except FlowdeckError as exc:
-                    self.credentials.answered(provider, row.number, exc)
-                    self.journal.not_started(row.number)
-                    self.record(row, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
-                    return
-                except BaseException:
-                    self.credentials.answered(provider, row.number, None)
-                    raise
-                self.credentials.answered(provider, row.number, None)
-                self.journal.started(row, run)
-                self.started_now += 1
-                self.runs_started += 1
-            else:
-                self.resumed += 1
-                self.observer.started(row)
-            try:
-                run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
-            except WaitTimeout as exc:
-                self.record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
-                return
-            except FlowdeckError as exc:
-                self.record(row, "POLL_ERROR", run, error=exc)
-                return
-            self.record(row, run.status.value, run)
+    def _count(self, number: int, result: Mapping[str, Any]) -> None:
+        status = str(result["status"])
+        self.statuses[status] += 1
+        self.by_provider.setdefault(str(result["provider"]), Counter())[status] += 1
+        if status != "SUCCEEDED":
+            self.failed[number] = {key: result.get(key) for key in ("status", "provider", "error_type", "error")}
 
-    async def process_bulk(self, group: BulkGroup, gate: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
-        """Start (or, resuming, wait on again) one bulk task, then give each of its rows its outcome."""
-        async with gate:
-            run = group.run
-            if run is None:
-                group = self._without_invalid_rows(group)
-                if not group.rows:
-                    return
-                provider = parse_ref(group.rows[0].ref).provider
-                if not await self.credentials.admit(provider):
-                    for row in group.rows:
-                        self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
-                    return
-                if limiter is not None:
-                    await limiter.acquire()
-                for row in group.rows:
-                    self.observer.started(row)
-                    self.attempted.add(row.number)
-                key = uuid.uuid4().hex[:12]
-                self.journal.bulk_intent(key, group.rows)  # flushed before the request: never sent twice
-                workflow = parse_ref(group.rows[0].ref)
-                try:
-                    run = await self.client.drive(
-                        group.spec.start(
-                            self.client.adapter(workflow.provider), workflow, [r.inputs for r in group.rows]
-                        )
-                    )
-                except StartOutcomeUnknown as exc:
-                    self.credentials.answered(provider, group.rows[0].number, exc)
-                    self._all(group, "UNKNOWN", error=exc)
-                    return
-                except FlowdeckError as exc:
-                    self.credentials.answered(provider, group.rows[0].number, exc)
-                    self.journal.bulk_not_started(key, group.rows)
-                    self._all(group, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
-                    return
-                except BaseException:
-                    self.credentials.answered(provider, group.rows[0].number, None)
-                    raise
-                self.credentials.answered(provider, group.rows[0].number, None)
-                self.journal.bulk_started(key, group.rows, run)
-                self.started_now += len(group.rows)
-                self.runs_started += 1
-            else:
-                self.resumed += len(group.rows)
-                for row in group.rows:
-                    self.observer.started(row)
+    def count_earlier(self, redone: Collection[int]) -> int:
+        """Count the outcomes earlier attempts reached that stand (rows not done again); how many failed."""
+        failed = 0
+        for number, result in self.earlier.results.items():
+            if number not in redone:
+                self._count(number, result)
+                failed += result["status"] != "SUCCEEDED"
+        return failed
+
+    async def process(self, row: BatchRow, limiter: AsyncLimiter | None) -> None:
+        run = self.earlier.started.get(row.number)
+        if run is None and row.number in self.earlier.unresolved and not self.retry_unknown:
+            self.record(row, "UNKNOWN", error=INTERRUPTED_START)
+            return
+        if run is None:
+            provider = row.ref.split(":", 1)[0]
+            if not await self.credentials.admit(provider):
+                self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                return
+            if limiter is not None:
+                await limiter.acquire()
+            self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
+            self.in_flight.add(row.number)
+            self.journal.intent(row)
             try:
-                final = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
-            except WaitTimeout as exc:
-                self._all(group, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+                run = await self.client.start(row.ref, row.inputs)
+            except StartOutcomeUnknown as exc:
+                self.credentials.answered(provider, row.number, exc)
+                self.record(row, "UNKNOWN", error=exc)
                 return
             except FlowdeckError as exc:
-                self._all(group, "POLL_ERROR", run, error=exc)
+                self.credentials.answered(provider, row.number, exc)
+                self.journal.not_started(row.number)
+                self.record(row, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
                 return
-            outcomes = group.spec.rows(final, len(group.order))
+            except BaseException:
+                self.credentials.answered(provider, row.number, None)
+                raise
+            self.credentials.answered(provider, row.number, None)
+            self.journal.started(row, run)
+            self.started_now += 1
+            self.runs_started += 1
+        else:
+            self.resumed += 1
+            self.observer.started(row)
+        try:
+            run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
+        except WaitTimeout as exc:
+            self.record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+            return
+        except FlowdeckError as exc:
+            self.record(row, "POLL_ERROR", run, error=exc)
+            return
+        self.record(row, run.status.value, run)
+
+    async def process_bulk(self, group: BulkGroup, limiter: AsyncLimiter | None) -> None:
+        """Start (or, resuming, wait on again) one bulk task, then give each of its rows its outcome."""
+        run = group.run
+        if run is None:
+            group = self._without_invalid_rows(group)
+            if not group.rows:
+                return
+            provider = parse_ref(group.rows[0].ref).provider
+            if not await self.credentials.admit(provider):
+                for row in group.rows:
+                    self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
+                return
+            if limiter is not None:
+                await limiter.acquire()
             for row in group.rows:
-                index = group.order.index(row.number)
-                outcome = outcomes[index]
-                self.record(row, outcome.status.value, outcome, bulk={"task_id": final.id, "index": index})
+                self.observer.started(row)
+                self.in_flight.add(row.number)
+            key = uuid.uuid4().hex[:12]
+            self.journal.bulk_intent(key, group.rows)  # flushed before the request: never sent twice
+            workflow = parse_ref(group.rows[0].ref)
+            try:
+                run = await self.client.drive(
+                    group.spec.start(self.client.adapter(workflow.provider), workflow, [r.inputs for r in group.rows])
+                )
+            except StartOutcomeUnknown as exc:
+                self.credentials.answered(provider, group.rows[0].number, exc)
+                self._all(group, "UNKNOWN", error=exc)
+                return
+            except FlowdeckError as exc:
+                self.credentials.answered(provider, group.rows[0].number, exc)
+                self.journal.bulk_not_started(key, group.rows)
+                self._all(group, "REJECTED" if is_rejection(exc) else "NOT_STARTED", error=exc)
+                return
+            except BaseException:
+                self.credentials.answered(provider, group.rows[0].number, None)
+                raise
+            self.credentials.answered(provider, group.rows[0].number, None)
+            self.journal.bulk_started(key, group.rows, run)
+            self.started_now += len(group.rows)
+            self.runs_started += 1
+        else:
+            self.resumed += len(group.rows)
+            for row in group.rows:
+                self.observer.started(row)
+        try:
+            final = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
+        except WaitTimeout as exc:
+            self._all(group, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
+            return
+        except FlowdeckError as exc:
+            self._all(group, "POLL_ERROR", run, error=exc)
+            return
+        outcomes = group.spec.rows(final, len(group.order))
+        for row in group.rows:
+            index = group.order.index(row.number)
+            outcome = outcomes[index]
+            self.record(row, outcome.status.value, outcome, bulk={"task_id": final.id, "index": index})
 
     def _without_invalid_rows(self, group: BulkGroup) -> BulkGroup:
         """``group`` less the rows whose inputs the start would refuse locally, each REJECTED on its own.
