@@ -109,30 +109,48 @@ def flowdeck_mock_config():
 """
 
 
+def _user_pytest(folder: Path, *args: str) -> dict[str, float]:
+    """pytest in a user's project folder, as the user runs it: each test's call duration, in seconds."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
+    env = {k: v for k, v in env.items() if not k.startswith(("DATABAR_", "STACKAI_", "GUMLOOP_", "SUPERAI_"))}
+    done = subprocess.run(  # noqa: S603 - pytest, as the user runs it
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=0", "--durations-min=0", *args],
+        capture_output=True, text=True, env=env, cwd=folder, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "passed" in done.stdout, done.stdout + done.stderr
+    return {name: float(s) for s, name in re.findall(r"^([0-9.]+)s call +test_user.py::(\w+)", done.stdout, re.M)}
+
+
+def _user_project(folder: Path, conftest: str = "") -> None:
+    (folder / "test_user.py").write_text(USER_TESTS)
+    (folder / "conftest.py").write_text(conftest)
+    (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
+def _cassettes_text(folder: Path) -> str:
+    cassettes = sorted((folder / "cassettes" / "test_user").glob("*.yaml"))
+    assert [c.stem for c in cassettes] == ["test_async", "test_sync"]
+    return "".join(c.read_text() for c in cassettes)
+
+
 @pytest.mark.slow
 def test_plugin_records_and_replays(tmp_path: Path) -> None:
     """Through pytest-recording, the plugin's fixtures record without credentials and replay at once."""
-    (tmp_path / "test_user.py").write_text(USER_TESTS)
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTHONPATH")}
-    env = {k: v for k, v in env.items() if not k.startswith(("DATABAR_", "STACKAI_", "GUMLOOP_", "SUPERAI_"))}
-
-    def pytest_run(*args: str) -> dict[str, float]:
-        """Each test's call duration, in seconds."""
-        done = subprocess.run(  # noqa: S603 - pytest, as the user runs it
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=0", "--durations-min=0",
-             *args],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0 and "2 passed" in done.stdout, done.stdout + done.stderr
-        return {name: float(s) for s, name in re.findall(r"^([0-9.]+)s call +test_user.py::(\w+)", done.stdout, re.M)}
-
-    recorded = pytest_run("--record-mode=once")
+    _user_project(tmp_path)
+    recorded = _user_pytest(tmp_path, "--record-mode=once")
     assert set(recorded) == {"test_sync", "test_async"} and min(recorded.values()) >= 0.5  # each run lasts 0.5 s
-    cassettes = sorted((tmp_path / "cassettes" / "test_user").glob("*.yaml"))
-    assert [c.stem for c in cassettes] == ["test_async", "test_sync"]
-    text = "".join(c.read_text() for c in cassettes)
+    text = _cassettes_text(tmp_path)
     found = [s for s in (*credentials(env={}), *ISSUED) if s in text]
     assert not found and "FILTERED" in text, found
-    replayed = pytest_run("--record-mode=none")
+    replayed = _user_pytest(tmp_path, "--record-mode=none")
     assert set(replayed) == set(recorded) and max(replayed.values()) < 0.25, replayed  # no poll waits
+
+
+@pytest.mark.slow
+def test_own_vcr_config_keeps_the_filters(tmp_path: Path) -> None:
+    """A project's own vcr_config fixture (which replaces the plugin's) still records no credential."""
+    _user_project(tmp_path, "import pytest\n\n@pytest.fixture\ndef vcr_config():\n    return {'record_mode': 'once'}\n")
+    _user_pytest(tmp_path)
+    text = _cassettes_text(tmp_path)
+    found = [s for s in (*credentials(env={}), *ISSUED) if s in text]
+    assert not found and "FILTERED" in text, found
