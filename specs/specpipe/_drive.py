@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +31,7 @@ from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 SUPERAI_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 PRISM_STARTUP = 30.0
+PRISM_LAUNCHES = 3
 
 Scenario = Callable[[Any], object]
 
@@ -262,6 +264,34 @@ PRISM_STARTS: Mapping[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+def _serve_prism(prism: Path, spec_path: Path, log: Any) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """Prism serving ``spec_path`` on a free port: (process, url), or (None, why it did not start).
+
+    A Prism that exits at once lost its port to another process between the probe and its start: it
+    is launched again on another port.
+    """
+    why = ""
+    for _ in range(PRISM_LAUNCHES):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        cmd = [str(prism), "mock", str(spec_path), "-p", str(port), "-h", "127.0.0.1"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "NO_COLOR": "1"})  # noqa: S603
+        deadline = time.monotonic() + PRISM_STARTUP
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _is_prism(url):
+                return proc, url
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+            return None, f"not up within {PRISM_STARTUP:.0f} s"
+        log.seek(0)
+        why = (log.read().decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    return None, why[:200]
+
+
 def on_prism(provider: str, spec_path: Path, prism: Path, findings: list[dict[str, Any]]) -> list[Any]:
     """Serve the new spec with Prism and drive ``provider``'s starts against it (its answers: the spec's own)."""
     import flowdeck
@@ -271,30 +301,21 @@ def on_prism(provider: str, spec_path: Path, prism: Path, findings: list[dict[st
     mock = _providers.get(provider).mock
     if mock is None:
         return []
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    cmd = [str(prism), "mock", str(spec_path), "-p", str(port), "-h", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})  # noqa: S603
-    try:
-        deadline = time.monotonic() + PRISM_STARTUP
-        while not _is_prism(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                why = (proc.stderr.read() if proc.poll() is not None and proc.stderr else b"").decode(errors="replace")
-                last = (why.strip().splitlines() or [f"not up within {PRISM_STARTUP:.0f} s"])[-1]
-                findings.append({"kind": "facade", "scenario": "Prism on the new spec", "operation": "", "path": "",
-                                 "field": "", "code": "", "message": f"Prism did not start: {last[:200]}"})  # fmt: skip
-                return []
-            time.sleep(0.1)
-        recorder = _Recorder(url)
-        env = dict(mock.env(MockConfig(), url))
-        with flowdeck.Client(env=env, http_client=recorder.http, max_retries=0) as client:
-            recorder.run(_prism_scenarios(provider), client, findings)
-        return recorder.exchanges
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryFile() as log:
+        proc, url = _serve_prism(prism, spec_path, log)
+        if proc is None:
+            findings.append({"kind": "facade", "scenario": "Prism on the new spec", "operation": "", "path": "",
+                             "field": "", "code": "", "message": f"Prism did not start: {url}"})  # fmt: skip
+            return []
+        try:
+            recorder = _Recorder(url)
+            env = dict(mock.env(MockConfig(), url))
+            with flowdeck.Client(env=env, http_client=recorder.http, max_retries=0) as client:
+                recorder.run(_prism_scenarios(provider), client, findings)
+            return recorder.exchanges
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def _is_prism(url: str) -> bool:
