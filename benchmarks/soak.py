@@ -213,8 +213,9 @@ def describe_stall(client: flowdeck.AsyncClient) -> str:
         frames = task.get_stack()
         where[" <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames[-3:]))] += 1
     lines = [f"{count:5d} tasks at {frames}" for frames, count in where.most_common(8)]
-    shards = getattr(getattr(client._http, "_inner", None), "_shards", None)
-    for shard in getattr(shards, "live", []):
+    inner = getattr(client._http, "_inner", None)
+    every = [getattr(getattr(inner, lane, None), "_shards", None) for lane in ("others", "starts")]
+    for shard in [s for shards in every for s in getattr(shards, "live", [])]:
         pool = getattr(shard.transport, "_pool", None)
         if pool is None:
             continue

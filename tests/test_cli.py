@@ -330,4 +330,4 @@ async def test_batch_runs_on_aiohttp_when_installed_and_on_httpcore_otherwise(mo
         assert isinstance(client._http._inner, AiohttpTransport)  # type: ignore[union-attr]
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     async with batch_run.batch_client() as client:
-        assert isinstance(client._http._inner, ShardedAsyncTransport)  # type: ignore[union-attr]
+        assert isinstance(client._http._inner.others, ShardedAsyncTransport)  # type: ignore[union-attr]

@@ -241,7 +241,7 @@ def test_redirects_are_not_followed_so_credentials_never_reach_another_host() ->
 
 def test_tls_verification_is_on_by_default() -> None:
     c = flowdeck.Client(env=ENV)
-    pool = c._http._inner._shards.live[0].transport._pool  # type: ignore[union-attr]
+    pool = c._http._inner.starts._shards.live[0].transport._pool  # type: ignore[union-attr]
     assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED and pool._ssl_context.check_hostname
 
 

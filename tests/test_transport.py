@@ -52,9 +52,9 @@ def async_client(server: LoopbackServer, **options: Any) -> flowdeck.AsyncClient
 
 
 def httpcore_pools(client: flowdeck.AsyncClient) -> list[httpcore.AsyncConnectionPool]:
-    """The httpcore pools behind an AsyncClient's own transport (its shards)."""
-    sharded = client._http._inner  # type: ignore[union-attr]
-    return [shard.transport._pool for shard in sharded._shards.live]
+    """The httpcore pools behind an AsyncClient's own transport (its shards, for starts and the rest)."""
+    apart = client._http._inner  # type: ignore[union-attr]
+    return [shard.transport._pool for sharded in (apart.others, apart.starts) for shard in sharded._shards.live]
 
 
 def fill_with_never_opening_connections(pool: httpcore.AsyncConnectionPool, url: str) -> None:

@@ -10,6 +10,9 @@ What it keeps of flowdeck's guarantees:
   while connecting (``ConnectionTimeoutError`` -> :class:`httpx.ConnectTimeout`). A connection dropped or
   reset later (``ServerDisconnectedError``, ``ClientOSError``), a malformed answer, or any aiohttp error
   not listed, may have reached the server: a read or protocol error, so a start is never re-sent.
+- A start goes out on a session of its own whose connections are dropped after
+  :data:`~flowdeck._transport.START_KEEPALIVE` seconds idle (aiohttp keeps them 15 s by default), so
+  never on a connection the server may be closing for idleness.
 - Requests never wait inside aiohttp's pool: its connector has no limit; the client's concurrency
   gate bounds the requests in flight (and so the connections).
 - A long provider timeout is a read timeout only (``sock_read``); connecting keeps its own bound.
@@ -36,6 +39,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from flowdeck._transport import (
+    START_KEEPALIVE,
     CallPolicy,
     Collected,
     aread_body,
@@ -43,6 +47,7 @@ from flowdeck._transport import (
     build_request,
     checked,
     request_headers,
+    starting,
     url_text,
 )
 from flowdeck._transport import ssl_context as default_ssl_context
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
     from flowdeck._har import Sent
 
 CHUNK = 64 * 1024
+KEEPALIVE = 15.0  # aiohttp's default, for every request but starts
 
 
 def _mapped(exc: BaseException) -> httpx.TransportError:
@@ -166,14 +172,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl = ssl_context or default_ssl_context()
         self._session: aiohttp.ClientSession | None = None
+        self._start_session: aiohttp.ClientSession | None = None  # starts' own connections
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, start: bool = False) -> aiohttp.ClientSession:
+        if start:
+            if self._start_session is None or self._start_session.closed:
+                self._start_session = self._new_session(START_KEEPALIVE)
+            return self._start_session
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ssl=self._ssl)
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
-            )
+            self._session = self._new_session(KEEPALIVE)
         return self._session
+
+    def _new_session(self, keepalive: float) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ssl=self._ssl, keepalive_timeout=keepalive)
+        return aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+        )
 
     async def send(self, kwargs: Mapping[str, Any], policy: CallPolicy) -> httpx.Response:
         """The final response to the request ``httpx.Client.request(**kwargs)`` would send, its body read.
@@ -201,7 +215,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         policy: CallPolicy,
     ) -> tuple[httpx.Response, bytes]:  # fmt: skip
         try:
-            response = await self._open().request(
+            response = await self._open(not policy.idempotent).request(
                 method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, auto_decompress=False
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -235,7 +249,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._open()
+        session = self._open(starting())
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         timeout = _timeout(timeouts.get("connect"), timeouts.get("read"))
         headers = CIMultiDict((k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length")
@@ -250,17 +264,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._response(response)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._start_session):
+            if session is not None:
+                await session.close()
 
     def __del__(self) -> None:
         # A client never closed (no `async with`, no aclose()): aiohttp would log "Unclosed client
         # session" and "Unclosed connector" through asyncio onto the user's stderr, where httpx's own
         # pool says nothing. Its sockets are closed as aiohttp's own finaliser closes them, quietly.
-        session = self._session
-        if session is None or session.closed:
-            return
-        connector = session.connector
-        session.detach()
-        if connector is not None:
-            connector._close()  # what BaseConnector.__del__ does, without its warning
+        for session in (self._session, self._start_session):
+            if session is None or session.closed:
+                continue
+            connector = session.connector
+            session.detach()
+            if connector is not None:
+                connector._close()  # what BaseConnector.__del__ does, without its warning

@@ -9,6 +9,13 @@ through untouched.
 Below the retries, :class:`SlotTransport` and :class:`ShardedAsyncTransport` let a request into an
 httpcore connection pool only when the pool has a free connection for it, so requests never wait
 inside httpcore (whose waiting requests can lose pool slots for good when cancelled or timed out).
+
+A request that may start a paid run goes out only on a connection that cannot be closing for
+idleness (:class:`StartsApart`): a server closes a kept-alive connection after its idle timeout
+(uvicorn and Node after 5 s, gunicorn after 2 s), and a request written just as it does is lost
+after it was sent, so its outcome is unknown. httpcore keeps idle connections for 5 s, the very
+timeout of such servers; starts have pools of their own whose connections are dropped after
+:data:`START_KEEPALIVE` seconds idle.
 """
 
 from __future__ import annotations
@@ -45,6 +52,11 @@ retry_logger = logging.getLogger("flowdeck.retries")
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
+# The longest a kept-alive connection may have been idle to carry a start: half the shortest idle
+# timeout common servers use (gunicorn's 2 s), so the server cannot be closing it as the start is written.
+START_KEEPALIVE = 1.0
+# How long other requests keep an idle connection (httpx's default); a poll lost on a closing one is retried.
+KEEPALIVE = 5.0
 
 
 # What httpx.Client would add to every request, with flowdeck named as the agent (providers see who calls).
@@ -210,6 +222,17 @@ def _sent(request: httpx.Request) -> Sent:
     from flowdeck._har import Sent
 
     return Sent(request.method, str(request.url), request.headers, request.content)
+
+
+def starting() -> bool:
+    """Whether the request being sent may start a paid run (its call's policy is not idempotent).
+
+    >>> with call_policy(CallPolicy(idempotent=False)):
+    ...     starting()
+    True
+    """
+    policy = _policy.get()
+    return policy is not None and not policy.idempotent
 
 
 @contextmanager
@@ -661,8 +684,12 @@ class SlotTransport(httpx.BaseTransport):
     ...     http.get("https://example.com")
     """
 
-    def __init__(self, max_connections: int = 16) -> None:
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    def __init__(self, max_connections: int = 16, *, keepalive_expiry: float = KEEPALIVE) -> None:
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=keepalive_expiry,
+        )
         self._shards: _Shards[httpx.BaseTransport] = _Shards(
             lambda: httpx.HTTPTransport(verify=ssl_context(), limits=limits), 1, max_connections
         )
@@ -725,8 +752,10 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     >>> transport = ShardedAsyncTransport(shards=16, per_shard=4)  # up to 64 requests in flight
     """
 
-    def __init__(self, shards: int = 16, per_shard: int = 4) -> None:
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+    def __init__(self, shards: int = 16, per_shard: int = 4, *, keepalive_expiry: float = KEEPALIVE) -> None:
+        limits = httpx.Limits(
+            max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=keepalive_expiry
+        )
         self._shards: _Shards[httpx.AsyncBaseTransport] = _Shards(
             lambda: httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits), shards, per_shard
         )
@@ -784,3 +813,45 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for transport in self._shards.transports():
             await transport.aclose()
+
+
+class StartsApart(httpx.BaseTransport):
+    """Starts through one transport, every other request through another (sync).
+
+    ``starts`` keeps idle connections at most :data:`START_KEEPALIVE` seconds, so a start is written
+    on a fresh connection or on one used a moment ago, never on one the server may be closing for
+    idleness (which would lose the answer of a run that may have begun).
+
+    >>> transport = StartsApart(SlotTransport(16), SlotTransport(16, keepalive_expiry=START_KEEPALIVE))
+    """
+
+    def __init__(self, others: httpx.BaseTransport, starts: httpx.BaseTransport) -> None:
+        self.others, self.starts = others, starts
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return (self.starts if starting() else self.others).handle_request(request)
+
+    def close(self) -> None:
+        try:
+            self.others.close()
+        finally:
+            self.starts.close()
+
+
+class AsyncStartsApart(httpx.AsyncBaseTransport):
+    """Starts through one transport, every other request through another (async); see :class:`StartsApart`.
+
+    >>> transport = AsyncStartsApart(ShardedAsyncTransport(), ShardedAsyncTransport(keepalive_expiry=START_KEEPALIVE))
+    """
+
+    def __init__(self, others: httpx.AsyncBaseTransport, starts: httpx.AsyncBaseTransport) -> None:
+        self.others, self.starts = others, starts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await (self.starts if starting() else self.others).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        try:
+            await self.others.aclose()
+        finally:
+            await self.starts.aclose()
