@@ -18,7 +18,9 @@ import yaml
 from specpipe._build import load_manifest
 from specpipe._cli import run
 from specpipe._drive import Spec, check_exchange
+from specpipe._errors import TypeCheckError
 from specpipe._impact import impact
+from specpipe._update import type_check
 
 from tests.test_spec_pipeline import (  # noqa: F401 (the autouse fixture generates each unchanged spec once per run)
     ROOT,
@@ -59,6 +61,23 @@ def test_renamed_answer_field_fails_typecheck(
     expected = f'facade/flowdeck/_providers/databar.py:{line}: error: Item "WaterfallTask" of'
     assert expected in err and 'has no attribute "task_id"' in err, err
     assert _snapshot(full_copy) == before
+
+
+@pytest.mark.slow
+def test_read_types_are_checked(full_copy: Path) -> None:
+    """An id that is no longer a string, a status that may be missing: mypy names the adapter lines."""
+    models = full_copy / "generated/flowdeck_generated/databar/models"
+    _edit(models / "run_response.py", "    task_id: str\n", "    task_id: int\n")
+    _edit(models / "waterfall_task.py", "    status: str\n", "    status: str | None\n")
+    with pytest.raises(TypeCheckError) as caught:
+        type_check(full_copy, full_copy / "generated")
+    errors = [line for line in str(caught.value).splitlines() if ": error:" in line]
+    source = (ROOT / "facade/flowdeck/_providers/databar.py").read_text().splitlines()
+    status = next(n for n, text in enumerate(source, 1) if "map_status(self.name, STATUSES, started.status" in text)
+    task_id = next(n for n, text in enumerate(source, 1) if "response_id(started.task_id" in text)
+    at = "facade/flowdeck/_providers/databar.py"
+    assert any(e.startswith(f"{at}:{status}:") and '"str | None"' in e for e in errors), errors
+    assert any(e.startswith(f"{at}:{task_id}:") and '"int | str"' in e for e in errors), errors
 
 
 @pytest.mark.slow
