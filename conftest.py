@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,13 +41,16 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # What a caller's shell may hold that would change what a test sees: options and plugins for the inner
-# pytest runs some tests start, modules put ahead of ours, the CLI's colours and widths. A provider's
-# real credentials and URLs (its name as a prefix) are dropped too.
+# pytest runs some tests start, modules put ahead of ours, the CLI's colours and widths, the proxies and
+# certificates an httpx client of a test's own would follow. A provider's real credentials and URLs (its
+# name as a prefix) are dropped too.
 CALLER_ONLY = (
     "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH", "PYTHONHOME",
     "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONSAFEPATH", "PYTHONINSPECT", "PYTHONIOENCODING", "VIRTUAL_ENV",
     "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "COLUMNS", "LINES", "TTY_COMPATIBLE",
-    "TTY_INTERACTIVE",
+    "TTY_INTERACTIVE", "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC",
+    *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+    *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
 )  # fmt: skip
 
 
@@ -61,12 +66,20 @@ def _hermetic_environment() -> Iterator[None]:
     """Tests, and every process they start, run without the caller's variables that change results.
 
     Scrubbed per process once pytest has read its own options: the caller's ``-x`` still applies to
-    this run, never to a pytest that a test starts.
+    this run, never to a pytest that a test starts. A suite started in the background (``&``,
+    nohup) ignores Ctrl-C, and every process it starts would inherit that: the tests that press
+    Ctrl-C get Python's own handler back, as in a terminal.
     """
+    main = threading.current_thread() is threading.main_thread()
+    ignored = main and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if caller_only(n)]:
             patch.delenv(name)
         yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,19 +14,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Tests that start processes (an inner pytest, the flowdeck script, python -c) or read the environment.
+# Tests that start processes (an inner pytest, the flowdeck script, python -c) or read the environment
+# (credentials, colours, an httpx client's proxy).
 SAMPLE = [
     "tests/test_package.py::test_wheel_without_extras",
     "tests/test_package.py::test_import_and_clients_load_no_provider_machinery",
     "tests/test_cli.py::test_missing_credentials_name_the_variable",
     "tests/test_cli.py::test_piped_output_is_never_wrapped",
     "tests/test_cli_mock.py::test_mock_env_prints_only_export_lines_on_stdout",
+    "tests/test_transport.py::test_a_users_http_client_keeps_retries_and_never_double_starts",
+    "tests/test_cli_offpath.py::test_a_program_importing_flowdeck_keeps_its_own_ctrl_c",
 ]
+
+
+def _as_a_background_job() -> None:
+    """What a shell does to a job started with ``&``: Ctrl-C is ignored, and inherited so."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.mark.slow
 def test_sample_passes_in_a_hostile_env(tmp_path: Path) -> None:
-    """A sample of such tests passes with the caller's pytest options, PYTHONPATH and credentials set."""
+    """A sample passes for a caller with pytest options, PYTHONPATH, credentials, a proxy, Ctrl-C ignored."""
     site = tmp_path / "site"
     site.mkdir()
     # Imported by every interpreter that sees PYTHONPATH: a line on stderr and a module in sys.modules.
@@ -37,10 +46,12 @@ def test_sample_passes_in_a_hostile_env(tmp_path: Path) -> None:
         "DATABAR_API_KEY": "hostile-key", "DATABAR_BASE_URL": "http://127.0.0.1:9",
         "GUMLOOP_API_KEY": "hostile-key", "SUPERAI_TOKEN": "hostile-token",
         "FORCE_COLOR": "1", "COLUMNS": "30",
+        "HTTP_PROXY": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9",  # a proxy nobody listens on
     }  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SAMPLE],
         env=hostile, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        preexec_fn=_as_a_background_job,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:]
     assert f"{len(SAMPLE)} passed" in done.stdout, done.stdout[-4000:]
