@@ -43,11 +43,13 @@ def _names(requirements: list[str], extras: dict[str, list[str]]) -> set[str]:
     return names
 
 
-def test_install_table_is_pyprojects() -> None:
+@pytest.mark.parametrize("path", ["README.md", "docs/getting-started.md"])
+def test_install_table_is_pyprojects(path: str) -> None:
     """Each row names an extra and exactly the packages pyproject.toml has it bring; every extra has one."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras: dict[str, list[str]] = project["optional-dependencies"]
-    table = README[README.index("## Install") :].split("\n\n")[1]
+    text = (ROOT / path).read_text(encoding="utf-8")
+    table = text[text.index("## Install") :].split("\n\n")[1]
     rows: dict[str, set[str]] = {}
     for line in table.splitlines()[2:]:
         _, install, brings = (cell.strip() for cell in line.strip("|").split("|"))
@@ -59,16 +61,18 @@ def test_install_table_is_pyprojects() -> None:
     assert rows == expected
 
 
-def _section(title: str) -> str:
-    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+def _section(title: str, text: str = README) -> str:
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_variables_are_the_registrys() -> None:
-    """Every provider variable the README names is one the providers read, and none is left out."""
+@pytest.mark.parametrize(("path", "title"), [("README.md", "Quick start"), ("docs/getting-started.md", "Credentials")])
+def test_variables_are_the_registrys(path: str, title: str) -> None:
+    """Every provider variable named is one the providers read, and none is left out."""
     from flowdeck import _providers
 
     settings = {s.variable for p in _providers.providers() for s in p.config.settings}
-    named = set(re.findall(r"`((?:DATABAR|STACKAI|GUMLOOP|SUPERAI)_[A-Z_]+)`", _section("Quick start")))
+    text = _section(title, (ROOT / path).read_text(encoding="utf-8"))
+    named = set(re.findall(r"`((?:DATABAR|STACKAI|GUMLOOP|SUPERAI)_[A-Z_]+)`", text))
     assert named == settings
 
 
