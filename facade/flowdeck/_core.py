@@ -72,9 +72,19 @@ class Call(Generic[T]):
     # A plain class, not an attrs one: a call is never compared or copied, and building an attrs class
     # (its generated methods compiled) was most of a millisecond of ``import flowdeck``. Treat it as frozen.
     __slots__ = (
-        "args", "base_url", "headers", "kwargs", "module", "operation", "parse", "provider", "secrets",
-        "starts_run", "timeout", "workflow",
-    )  # fmt: skip
+        "args",
+        "base_url",
+        "headers",
+        "kwargs",
+        "module",
+        "operation",
+        "parse",
+        "provider",
+        "secrets",
+        "starts_run",
+        "timeout",
+        "workflow",
+    )
 
     def __init__(
         self,
@@ -236,13 +246,20 @@ def _error_for_status(call: Call[Any], response: httpx.Response) -> FlowdeckErro
     status = response.status_code
     if call.starts_run and status >= 500:
         return StartOutcomeUnknown(
-            f"HTTP {status}", provider=call.provider, operation=call.operation, workflow=call.workflow,
-            status_code=status, body=body,
-        )  # fmt: skip
+            f"HTTP {status}",
+            provider=call.provider,
+            operation=call.operation,
+            workflow=call.workflow,
+            status_code=status,
+            body=body,
+        )
     common: dict[str, Any] = {
-        "provider": call.provider, "operation": call.operation, "status_code": status,
-        "body": body, "request_id": _request_id(response, body),
-    }  # fmt: skip
+        "provider": call.provider,
+        "operation": call.operation,
+        "status_code": status,
+        "body": body,
+        "request_id": _request_id(response, body),
+    }
     if status == 429:
         return RateLimitError(_message(body), retry_after=retry_after_seconds(response.headers), **common)
     cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ApiError)
@@ -293,9 +310,13 @@ def _unreadable(response: httpx.Response) -> bool:
 
 def _contract_error(call: Call[Any], response: httpx.Response, reason: str) -> ContractError:
     common: dict[str, Any] = {
-        "provider": call.provider, "operation": call.operation, "status_code": response.status_code,
-        "body": response.content, "unreadable": _unreadable(response), "secrets": call.secrets,
-    }  # fmt: skip
+        "provider": call.provider,
+        "operation": call.operation,
+        "status_code": response.status_code,
+        "body": response.content,
+        "unreadable": _unreadable(response),
+        "secrets": call.secrets,
+    }
     if call.starts_run:
         return redacted(call, StartResponseUnreadable(reason, workflow=call.workflow, **common))
     return redacted(call, ContractError(reason, **common))

@@ -74,12 +74,17 @@ class Diagnosis:
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {
-            "provider": self.provider, "title": self.title, "state": self.state.value, "usable": self.usable,
+            "provider": self.provider,
+            "title": self.title,
+            "state": self.state.value,
+            "usable": self.usable,
             "reason": self.reason,
             "variables": {k: "set" if v else "not set" for k, v in self.variables.items()},
-            "base_url": self.base_url, "base_url_source": self.base_url_source, "reachable": self.reachable,
+            "base_url": self.base_url,
+            "base_url_source": self.base_url_source,
+            "reachable": self.reachable,
             **({} if self.verdict is None else {"verify": self.verdict.value, "verify_reason": self.verdict_reason}),
-        }  # fmt: skip
+        }
 
 
 UNREACHABLE = "unreachable"
@@ -125,9 +130,14 @@ def _diagnose(provider: _providers.Provider, config: ProviderConfig) -> Diagnosi
         state, reason = State.MISCONFIGURED, str(exc).removeprefix(f"{provider.name}: ")
     first = spec.urls[0]
     return Diagnosis(
-        provider.name, provider.title, state, reason, variables,
-        shown_url(config.urls[first.key]), config.url_sources[first.key],
-    )  # fmt: skip
+        provider.name,
+        provider.title,
+        state,
+        reason,
+        variables,
+        shown_url(config.urls[first.key]),
+        config.url_sources[first.key],
+    )
 
 
 def reach(diagnoses: Iterable[Diagnosis], timeout: float = 3.0) -> list[Diagnosis]:
@@ -192,8 +202,12 @@ def table(diagnoses: list[Diagnosis]) -> Any:
     colours = {State.READY: "green", State.NOT_CONFIGURED: "yellow", State.MISCONFIGURED: "red"}
     show_reach = any(d.reachable is not None for d in diagnoses)
     show_verdict = any(d.verdict is not None for d in diagnoses)
-    verdict_colours = {Verdict.VALID: "green", Verdict.REJECTED: "red", Verdict.UNREACHABLE: "red",
-                       Verdict.UNVERIFIED: "yellow"}  # fmt: skip
+    verdict_colours = {
+        Verdict.VALID: "green",
+        Verdict.REJECTED: "red",
+        Verdict.UNREACHABLE: "red",
+        Verdict.UNVERIFIED: "yellow",
+    }
     result = Table(title="flowdeck providers")
     optional = [*(["reachable"] if show_reach else []), *(["key"] if show_verdict else [])]
     for column in ("provider", "state", "variables", "base URL", *optional):

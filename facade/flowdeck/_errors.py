@@ -256,9 +256,16 @@ class ContractError(FlowdeckError):
     """
 
     def __init__(
-        self, reason: str, *, provider: str, operation: str, status_code: int, body: bytes, unreadable: bool = False,
+        self,
+        reason: str,
+        *,
+        provider: str,
+        operation: str,
+        status_code: int,
+        body: bytes,
+        unreadable: bool = False,
         secrets: Iterable[str] = (),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.reason = scrub(reason, secrets)
         self.unreadable = unreadable
         self.provider = provider
@@ -284,9 +291,17 @@ class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: igno
     """
 
     def __init__(
-        self, reason: str, *, provider: str, operation: str, workflow: str, status_code: int, body: bytes,
-        unreadable: bool = False, secrets: Iterable[str] = (),
-    ) -> None:  # fmt: skip
+        self,
+        reason: str,
+        *,
+        provider: str,
+        operation: str,
+        workflow: str,
+        status_code: int,
+        body: bytes,
+        unreadable: bool = False,
+        secrets: Iterable[str] = (),
+    ) -> None:
         # Set everything both parents promise, then build the message once (their __init__s would clash).
         self.reason, self.unreadable, self.workflow = scrub(reason, secrets), unreadable, workflow
         self.provider, self.operation, self.status_code, self.body = provider, operation, status_code, body

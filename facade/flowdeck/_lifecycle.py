@@ -69,9 +69,12 @@ class PollPolicy:
                 _finite(self.max_interval) and _finite(self.initial) and self.max_interval >= self.initial,
                 f"a finite number of seconds >= initial ({self.initial!r})",
             ),
-            ("max_poll_errors", _finite(self.max_poll_errors, whole=True) and self.max_poll_errors >= 0,
-             "a whole number >= 0"),
-        )  # fmt: skip
+            (
+                "max_poll_errors",
+                _finite(self.max_poll_errors, whole=True) and self.max_poll_errors >= 0,
+                "a whole number >= 0",
+            ),
+        )
         for name, ok, rule in rules:
             if not ok:
                 raise InvalidRequestError(f"PollPolicy: {name} must be {rule}, not {getattr(self, name)!r}")
@@ -156,9 +159,18 @@ class Waiter:
     # attrs one: nothing attrs would generate is needed, and building it cost most of a millisecond of
     # ``import flowdeck``.
     __slots__ = (
-        "deadline", "durations", "errors", "hint", "on_change", "overdue_polls", "policy", "polls", "run",
-        "started", "still_running_at",
-    )  # fmt: skip
+        "deadline",
+        "durations",
+        "errors",
+        "hint",
+        "on_change",
+        "overdue_polls",
+        "policy",
+        "polls",
+        "run",
+        "started",
+        "still_running_at",
+    )
 
     def __init__(
         self,

@@ -181,8 +181,10 @@ class Report:
                 cost = f"cost of the {left} left: unknown (no earlier run of these workflows reported it)"
             else:
                 total = credits_text(c.per_run * c.rows_left)
-                cost = (f"about {credits_text(c.per_run)} per run from {counted(c.runs_seen, 'earlier run')}: about "
-                        f"{total} for the {counted(c.rows_left, 'row')} left")  # fmt: skip
+                cost = (
+                    f"about {credits_text(c.per_run)} per run from {counted(c.runs_seen, 'earlier run')}: about "
+                    f"{total} for the {counted(c.rows_left, 'row')} left"
+                )
             out.append(f"{c.provider}: balance {balance}; {cost}")
         out += [f"problem: {line}" for line in self.problems]
         out += [f"warning: {line}" for line in self.warnings]
@@ -194,9 +196,11 @@ class Report:
             "ready": self.ready,
             "workflows": [
                 {
-                    "workflow": w.ref, "rows": w.rows,
+                    "workflow": w.ref,
+                    "rows": w.rows,
                     "declared_inputs": None if w.flow is None else [attrs.asdict(i) for i in w.flow.inputs],
-                    "note": w.error or w.note, "missing_required": list(w.missing),
+                    "note": w.error or w.note,
+                    "missing_required": list(w.missing),
                     "unknown_columns": [attrs.asdict(c) for c in w.unknown],
                     "empty_required": {name: list(rows) for name, rows in w.empty},
                 }
@@ -206,7 +210,7 @@ class Report:
             "credits": [{**attrs.asdict(c), "estimate": c.estimate} for c in self.credits],
             "problems": self.problems,
             "warnings": self.warnings,
-        }  # fmt: skip
+        }
 
 
 def _quote(text: str) -> str:

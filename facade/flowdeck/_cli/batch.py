@@ -8,6 +8,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import typer
@@ -56,9 +57,13 @@ def program() -> list[str]:
 
 
 def batch_argv(
-    ref: str, input_file: Path, out_path: Path, options: Sequence[tuple[str, object, object]], mapping: Sequence[str],
+    ref: str,
+    input_file: Path,
+    out_path: Path,
+    options: Sequence[tuple[str, object, object]],
+    mapping: Sequence[str],
     verbose: int = 0,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """The batch command as given (every option that differs from its default), to print for a rerun.
 
     ``verbose`` counts the -v given before and after ``batch``: the rerun shows what this run showed.
@@ -88,8 +93,11 @@ def preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: bool
     if report.blocking:
         for line in report.problems:
             ui.note(f"problem: {line}", "red")
-        fail("required inputs are missing, so nothing was started; fix the input file or --map its columns "
-              "(flowdeck inputs REF lists them; --no-check skips this check)", EXIT_USAGE)  # fmt: skip
+        fail(
+            "required inputs are missing, so nothing was started; fix the input file or --map its columns "
+            "(flowdeck inputs REF lists them; --no-check skips this check)",
+            EXIT_USAGE,
+        )
     if report.progress.error:  # this --out belongs to another batch: refused, as the batch itself would
         fail(report.progress.error, EXIT_USAGE)
     for line in report.problems + report.warnings:  # the batch goes on: the provider will say the rest
@@ -98,6 +106,7 @@ def preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: bool
 
 
 def batch(
+    ctx: typer.Context,
     ref: opts.Ref,
     input_name: opts.InputName,
     out_name: opts.OutName,
@@ -155,20 +164,48 @@ def batch(
     opts.check_bulk(bulk, rows)
     if report is not None and preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
-    options = [("--concurrency", concurrency, 50), ("--rate", rate, None), ("--timeout", timeout, None),
-               ("--encoding", encoding, "utf-8"), ("--delimiter", delimiter, None), ("--bulk", bulk, None),
-               ("--adaptive-rate", adaptive_rate, False), ("--no-check", no_check, False),
-               ("--json", as_json, False)]  # fmt: skip
+    options = opts.rerun_options(ctx)
     resume = batch_argv(ref, files.input, files.out, options, mapping or [], ui.verbose)
     # Never --retry-unknown: the printed command promises that no run is started twice.
     again_options = [*options, ("--retry-rejected", retry_rejected, False)]
     again = batch_argv(ref, files.input, files.out, again_options, mapping or [], ui.verbose)
+    summary = _execute(
+        ui,
+        rows,
+        files,
+        again,
+        as_json,
+        adaptive_rate=adaptive_rate,
+        concurrency=concurrency,
+        rate=starts_per_second,
+        timeout=timeout,
+        bulk=bulk,
+        **retries,
+    )
+    _print_summary(ui, summary, resume, files, as_json)
+
+
+def _execute(
+    ui: Ui,
+    rows: list[BatchRow],
+    files: opts.Files,
+    again: list[str],
+    as_json: bool,
+    *,
+    adaptive_rate: bool,
+    **settings: Any,
+) -> BatchSummary:
+    """Run the batch (``settings``: concurrency, rate, timeout, retries, bulk); a results file that cannot be
+    written ends it with the command that resumes it."""
     try:
-        summary = execute_batch(
-            ui, functools.partial(batch_client, adaptive_rate=adaptive_rate), rows, files.out,
-            concurrency=concurrency, rate=starts_per_second, timeout=timeout, **retries,
-            on_interrupt=functools.partial(_interrupted, ui, rows, again, as_json), bulk=bulk,
-        )  # fmt: skip
+        return execute_batch(
+            ui,
+            functools.partial(batch_client, adaptive_rate=adaptive_rate),
+            rows,
+            files.out,
+            on_interrupt=functools.partial(_interrupted, ui, rows, again, as_json),
+            **settings,
+        )
     except (ConfigurationError, InvalidRequestError) as exc:
         fail(explain(exc), EXIT_USAGE)
     except OSError as exc:  # the results or state file could not be written (disk full, permissions)
@@ -176,7 +213,6 @@ def batch(
             f"cannot write {exc.filename or files.out}: {exc.strerror or exc}; once it can be written, resume "
             f"(no run is started twice): {shlex.join(again)}"
         )
-    _print_summary(ui, summary, resume, files, as_json)
 
 
 def _read_and_check(
@@ -204,8 +240,9 @@ def _read_and_check(
     return rows, report
 
 
-def _interrupted(ui: Ui, rows: list[BatchRow], again: list[str], as_json: bool, journal: Journal,
-                 exc: KeyboardInterrupt) -> None:  # fmt: skip
+def _interrupted(
+    ui: Ui, rows: list[BatchRow], again: list[str], as_json: bool, journal: Journal, exc: KeyboardInterrupt
+) -> None:
     """What an interrupted batch left behind, and the command that resumes it."""
     where = Interruption.of(
         "SIGTERM" if isinstance(exc, Terminated) else "SIGINT", rows, journal.peek(fingerprint(rows))
@@ -213,11 +250,13 @@ def _interrupted(ui: Ui, rows: list[BatchRow], again: list[str], as_json: bool, 
     if as_json:
         ui.json({**where.to_json(), "results": str(journal.out), "resume": shlex.join(again)})
     lines = [
-        "", where.line(), *where.unknown_lines(),
+        "",
+        where.line(),
+        *where.unknown_lines(),
         f"Finished rows are in {shlex.quote(str(journal.out))}; started runs go on at the provider and are "
         f"recorded in {shlex.quote(str(journal.state))}.",
         f"To resume (no run is started twice), run:\n  {shlex.join(again)}",
-    ]  # fmt: skip
+    ]
     ui.note("\n".join(lines), "yellow")
 
 

@@ -81,6 +81,26 @@ AdaptiveRate = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 
 
+# The options a printed rerun command repeats where given (each step adds its own --retry-* flag).
+RERUN = {
+    "concurrency": "--concurrency",
+    "rate": "--rate",
+    "timeout": "--timeout",
+    "encoding": "--encoding",
+    "delimiter": "--delimiter",
+    "bulk": "--bulk",
+    "adaptive_rate": "--adaptive-rate",
+    "no_check": "--no-check",
+    "as_json": "--json",
+}
+
+
+def rerun_options(ctx: typer.Context) -> list[tuple[str, object, object]]:
+    """(flag, value given, default) of each option a rerun repeats, read from the command's own parameters."""
+    defaults = {param.name: param.default for param in ctx.command.params}
+    return [(flag, ctx.params[name], defaults[name]) for name, flag in RERUN.items()]
+
+
 @attrs.frozen
 class Files:
     """The input and results files, checked: ``separator`` the CSV delimiter given, ``unwritable`` a

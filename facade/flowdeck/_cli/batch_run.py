@@ -62,10 +62,20 @@ def sigterm_cancels(task: asyncio.Task[Any], fired: list[bool]) -> Iterator[None
 
 
 def execute_batch(
-    ui: Ui, client_factory: Callable[[], AsyncClient], rows: list[BatchRow], out_path: Path, *, concurrency: int,
-    rate: float | None, timeout: float | None, retry_unknown: bool, retry_rejected: bool,
-    on_interrupt: Callable[[Journal, KeyboardInterrupt], None], bulk: int | None = None, retry_failed: bool = False,
-) -> BatchSummary:  # fmt: skip
+    ui: Ui,
+    client_factory: Callable[[], AsyncClient],
+    rows: list[BatchRow],
+    out_path: Path,
+    *,
+    concurrency: int,
+    rate: float | None,
+    timeout: float | None,
+    retry_unknown: bool,
+    retry_rejected: bool,
+    on_interrupt: Callable[[Journal, KeyboardInterrupt], None],
+    bulk: int | None = None,
+    retry_failed: bool = False,
+) -> BatchSummary:
     """Run the batch; on Ctrl-C or SIGTERM, ``on_interrupt`` reports (the journal is closed by then) and
     the command exits 130 or 143."""
     journal = Journal(out_path)
@@ -78,10 +88,18 @@ def execute_batch(
             async with client_factory() as client:
                 with ProgressDisplay(ui) as display:
                     return await run_batch(
-                        client, rows, journal, concurrency=concurrency, rate=rate, timeout=timeout,
-                        retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed,
-                        observer=display, bulk=bulk,
-                    )  # fmt: skip
+                        client,
+                        rows,
+                        journal,
+                        concurrency=concurrency,
+                        rate=rate,
+                        timeout=timeout,
+                        retry_unknown=retry_unknown,
+                        retry_rejected=retry_rejected,
+                        retry_failed=retry_failed,
+                        observer=display,
+                        bulk=bulk,
+                    )
 
     try:
         try:

@@ -48,12 +48,21 @@ def demo(
             return AsyncClient(env=mocks.env, poll_policy=PollPolicy(initial=0.25, factor=1.5, max_interval=2.0))
 
         summary = execute_batch(
-            ui, factory, read_rows(inputs, "column:workflow"), results, concurrency=100, rate=150.0, timeout=120.0,
-            retry_unknown=False, retry_rejected=False,
+            ui,
+            factory,
+            read_rows(inputs, "column:workflow"),
+            results,
+            concurrency=100,
+            rate=150.0,
+            timeout=120.0,
+            retry_unknown=False,
+            retry_rejected=False,
             on_interrupt=lambda _journal, _exc: ui.note(
                 "\nInterrupted. The demo's mock providers and files are gone with it; run `flowdeck demo` "
-                "again to start over.", "yellow"),
-        )  # fmt: skip
+                "again to start over.",
+                "yellow",
+            ),
+        )
         ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))
         print_failures(ui, summary.failures, [None] * len(summary.failures))

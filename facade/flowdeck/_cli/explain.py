@@ -17,8 +17,14 @@ from flowdeck._errors import (
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import names as provider_names
 
-_NO_SUCH_HOST = ("name or service not known", "nodename nor servname", "getaddrinfo", "no address associated",
-                 "name resolution", "no such host")  # fmt: skip
+_NO_SUCH_HOST = (
+    "name or service not known",
+    "nodename nor servname",
+    "getaddrinfo",
+    "no address associated",
+    "name resolution",
+    "no such host",
+)
 
 
 def url_of(provider: str, operation: str) -> tuple[str, str]:

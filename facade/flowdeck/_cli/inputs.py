@@ -50,8 +50,9 @@ def inputs(
             ui.out.print(Text(f"{workflow}: {checks.no_inputs}"), soft_wrap=True)
         return
     if as_json:
-        ui.json({"workflow": str(workflow), "name": flow.name,
-                 "declared_inputs": [attrs.asdict(i) for i in flow.inputs]})  # fmt: skip
+        ui.json(
+            {"workflow": str(workflow), "name": flow.name, "declared_inputs": [attrs.asdict(i) for i in flow.inputs]}
+        )
         return
     from rich.table import Table
 

@@ -166,10 +166,18 @@ class ProgressDisplay:
 
     def __init__(self, ui: Ui) -> None:
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]batch"), BarColumn(), TextColumn("{task.completed}/{task.total} done"),
-            TextColumn("[red]{task.fields[failed]} failed"), TextColumn("[cyan]{task.fields[running]} running"),
-            _RetryColumn(ui.retries), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=ui.err,
-        )  # fmt: skip
+            SpinnerColumn(),
+            TextColumn("[bold]batch"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} done"),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("[cyan]{task.fields[running]} running"),
+            _RetryColumn(ui.retries),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=ui.err,
+        )
         self.task: TaskID | None = None
         self.failed = 0
         self.in_flight: set[int] = set()
@@ -297,10 +305,17 @@ def print_failures(ui: Ui, groups: Sequence[FailureGroup], steps: Sequence[str |
 def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -> dict[str, Any]:
     """The summary as one JSON object (``flowdeck batch --json``)."""
     return {
-        "ok": summary.ok, "total": summary.total, "results": out, "seconds": round(summary.seconds, 3),
-        "started_now": summary.started_now, "runs_started": summary.runs_started, "resumed": summary.resumed,
-        "skipped": summary.skipped, "unknown": summary.unstarted.get("UNKNOWN", 0),
-        "rejected": summary.unstarted.get("REJECTED", 0), "not_started": summary.not_started,
+        "ok": summary.ok,
+        "total": summary.total,
+        "results": out,
+        "seconds": round(summary.seconds, 3),
+        "started_now": summary.started_now,
+        "runs_started": summary.runs_started,
+        "resumed": summary.resumed,
+        "skipped": summary.skipped,
+        "unknown": summary.unstarted.get("UNKNOWN", 0),
+        "rejected": summary.unstarted.get("REJECTED", 0),
+        "not_started": summary.not_started,
         "statuses": dict(summary.statuses),
         "by_provider": {p: dict(c) for p, c in sorted(summary.by_provider.items())},
         "credential_refused": {
@@ -308,11 +323,17 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
             for p, r in sorted(summary.refused.items())
         },
         "failures": [
-            {"status": g.status, "error_type": g.error_type, "reason": g.reason, "count": len(g.rows),
-             "rows": list(g.rows), **({"next": step} if step else {})}
+            {
+                "status": g.status,
+                "error_type": g.error_type,
+                "reason": g.reason,
+                "count": len(g.rows),
+                "rows": list(g.rows),
+                **({"next": step} if step else {}),
+            }
             for g, step in zip(summary.failures, steps, strict=True)
         ],
-    }  # fmt: skip
+    }
 
 
 # --- interrupted batches and starts of unknown outcome ----------------------------------------------
@@ -389,7 +410,11 @@ unknown outcome (UNKNOWN), 2 not started
     def to_json(self) -> dict[str, Any]:
         """The interruption for ``batch --json``."""
         return {
-            "ok": False, "interrupted": self.signal, "total": self.total, "finished": dict(self.finished),
-            "going_on": self.going_on, "not_started": self.not_started,
+            "ok": False,
+            "interrupted": self.signal,
+            "total": self.total,
+            "finished": dict(self.finished),
+            "going_on": self.going_on,
+            "not_started": self.not_started,
             "unknown": {p: {"rows": list(r), "means": unknown_means(p)} for p, r in sorted(self.unknown.items())},
-        }  # fmt: skip
+        }

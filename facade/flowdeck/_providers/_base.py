@@ -123,11 +123,19 @@ class AdapterBase:
             # The type check covers the function that was bound, so it must be the one that is called.
             raise TypeError(f"{self.name} {operation}: arguments were bound to another operation")
         return Call(
-            self.name, operation, module, base_url or self.config.base_url, parse, bound.args, bound.kwargs,
-            self.headers if headers is None else headers, starts_run=starts is not None,
-            workflow="" if starts is None else str(starts), timeout=timeout,
+            self.name,
+            operation,
+            module,
+            base_url or self.config.base_url,
+            parse,
+            bound.args,
+            bound.kwargs,
+            self.headers if headers is None else headers,
+            starts_run=starts is not None,
+            workflow="" if starts is None else str(starts),
+            timeout=timeout,
             secrets=self.config.secrets() + secrets,
-        )  # fmt: skip
+        )
 
 
 @attrs.frozen

@@ -142,29 +142,55 @@ def conventions() -> tuple[Convention, ...]:
     '`SUCCEEDED`'
     """
     rows = [
-        *_status_rows("databar", _databar.STATUS_KINDS, "databar:flow/x-status-{word}",
-                      {"processing": "every run while it runs", "completed": "any flow",
-                       "failed": "a flow id containing `fail`", "cancelled": "`client.cancel(run)` while it runs",
-                       "gone": "any task 24 h after it ended (`mocks.clock.advance`)"}),
+        *_status_rows(
+            "databar",
+            _databar.STATUS_KINDS,
+            "databar:flow/x-status-{word}",
+            {
+                "processing": "every run while it runs",
+                "completed": "any flow",
+                "failed": "a flow id containing `fail`",
+                "cancelled": "`client.cancel(run)` while it runs",
+                "gone": "any task 24 h after it ended (`mocks.clock.advance`)",
+            },
+        ),
         *_error_rows("databar", _ERRORS["databar"]),
-        *_status_rows("gumloop", _gumloop.STATE_KINDS, "gumloop:x-status-{word}",
-                      {"RUNNING": "every run while it runs", "DONE": "any flow", "FAILED": "an id containing `fail`",
-                       "TERMINATING": "`client.cancel(run)`, for half a second",
-                       "TERMINATED": "`client.cancel(run)`"}),
+        *_status_rows(
+            "gumloop",
+            _gumloop.STATE_KINDS,
+            "gumloop:x-status-{word}",
+            {
+                "RUNNING": "every run while it runs",
+                "DONE": "any flow",
+                "FAILED": "an id containing `fail`",
+                "TERMINATING": "`client.cancel(run)`, for half a second",
+                "TERMINATED": "`client.cancel(run)`",
+            },
+        ),
         *_error_rows("gumloop", _ERRORS["gumloop"]),
         *_status_rows("stackai", _stackai.STATE_KINDS, "stackai:org/x-status-{word}", {"COMPLETED": "any flow"}),
         *_error_rows("stackai", _ERRORS["stackai"]),
-        *_status_rows("superai", _superai.STATUS_KINDS, "", {
-            "queued": "every run, its first fifth", "running": "every run, until half-way",
-            "in_progress": "every run, its second half", "completed": "any flow",
-            "failed": "input `mock_outcome=fail`", "deleted": "shown in listings; its GET answers 404"}),
+        *_status_rows(
+            "superai",
+            _superai.STATUS_KINDS,
+            "",
+            {
+                "queued": "every run, its first fifth",
+                "running": "every run, until half-way",
+                "in_progress": "every run, its second half",
+                "completed": "any flow",
+                "failed": "input `mock_outcome=fail`",
+                "deleted": "shown in listings; its GET answers 404",
+            },
+        ),
         *_error_rows("superai", _ERRORS["superai"]),
-    ]  # fmt: skip
+    ]
     rows.insert(
         [r.key for r in rows].index("stackai HTTP 401"),
-        Convention("stackai", "a run with `error` set (200)", "a flow id containing `fail`", "`FAILED`",
-                   "stackai error set"),
-    )  # fmt: skip
+        Convention(
+            "stackai", "a run with `error` set (200)", "a flow id containing `fail`", "`FAILED`", "stackai error set"
+        ),
+    )
     return tuple(rows)
 
 

@@ -79,8 +79,13 @@ def _validation(loc: list[Any], msg: str, kind: str = "value_error") -> Response
 
 def _word(run: RunRecord, now: float) -> str:
     """The status word of ``run`` now, before the 24-hour expiry is applied."""
-    default = {"running": "processing", "succeed": "completed", "fail": "failed", "cancel": "cancelled",
-               "cancelled": "cancelled"}[run.phase(now)]  # fmt: skip
+    default = {
+        "running": "processing",
+        "succeed": "completed",
+        "fail": "failed",
+        "cancel": "cancelled",
+        "cancelled": "cancelled",
+    }[run.phase(now)]
     return run.word(now, default, STATUS_KINDS)
 
 
@@ -142,8 +147,14 @@ def _task(run: RunRecord, now: float) -> dict[str, Any]:
     credits = _charged(run, now) if ended else 0.0
     if ended and now > run.finished_at() + RETENTION:
         status, data, error = "gone", None, None
-    return {"task_id": run.id, "request_id": run.id, "status": status, "data": data, "error": error,
-            "credits_spent": credits}  # fmt: skip
+    return {
+        "task_id": run.id,
+        "request_id": run.id,
+        "status": status,
+        "data": data,
+        "error": error,
+        "credits_spent": credits,
+    }
 
 
 def _bulk_task(run: RunRecord, rows: list[BulkInput], now: float, include_partial: bool) -> dict[str, Any]:
@@ -171,8 +182,15 @@ def _bulk_task(run: RunRecord, rows: list[BulkInput], now: float, include_partia
     credits = _bulk_charged(run, rows, now) if status != "processing" else 0.0
     if status != "processing" and now > run.finished_at() + RETENTION:
         status, data, error = "gone", None, None
-    return {"task_id": run.id, "request_id": run.id, "status": status, "progress": progress, "data": data,
-            "error": error, "credits_spent": credits}  # fmt: skip
+    return {
+        "task_id": run.id,
+        "request_id": run.id,
+        "status": status,
+        "progress": progress,
+        "data": data,
+        "error": error,
+        "credits_spent": credits,
+    }
 
 
 class _DatabarRoutes:
@@ -289,8 +307,14 @@ class _DatabarRoutes:
             required = [name for name, needed in self.declared_inputs(flow_id).items() if needed]
             rows = [i for i, item in enumerate(items) if any(not item.get(name) for name in required)]
             if rows:
-                return json_response({"error": "INVALID_DATA", "detail": f"Missing required inputs: "
-                                      f"{', '.join(required)}", "rows": rows}, 400)  # fmt: skip
+                return json_response(
+                    {
+                        "error": "INVALID_DATA",
+                        "detail": f"Missing required inputs: {', '.join(required)}",
+                        "rows": rows,
+                    },
+                    400,
+                )
         if refused := self.refuse_without_credits(len(items)):
             return refused
         run = self.start_bulk(f"flow/{flow_id}", items, {"bulk": items})
@@ -361,21 +385,38 @@ class _DatabarRoutes:
         flow_id = request.path_params["flow_id"]
         if "missing" in flow_id:
             return _detail("Flow not found", 404)
-        inputs = [{"id": name, "description": f"Input {name}", "type": "text", "required": required}
-                  for name, required in self.declared_inputs(flow_id).items()]  # fmt: skip
-        return json_response({
-            "id": flow_id, "name": f"Mock flow {flow_id}", "description": "A flow of the mock Databar",
-            "inputs": inputs, "outputs": [{"id": "result", "response_field_id": None}],
-            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-            "config": {}, "ui": {}, "internal_version": "1",
-        })  # fmt: skip
+        inputs = [
+            {"id": name, "description": f"Input {name}", "type": "text", "required": required}
+            for name, required in self.declared_inputs(flow_id).items()
+        ]
+        return json_response(
+            {
+                "id": flow_id,
+                "name": f"Mock flow {flow_id}",
+                "description": "A flow of the mock Databar",
+                "inputs": inputs,
+                "outputs": [{"id": "result", "response_field_id": None}],
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "config": {},
+                "ui": {},
+                "internal_version": "1",
+            }
+        )
 
     async def get_user(self, request: Request) -> Response:
         """GET /v1/user/me."""
         if denied := self.authorized(request):
             return denied
-        return json_response({"first_name": "Mock", "email": "mock@databar.example", "balance": self.balance(),
-                              "plan": "mock", "workspace": "mock-workspace"})  # fmt: skip
+        return json_response(
+            {
+                "first_name": "Mock",
+                "email": "mock@databar.example",
+                "balance": self.balance(),
+                "plan": "mock",
+                "workspace": "mock-workspace",
+            }
+        )
 
 
 def databar_app(state: MockState) -> FaultInjector:

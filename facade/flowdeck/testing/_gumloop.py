@@ -41,8 +41,19 @@ STATE_KINDS: Mapping[str, Kind] = {
     "TERMINATED": "cancel",
 }
 # Names the docs reserve: never inputs, whether sent as pipeline_inputs or as top-level keys.
-RESERVED = frozenset({"api_key", "saved_item_id", "user_id", "project_id", "openai_token", "action_id",
-                      "reuse_action", "trigger_id", "pipeline_inputs"})  # fmt: skip
+RESERVED = frozenset(
+    {
+        "api_key",
+        "saved_item_id",
+        "user_id",
+        "project_id",
+        "openai_token",
+        "action_id",
+        "reuse_action",
+        "trigger_id",
+        "pipeline_inputs",
+    }
+)
 
 
 def _ts(seconds: float) -> str:
@@ -97,8 +108,14 @@ class _GumloopRoutes:
             default = {"running": "RUNNING", "succeed": "DONE", "fail": "FAILED", "cancel": "TERMINATED"}[phase]
             word = run.word(now, default, STATE_KINDS)
         kind = STATE_KINDS.get(word, "succeed")  # a new word keeps the run's outputs
-        body: dict[str, Any] = {"user_id": run.extra["user_id"], "state": word, "created_ts": _ts(run.created),
-                                "finished_ts": None, "outputs": {}, "log": [f"run {run.id} started"]}  # fmt: skip
+        body: dict[str, Any] = {
+            "user_id": run.extra["user_id"],
+            "state": word,
+            "created_ts": _ts(run.created),
+            "finished_ts": None,
+            "outputs": {},
+            "log": [f"run {run.id} started"],
+        }
         if kind == "succeed":
             body["outputs"] = {"summary": f"summary of {sorted(run.inputs)}", "count": str(len(run.inputs))}
         if kind != "running" and word != "TERMINATING":
@@ -147,8 +164,14 @@ class _GumloopRoutes:
             # The page documents 400 (missing or conflicting parameters), 401, 403 and 500: no 404.
             return _error(400, f"Bad request (no saved flow {saved_item_id!r} for this user)")
         run = self.state.start(saved_item_id, inputs, kinds=STATE_KINDS, user_id=user, project_id=project_id)
-        return json_response({"run_id": run.id, "saved_item_id": saved_item_id, "workbook_id": "wb-mock",
-                              "url": f"https://www.gumloop.com/pipeline?run_id={run.id}"})  # fmt: skip
+        return json_response(
+            {
+                "run_id": run.id,
+                "saved_item_id": saved_item_id,
+                "workbook_id": "wb-mock",
+                "url": f"https://www.gumloop.com/pipeline?run_id={run.id}",
+            }
+        )
 
     async def get_pl_run(self, request: Request) -> Response:
         """GET /api/v1/get_pl_run."""

@@ -48,16 +48,29 @@ class _StackAIRoutes:
         for name in ("version",):
             value = request.query_params.get(name)
             if value is not None and not value.lstrip("-").isdigit():
-                return json_response({"detail": [{"loc": ["query", name], "msg": "Input should be a valid integer",
-                                                  "type": "int_parsing"}]}, 422)  # fmt: skip
+                return json_response(
+                    {
+                        "detail": [
+                            {"loc": ["query", name], "msg": "Input should be a valid integer", "type": "int_parsing"}
+                        ]
+                    },
+                    422,
+                )
         verbose = request.query_params.get("verbose")
         if verbose is not None and verbose.lower() not in ("true", "false", "1", "0"):
-            return json_response({"detail": [{"loc": ["query", "verbose"], "msg": "Input should be a valid boolean",
-                                              "type": "bool_parsing"}]}, 422)  # fmt: skip
+            return json_response(
+                {
+                    "detail": [
+                        {"loc": ["query", "verbose"], "msg": "Input should be a valid boolean", "type": "bool_parsing"}
+                    ]
+                },
+                422,
+            )
         body = await json_body(request)
         if is_invalid(body) or not isinstance(body, dict):
-            return json_response({"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary",
-                                              "type": "dict_type"}]}, 422)  # fmt: skip
+            return json_response(
+                {"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]}, 422
+            )
         org, flow = request.path_params["org_id"], request.path_params["flow_id"]
         # Our spec declares 400 and 403 (undocumented by StackAI); the mock's triggers for them:
         if "user_id" in body and not isinstance(body["user_id"], str):
@@ -74,10 +87,15 @@ class _StackAIRoutes:
         return json_response(
             {
                 "outputs": {} if failed else {"out-0": f"answer to {sorted(body)}", "out-1": len(body)},
-                "citations": None, "run_id": run.id, "metadata": None, "progress_data": None,
-                "state": word, "pause": None, "error": "LLM node failed: upstream error" if failed else None,
+                "citations": None,
+                "run_id": run.id,
+                "metadata": None,
+                "progress_data": None,
+                "state": word,
+                "pause": None,
+                "error": "LLM node failed: upstream error" if failed else None,
             }
-        )  # fmt: skip
+        )
 
 
 def stackai_app(state: MockState, *, real_time: bool = True) -> FaultInjector:

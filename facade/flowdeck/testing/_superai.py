@@ -106,11 +106,17 @@ class _SuperAIRoutes:
     def execution(self, run: RunRecord, now: float) -> dict[str, Any]:
         status = self.status_of(run, now)
         return {
-            "id": run.id, "flow_id": run.workflow, "flow_version": run.extra.get("version", 1), "input": run.inputs,
-            "organization_id": ORG, "status": status, "created_at": _ts(run.created),
-            "updated_at": _ts(min(now, run.finished_at())), "modified_by": None,
+            "id": run.id,
+            "flow_id": run.workflow,
+            "flow_version": run.extra.get("version", 1),
+            "input": run.inputs,
+            "organization_id": ORG,
+            "status": status,
+            "created_at": _ts(run.created),
+            "updated_at": _ts(min(now, run.finished_at())),
+            "modified_by": None,
             "run_number": run.extra.get("run_number"),
-        }  # fmt: skip
+        }
 
     def tasks_of(self, run: RunRecord, now: float) -> list[dict[str, Any]]:
         phase = run.phase(now)
@@ -123,10 +129,20 @@ class _SuperAIRoutes:
             else:
                 status = "completed" if idx == 0 else "failed"
             task: dict[str, Any] = {
-                "id": self.state.new_id(), "flow_execution_id": run.id, "organization_id": ORG, "task_name": name,
-                "task_execution_idx": 0, "input": run.inputs, "output": None, "error": None, "status": status,
-                "modified_by": None, "created_at": _ts(run.created), "updated_at": _ts(now), "tags": [],
-            }  # fmt: skip
+                "id": self.state.new_id(),
+                "flow_execution_id": run.id,
+                "organization_id": ORG,
+                "task_name": name,
+                "task_execution_idx": 0,
+                "input": run.inputs,
+                "output": None,
+                "error": None,
+                "status": status,
+                "modified_by": None,
+                "created_at": _ts(run.created),
+                "updated_at": _ts(now),
+                "tags": [],
+            }
             if status == "completed":
                 task["output"] = {"task": name, "fields": sorted(run.inputs)} if name == "extract" else {"text": "ok"}
             if status == "failed":
@@ -159,8 +175,9 @@ class _SuperAIRoutes:
         access, refresh = f"mock-jwt-{self.state.new_id()}", f"mock-refresh-{self.state.new_id()}"
         self.tokens[access] = self.state.clock.now() + TOKEN_LIFETIME
         self.refresh_tokens.add(refresh)
-        return json_response({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
-                              "expires_in": TOKEN_LIFETIME})  # fmt: skip
+        return json_response(
+            {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": TOKEN_LIFETIME}
+        )
 
     async def create(self, request: Request) -> Response:
         """POST /api/flow-executions."""
