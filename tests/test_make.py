@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,3 +56,17 @@ def test_docs_build_is_strict(tmp_path: Path) -> None:
     done = _dry_run(tmp_path, "docs")
     assert done.returncode == 0, done.stderr
     assert "npm" not in done.stdout and "mkdocs build --strict" in done.stdout, done.stdout
+
+
+FIGURE = re.compile(r"\d[\d,.]*\s?(?:ms|s|%|\u00d7|MB|KB|minutes?|seconds?|packages)(?!\w)|\b20\d\d-\d\d-\d\d\b")
+
+
+def test_build_files_quote_no_figures() -> None:
+    """pyproject.toml's and the Makefile's comments say why, never a measurement or a date."""
+    comments = [
+        f"{name}: {line}"
+        for name in ("pyproject.toml", "Makefile", "specs/pyproject.toml")
+        for line in (ROOT / name).read_text(encoding="utf-8").splitlines()
+        if "#" in line and FIGURE.search(line.partition("#")[2])
+    ]
+    assert not comments, comments
