@@ -49,6 +49,7 @@ SECRET_FIELD = re.compile(
     r"^(password|passwd|secret|client_secret|api_?key|anon_?key|(access|refresh|id|session|auth)_?token)$",
     re.IGNORECASE,
 )
+_SCHEME = re.compile(r"(Bearer|Basic|Token|Digest)\s+\S", re.IGNORECASE)
 MIN_SCRUBBED_LENGTH = 4  # a shorter value would be replaced inside unrelated words
 _CLOSE = b"\n]}}\n"
 _CREATOR = {"name": "flowdeck", "version": __version__}
@@ -130,13 +131,20 @@ def scrub_url(url: str, values: Iterable[str]) -> str:
 def scrub_headers(headers: Iterable[tuple[str, str]], values: Iterable[str]) -> list[dict[str, str]]:
     """HAR headers (``{"name", "value"}``), credential headers replaced.
 
-    >>> scrub_headers([("x-apikey", "k-123"), ("accept", "*/*")], [])
-    [{'name': 'x-apikey', 'value': 'FILTERED'}, {'name': 'accept', 'value': '*/*'}]
+    >>> scrub_headers([("x-apikey", "k-123"), ("authorization", "Bearer k-456")], [])
+    [{'name': 'x-apikey', 'value': 'FILTERED'}, {'name': 'authorization', 'value': 'Bearer FILTERED'}]
     """
     return [
-        {"name": name, "value": FILTERED if SECRET_NAME.search(name) else scrub_text(value, values)}
+        {"name": name, "value": _filtered(value) if SECRET_NAME.search(name) else scrub_text(value, values)}
         for name, value in headers
     ]
+
+
+def _filtered(value: str) -> str:
+    # An authorization scheme is kept ("Bearer FILTERED"): it says how the request authenticated,
+    # which a spec's security scheme is checked against, and is no secret.
+    scheme = _SCHEME.match(value)
+    return f"{scheme.group(1)} {FILTERED}" if scheme else FILTERED
 
 
 def _text(headers: Iterable[tuple[str, str]], name: str) -> str:

@@ -12,10 +12,13 @@
     specpipe watch [--save] [--mirror URL] [--source NAME=URL]
                                     fetch every provider page and report changes (make spec-watch)
     specpipe mutate [--action ID]   remove each overlay action in turn; which test notices? (make mutate)
+    specpipe conform FILE.har [--json] [--provider NAME]
+                                    hold recorded traffic against the normalized specs; exit 1 if any deviates
 
 exit codes:
-    0  done (report: no breaking change; watch: nothing changed)
-    1  the pipeline found a problem: a breaking change, drift, a stale overlay, a build that fails
+    0  done (report: no breaking change; watch: nothing changed; conform: the recording conforms)
+    1  the pipeline found a problem: a breaking change, drift, a stale overlay, a build that fails,
+       a recorded exchange that deviates from its spec
     2  the command cannot run as given: a bad option, --date or --source name, a missing or
        unreadable file, no specs/manifest.yaml under --root (watch: also a page it could not fetch)
     3  watch only: a page changed, nothing breaking
@@ -134,6 +137,16 @@ def _need_project(root: Path) -> None:
         raise InputError(f"no specs/manifest.yaml under {root} (run it from the project folder or pass --root)")
 
 
+def _conform(root: Path, har: Path, provider: str | None, *, as_json: bool) -> int:
+    from specpipe._conform import conform, format_json, format_markdown
+
+    if not har.is_file():
+        raise InputError(f"{har}: no such file")
+    result = conform(root, har, provider)
+    print(format_json(result) if as_json else format_markdown(f"conform {har}", result))
+    return EXIT_OK if result.clean else EXIT_FOUND
+
+
 def _flag(value: bool, env: str) -> bool:
     return value or os.environ.get(env, "") == "1"
 
@@ -177,6 +190,10 @@ def run(argv: list[str] | None = None) -> int:
     wat.add_argument("--accept-breaking", action="store_true", help="with --save: accept breaking changes too")
     mut = sub.add_parser("mutate", help="remove each overlay action in turn and find the test that notices")
     mut.add_argument("--action", action="append", default=[], help="only this action (e.g. databar#3); repeatable")
+    con = sub.add_parser("conform", help="hold a recorded HAR file against the normalized specs; 1 if any deviates")
+    con.add_argument("har", type=Path)
+    con.add_argument("--json", action="store_true", help="a JSON list of {kind, provider, operation, path, ...}")
+    con.add_argument("--provider", help="whose spec an exchange to an unknown host is held against")
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
     specs, generated = root / "specs", root / "generated"
@@ -192,6 +209,8 @@ def run(argv: list[str] | None = None) -> int:
             title = f"{args.old} -> {args.new}"
             print(format_json(changes, found) if args.json else format_markdown(title, changes, impact=found))
             return EXIT_FOUND if is_breaking(changes) else EXIT_OK
+        if args.command == "conform":
+            return _conform(root, args.har, args.provider, as_json=args.json)
         _need_project(root)
         if args.command == "check":
             _check(specs, generated)
