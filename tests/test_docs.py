@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
+from flowdeck._cli import app
 from flowdeck.testing import MockProviders
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +60,11 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     cli = (tmp_path / "site" / "cli" / "index.html").read_text(encoding="utf-8")
-    assert "--retry-unknown" in cli and "<!-- cli-reference -->" not in cli  # made from the command
+    assert "<!-- cli-reference -->" not in cli
+    group = typer.main.get_group(app)
+    for name, command in group.commands.items():
+        assert f"flowdeck {name}</code>" in cli, name
+        assert all(f"<code>{opt}</code>" in cli for p in command.params for opt in p.opts if opt.startswith("-"))
     perf = (tmp_path / "site" / "performance" / "index.html").read_text(encoding="utf-8")
     assert "runs_10k_vs_ideal" in perf and (tmp_path / "site" / "throughput.svg").exists()
 

@@ -1,6 +1,6 @@
 """mkdocs hook: the parts of the site made from the project itself when the site is built.
 
-The command line's reference comes from the command (so it cannot drift from ``--help``), the
+The command line's reference is read from the command (so it cannot drift from ``--help``), the
 performance tables from ``bench-results/latest.json``, and the chart is copied beside them.
 """
 
@@ -19,16 +19,45 @@ CLI_MARK = "<!-- cli-reference -->"
 BENCH_MARK = "<!-- bench-table -->"
 
 
+def _text(text: object) -> str:
+    """Help text as Markdown shows it: ``<name>`` is a word here, not an HTML tag."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(text: object) -> str:
+    return _text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _command(name: str, command: Any, parent: Any) -> list[str]:
+    """One command's section: what it does, its usage, its arguments and options, as --help has them."""
+    ctx = command.context_class(command, info_name=name, parent=parent)
+    summary, _, rest = (command.help or "").strip().partition("\n\n")
+    usage = " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
+    lines = [f"### `{ctx.command_path}`", "", _text(summary), "", "```text", usage]
+    lines += ["", rest, "```"] if rest else ["```"]
+    rows = ["| argument or option | type | default | what |", "|---|---|---|---|"]
+    for param in command.get_params(ctx):
+        if getattr(param, "hidden", False):
+            continue
+        names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
+        if param.param_type_name == "argument":
+            names = f"`{(param.metavar or param.name).upper()}`"
+        default = "" if param.default is None or param.required or param.is_flag is True else param.default
+        rows.append(f"| {names} | {_cell(param.type.name)} | {_cell(default)} | {_cell(param.help or '')} |")
+    return [*lines, "", *rows, ""]
+
+
 def cli_reference() -> str:
-    """Markdown for every ``flowdeck`` command, from the click command typer builds."""
+    """Markdown for ``flowdeck`` and each of its commands, read from the command line itself."""
     import typer.main
     from flowdeck._cli import app
-    from mkdocs_click._docs import make_command_docs
 
-    command = typer.main.get_command(app)
-    # typer builds on its own copy of click, whose commands mkdocs-click reads as it reads click's.
-    docs = make_command_docs("flowdeck", command, depth=2, style="table", list_subcommands=True)  # type: ignore[arg-type]
-    return "\n".join(docs)
+    group = typer.main.get_group(app)
+    root = group.context_class(group, info_name="flowdeck")
+    sections = _command("flowdeck", group, None)
+    for name, command in group.commands.items():
+        sections += _command(name, command, root)
+    return "\n".join(sections)
 
 
 def bench_table() -> str:
