@@ -6,7 +6,7 @@ import copy
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -27,7 +27,7 @@ from flowdeck._lifecycle import (
     wait_op,
 )
 from flowdeck._models import Run, WorkflowRef
-from flowdeck._providers import parse_ref
+from flowdeck._providers import AsyncNamespaces, Namespaces, check_credentials, parse_ref
 from flowdeck._secrets import Secret
 from flowdeck._transport import (
     MAX_BODY_BYTES,
@@ -50,13 +50,7 @@ if TYPE_CHECKING:
     from flowdeck._aiohttp import AiohttpTransport
     from flowdeck._config import ProviderConfig
     from flowdeck._har import Recorder, Recording
-    from flowdeck._providers import Adapter
-
-    # Only for the types of client.<provider>: each module loads when its namespace is first used.
-    from flowdeck._providers.databar import AsyncDatabar, Databar
-    from flowdeck._providers.gumloop import AsyncGumloop, Gumloop
-    from flowdeck._providers.stackai import AsyncStackAI, StackAI
-    from flowdeck._providers.superai import AsyncSuperAI, SuperAI
+    from flowdeck._providers import Adapter, Credentials
 
 T = TypeVar("T")
 
@@ -272,13 +266,7 @@ class _BaseClient:
     def __init__(
         self,
         *,
-        databar_api_key: str | Secret | None,
-        stackai_api_key: str | Secret | None,
-        gumloop_api_key: str | Secret | None,
-        gumloop_user_id: str | None,
-        superai_token: str | Secret | None,
-        superai_email: str | None,
-        superai_password: str | Secret | None,
+        credentials: Mapping[str, Any],
         base_urls: Mapping[str, str] | None,
         timeout: float,
         max_retries: int,
@@ -299,11 +287,7 @@ class _BaseClient:
         check_base_urls(base_urls)
         self._state = _ClientState(type(self).__name__)
         self._env = dict(os.environ if env is None else env)
-        self._explicit: dict[str, str | Secret | None] = {
-            "databar_api_key": databar_api_key, "stackai_api_key": stackai_api_key,
-            "gumloop_api_key": gumloop_api_key, "gumloop_user_id": gumloop_user_id, "superai_token": superai_token,
-            "superai_email": superai_email, "superai_password": superai_password,
-        }  # fmt: skip
+        self._explicit: dict[str, str | Secret | None] = dict(credentials)
         self._base_urls = dict(base_urls or {})
         self._allow_insecure_http = allow_insecure_http
         self._configs: dict[str, ProviderConfig] = {}
@@ -416,7 +400,7 @@ class _BaseClient:
         return run
 
 
-class Client(_BaseClient):
+class Client(_BaseClient, Namespaces):
     """The synchronous client.
 
     Credentials (``databar_api_key``...) default to the environment (``DATABAR_API_KEY``...);
@@ -435,22 +419,9 @@ class Client(_BaseClient):
     {'domain': 'stripe.com'}
     """
 
-    if TYPE_CHECKING:
-        databar: Databar
-        stackai: StackAI
-        gumloop: Gumloop
-        superai: SuperAI
-
     def __init__(
         self,
         *,
-        databar_api_key: str | Secret | None = None,
-        stackai_api_key: str | Secret | None = None,
-        gumloop_api_key: str | Secret | None = None,
-        gumloop_user_id: str | None = None,
-        superai_token: str | Secret | None = None,
-        superai_email: str | None = None,
-        superai_password: str | Secret | None = None,
         base_urls: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -465,11 +436,11 @@ class Client(_BaseClient):
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         record: str | os.PathLike[str] | None = None,
+        **credentials: Unpack[Credentials],
     ) -> None:
+        check_credentials(credentials, type(self).__name__)
         super().__init__(
-            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
-            gumloop_user_id=gumloop_user_id, superai_token=superai_token, superai_email=superai_email,
-            superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
+            credentials=credentials, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
             poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,
@@ -639,7 +610,7 @@ class Client(_BaseClient):
         self.close()
 
 
-class AsyncClient(_BaseClient):
+class AsyncClient(_BaseClient, AsyncNamespaces):
     """The asyncio client: the same surface and options as :class:`Client`, every call awaited.
 
     ``max_concurrent_requests`` caps requests in flight at once. ``http_backend="aiohttp"`` (the
@@ -663,22 +634,9 @@ class AsyncClient(_BaseClient):
 
     _namespace_index = 1
 
-    if TYPE_CHECKING:
-        databar: AsyncDatabar
-        stackai: AsyncStackAI
-        gumloop: AsyncGumloop
-        superai: AsyncSuperAI
-
     def __init__(
         self,
         *,
-        databar_api_key: str | Secret | None = None,
-        stackai_api_key: str | Secret | None = None,
-        gumloop_api_key: str | Secret | None = None,
-        gumloop_user_id: str | None = None,
-        superai_token: str | Secret | None = None,
-        superai_email: str | None = None,
-        superai_password: str | Secret | None = None,
         base_urls: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -696,16 +654,17 @@ class AsyncClient(_BaseClient):
         http_backend: Literal["httpcore", "aiohttp"] = "httpcore",
         adaptive_rate: bool = False,
         record: str | os.PathLike[str] | None = None,
+        **credentials: Unpack[Credentials],
     ) -> None:
         import asyncio
+
+        check_credentials(credentials, type(self).__name__)
 
         check_options(max_concurrent_requests=max_concurrent_requests)
         if http_backend not in ("httpcore", "aiohttp"):
             raise InvalidRequestError(f"http_backend must be 'httpcore' or 'aiohttp', not {http_backend!r}")
         super().__init__(
-            databar_api_key=databar_api_key, stackai_api_key=stackai_api_key, gumloop_api_key=gumloop_api_key,
-            gumloop_user_id=gumloop_user_id, superai_token=superai_token, superai_email=superai_email,
-            superai_password=superai_password, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
+            credentials=credentials, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
             poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
             max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,

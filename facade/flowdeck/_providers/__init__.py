@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from flowdeck._errors import InvalidRequestError
 from flowdeck._models import WorkflowRef
@@ -28,11 +28,63 @@ if TYPE_CHECKING:
         RefSyntax,
         RunSupport,
     )
+    from flowdeck._providers.databar import AsyncDatabar, Databar
+    from flowdeck._providers.gumloop import AsyncGumloop, Gumloop
+    from flowdeck._providers.stackai import AsyncStackAI, StackAI
+    from flowdeck._providers.superai import AsyncSuperAI, SuperAI
+    from flowdeck._secrets import Secret
 
 BUILTIN = ("databar", "stackai", "gumloop", "superai")
 
 _registered: dict[str, Provider] = {}
 _lock = threading.Lock()  # first use may come from several threads at once
+
+
+class Credentials(TypedDict, total=False):
+    """The built-in providers' credentials as keyword arguments of ``Client`` and ``AsyncClient`` (each a
+    ``Setting.argument`` of its provider); one not given is read from its variable (``DATABAR_API_KEY``...)."""
+
+    databar_api_key: str | Secret | None
+    stackai_api_key: str | Secret | None
+    gumloop_api_key: str | Secret | None
+    gumloop_user_id: str | None
+    superai_token: str | Secret | None
+    superai_email: str | None
+    superai_password: str | Secret | None
+
+
+def check_credentials(given: Mapping[str, object], client: str) -> None:
+    """A ``TypeError`` for a keyword that is no credential, as Python raises for any unknown keyword.
+
+    >>> check_credentials({"databar_apikey": "k"}, "Client")
+    Traceback (most recent call last):
+    ...
+    TypeError: Client.__init__() got an unexpected keyword argument 'databar_apikey'
+    """
+    for name in given:
+        if name not in Credentials.__optional_keys__:
+            raise TypeError(f"{client}.__init__() got an unexpected keyword argument {name!r}")
+
+
+class Namespaces:
+    """The types of ``client.<provider>`` for the built-in providers (a registered provider's namespace is
+    there too, untyped); each provider's module loads when its namespace is first used."""
+
+    if TYPE_CHECKING:
+        databar: Databar
+        stackai: StackAI
+        gumloop: Gumloop
+        superai: SuperAI
+
+
+class AsyncNamespaces:
+    """The types of ``async_client.<provider>`` for the built-in providers."""
+
+    if TYPE_CHECKING:
+        databar: AsyncDatabar
+        stackai: AsyncStackAI
+        gumloop: AsyncGumloop
+        superai: AsyncSuperAI
 
 
 def register(provider: Provider) -> Provider:
@@ -145,12 +197,16 @@ __all__ = [
     "BUILTIN",
     "Adapter",
     "AdapterBase",
+    "AsyncNamespaces",
     "Bulk",
     "Checks",
+    "Credentials",
     "MockSpec",
+    "Namespaces",
     "Provider",
     "RefSyntax",
     "RunSupport",
+    "check_credentials",
     "get",
     "names",
     "parse_ref",
