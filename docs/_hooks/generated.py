@@ -17,6 +17,7 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parents[2]
 CLI_MARK = "<!-- cli-reference -->"
 BENCH_MARK = "<!-- bench-table -->"
+ERRORS_MARK = "<!-- errors-reference -->"
 
 
 def _text(text: object) -> str:
@@ -69,10 +70,21 @@ def bench_table() -> str:
     return render(json.loads(LATEST.read_text(encoding="utf-8")))
 
 
+def errors_reference() -> str:
+    """A reference entry for each error, in the order ``_errors.py`` defines them (the hierarchy's)."""
+    import flowdeck
+    from flowdeck import _errors
+
+    names = [n for n, v in vars(_errors).items() if isinstance(v, type) and issubclass(v, flowdeck.FlowdeckError)]
+    return "\n\n".join(f"::: flowdeck.{name}" for name in names)
+
+
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     """Fill the pages' generated parts."""
     if CLI_MARK in markdown:
         markdown = markdown.replace(CLI_MARK, cli_reference())
+    if ERRORS_MARK in markdown:
+        markdown = markdown.replace(ERRORS_MARK, errors_reference())
     if BENCH_MARK in markdown:
         markdown = markdown.replace(BENCH_MARK, bench_table())
     return markdown
