@@ -102,6 +102,24 @@ def _flow_inputs(text: str) -> tuple[str, tuple[str, ...]]:
     return flow, inputs
 
 
+def _serving_options(parser: argparse.ArgumentParser) -> None:
+    """Where and how the mocks are served: ports, --env, --replay."""
+    serving = parser.add_argument_group("serving")
+    serving.add_argument(
+        "--port", type=_port, default=0, metavar="PORT", help="first of four ports in a row (default 0: free ports)"
+    )
+    serving.add_argument(
+        "--env",
+        action="store_true",
+        help="serve in the background; print only `export` lines (with FLOWDECK_MOCK_PID) on stdout",
+    )
+    serving.add_argument(
+        "--replay", metavar="FILE.har", default=None,
+        help="answer with a recording's exchanges (flowdeck --record), time compressed, instead of simulating runs",
+    )  # fmt: skip
+    serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
+
+
 def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentParser:
     """The parser shared by ``flowdeck mock`` and ``python -m flowdeck.testing``.
 
@@ -118,16 +136,7 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
         + textwrap.indent(conventions_text(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serving = parser.add_argument_group("serving")
-    serving.add_argument(
-        "--port", type=_port, default=0, metavar="PORT", help="first of four ports in a row (default 0: free ports)"
-    )
-    serving.add_argument(
-        "--env",
-        action="store_true",
-        help="serve in the background; print only `export` lines (with FLOWDECK_MOCK_PID) on stdout",
-    )
-    serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
+    _serving_options(parser)
     runs = parser.add_argument_group("runs")
     runs.add_argument(
         "--seed", metavar="N", type=int, default=None, help="seed of every random choice (default: a new one, shown)"
@@ -254,7 +263,9 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         raise ValueError(f"--config {args.config}: {exc}" if args.config else str(exc)) from None
 
 
-def _describe(config: MockConfig) -> str:
+def _describe(config: MockConfig, args: argparse.Namespace | None = None) -> str:
+    if args is not None and args.replay:
+        return f"replaying {args.replay}, time compressed"
     lo, hi = config.run_seconds
     parts = [f"seed {config.seed}", f"runs take {lo:g}-{hi:g} s"]
     faults = config.faults
@@ -298,7 +309,7 @@ def _stopped_code(exc: KeyboardInterrupt) -> int:
 
 def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO) -> int:
     ports = {p: args.port + i for i, p in enumerate(PROVIDERS)} if args.port else {}
-    mocks = MockProviders(config, ports=ports)
+    mocks = MockProviders.from_har(args.replay, ports=ports) if args.replay else MockProviders(config, ports=ports)
     _stop_on_sigterm()
     try:
         mocks.serve()
@@ -322,7 +333,7 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             os.dup2(devnull, stdout.fileno())
             os.close(devnull)
         else:
-            stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(config)})\n")
+            stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(config, args)})\n")
             for name in PROVIDERS:
                 stderr.write(f"  {name:<8} {mocks.urls[name]}\n")
             stderr.write(
@@ -368,7 +379,7 @@ def _serve_in_background(
     stdout.flush()
     stderr.write(
         f"flowdeck mock: serving four mock providers in the background (pid {child.pid}; "
-        f"{_describe(config)}); stop them with: kill ${PID_VARIABLE}\n"
+        f"{_describe(config, args)}); stop them with: kill ${PID_VARIABLE}\n"
     )
     return 0
 
@@ -385,6 +396,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.test
         config = config_from(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.replay:  # read before anything is served: a file that is no recording is a usage error
+        try:
+            MockProviders.from_har(args.replay)
+        except ValueError as exc:
+            parser.error(f"--replay {exc}")
     if args.env and not args.detached:
         return _serve_in_background(argv, args, config, sys.stdout, sys.stderr)
     return _serve(args, config, sys.stdout, sys.stderr)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -22,6 +23,9 @@ import flowdeck
 from flowdeck import _providers
 from flowdeck._providers import MockSpec
 from flowdeck.testing._mockcore import MockClock, MockConfig, MockState
+
+if TYPE_CHECKING:
+    from flowdeck.testing._replay import Replay
 
 PROVIDERS = _providers.BUILTIN
 """The built-in providers (each has a mock); ``MockProviders.providers`` adds any registered later."""
@@ -104,6 +108,32 @@ class MockProviders:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.urls: dict[str, str] = {}
+        self.replay: Replay | None = None  # the recording served, for mocks made by from_har
+
+    @classmethod
+    def from_har(
+        cls, path: str | os.PathLike[str], *, seconds: float = 1.0, ports: Mapping[str, int] | None = None
+    ) -> MockProviders:
+        """Mock providers answering with a recording's exchanges (``Client(record=...)``, a HAR file).
+
+        Each provider answers its recorded exchanges in order, the whole recording compressed into
+        ``seconds`` (a ten-minute run replays in about one); see :mod:`flowdeck.testing._replay`.
+        Raises ``ValueError`` naming the file when it is no HAR.
+
+        >>> import pathlib, tempfile
+        >>> har = pathlib.Path(tempfile.mkdtemp()) / "run.har"
+        >>> with MockProviders() as live, live.client(record=har) as client:
+        ...     recorded = client.run("databar:flow/1", {"domain": "stripe.com"})
+        >>> with MockProviders.from_har(har) as replay, replay.client() as client:  # the live mocks are gone
+        ...     client.run("databar:flow/1", {"domain": "stripe.com"}).outputs == recorded.outputs
+        True
+        """
+        from flowdeck.testing._replay import load
+
+        mocks = cls(ports=ports)
+        mocks.replay = load(os.fspath(path), mocks.providers, seconds)
+        mocks.apps = {name: mocks.replay.app(name) for name in mocks.providers}
+        return mocks
 
     def serve(self) -> MockProviders:
         """Start every mock server on 127.0.0.1 (free ports unless ``ports`` names some); or use
