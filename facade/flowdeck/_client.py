@@ -281,9 +281,12 @@ class _BaseClient:
         record: str | os.PathLike[str] | None,
     ) -> None:
         check_options(
-            timeout=timeout, max_retries=max_retries, wait_timeout=wait_timeout,
-            max_response_bytes=max_response_bytes, max_response_seconds=max_response_seconds,
-        )  # fmt: skip
+            timeout=timeout,
+            max_retries=max_retries,
+            wait_timeout=wait_timeout,
+            max_response_bytes=max_response_bytes,
+            max_response_seconds=max_response_seconds,
+        )
         check_base_urls(base_urls)
         self._state = _ClientState(type(self).__name__)
         self._env = dict(os.environ if env is None else env)
@@ -311,9 +314,11 @@ class _BaseClient:
         """The configuration of ``provider`` as this client sees it (secrets stay :class:`~flowdeck.Secret`)."""
         if provider not in self._configs:
             self._configs[provider] = _providers.get(provider).configure(
-                self._env, explicit=self._explicit, base_urls=self._base_urls,
+                self._env,
+                explicit=self._explicit,
+                base_urls=self._base_urls,
                 allow_insecure_http=self._allow_insecure_http,
-            )  # fmt: skip
+            )
         return self._configs[provider]
 
     def adapter(self, provider: str) -> Adapter:
@@ -440,11 +445,20 @@ class Client(_BaseClient, Namespaces):
     ) -> None:
         check_credentials(credentials, type(self).__name__)
         super().__init__(
-            credentials=credentials, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
-            poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
-            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
-            max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,
-        )  # fmt: skip
+            credentials=credentials,
+            base_urls=base_urls,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_policy=poll_policy,
+            wait_timeout=wait_timeout,
+            on_status_change=on_status_change,
+            allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
+            max_response_seconds=max_response_seconds,
+            env=env,
+            clock=clock,
+            record=record,
+        )
         # A user's http_client keeps its whole client (its proxies, mounts, hooks apply); flowdeck's own
         # connections are driven through the transport alone (see flowdeck._transport.build_request).
         self._http: httpx.Client | httpx.BaseTransport = (
@@ -664,11 +678,20 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         if http_backend not in ("httpcore", "aiohttp"):
             raise InvalidRequestError(f"http_backend must be 'httpcore' or 'aiohttp', not {http_backend!r}")
         super().__init__(
-            credentials=credentials, base_urls=base_urls, timeout=timeout, max_retries=max_retries,
-            poll_policy=poll_policy, wait_timeout=wait_timeout, on_status_change=on_status_change,
-            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
-            max_response_seconds=max_response_seconds, env=env, clock=clock, record=record,
-        )  # fmt: skip
+            credentials=credentials,
+            base_urls=base_urls,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_policy=poll_policy,
+            wait_timeout=wait_timeout,
+            on_status_change=on_status_change,
+            allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
+            max_response_seconds=max_response_seconds,
+            env=env,
+            clock=clock,
+            record=record,
+        )
         # As in Client: a user's http_client keeps its whole client, flowdeck's own connections do not.
         self._http: httpx.AsyncClient | httpx.AsyncBaseTransport
         # flowdeck's calls on aiohttp are sent without httpx's request and response objects (see _send).

@@ -126,11 +126,13 @@ def _options(
     record: Annotated[
         Path | None,
         typer.Option(
-            "--record", metavar="FILE", dir_okay=False,
+            "--record",
+            metavar="FILE",
+            dir_okay=False,
             help="Append every HTTP exchange to this HAR file, credentials removed (as FLOWDECK_RECORD).",
         ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit()

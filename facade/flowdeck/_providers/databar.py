@@ -93,9 +93,15 @@ class DatabarAdapter(AdapterBase):
         raw = to_dict(task)
         status = map_status(self.name, STATUSES, task.status, operation=operation, raw=raw)
         return Run(
-            provider=self.name, workflow=ref, id=response_id(task.task_id, "databar task id"), status=status,
-            provider_status=task.status, outputs=unset(task.data), error=_error_text(task.error), raw=raw,
-        )  # fmt: skip
+            provider=self.name,
+            workflow=ref,
+            id=response_id(task.task_id, "databar task id"),
+            status=status,
+            provider_status=task.status,
+            outputs=unset(task.data),
+            error=_error_text(task.error),
+            raw=raw,
+        )
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         if ref.kind == "waterfall":
@@ -255,9 +261,12 @@ def _flow(detail: FlowDetail) -> Flow:
 def _account(user: User) -> Account:
     workspace = unset(user.workspace)
     return Account(
-        email=str(user.email), plan=str(user.plan), balance=float(user.balance),
-        workspace=None if workspace is None else str(workspace), raw=user.to_dict(),
-    )  # fmt: skip
+        email=str(user.email),
+        plan=str(user.plan),
+        balance=float(user.balance),
+        workspace=None if workspace is None else str(workspace),
+        raw=user.to_dict(),
+    )
 
 
 class Databar(Namespace[DatabarAdapter]):
@@ -476,8 +485,19 @@ def bulk_rows(run: Run, count: int) -> list[Run]:
     share = {"credits_spent": spent / count} if isinstance(spent, int | float) and count else {}
 
     def row(status: Status, outputs: Any = None, error: str | None = None) -> Run:
-        return Run(run.provider, run.workflow, run.id, status, run.provider_status, outputs, error,
-                   run.created_at, run.finished_at, run.url, raw=share)  # fmt: skip
+        return Run(
+            run.provider,
+            run.workflow,
+            run.id,
+            status,
+            run.provider_status,
+            outputs,
+            error,
+            run.created_at,
+            run.finished_at,
+            run.url,
+            raw=share,
+        )
 
     if run.status is not Status.SUCCEEDED:
         why = run.error

@@ -74,18 +74,24 @@ class GumloopAdapter(AdapterBase):
         ref = WorkflowRef(self.name, None, check_id(saved_item_id, "gumloop saved_item_id"))
         values = check_inputs(self.name, inputs, strings_only=True)
         body = StartPipelineBody(
-            user_id=self._user_id, saved_item_id=ref.id,
+            user_id=self._user_id,
+            saved_item_id=ref.id,
             pipeline_inputs=[PipelineInput(input_name=k, value=v) for k, v in values.items()],
-        )  # fmt: skip
+        )
         if project_id is not None:
             body.project_id = project_id
 
         def parse(started: StartPipelineResponse200) -> Run:
             url = unset(started.url)
             return Run(
-                self.name, ref, response_id(started.run_id, "gumloop run_id"), Status.PENDING, "STARTED",
-                url=url if isinstance(url, str) else None, raw=to_dict(started),
-            )  # fmt: skip
+                self.name,
+                ref,
+                response_id(started.run_id, "gumloop run_id"),
+                Status.PENDING,
+                "STARTED",
+                url=url if isinstance(url, str) else None,
+                raw=to_dict(started),
+            )
 
         run: Run = yield self.call(
             "start_pipeline", start_pipeline, parse, bind(start_pipeline._get_kwargs, body=body), starts=ref
@@ -105,13 +111,19 @@ class GumloopAdapter(AdapterBase):
             outputs = unset(result.outputs)
             log = unset(result.log) or []
             return Run(
-                provider=self.name, workflow=ref, id=run_id, status=status, provider_status=result.state,
+                provider=self.name,
+                workflow=ref,
+                id=run_id,
+                status=status,
+                provider_status=result.state,
                 outputs=dict(outputs.additional_properties) if outputs is not None else None,
                 # Gumloop has no error field: a failed run's explanation is the end of its log.
                 error="\n".join(str(line) for line in log[-5:]) if status is Status.FAILED else None,
-                created_at=as_datetime(result.created_ts), finished_at=as_datetime(result.finished_ts),
-                url=url, raw=raw,
-            )  # fmt: skip
+                created_at=as_datetime(result.created_ts),
+                finished_at=as_datetime(result.finished_ts),
+                url=url,
+                raw=raw,
+            )
 
         bound = bind(get_pipeline_run._get_kwargs, run_id=run_id, user_id=self._user_id)
         run: Run = yield self.call("get_pipeline_run", get_pipeline_run, parse, bound)

@@ -64,9 +64,13 @@ class StackAIAdapter(AdapterBase):
             else bind(run_deployed_flow._get_kwargs, org, ref.id, body=body, version=version)
         )
         run: Run = yield self.call(
-            "run_deployed_flow", run_deployed_flow, lambda result: self._run(ref, result), bound,
-            starts=ref, timeout=RUN_TIMEOUT,
-        )  # fmt: skip
+            "run_deployed_flow",
+            run_deployed_flow,
+            lambda result: self._run(ref, result),
+            bound,
+            starts=ref,
+            timeout=RUN_TIMEOUT,
+        )
         return run
 
     def _run(self, ref: WorkflowRef, result: RunResult) -> Run:
@@ -76,13 +80,16 @@ class StackAIAdapter(AdapterBase):
         status = Status.FAILED if error is not None else STATES.get(state or "COMPLETED", Status.SUCCEEDED)
         run_id = unset(result.run_id)
         return Run(
-            provider=self.name, workflow=ref,
+            provider=self.name,
+            workflow=ref,
             # Assumption: a run without run_id still needs an id to key results by; make a local one.
             id=run_id if isinstance(run_id, str) and run_id else f"local-{uuid.uuid4()}",
-            status=status, provider_status=state or ("ERROR" if error is not None else "COMPLETED"),
+            status=status,
+            provider_status=state or ("ERROR" if error is not None else "COMPLETED"),
             outputs=dict(result.outputs.additional_properties),
-            error=None if error is None else str(error), raw=raw,
-        )  # fmt: skip
+            error=None if error is None else str(error),
+            raw=raw,
+        )
 
     def refresh(self, run: Run) -> Op[Run]:
         # A StackAI run is finished when its start call returns; nothing can change it.

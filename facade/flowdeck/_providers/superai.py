@@ -167,9 +167,14 @@ class SuperAIAdapter(AdapterBase):
             return token
 
         return self.call(
-            "get_token", get_token, parse, bind(get_token._get_kwargs, body=body, grant_type=grant_type),
-            headers={"apikey": anon}, base_url=self._auth_url, secrets=self._live_secrets(),
-        )  # fmt: skip
+            "get_token",
+            get_token,
+            parse,
+            bind(get_token._get_kwargs, body=body, grant_type=grant_type),
+            headers={"apikey": anon},
+            base_url=self._auth_url,
+            secrets=self._live_secrets(),
+        )
 
     def _live_secrets(self) -> tuple[str, ...]:
         return tuple(t for t in (self._token.access, self._token.refresh) if t)
@@ -197,10 +202,15 @@ class SuperAIAdapter(AdapterBase):
         status = map_status(self.name, STATUSES, execution.status, operation=operation, raw=raw)
         flow = WorkflowRef(self.name, None, str(execution.flow_id))
         return Run(
-            provider=self.name, workflow=ref or flow, id=str(execution.id), status=status,
-            provider_status=execution.status, created_at=as_datetime(execution.created_at),
-            finished_at=as_datetime(execution.updated_at) if status.is_terminal else None, raw=raw,
-        )  # fmt: skip
+            provider=self.name,
+            workflow=ref or flow,
+            id=str(execution.id),
+            status=status,
+            provider_status=execution.status,
+            created_at=as_datetime(execution.created_at),
+            finished_at=as_datetime(execution.updated_at) if status.is_terminal else None,
+            raw=raw,
+        )
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
         return self.create_flow_execution(ref.id, inputs)
@@ -213,9 +223,12 @@ class SuperAIAdapter(AdapterBase):
             flow_id=flow_uuid, input_=FlowExecutionCreateInput.from_dict(check_inputs(self.name, inputs))
         )
         run: Run = yield from self._authed(
-            "create_flow_execution", create_flow_execution, lambda e: self._run(ref, e, "create_flow_execution"),
-            bind(create_flow_execution._get_kwargs, body=body), starts=str(ref),
-        )  # fmt: skip
+            "create_flow_execution",
+            create_flow_execution,
+            lambda e: self._run(ref, e, "create_flow_execution"),
+            bind(create_flow_execution._get_kwargs, body=body),
+            starts=str(ref),
+        )
         if run.is_terminal:  # a fast flow may be done already; its outputs live on the task executions
             run = yield from self.get_flow_execution(run.id, ref)
         return run
@@ -226,9 +239,11 @@ class SuperAIAdapter(AdapterBase):
         """GET /flow-executions/{id}; once it has ended, its task outputs (or first task error) are attached."""
         exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
         run: Run = yield from self._authed(
-            "get_flow_execution", get_flow_execution, lambda e: self._run(ref, e, "get_flow_execution"),
+            "get_flow_execution",
+            get_flow_execution,
+            lambda e: self._run(ref, e, "get_flow_execution"),
             bind(get_flow_execution._get_kwargs, exec_uuid),
-        )  # fmt: skip
+        )
         if with_outputs and run.status in (Status.SUCCEEDED, Status.FAILED):
             tasks = yield from self.list_task_executions(run.id)
             outputs = outputs_by_task(tasks)
@@ -253,8 +268,15 @@ class SuperAIAdapter(AdapterBase):
                 if not isinstance(t.task_name, str) or not isinstance(t.status, str):
                     raise TypeError("task_name and status must be strings")
                 err = unset(t.error)
-                out.append(TaskOutput(t.task_name, unset(t.task_execution_idx), t.status, unset(t.output),
-                                      None if err is None else str(err.message)))  # fmt: skip
+                out.append(
+                    TaskOutput(
+                        t.task_name,
+                        unset(t.task_execution_idx),
+                        t.status,
+                        unset(t.output),
+                        None if err is None else str(err.message),
+                    )
+                )
             return out
 
         tasks: list[TaskOutput] = yield from self._authed("list_task_executions", list_task_executions, parse, bound)
@@ -267,20 +289,23 @@ class SuperAIAdapter(AdapterBase):
         if not 1 <= page <= 10000 or not 1 <= page_size <= 1000:
             raise InvalidRequestError("superai page must be 1..10000 and page_size 1..1000")
         runs: list[Run] = yield from self._authed(
-            "list_flow_executions", list_flow_executions,
+            "list_flow_executions",
+            list_flow_executions,
             lambda items: [self._run(ref, e, "list_flow_executions") for e in items],
             bind(list_flow_executions._get_kwargs, flow_id=flow_uuid, page=page, page_size=page_size, **filters),
-        )  # fmt: skip
+        )
         return runs
 
     def reexecute_flow_execution(self, execution_id: str, *, only_stale: bool = False) -> Op[Run]:
         """POST /flow-executions/{id}/execute (204): runs the same execution again, then reads it back."""
         exec_uuid = as_uuid(execution_id, "superai flow_execution_id")
         yield from self._authed(
-            "reexecute_flow_execution", reexecute_flow_execution, lambda r: r,
+            "reexecute_flow_execution",
+            reexecute_flow_execution,
+            lambda r: r,
             bind(reexecute_flow_execution._get_kwargs, exec_uuid, only_stale=only_stale),
             starts=f"superai:execution/{exec_uuid}",
-        )  # fmt: skip
+        )
         run: Run = yield from self.get_flow_execution(str(exec_uuid), with_outputs=False)
         return run
 
