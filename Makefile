@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 SPECPIPE := $(BIN)/specpipe
 
-.PHONY: install venv sdks generate spec-update spec-check spec-watch mutate test contract demo docs bench soak soak-contention lint clean
+.PHONY: install venv sdks generate spec-update spec-check spec-watch mutate test contract demo docs bench bench-scale soak soak-contention lint clean
 
 install: venv node_modules/.installed
 
@@ -103,6 +103,12 @@ soak-contention: install
 bench: install sdks
 	PYTHONPATH=. $(PY) -m benchmarks.bench
 	PYTHONPATH=. $(PY) -m benchmarks.bench_bulk
+	PYTHONPATH=. $(PY) -m benchmarks.bench_scale --rows 10000 100000
+
+## The cost curve's last point: a batch of 1,000,000 rows, first run and rerun (minutes), merged into
+## bench-results/latest.json beside the 10,000 and 100,000 rows `make bench` measures.
+bench-scale: install
+	PYTHONPATH=. $(PY) -m benchmarks.bench_scale --rows 1000000
 
 ## The official databar and gumloop SDKs (pinned in the `sdks` extra) in their own venv, for the witness
 ## suite (contract_tests/test_sdk_witness.py) and the benchmarks. Their own venv because gumloop's
@@ -125,6 +131,6 @@ lint: install
 ## What the verbs made, and nothing tracked: bench-results/ keeps its committed figures and chart.
 clean:
 	rm -rf $(VENV) .venv-sdks node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .specpipe site build dist
-	find bench-results -mindepth 1 -not -name latest.json -not -name throughput.svg -delete
+	find bench-results -mindepth 1 -not -name latest.json -not -name throughput.svg -not -name cost_curve.svg -delete
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	rm -rf *.egg-info

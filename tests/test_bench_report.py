@@ -31,3 +31,18 @@ def test_the_page_renders_latest_json() -> None:
 def test_the_chart_is_an_svg_with_the_three_curves() -> None:
     svg = (ROOT / "bench-results" / "throughput.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<polyline") == 4  # flowdeck, on aiohttp, plain loop, ideal
+
+
+def test_cost_curve_keys_and_chart() -> None:
+    """bench_scale names its keys by row count, relates 1m to 100k, and draws every row count."""
+    from benchmarks.bench_scale import chart, figures
+
+    def point(rows: int, mb: int) -> dict[str, float]:
+        return {"rows": rows, "rss_mb": mb, "seconds": 1.0, "rerun_seconds": 0.5, "rerun_rss_mb": mb - 10}
+
+    measured = {"10k": point(10_000, 60), "100k": point(100_000, 100), "1m": point(1_000_000, 140)}
+    keys = figures(measured)
+    assert keys["batch_1m_rss_mb"] == 140 and keys["batch_100k_rerun_s"] == 0.5
+    assert keys["batch_1m_rss_vs_100k"] == 1.4
+    svg = chart(measured)
+    assert svg.count("<polyline") == 4 and all(f">{name}<" in svg for name in measured)
