@@ -5,8 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -240,6 +240,21 @@ def _shown(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else repr(delimiter)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text``'s lines with their ends (``\\n``, ``\\r\\n`` or ``\\r``), one at a time.
+
+    Neither a list of them (a million rows' lines at once) nor ``io.StringIO`` (four bytes a character)
+    would keep a big file's reading within a little more than its text.
+
+    >>> list(_lines("a\\r\\nb\\rc\\nd"))
+    ['a\\r\\n', 'b\\r', 'c\\n', 'd']
+    """
+    return (found.group() for found in _LINE.finditer(text))
+
+
 def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, dict[str, Any]]]:
     # The csv module refuses fields over 128 KiB (a guard for streams); the whole file is in memory
     # already, and a long text in one cell is an input like any other.
@@ -252,7 +267,7 @@ def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[
 
 def _csv_fields(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
+    reader = csv.reader(_lines(text), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -312,8 +327,7 @@ def loads_json(text: str) -> Any:
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    # Line by line, not split into a list first: a million rows' lines at once would double the memory.
-    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
