@@ -25,11 +25,13 @@ Rows a rerun does again lose their old result line first, in an atomic rewrite o
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import re
 import time
+import zlib
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -98,6 +100,30 @@ class Results(Mapping[int, Mapping[str, Any]]):
             self._at.extend([-1] * (row + 1 - len(self._at)))
         self._count += self._at[row] < 0
         self._at[row] = index
+
+    def discard(self, row: int) -> None:
+        """Forget ``row``'s result, if it has one."""
+        if row in self:
+            self._at[row] = -1
+            self._count -= 1
+
+    def to_event(self, size: int, mtime_ns: int) -> dict[str, Any]:
+        """A state-file event saying what a results file of this size and time holds (read back by
+        :meth:`from_event`, so a rerun need not parse every result line)."""
+        packed = base64.b64encode(zlib.compress(self._at.tobytes())).decode("ascii")
+        return {"event": "results", "size": size, "mtime_ns": mtime_ns, "records": self._records, "at": packed}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Results:
+        """The results an event of :meth:`to_event` describes."""
+        results = cls()
+        results._records = [dict(r) for r in event["records"]]
+        results._at.frombytes(zlib.decompress(base64.b64decode(event["at"])))
+        results._count = sum(1 for index in results._at if index >= 0)
+        for index, record in enumerate(results._records):
+            with contextlib.suppress(TypeError):
+                results._known.setdefault(tuple(record.get(key) for key in SLIM_KEYS), index)
+        return results
 
     def __getitem__(self, row: int) -> Mapping[str, Any]:
         index = self._at[row] if 0 <= row < len(self._at) else -1
@@ -328,6 +354,12 @@ class Journal:
         self._files: dict[Path, IO[bytes]] = {}
         self._ends: dict[Path, int] = {}  # each open file's size: where a refused line is cut back to
         self._lock: IO[str] | None = None
+        # The results file's rows as the attempt leaves them (its index, written to the state file at
+        # the end); the rows set aside, until the end; whether the file is as an index describes it.
+        self._final: Results | None = None
+        self._aside: dict[int, Mapping[str, Any]] = {}
+        self._indexed = False
+        self._changed = False
 
     def _checked_state(self, fingerprint: str) -> tuple[Iterator[dict[str, Any]], list[dict[str, Any]]]:
         """The state file's events (read as they are used) and its first batch header, if any, after
@@ -347,6 +379,25 @@ class Journal:
             )
         return state, headers
 
+    def _earlier_results(self) -> tuple[Results, bool]:
+        """The results file's rows, from the state file's last index of it when that still describes it
+        (same size and time), else read line by line; and whether the index was used."""
+        found = None
+        if self.state.exists() and self.out.exists():
+            with self.state.open("rb") as handle:
+                for line in handle:
+                    if line.startswith(b'{"event": "results"'):
+                        found = line
+        if found is not None:
+            try:
+                event = json.loads(found)
+                stat = self.out.stat()
+                if event["size"] == stat.st_size and event["mtime_ns"] == stat.st_mtime_ns:
+                    return Results.from_event(event), True
+            except (ValueError, KeyError, TypeError, OSError, zlib.error):
+                pass  # torn or foreign: read the results themselves
+        return _results(self.out), False
+
     def peek(self, fingerprint: str) -> Earlier:
         """What earlier attempts left, read only: no lock taken, nothing written (``batch --check``).
 
@@ -354,7 +405,7 @@ class Journal:
         as :meth:`load` records it.
         """
         state, headers = self._checked_state(fingerprint)
-        results = _results(self.out)
+        results, _ = self._earlier_results()
         started, last, bulk_of = _start_events(state, results)
         if bool(headers) and headers[0].get("format", 1) < 2:
             last.update({row: "not_started" for row, r in results.items()
@@ -366,7 +417,8 @@ class Journal:
         """Read what earlier attempts left, after checking they ran the same rows; takes the batch's lock."""
         state, headers = self._checked_state(fingerprint)
         self._take_lock()
-        results = _results(self.out)
+        results, self._indexed = self._earlier_results()
+        self._final = Results.from_event(results.to_event(0, 0))  # a copy the attempt updates
         started, last, bulk_of = _start_events(state, results)
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
@@ -405,22 +457,37 @@ class Journal:
         so that a row done again never has two lines, even after ``kill -9``."""
         if again:
             self._close(self.out)
+            self._changed = True
             try:
                 _rewrite(self.out, [], lambda row: row not in again, aside=self.aside)
             except BaseException:
                 self.aside.unlink(missing_ok=True)
                 raise
+            if self._final is not None:
+                for row in again:
+                    if row in self._final:
+                        self._aside[row] = self._final[row]
+                        self._final.discard(row)
 
     def finish(self, unfinished: Collection[int] = ()) -> None:
         """Rewrite the results file (atomically) with one line per row, in row order: each row's last
         line; a row set aside and not reached again gets its old line back, unless it is ``unfinished``
         (started again, no outcome yet: its old outcome no longer holds)."""
+        if not self._changed and self._indexed:
+            return  # nothing written, and the file is as its index says: one line per row, in order
         self._close(self.out)
         extra = [self.aside] if self.aside.exists() else []
         try:
             _rewrite(self.out, extra, lambda row: row not in unfinished)
         finally:
             self.aside.unlink(missing_ok=True)
+        final = self._final
+        if final is not None:
+            for row, result in self._aside.items():
+                if row not in final and row not in unfinished:
+                    final.add(row, result)
+            stat = self.out.stat()
+            self._append(self.state, final.to_event(stat.st_size, stat.st_mtime_ns))
 
     def _close(self, path: Path) -> None:
         handle = self._files.pop(path, None)
@@ -478,6 +545,9 @@ class Journal:
     def result(self, record: Mapping[str, Any]) -> None:
         """Append a row's outcome to the results file."""
         self._append(self.out, record)
+        self._changed = True
+        if self._final is not None:
+            self._final.add(int(record["row"]), record)
 
     def close(self) -> None:
         """Close both files and release the lock."""
