@@ -294,8 +294,17 @@ class Earlier:
 BULK_EVENTS = {"bulk_intent": "intent", "bulk_started": "started", "bulk_not_started": "not_started"}
 
 
+_ROW_EVENT = re.compile(rb'\{"event": "(?:intent|started|not_started)", "row": (\d+)[,}]')
+
+
+def _lines_of(path: Path) -> Iterator[bytes]:
+    if path.exists():
+        with path.open("rb") as handle:
+            yield from handle
+
+
 def _start_events(
-    state: Iterable[Mapping[str, Any]], results: Mapping[int, Mapping[str, Any]] | None = None
+    state: Iterable[Mapping[str, Any] | bytes], results: Mapping[int, Mapping[str, Any]] | None = None
 ) -> tuple[dict[int, Run], dict[int, str], dict[int, tuple[str, tuple[int, ...]]]]:
     """The run each row started, each row's last start event (intent, started, not_started), and the
     bulk task of each row started in one; rows with an outcome in ``results`` that a rerun keeps
@@ -308,6 +317,16 @@ def _start_events(
         return results is not None and _settled(results, row)
 
     for event in state:
+        if isinstance(event, bytes):  # a line not parsed yet: one row's event is skipped unread if settled
+            quick = _ROW_EVENT.match(event)
+            if quick is not None and settled(int(quick[1])):
+                continue
+            try:
+                event = json.loads(event)
+            except ValueError:
+                continue  # a line torn by a crash mid-write
+            if not isinstance(event, dict):
+                continue
         kind = event.get("event")
         if kind in BULK_EVENTS:
             rows = event.get("rows")
@@ -361,12 +380,12 @@ class Journal:
         self._indexed = False
         self._changed = False
 
-    def _checked_state(self, fingerprint: str) -> tuple[Iterator[dict[str, Any]], list[dict[str, Any]]]:
+    def _checked_state(self, fingerprint: str) -> tuple[Iterator[bytes], list[dict[str, Any]]]:
         """The state file's events (read as they are used) and its first batch header, if any, after
         checking they belong to these rows."""
         header = next((s for s in _read_jsonl(self.state) if s.get("event") == "batch"), None)
         headers = [] if header is None else [header]
-        state = _read_jsonl(self.state)
+        state = _lines_of(self.state)
         if headers and headers[0].get("fingerprint") != fingerprint:
             raise InputFileError(
                 f"{self.out}: this batch was begun with other inputs or another workflow; "
