@@ -57,22 +57,22 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_WAIT_TIMEOUT = 3600.0
-# The sync client sends one request at a time per thread; a small pool is all it uses. The async
-# client shards its connections (see ShardedAsyncTransport): httpcore checks every idle connection of
-# a pool on each request, so pools of 4 rather than 16 took 40% less CPU per run (2,000 runs, side by side).
+# One request at a time per thread: a small pool is enough. The async
+# client's pools are small because httpcore checks every idle connection
+# of a pool on each request (see ShardedAsyncTransport).
 SYNC_CONNECTIONS = 16
 PER_SHARD = 4
 
 
 def _sync_transport() -> StartsApart:
-    # Starts on connections of their own, never kept idle long enough for a server to be closing them.
+    # Starts never go out on a connection a server may be closing.
     return StartsApart(
         SlotTransport(SYNC_CONNECTIONS), SlotTransport(SYNC_CONNECTIONS, keepalive_expiry=START_KEEPALIVE)
     )
 
 
 def _async_transport(max_concurrent_requests: int) -> AsyncStartsApart:
-    shards = -(-max_concurrent_requests // PER_SHARD)  # enough slots for every request let through
+    shards = -(-max_concurrent_requests // PER_SHARD)  # a slot for every request let through
     return AsyncStartsApart(
         ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD),
         ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD, keepalive_expiry=START_KEEPALIVE),
@@ -89,8 +89,8 @@ def _adopt(http: httpx.Client) -> httpx.Client:
     if not isinstance(http, httpx.Client):
         raise InvalidRequestError(f"http_client must be an httpx.Client for flowdeck.Client, not {type(http).__name__}")
 
-    # httpx has no public way to wrap a built client's transports; these are where httpx 0.28 (pinned
-    # in pyproject.toml) keeps them: the default one and one per mounted URL pattern.
+    # httpx has no public way to wrap a built client's transports; the
+    # pinned httpx keeps them here: a default one and one per mount.
     def wrap(t: httpx.BaseTransport) -> httpx.BaseTransport:
         return t if isinstance(t, RetryTransport) else RetryTransport(t)
 
@@ -114,8 +114,7 @@ def _adopt_async(http: httpx.AsyncClient) -> httpx.AsyncClient:
     return http
 
 
-# The smallest response cap accepted: a cap below an ordinary answer would refuse every start's answer
-# after the start was sent (so every start would end as StartOutcomeUnknown, the run perhaps begun).
+# A smaller cap would refuse starts' answers once the run may have begun.
 MIN_RESPONSE_BYTES = 64 * 1024
 MAX_TIMEOUT = 86_400
 
@@ -140,12 +139,12 @@ def check_options(**options: object) -> None:
             if not _is_int(value) or value < least:  # type: ignore[operator]  # an int, once _is_int says so
                 raise InvalidRequestError(f"{name} must be a whole number >= {least:,}, not {_shown(value)}")
         elif name == "wait_timeout":
-            # inf means no deadline, as None does; NaN would mean the same without saying so.
+            # inf means no deadline, as None does; NaN says it less plainly.
             if value is not None and not (_is_number(value) and value >= 0):  # type: ignore[operator]
                 raise InvalidRequestError(f"wait_timeout must be a number of seconds >= 0 or None, not {_shown(value)}")
         elif name == "timeout":
-            # At most a day: far beyond any provider's answer, and far below what the platform's clocks
-            # overflow on (1e12 s fails inside asyncio and the socket layer).
+            # A day: beyond any provider's answer, below where asyncio's
+            # and the socket layer's clocks overflow.
             if not (_is_number(value) and 0 < value <= MAX_TIMEOUT):  # type: ignore[operator]
                 why = " (flowdeck never sends a request without a time limit)" if value in (None, float("inf")) else ""
                 raise InvalidRequestError(
@@ -195,7 +194,7 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    # bool is an int to Python, but timeout=True is a mistake, not one second; NaN fails every comparison.
+    # timeout=True is a mistake, not one second.
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -232,7 +231,7 @@ class _ClientState:
     """Whether a client (and every ``with_options()`` copy, which share this) is closed, and for
     ``AsyncClient`` the event loop its connections belong to (the first one it was used in)."""
 
-    __slots__ = ("closed", "kind", "loop")  # a plain class: an attrs class costs import time
+    __slots__ = ("closed", "kind", "loop")  # not attrs: an attrs class costs import time
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -327,7 +326,7 @@ class _BaseClient:
             self._adapters[provider] = _providers.get(provider).make_adapter(self.config(provider), self._clock)
         return self._adapters[provider]
 
-    if not TYPE_CHECKING:  # hidden from type checkers, so a misspelt attribute stays an error for them
+    if not TYPE_CHECKING:  # so a misspelt attribute stays a type error
 
         def __getattr__(self, name: str) -> object:
             """``client.<provider>``: the provider's own operations, built at first use."""
@@ -343,7 +342,7 @@ class _BaseClient:
     def _call_policy(self, call: Call[Any]) -> CallPolicy:
         rate = self._rate_for(call)
         key = (call.starts_run, self._max_retries, rate)
-        # Policies are frozen values: one per kind of call, not one per request (attrs.evolve costs).
+        # One frozen policy per kind of call, not one per request.
         if (policy := self._policies.get(key)) is None:
             policy = self._policies[key] = attrs.evolve(
                 self._policy, idempotent=not call.starts_run, max_retries=self._max_retries, rate=rate
@@ -357,7 +356,7 @@ class _BaseClient:
         from flowdeck._har import Recording
 
         config = self.config(call.provider)
-        # Every value of a secret setting or of one sent in a header, as the registry declares them.
+        # Settings the registry declares secret or sent in a header.
         values = [config.get(s.key) for s in config.spec.settings if s.secret or s.header]
         secrets = (*call.secrets, *(v for v in values if v))
         return Recording(self._recorder, secrets, call.provider, call.operation)
@@ -459,8 +458,8 @@ class Client(_BaseClient, Namespaces):
             clock=clock,
             record=record,
         )
-        # A user's http_client keeps its whole client (its proxies, mounts, hooks apply); flowdeck's own
-        # connections are driven through the transport alone (see flowdeck._transport.build_request).
+        # A user's http_client keeps its proxies, mounts and hooks; flowdeck's
+        # own connections skip httpx's client layer (see build_request).
         self._http: httpx.Client | httpx.BaseTransport = (
             RetryTransport(_sync_transport()) if http_client is None else _adopt(http_client)
         )
@@ -487,8 +486,8 @@ class Client(_BaseClient, Namespaces):
             return stop.value  # type: ignore[no-any-return]
 
     def _execute(self, call: Call[T]) -> T:
-        # The request's arguments are never a local here: this frame is in every error's traceback,
-        # and a traceback shown with its locals would print the credentials in their headers.
+        # No local holds the request: a traceback shown with its locals
+        # would print the credentials in its headers.
         with call_policy(self._call_policy(call)), recording(self._recording(call)):
             try:
                 response = self._send(call.request_kwargs(self._timeout))
@@ -502,7 +501,7 @@ class Client(_BaseClient, Namespaces):
         request = build_request(kwargs)
         response = self._http.handle_request(request)
         response.request = request
-        response.read()  # the retry transport has read and decoded the body: this takes it from memory
+        response.read()  # already read by the retry transport
         return response
 
     def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
@@ -629,7 +628,8 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
 
     ``max_concurrent_requests`` caps requests in flight at once. ``http_backend="aiohttp"`` (the
     ``[aiohttp]`` extra) sends them over aiohttp's connections instead of httpcore's, for a fraction
-    of the CPU per request (see README "Performance"); everything else stays the same.
+    of the CPU per request (the documentation's performance page has the figures); everything else
+    stays the same.
     ``adaptive_rate=True`` paces each provider's starts (and, apart, its other requests) together
     once it refuses a share of them with 429 in a way slowing down helps: a quota, not random
     refusals (see flowdeck._adaptive).
@@ -692,9 +692,9 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
             clock=clock,
             record=record,
         )
-        # As in Client: a user's http_client keeps its whole client, flowdeck's own connections do not.
+        # As in Client: only a user's http_client keeps its client layer.
         self._http: httpx.AsyncClient | httpx.AsyncBaseTransport
-        # flowdeck's calls on aiohttp are sent without httpx's request and response objects (see _send).
+        # Calls on aiohttp skip httpx's request and response objects (_send).
         self._direct: AiohttpTransport | None = None
         if http_client is not None:
             self._http = _adopt_async(http_client)
@@ -706,11 +706,11 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         self._sleep = sleep or asyncio.sleep
         self._running_loop = asyncio.get_running_loop  # kept: drive() asks on every call
         self._max_concurrent = max_concurrent_requests
-        # One gate for this client and every with_options() copy (copies share it by reference). An
-        # asyncio.Semaphore binds to an event loop only when a task first waits on it.
+        # One gate shared with every with_options() copy. A Semaphore binds
+        # to an event loop only when a task first waits on it.
         self._gate = asyncio.Semaphore(max_concurrent_requests)
-        # The pace of starts and of other requests, per provider, shared by with_options() copies too:
-        # a provider's quota is met by every task of this client together (see flowdeck._adaptive).
+        # Per provider, shared with copies: a quota counts every task of
+        # this client (see flowdeck._adaptive).
         self._rates: dict[tuple[str, bool], AdaptiveRate] = {}
         self._adaptive = adaptive_rate
 
@@ -719,7 +719,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
             return None
         key = (call.provider, call.starts_run)
         if (rate := self._rates.get(key)) is None:
-            # The adaptive rate is opt-in: its module loads with the first rate, not with flowdeck.
+            # Opt-in: the module loads with the first rate, not with flowdeck.
             from flowdeck._adaptive import AdaptiveRate
 
             rate = self._rates[key] = AdaptiveRate()
@@ -728,7 +728,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
     async def drive(self, op: Op[T]) -> T:
         """Carry out an operation's instructions with asyncio; returns its result."""
         if self._state.loop is not (loop := self._running_loop()):
-            self._state.enter(loop)  # first use binds the client to this loop; closed or another loop raises
+            self._state.enter(loop)  # binds the client to this loop, or raises
         result: Any = None
         try:
             instruction = next(op)
@@ -747,8 +747,8 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
             return stop.value  # type: ignore[no-any-return]
 
     async def _execute(self, call: Call[T]) -> T:
-        # The request's arguments are never a local here: this frame is in every error's traceback,
-        # and a traceback shown with its locals would print the credentials in their headers.
+        # No local holds the request: a traceback shown with its locals
+        # would print the credentials in its headers.
         policy = self._call_policy(call)
         rate, paced = policy.rate, False
         while True:
@@ -756,7 +756,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
                 await rate.acquire()  # before taking a slot: a paced start must not hold up polls
                 paced = True
             async with self._gate:
-                # Paced meanwhile (a 429 arrived while this call waited for its slot): back in line.
+                # Paced while it waited for a slot: back in line.
                 if not paced and rate is not None and rate.rate is not None:
                     continue
                 if rate is not None:
@@ -770,7 +770,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         return finish(call, response)
 
     async def _send(self, kwargs: dict[str, Any], policy: CallPolicy) -> httpx.Response:
-        if self._direct is not None:  # about half the CPU of an httpx request through the same connections
+        if self._direct is not None:  # skips httpx's request objects
             return await self._direct.send(kwargs, policy)
         with call_policy(policy):  # for the retry transport below httpx's objects
             return await self._send_httpx(kwargs)
@@ -781,7 +781,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         request = build_request(kwargs)
         response = await self._http.handle_async_request(request)
         response.request = request
-        await response.aread()  # the retry transport has read and decoded the body: this takes it from memory
+        await response.aread()  # already read by the retry transport
         return response
 
     async def start(self, ref: str | WorkflowRef, inputs: Mapping[str, Any] | None = None) -> Run:
@@ -860,7 +860,7 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         state = self._state
         elsewhere = state.loop is not None and state.loop is not self._running_loop()
         state.closed, state.loop = True, None  # so the next call's loop check finds it closed
-        if elsewhere:  # its connections' loop must close them; this one cannot (or a raw RuntimeError)
+        if elsewhere:  # only its connections' own loop can close them
             raise ClientStateError(
                 f"this flowdeck.{state.kind} was used in another event loop and can only be closed there "
                 "(use `async with` inside the asyncio.run() that uses it)"

@@ -69,8 +69,8 @@ class Call(Generic[T]):
     its run ends; connecting, sending and waiting for a pooled connection keep the client's bounds.
     """
 
-    # A plain class, not an attrs one: a call is never compared or copied, and building an attrs class
-    # (its generated methods compiled) was most of a millisecond of ``import flowdeck``. Treat it as frozen.
+    # Not attrs: a call is never compared or copied, and an attrs class
+    # compiles its methods at import. Treat it as frozen.
     __slots__ = (
         "args",
         "base_url",
@@ -354,7 +354,7 @@ class _ParseOnly:
     """Stands in for a generated client where its parser only asks whether to raise on odd statuses.
 
     A plain class: one constant instance with no fields, so nothing attrs would generate (``__init__``,
-    ``__eq__``, ``__repr__``) is ever called, and building it was a millisecond of ``import flowdeck``.
+    ``__eq__``, ``__repr__``) is ever called, and building it would slow ``import flowdeck``.
     """
 
     __slots__ = ()

@@ -12,10 +12,10 @@ inside httpcore (whose waiting requests can lose pool slots for good when cancel
 
 A request that may start a paid run goes out only on a connection that cannot be closing for
 idleness (:class:`StartsApart`): a server closes a kept-alive connection after its idle timeout
-(uvicorn and Node after 5 s, gunicorn after 2 s), and a request written just as it does is lost
-after it was sent, so its outcome is unknown. httpcore keeps idle connections for 5 s, the very
-timeout of such servers; starts have pools of their own whose connections are dropped after
-:data:`START_KEEPALIVE` seconds idle.
+(a few seconds for uvicorn, Node and gunicorn), and a request written just as it does is lost after
+it is sent, so its outcome is unknown. httpcore keeps idle connections as long as such servers do;
+starts have pools of their own whose connections are dropped after :data:`START_KEEPALIVE` seconds
+idle. The reasoning and the servers' timeouts are on the reliability page of the docs.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import httpx
 from flowdeck._version import __version__
 
 if TYPE_CHECKING:
-    import asyncio  # imported for real on the async paths only: sync users never pay for asyncio
+    import asyncio  # imported at run time on the async paths only
 
     from flowdeck._adaptive import AdaptiveRate
     from flowdeck._har import Recording, Sent
@@ -48,23 +48,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger("flowdeck")
 retry_logger = logging.getLogger("flowdeck.retries")
 
-# The request certainly never reached the server: retrying cannot start anything twice.
+# Never reached the server: a retry cannot start anything twice.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
-# The longest a kept-alive connection may have been idle to carry a start: half the shortest idle
-# timeout common servers use (gunicorn's 2 s), so the server cannot be closing it as the start is written.
+# The longest idle a connection may carry a start: half the shortest
+# idle timeout of common servers, so none is closing it as we write.
 START_KEEPALIVE = 1.0
-# How long other requests keep an idle connection (httpx's default); a poll lost on a closing one is retried.
+# httpx's default; a poll lost on a closing connection is retried.
 KEEPALIVE = 5.0
 
 
-# What httpx.Client would add to every request, with flowdeck named as the agent (providers see who calls).
-# Only the decoders httpx always has: advertising br or zstd could bring bodies it cannot decode.
-# Names in lower case, so a call's own headers replace these by plain dict merging (names are
-# case-insensitive on the wire).
+# httpx.Client's defaults, naming flowdeck as the agent. Only the decoders
+# httpx always has. Lower case, so a call's own headers replace these.
 _DEFAULT_HEADERS = {"accept": "*/*", "accept-encoding": "gzip, deflate", "user-agent": f"flowdeck/{__version__}"}
-# httpx.Client.request's arguments that a request carries (follow_redirects is never used: see Call).
+# httpx.Client.request's arguments a request carries.
 _REQUEST_ARGS = frozenset(
     {"method", "url", "params", "headers", "json", "content", "data", "files", "timeout", "follow_redirects"}
 )
@@ -74,8 +72,8 @@ _REQUEST_ARGS = frozenset(
 def ssl_context() -> ssl.SSLContext:
     """httpx's default TLS context (verification on, certifi's roots), built once per process.
 
-    Building one reads and parses every root certificate (~50 ms); each client used to build its own.
-    Contexts are safe to share between connections, threads and clients.
+    Building one reads and parses every root certificate, so clients share it: contexts are safe
+    to share between connections, threads and clients.
 
     >>> ssl_context() is ssl_context()
     True
@@ -85,8 +83,7 @@ def ssl_context() -> ssl.SSLContext:
 
 @functools.lru_cache(maxsize=4096)
 def _parsed(url: str) -> httpx.URL:
-    # Every start of a workflow goes to one URL, and a run is polled at one: parsed URLs (immutable)
-    # are remembered.
+    # A workflow's starts share a URL, as do a run's polls.
     return httpx.URL(url)
 
 
@@ -99,15 +96,14 @@ def url_text(url: str, params: Any) -> str:
     if params is None:
         return url
     if "?" not in url and "#" not in url:
-        # The query appended as text and the whole parsed once: merging parameters into a parsed URL
-        # (httpx's way) parses it twice more and was two thirds of the cost of building a poll.
+        # Appended as text and parsed once: httpx's merge parses the URL twice more.
         return f"{url}?{_query(params)}" if params else url
     return str(httpx.URL(url, params=params))  # httpx's rule: given parameters replace the URL's query
 
 
 def _query(params: Any) -> str:
-    # A poll sends the same parameters each time: their encoding (~10 us) is remembered. The key
-    # holds each value's type, as True == 1 but they encode as "true" and "1".
+    # A poll repeats its parameters. The key holds each value's type:
+    # True == 1, but they encode as "true" and "1".
     try:
         return _encoded_query(tuple((k, v.__class__, v) for k, v in params.items()))
     except (TypeError, AttributeError):  # a list value (unhashable), or not a mapping
@@ -271,7 +267,7 @@ def _retry_wait(
     if num > policy.max_retries:
         return None
     if error is not None:
-        # Never sent: retrying cannot start anything twice. Anything else may have reached the server.
+        # Anything but "never sent" may have reached the server.
         if not (isinstance(error, _NEVER_SENT) or (policy.idempotent and isinstance(error, httpx.TransportError))):
             return None
         hint = None
@@ -291,12 +287,12 @@ def _retry_wait(
 
 
 def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> bool:
-    # A 429 is a refusal, so even a start may be retried; a 5xx on a start may have started the run.
+    # A 429 starts nothing, so even a start is retried; a 5xx may have.
     status = response.status_code
     if status == 429 or (policy.idempotent and status in _RETRY_STATUSES):
         return True
-    # A 2xx JSON answer cut short or replaced by a proxy's HTML page: worth asking again when that is
-    # safe. Checked by its ends, not parsed: the client parses once, later.
+    # A 2xx JSON answer cut short, or a proxy's HTML page: ask again when
+    # safe. Checked by its ends; the client parses it once, later.
     if policy.idempotent and 200 <= status < 300 and status != 204:
         body = body.strip()
         return not body or body[:1] not in (b"{", b"[") or body[-1:] not in (b"}", b"]")
@@ -304,9 +300,8 @@ def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> boo
 
 
 def _stamina_switch(name: str, default: bool) -> bool:
-    # flowdeck runs its own retry loop (see RetryTransport) but honours stamina's process-wide switches,
-    # which test suites use to turn every retry loop's waits (set_testing) or retries (set_active) off.
-    # They can only have been flipped by code that imported stamina, so flowdeck need not import it.
+    # Test suites turn retries off with stamina's switches; only code that
+    # imported stamina can flip them, so flowdeck need not import it.
     stamina = sys.modules.get("stamina")
     return default if stamina is None else bool(getattr(stamina, name)())
 
@@ -343,13 +338,12 @@ class Collected:
 
 def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
     headers = response.headers
-    if "content-encoding" in headers:  # decoded here already: say so, or httpx would decode it again
+    if "content-encoding" in headers:  # or httpx would decode it again
         headers = headers.copy()
         del headers["content-encoding"]
         if "content-length" in headers:
             headers["content-length"] = str(len(body))
-    # stream=, not content=: a content= response counts as read and closed at once, and httpx's client
-    # would then never record .elapsed on it.
+    # A content= response counts as closed at once: httpx would never set .elapsed.
     return httpx.Response(
         response.status_code, headers=headers, stream=httpx.ByteStream(body), extensions=response.extensions
     )
@@ -377,7 +371,7 @@ def read_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Respo
 async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[httpx.Response, bytes]:
     """The response (re-streamable) and its body, decoded and read within ``policy``'s limits (async)."""
     collected = Collected(policy)
-    # An unencoded body (most are) needs none of httpx's decoders: read its stream as it comes.
+    # An unencoded body (most are) needs none of httpx's decoders.
     stream = response.aiter_bytes() if "content-encoding" in response.headers else response.stream
     try:
         async for chunk in stream:  # type: ignore[union-attr]
@@ -391,9 +385,8 @@ async def aread_body(response: httpx.Response, policy: CallPolicy) -> tuple[http
 
 
 def _where(url: httpx.URL | str) -> str:
-    # Host, port when one is given (two mocks or proxies on one host differ by it alone) and path as
-    # sent (percent-encoded: a decoded path can name another request, "a%2Fb" as "a/b"), never the
-    # query string (it may carry ids of users).
+    # Port: two mocks on one host differ by it alone. Path as sent: decoded,
+    # "a%2Fb" reads as "a/b". No query string: it may carry users' ids.
     url = _parsed(url) if isinstance(url, str) else url
     host = url.host if url.port is None else f"{url.host}:{url.port}"
     return host + url.raw_path.decode("ascii").partition("?")[0]
@@ -401,7 +394,7 @@ def _where(url: httpx.URL | str) -> str:
 
 def _log(method: str, url: httpx.URL | str, attempt: int, started: float, outcome: str) -> None:
     if logger.isEnabledFor(logging.DEBUG):
-        # Only method, host, path: never headers (credentials) or query strings.
+        # Never headers (credentials) or query strings.
         logger.debug(
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
@@ -413,9 +406,8 @@ def _log(method: str, url: httpx.URL | str, attempt: int, started: float, outcom
 
 
 def _log_retry(method: str, url: httpx.URL | str, reason: str, attempt: int, attempts: int, wait: float) -> None:
-    # One record per scheduled retry on flowdeck's own logger (the CLI counts them). stamina's retry
-    # loops would also call its process-wide hooks, which print a WARNING per retry unless a host
-    # application reconfigures them: hence flowdeck's own loop.
+    # The CLI counts these. stamina's hooks would print a WARNING per retry,
+    # hence flowdeck's own loop.
     if retry_logger.isEnabledFor(logging.DEBUG):
         retry_logger.debug(
             "retrying %s %s after %s (attempt %d of %d, in %.1f s)",
@@ -540,7 +532,7 @@ async def aretrying(
             await policy.rate.settle()
 
 
-# --- pool slots -----------------------------------------------------------------------------------
+# --- pool slots ---
 
 _T = TypeVar("_T")
 
@@ -559,7 +551,7 @@ class _Shard(Generic[_T]):
 class _Shards(Generic[_T]):
     """Which pool a request may enter: the least busy one, if it has a free connection slot.
 
-    httpcore 1.0.9 can lose a pool slot for good when a request inside it is cancelled or times out
+    httpcore can lose a pool slot for good when a request inside it is cancelled or times out
     at the wrong moment (encode/httpcore#1093 for a request waiting for a connection; also between
     connecting and sending, or while its response is being closed): a connection nobody owns stays
     in the pool, never idle. Requests never wait inside a pool here, which removes the first case.
@@ -580,7 +572,7 @@ class _Shards(Generic[_T]):
     def take(self) -> _Shard[_T] | None:
         """A slot in the least busy pool, or None when every pool is full."""
         best = self.live[0]
-        for shard in self.live:  # a handful of pools: a scan is cheaper than a heap
+        for shard in self.live:  # a handful of pools: no heap needed
             if shard.busy < best.busy:
                 best = shard
         if best.busy >= self.per_shard:
@@ -614,8 +606,7 @@ class _Shards(Generic[_T]):
 
 
 def _lost_slots(shard: _Shard[Any]) -> bool:
-    # Each request flowdeck let in holds at most one connection that is not idle; more busy
-    # connections than requests means some belong to nobody. The pool is httpx 0.28's (pinned).
+    # A request holds at most one busy connection: any more belong to nobody.
     pool = getattr(shard.transport, "_pool", None)
     if pool is None:
         return False
@@ -695,7 +686,7 @@ class SlotTransport(httpx.BaseTransport):
         )
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
-        self._waiting = 0  # threads in _wait: only then is a release worth a notify
+        self._waiting = 0  # threads in _wait, worth a notify
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
@@ -723,7 +714,7 @@ class SlotTransport(httpx.BaseTransport):
 
     def _release(self, shard: _Shard[httpx.BaseTransport], failed: bool, *, retire: bool = False) -> None:
         with self._lock:
-            if retire:  # let in with a free slot, yet no connection: the pool has lost slots
+            if retire:  # a free slot, yet no connection: lost slots
                 self._shards.retire(shard)
             closing = self._shards.give_back(shard, failed)
             if self._waiting:
@@ -742,8 +733,8 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     """Several small connection pools; a request enters the least busy one, only when it has a free slot.
 
     httpcore's pool does work proportional to its number of connections on every request
-    (encode/httpcore#1035): at 100 connections that bookkeeping was most of flowdeck's CPU with
-    thousands of runs in flight. Pools of ``per_shard`` keep it small; ``shards`` of them keep enough
+    (encode/httpcore#1035), which dominates with thousands of runs in flight (the performance page
+    of the docs has the figures). Pools of ``per_shard`` keep it small; ``shards`` of them keep enough
     requests in flight for real network latency. A request holds its slot until its response is
     closed; when every slot is taken it waits here, first come first served, at most its pool timeout
     (then :class:`httpx.PoolTimeout`: never sent). It never waits inside httpcore's pool, where a
@@ -762,14 +753,14 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
         self._waiters: deque[asyncio.Future[_Shard[httpx.AsyncBaseTransport]]] = deque()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # One event loop: the bookkeeping between awaits needs no lock. Waiting requests go first.
+        # One event loop: no lock needed. Waiting requests go first.
         shard = None if self._waiters else self._shards.take()
         if shard is None:
             shard = await self._wait(_pool_timeout(request))
         try:
             response = await shard.transport.handle_async_request(request)
         except BaseException as exc:
-            if isinstance(exc, httpx.PoolTimeout):  # let in with a free slot, yet no connection: lost slots
+            if isinstance(exc, httpx.PoolTimeout):  # a free slot, yet no connection
                 self._shards.retire(shard)
             await self._release(shard, True)
             raise
@@ -786,8 +777,7 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
                 return await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                # Handed a slot in the same loop turn as the timeout or the cancellation: pass it on,
-                # or it would be lost (the very leak this transport exists to avoid).
+                # Handed a slot as it gave up: pass it on, or it leaks.
                 await self._release(waiter.result(), False)
             else:
                 waiter.cancel()

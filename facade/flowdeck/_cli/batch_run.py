@@ -30,8 +30,9 @@ from flowdeck._client import AsyncClient
 def batch_client(*, adaptive_rate: bool = False) -> AsyncClient:
     """The batch's client: on aiohttp's connections when installed (the ``[cli]`` extra brings it).
 
-    A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (README
-    "Performance"); both keep the same guarantees (no run started twice, no request waiting inside a pool).
+    A batch sends thousands of requests, and aiohttp's take a fraction of httpcore's CPU each (the
+    documentation's performance page); both keep the same guarantees (no run started twice, no
+    request waiting inside a pool).
     ``adaptive_rate``: pace starts under a provider's quota (``--adaptive-rate``, flowdeck._adaptive).
     """
     return AsyncClient(
