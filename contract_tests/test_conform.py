@@ -28,6 +28,7 @@ def _every_operation(client: flowdeck.Client) -> None:
     client.run("databar:flow/1", {"domain": "stripe.com"})
     client.run("databar:waterfall/email_getter", {"email": "a@b.c"})
     client.cancel(client.start("databar:flow/long", {"domain": "x.com"}))
+    client.run("databar:enrichment/123", {"email": "a@b.c"})
     client.databar.get_flow("enrich")
     client.databar.me()
     client.wait(client.databar.run_flow_bulk("enrich", [{"domain": "a.com"}, {"domain": "b.com"}]))

@@ -152,6 +152,19 @@ def test_waterfall_without_enrichments_runs_the_default_cascade(driver: Driver, 
     assert run.status is Status.SUCCEEDED and run.outputs["inputs"]["enrichments"] == list(DEFAULT_CASCADE)
 
 
+def test_databar_enrichment_sync_through_sdk_and_facade(driver: Driver, mocks: MockProviders) -> None:
+    """The SDK's run_enrichment_sync (with and without pages) and databar:enrichment/<id> both run on the mock."""
+    params = {"email": "alice@example.com"}
+    data = driver.call("databar", databar(mocks), "run_enrichment_sync", 123, params)["ok"]
+    assert data["workflow"] == "enrichment/123" and data["inputs"] == params
+    paged = driver.call("databar", databar(mocks), "run_enrichment_sync", 123, params, 3)["ok"]
+    assert paged["inputs"] == params
+    with mocks.client(poll_policy=FAST) as client:
+        run = client.run("databar:enrichment/123", params, timeout=10)
+    assert run.status is Status.SUCCEEDED and run.outputs["workflow"] == data["workflow"]
+    assert run.outputs["inputs"] == data["inputs"]
+
+
 @pytest.mark.parametrize("word", [*DATABAR_KINDS, NEW_WORD])
 def test_databar_every_status_word_means_to_the_sdk_what_it_means_to_flowdeck(
     driver: Driver, mocks: MockProviders, word: str

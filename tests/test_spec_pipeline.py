@@ -443,6 +443,7 @@ EXPECTED_OPERATIONS = {
         "user.get_user",
         "flows.run_flow_bulk",
         "waterfall.run_waterfall_bulk",
+        "enrichments.run_enrichment",
     ],
     "stackai": ["run_flow.run_deployed_flow"],
     "gumloop": ["execution.start_pipeline", "execution.get_pipeline_run", "execution.kill_pipeline"],

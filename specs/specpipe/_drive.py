@@ -46,6 +46,7 @@ _DATABAR: dict[str, Scenario] = {
     "client.databar.run_waterfall_bulk": lambda c: c.wait(
         c.databar.run_waterfall_bulk("email_getter", [{"email": "a@b.c"}])
     ),
+    "client.databar.run_enrichment": lambda c: c.wait(c.databar.run_enrichment(123, {"email": "a@b.c"})),
     "client.databar.get_flow": lambda c: c.databar.get_flow("enrich-company"),
     "client.databar.me": lambda c: c.databar.me(),
 }

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from flowdeck_generated.databar.api.enrichments import run_enrichment
 from flowdeck_generated.databar.api.flows import get_flow, run_flow, run_flow_bulk
 from flowdeck_generated.databar.api.tasks import cancel_task, get_task
 from flowdeck_generated.databar.api.user import get_user
@@ -16,6 +17,9 @@ from flowdeck_generated.databar.api.waterfall import run_waterfall, run_waterfal
 from flowdeck_generated.databar.models import (
     BulkRunFlowIn,
     BulkWaterfallRequest,
+    EnrichmentPagination,
+    EnrichmentRunRequest,
+    EnrichmentRunRequestParams,
     FlowDetail,
     Inputs,
     Params,
@@ -109,7 +113,28 @@ class DatabarAdapter(AdapterBase):
             enrichments = values.pop("enrichments", None)  # none: the waterfall's default cascade
             verifier = values.pop("email_verifier", None)
             return self.run_waterfall(ref.id, values, enrichments, email_verifier=verifier)
+        if ref.kind == "enrichment":
+            return self.run_enrichment(ref.id, inputs)
         return self.run_flow(ref.id, inputs)
+
+    def run_enrichment(
+        self, enrichment_id: int | str, params: Mapping[str, Any], *, pages: int | None = None
+    ) -> Op[Run]:
+        """POST /v1/enrichments/{enrichment_id}/run: one enrichment on one set of params, as a task.
+
+        ``pages`` (more than 1) fetches that many pages of a list-style enrichment's results; like the
+        official SDK, 1 or None leaves pagination out of the request.
+        """
+        number = _enrichment_id(enrichment_id)
+        ref = WorkflowRef(self.name, "enrichment", str(number))
+        if pages is not None and (not isinstance(pages, int) or isinstance(pages, bool) or pages < 1):
+            raise InvalidRequestError(f"databar enrichment pages must be an integer >= 1, not {pages!r}")
+        body = EnrichmentRunRequest(params=EnrichmentRunRequestParams.from_dict(check_inputs(self.name, params)))
+        if pages is not None and pages > 1:
+            body.pagination = EnrichmentPagination(pages=pages)
+        bound = bind(run_enrichment._get_kwargs, number, body=body)
+        run: Run = yield self.call("run_enrichment", run_enrichment, lambda r: self._pending(ref, r), bound, starts=ref)
+        return run
 
     def run_flow(self, flow_id: str, inputs: Mapping[str, Any]) -> Op[Run]:
         """POST /v1/flows/{flow_id}/run."""
@@ -233,6 +258,16 @@ class DatabarAdapter(AdapterBase):
         return self.call("get_user", get_user, parse, bind(get_user._get_kwargs))
 
 
+def _enrichment_id(value: object) -> int:
+    """An enrichment id: Databar's are integers (``databar:enrichment/123``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = check_id(value, "databar enrichment id") if not isinstance(value, int) else str(value)
+    if not text.isascii() or not text.isdigit():
+        raise InvalidRequestError(f"databar enrichment id must be an integer, not {text[:40]!r}")
+    return int(text)
+
+
 def _check_waterfall_options(enrichments: Any, email_verifier: Any) -> None:
     if enrichments is not None and (
         not isinstance(enrichments, list)
@@ -295,6 +330,15 @@ class Databar(Namespace[DatabarAdapter]):
         return self._client.drive(
             self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
         )
+
+    def run_enrichment(self, enrichment_id: int, params: Mapping[str, Any], *, pages: int | None = None) -> Run:
+        """Start an enrichment (``POST /v1/enrichments/{enrichment_id}/run``); returns the pending run.
+
+        >>> run = client.wait(client.databar.run_enrichment(123, {"email": "alice@example.com"}))
+        >>> run.status, run.outputs["inputs"]
+        (<Status.SUCCEEDED: 'SUCCEEDED'>, {'email': 'alice@example.com'})
+        """
+        return self._client.drive(self._adapter.run_enrichment(enrichment_id, params, pages=pages))
 
     def get_task(self, task_id: str, *, include_partial: bool = False) -> Run:
         """Look at a task (``GET /v1/tasks/{task_id}``); an expired one comes back EXPIRED.
@@ -389,6 +433,10 @@ class AsyncDatabar(AsyncNamespace[DatabarAdapter]):
         return await self._client.drive(
             self._adapter.run_waterfall(identifier, params, chosen, email_verifier=email_verifier)
         )
+
+    async def run_enrichment(self, enrichment_id: int, params: Mapping[str, Any], *, pages: int | None = None) -> Run:
+        """Start an enrichment (``POST /v1/enrichments/{enrichment_id}/run``); returns the pending run."""
+        return await self._client.drive(self._adapter.run_enrichment(enrichment_id, params, pages=pages))
 
     async def get_task(self, task_id: str, *, include_partial: bool = False) -> Run:
         """Look at a task; an expired one comes back EXPIRED (``include_partial``: see the sync twin)."""
@@ -539,7 +587,7 @@ PROVIDER = Provider(
         urls=(URLSetting("base", "databar", "DATABAR_BASE_URL", "https://api.databar.ai"),),
         requires=(("api_key",),),
     ),
-    refs=RefSyntax(kinds=("flow", "waterfall")),
+    refs=RefSyntax(kinds=("flow", "waterfall", "enrichment")),
     namespaces=(Databar, AsyncDatabar),
     runs=RunSupport(
         unknown_start=(
@@ -548,7 +596,9 @@ PROVIDER = Provider(
     ),
     checks=Checks(
         inputs=_declared,
-        no_inputs="Databar publishes declared inputs for flows only (GET /v1/flows/{id}), not for waterfalls",
+        no_inputs=(
+            "Databar publishes declared inputs for flows only (GET /v1/flows/{id}), not for waterfalls or enrichments"
+        ),
         verify=_verify,
         balance=_balance,
         cost=_cost,

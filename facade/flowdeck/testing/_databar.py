@@ -9,6 +9,9 @@ poller accepts and the waterfall page's ``created``; results are kept 24 hours, 
 an ended task is 409. A waterfall run without ``enrichments`` runs the waterfall's default cascade
 (the official SDK's documented behaviour; the published page says the field is required).
 
+An enrichment run (``POST /v1/enrichments/{id}/run`` with ``{"params": {...}}``, the official SDK's
+``run_enrichment``) starts a task like a flow run's, its params echoed as the flow's inputs are.
+
 Bulk runs (``POST /v1/flows/{id}/bulk-run`` with ``{"inputs": [...]}``, ``POST
 /v1/waterfalls/{id}/bulk-run`` with ``{"params": [...]}``) start one task over many inputs. Each input
 has its own duration and fate: it succeeds, fails (``"mock_outcome": "fail"`` or the failure rate) or
@@ -273,6 +276,27 @@ class _DatabarRoutes:
         )
         return json_response({"task_id": run.id, "status": _start_word(run)})
 
+    async def run_enrichment(self, request: Request) -> Response:
+        """POST /v1/enrichments/{enrichment_id}/run."""
+        if denied := self.authorized(request):
+            return denied
+        enrichment_id = request.path_params["enrichment_id"]
+        if not enrichment_id.isdigit():
+            return _validation(["path", "enrichment_id"], "Input should be a valid integer", "int_parsing")
+        body = await json_body(request)
+        if is_invalid(body) or not isinstance(body, dict):
+            return _validation(["body"], "Input should be a valid dictionary", "dict_type")
+        params = body.get("params")
+        if not isinstance(params, dict):
+            return _validation(["body", "params"], "Field required", "missing")
+        pages = (body.get("pagination") or {}).get("pages", 1) if isinstance(body.get("pagination"), dict) else 1
+        if not isinstance(pages, int) or isinstance(pages, bool) or pages < 1:
+            return _validation(["body", "pagination", "pages"], "Input should be a valid integer", "int_type")
+        if refused := self.refuse_without_credits():
+            return refused
+        run = self.state.start(f"enrichment/{enrichment_id}", params, kinds=STATUS_KINDS)
+        return json_response({"task_id": run.id, "status": _start_word(run)})
+
     def start_bulk(self, workflow: str, items: list[Any], record: Any) -> RunRecord:
         """One task over ``items``: each input's duration and fate decided now (seeded)."""
         lo, hi = self.cfg.run_seconds
@@ -430,6 +454,7 @@ def databar_app(state: MockState) -> FaultInjector:
             Route("/v1/waterfalls/{identifier}/bulk-run", routes.run_waterfall_bulk, methods=["POST"]),
             Route("/v1/flows/{flow_id}", routes.get_flow, methods=["GET"]),
             Route("/v1/waterfalls/{identifier}/run", routes.run_waterfall, methods=["POST"]),
+            Route("/v1/enrichments/{enrichment_id}/run", routes.run_enrichment, methods=["POST"]),
             Route("/v1/tasks/{task_id}", routes.get_task, methods=["GET"]),
             Route("/v1/tasks/{task_id}/cancel", routes.cancel_task, methods=["POST"]),
             Route("/v1/user/me", routes.get_user, methods=["GET"]),

@@ -4,6 +4,9 @@ from .bulk_run_flow_in import BulkRunFlowIn
 from .bulk_run_flow_in_inputs_item import BulkRunFlowInInputsItem
 from .bulk_waterfall_request import BulkWaterfallRequest
 from .bulk_waterfall_request_params_item import BulkWaterfallRequestParamsItem
+from .enrichment_pagination import EnrichmentPagination
+from .enrichment_run_request import EnrichmentRunRequest
+from .enrichment_run_request_params import EnrichmentRunRequestParams
 from .error import Error
 from .flow_detail import FlowDetail
 from .flow_detail_config import FlowDetailConfig
@@ -27,6 +30,9 @@ __all__ = (
     "BulkRunFlowInInputsItem",
     "BulkWaterfallRequest",
     "BulkWaterfallRequestParamsItem",
+    "EnrichmentPagination",
+    "EnrichmentRunRequest",
+    "EnrichmentRunRequestParams",
     "Error",
     "FlowDetail",
     "FlowDetailConfig",
