@@ -87,7 +87,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("ref", list(EXPECTED))
-def test_run_lifecycle_sync(ref: str) -> None:
+def test_run_sync(ref: str) -> None:
+    """Each provider's run starts, polls and ends SUCCEEDED with its outputs."""
     inputs, outputs, provider_status = EXPECTED[ref]
     clock = FakeClock()
     with respx.mock(assert_all_called=False) as mock, client(clock) as c:
@@ -99,7 +100,8 @@ def test_run_lifecycle_sync(ref: str) -> None:
 
 
 @pytest.mark.parametrize("ref", list(EXPECTED))
-async def test_run_lifecycle_async(ref: str) -> None:
+async def test_run_async(ref: str) -> None:
+    """Each provider's run ends SUCCEEDED with its outputs on the async client."""
     inputs, outputs, _ = EXPECTED[ref]
     clock = FakeClock()
     with respx.mock(assert_all_called=False) as mock:
@@ -109,7 +111,8 @@ async def test_run_lifecycle_async(ref: str) -> None:
     assert run.status is Status.SUCCEEDED and run.outputs == outputs
 
 
-def test_polling_backs_off_and_reports_transitions() -> None:
+def test_polling_backs_off() -> None:
+    """Polls back off by the policy's intervals and report each status change once."""
     clock, seen = FakeClock(), []
     with (
         respx.mock as mock,
@@ -126,7 +129,8 @@ def test_polling_backs_off_and_reports_transitions() -> None:
     assert seen == [(Status.RUNNING, Status.SUCCEEDED)]
 
 
-def test_wait_deadline_raises_wait_timeout_with_last_run() -> None:
+def test_wait_timeout_carries_last_run() -> None:
+    """A wait past its timeout raises WaitTimeout carrying the run as last seen."""
     clock = FakeClock()
     with respx.mock as mock, client(clock) as c:
         mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
@@ -140,7 +144,8 @@ def test_wait_deadline_raises_wait_timeout_with_last_run() -> None:
 @pytest.mark.parametrize(
     "expired", [httpx.Response(200, json=task("gone")), httpx.Response(410, json={"detail": "expired"})]
 )
-def test_databar_expiry_is_expired_status_both_ways(expired: httpx.Response) -> None:
+def test_databar_expiry(expired: httpx.Response) -> None:
+    """A gone task and a 410 on a poll are both EXPIRED, and RunExpired when raised."""
     with respx.mock as mock, client(FakeClock()) as c:
         mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
         mock.get(f"{DB}/v1/tasks/t-1").mock(return_value=expired)
@@ -150,7 +155,8 @@ def test_databar_expiry_is_expired_status_both_ways(expired: httpx.Response) -> 
             c.wait(c.start("databar:flow/42", {"domain": "x"}))
 
 
-def test_failed_run_raises_run_failed_with_provider_message() -> None:
+def test_run_failed_message() -> None:
+    """A failed run raises RunFailed with the provider's error messages joined."""
     with respx.mock as mock, client(FakeClock()) as c:
         mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
         mock.get(f"{DB}/v1/tasks/t-1").respond(json=task("failed", error=["no such domain", "quota"]))
@@ -159,7 +165,8 @@ def test_failed_run_raises_run_failed_with_provider_message() -> None:
     assert info.value.run.status is Status.FAILED
 
 
-def test_cancel_databar_and_gumloop_and_unsupported_elsewhere() -> None:
+def test_cancel() -> None:
+    """Databar and Gumloop runs cancel; a second cancel conflicts; others refuse."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock_all_lifecycles(mock)
         mock.post(f"{DB}/v1/tasks/t-1/cancel").mock(
@@ -201,7 +208,8 @@ ERRORS = [
 
 
 @pytest.mark.parametrize(("status", "body", "error"), ERRORS)
-def test_error_status_maps_to_typed_error(status: int, body: dict[str, Any], error: type[Exception]) -> None:
+def test_error_status_typed(status: int, body: dict[str, Any], error: type[Exception]) -> None:
+    """Each error status raises its typed ApiError with status, body and request id."""
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
         # cancel_task, not get_task: a 410 on a poll is not an error but an EXPIRED run.
         mock.post(f"{DB}/v1/tasks/t-9/cancel").respond(
@@ -226,10 +234,9 @@ def test_error_status_maps_to_typed_error(status: int, body: dict[str, Any], err
         ("upstream\nconnect error\n", "HTTP 404: upstream connect error"),
     ],
 )  # fmt: skip
-def test_an_error_body_that_is_not_json_is_one_line_and_an_html_page_points_at_the_base_url(
-    text: str, expected: str
-) -> None:
-    # A wrong base URL lands on some web server: its page printed as is took a dozen lines of a terminal.
+def test_non_json_error_body(text: str, expected: str) -> None:
+    """A non-JSON error body is one line; an HTML page points at the base URL."""
+    # A wrong base URL lands on some web server, whose page printed as is would fill a terminal.
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
         mock.post(f"{DB}/v1/tasks/t-9/cancel").respond(404, text=text)
         with pytest.raises(flowdeck.NotFoundError) as info:
@@ -238,7 +245,8 @@ def test_an_error_body_that_is_not_json_is_one_line_and_an_html_page_points_at_t
     assert info.value.body == text  # the raw body stays whole on the error
 
 
-def test_idempotent_calls_retry_transport_errors_429_and_5xx() -> None:
+def test_reads_retry() -> None:
+    """Reads retry connect errors, timeouts, 429 and 5xx until they succeed."""
     with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
         route = mock.get(f"{DB}/v1/tasks/t-1").mock(
             side_effect=[
@@ -252,7 +260,8 @@ def test_idempotent_calls_retry_transport_errors_429_and_5xx() -> None:
     assert route.call_count == 4
 
 
-def test_retries_are_configurable_per_call_with_options() -> None:
+def test_retries_per_call() -> None:
+    """with_options(max_retries=...) sets the retries of one call."""
     with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
         route = mock.get(f"{DB}/v1/tasks/t-1").respond(503)
         with pytest.raises(flowdeck.ServerError):
@@ -274,7 +283,8 @@ def test_retries_are_configurable_per_call_with_options() -> None:
         (httpx.Response(502), False),
     ],
 )
-def test_a_start_is_never_sent_twice_unless_it_certainly_did_not_start(failure: Any, retried: bool) -> None:
+def test_start_never_sent_twice(failure: Any, retried: bool) -> None:
+    """A start is retried only when it certainly did not start; else StartOutcomeUnknown."""
     with respx.mock as mock, client(FakeClock(), max_retries=3) as c:
         route = mock.post(f"{DB}/v1/flows/42/run").mock(
             side_effect=[failure, httpx.Response(200, json=task("processing"))]
@@ -289,7 +299,8 @@ def test_a_start_is_never_sent_twice_unless_it_certainly_did_not_start(failure: 
             assert info.value.workflow == "databar:flow/42" and "may have started" in str(info.value)
 
 
-def test_retry_after_is_honoured_while_polling() -> None:
+def test_retry_after_while_polling() -> None:
+    """A 429's Retry-After sets the wait before the next poll."""
     clock = FakeClock()
     with respx.mock as mock, client(clock, max_retries=0) as c:
         mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
@@ -300,7 +311,8 @@ def test_retry_after_is_honoured_while_polling() -> None:
     assert clock.sleeps == [0.5, 7.0]
 
 
-def test_unknown_status_is_surfaced_not_polled_forever() -> None:
+def test_unknown_status() -> None:
+    """An unknown status word raises UnknownStatusError after one poll."""
     with respx.mock as mock, client(FakeClock()) as c:
         mock.post(f"{DB}/v1/flows/42/run").respond(json=task("processing"))
         route = mock.get(f"{DB}/v1/tasks/t-1").respond(json=task("teleported"))
@@ -321,7 +333,8 @@ def test_unknown_status_is_surfaced_not_polled_forever() -> None:
         httpx.Response(201, json=task("processing")),
     ],
 )
-def test_responses_that_break_the_contract_raise_contract_error_with_raw_body(response: httpx.Response) -> None:
+def test_contract_error_raw_body(response: httpx.Response) -> None:
+    """An answer that breaks the contract raises ContractError with the raw body."""
     with respx.mock as mock, client(FakeClock()) as c:
         mock.get(f"{DB}/v1/tasks/t-1").mock(return_value=response)
         with pytest.raises(flowdeck.ContractError) as info:
@@ -329,7 +342,8 @@ def test_responses_that_break_the_contract_raise_contract_error_with_raw_body(re
     assert info.value.body == response.content and info.value.operation == "get_task"
 
 
-def test_missing_credential_is_reported_at_first_use_naming_the_variable() -> None:
+def test_missing_credential() -> None:
+    """A missing credential fails at first use, naming its environment variable."""
     c = client(FakeClock(), env={})  # constructing needs no credentials
     with pytest.raises(flowdeck.MissingCredentialError, match="DATABAR_API_KEY"):
         c.start("databar:flow/1", {})
@@ -339,7 +353,8 @@ def test_missing_credential_is_reported_at_first_use_naming_the_variable() -> No
         c.superai.get_execution(EXEC_UUID)
 
 
-def test_environment_base_url_override_and_explicit_arguments_win() -> None:
+def test_base_url_and_explicit_key() -> None:
+    """The base URL comes from the environment; an explicit credential wins over it."""
     env = {**ENV, "DATABAR_BASE_URL": "http://127.0.0.1:9/"}
     with respx.mock as mock, flowdeck.Client(env=env, databar_api_key="explicit-key") as c:
         route = mock.get("http://127.0.0.1:9/v1/tasks/t-1").respond(json=task("processing"))
@@ -347,7 +362,8 @@ def test_environment_base_url_override_and_explicit_arguments_win() -> None:
     assert route.calls.last.request.headers["x-apikey"] == "explicit-key"
 
 
-def test_credentials_are_refused_over_plain_http_to_non_loopback_hosts() -> None:
+def test_plain_http_refused() -> None:
+    """Credentials go over plain HTTP only to loopback, unless allow_insecure_http."""
     c = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": "http://api.databar.ai"})
     with pytest.raises(flowdeck.InsecureTransportError, match=r"http://api\.databar\.ai"):
         c.databar.get_task("t-1")
@@ -355,7 +371,8 @@ def test_credentials_are_refused_over_plain_http_to_non_loopback_hosts() -> None
     assert allowed.adapter("databar")
 
 
-def test_auth_headers_per_provider() -> None:
+def test_auth_headers() -> None:
+    """Each provider gets its credentials in its own headers."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock_all_lifecycles(mock)
         for ref, (inputs, _, _) in EXPECTED.items():
@@ -369,7 +386,8 @@ def test_auth_headers_per_provider() -> None:
     assert sent[f"{SU}/flow-executions"]["authorization"] == "Bearer jwt-1"
 
 
-def test_superai_logs_in_again_once_on_401_and_uses_the_refresh_token() -> None:
+def test_superai_relogin_on_401() -> None:
+    """SuperAI logs in again once on a 401, with the refresh token."""
     with respx.mock as mock, client(FakeClock()) as c:
         _, token = superai_login(mock)
         token.mock(
@@ -390,7 +408,9 @@ def test_superai_logs_in_again_once_on_401_and_uses_the_refresh_token() -> None:
     assert "grant_type=refresh_token" in str(token.calls[1].request.url)
 
 
-def test_superai_pagination_reexecute_and_task_outputs() -> None:
+def test_superai_pages_and_reexecute() -> None:
+    """SuperAI lists every page, re-executes a run and reads its task outputs."""
+
     def page(request: httpx.Request) -> httpx.Response:
         n = int(request.url.params["page"])
         return httpx.Response(200, json=[exec_body("completed")] * (2 if n < 3 else 1))
@@ -424,7 +444,8 @@ def test_superai_pagination_reexecute_and_task_outputs() -> None:
         ("superai:not-a-uuid", "must be a UUID"),
     ],
 )
-def test_bad_references_fail_before_any_request(ref: str, message: str) -> None:
+def test_bad_reference(ref: str, message: str) -> None:
+    """A malformed workflow reference raises InvalidRequestError before any request."""
     with respx.mock(assert_all_mocked=True) as mock, client(FakeClock()) as c:
         with pytest.raises(flowdeck.InvalidRequestError, match=message):
             c.start(ref, {})
@@ -440,14 +461,16 @@ def test_bad_references_fail_before_any_request(ref: str, message: str) -> None:
         ({"d": "x" * 1_100_000}, "the limit is"),
     ],
 )
-def test_bad_inputs_fail_before_any_request(inputs: Any, message: str) -> None:
+def test_bad_inputs(inputs: Any, message: str) -> None:
+    """Malformed inputs raise InvalidRequestError before any request."""
     with respx.mock(assert_all_mocked=True) as mock, client(FakeClock()) as c:
         with pytest.raises(flowdeck.InvalidRequestError, match=message):
             c.start("databar:flow/1", inputs)
         assert mock.calls.call_count == 0
 
 
-def test_ids_with_path_characters_cannot_change_the_path() -> None:
+def test_id_cannot_change_path() -> None:
+    """An id with path characters is sent escaped as one path segment."""
     with respx.mock as mock, client(FakeClock()) as c:
         route = mock.get(url__regex=rf"{DB}/v1/tasks/[^/?]+(\?|$)").respond(json=task("processing"))
         c.databar.get_task("a/../../admin?x=1#frag")
@@ -455,7 +478,8 @@ def test_ids_with_path_characters_cannot_change_the_path() -> None:
     assert route.calls.last.request.url.raw_path.startswith(b"/v1/tasks/a%2F..%2F..%2Fadmin%3Fx%3D1%23frag?")
 
 
-def test_credentials_never_appear_in_reprs_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """No credential appears in a repr, an error message or a log record."""
     caplog.set_level(logging.DEBUG, logger="flowdeck")
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock_all_lifecycles(mock)
@@ -473,7 +497,8 @@ def test_credentials_never_appear_in_reprs_errors_or_logs(caplog: pytest.LogCapt
         assert not any(secret in t for t in texts), secret
 
 
-def test_wait_many_and_as_completed_poll_all_runs_under_one_scheduler() -> None:
+def test_wait_many_one_scheduler() -> None:
+    """wait_many and as_completed poll all runs together, yielding in order of completion."""
     clock = FakeClock()
     with respx.mock as mock, client(clock) as c:
         counts: dict[str, int] = {}
@@ -491,7 +516,8 @@ def test_wait_many_and_as_completed_poll_all_runs_under_one_scheduler() -> None:
         assert [r.status for r in c.wait_many(runs)] == [Status.SUCCEEDED] * 3
 
 
-async def test_async_wait_many_and_errors() -> None:
+async def test_async_wait_many() -> None:
+    """The async wait_many waits for all runs, and a failed start raises its typed error."""
     clock = FakeClock()
     with respx.mock as mock:
         mock.post(f"{DB}/v1/flows/42/run").mock(
@@ -511,7 +537,8 @@ async def test_async_wait_many_and_errors() -> None:
     assert [r.outputs for r in done] == [f"t-{i}" for i in range(20)]
 
 
-def test_superai_token_expiry_follows_the_client_clock() -> None:
+def test_superai_token_expiry() -> None:
+    """A SuperAI token is renewed a margin before it expires on the client's clock."""
     clock = FakeClock()
     with respx.mock as mock, client(clock) as c:
         _, token = superai_login(mock)  # expires_in 3600; flowdeck refreshes 60 s early
@@ -525,7 +552,8 @@ def test_superai_token_expiry_follows_the_client_clock() -> None:
         assert token.call_count == 2  # past expiry minus the margin: logged in again before the call
 
 
-async def test_concurrent_superai_calls_share_one_login(served_mocks: MockProviders) -> None:
+async def test_superai_one_login(served_mocks: MockProviders) -> None:
+    """Concurrent SuperAI starts share one login."""
     # Rows of a batch start together: one of them logs in, the others wait for its token.
     state = served_mocks.states["superai"]
     before = state.calls["get_token"]
@@ -542,7 +570,8 @@ def _gumloop_runs(c: flowdeck.Client, n: int) -> list[flowdeck.Run]:
     return [c.start("gumloop:digest", {"topic": str(i)}) for i in range(n)]
 
 
-def test_one_failed_wait_keeps_every_other_run_and_names_the_failed_one(served_mocks: MockProviders) -> None:
+def test_wait_many_one_failure(served_mocks: MockProviders) -> None:
+    """One failed wait keeps every other run, in order, and names the failed one."""
     import attrs
 
     with flowdeck.Client(env=served_mocks.env) as c:
@@ -566,7 +595,8 @@ def test_one_failed_wait_keeps_every_other_run_and_names_the_failed_one(served_m
         assert error.__cause__ is error.failures[0][1]
 
 
-async def test_async_one_failed_wait_keeps_every_other_run(served_mocks: MockProviders) -> None:
+async def test_async_wait_many_one_failure(served_mocks: MockProviders) -> None:
+    """On the async client, one failed wait keeps every other run and names it."""
     import attrs
 
     async with flowdeck.AsyncClient(env=served_mocks.env) as c:
@@ -584,7 +614,8 @@ async def test_async_one_failed_wait_keeps_every_other_run(served_mocks: MockPro
         assert [run.id for run, _ in error.failures] == ["gone-0"] and "gumloop run gone-0: " in str(error)
 
 
-def test_a_run_that_has_ended_never_times_out(served_mocks: MockProviders) -> None:
+def test_ended_run_never_times_out(served_mocks: MockProviders) -> None:
+    """A run that has ended is returned even with a timeout of zero."""
     with flowdeck.Client(env=served_mocks.env) as c:
         runs = _gumloop_runs(c, 3)  # snapshots taken at the start: PENDING, though the mock ends them at once
         assert {r.status for r in runs} == {Status.PENDING}
@@ -593,14 +624,16 @@ def test_a_run_that_has_ended_never_times_out(served_mocks: MockProviders) -> No
         assert c.wait(runs[0], timeout=0).status is Status.SUCCEEDED
 
 
-async def test_async_a_run_that_has_ended_never_times_out(served_mocks: MockProviders) -> None:
+async def test_async_ended_never_times_out(served_mocks: MockProviders) -> None:
+    """On the async client, a run that has ended is returned at a timeout of zero."""
     async with flowdeck.AsyncClient(env=served_mocks.env) as c:
         runs = [await c.start("gumloop:digest", {"topic": str(i)}) for i in range(3)]
         assert [r.status for r in await c.wait_many(runs, timeout=0)] == [Status.SUCCEEDED] * 3
         assert (await c.wait(runs[0], timeout=0)).status is Status.SUCCEEDED
 
 
-def test_at_a_deadline_already_passed_each_run_is_polled_once_and_returned_as_seen() -> None:
+def test_passed_deadline_polls_once() -> None:
+    """At a deadline already passed each run is polled once and returned as seen."""
     clock = FakeClock()
     with respx.mock as mock, client(clock) as c:
         polls = mock.get(url__regex=rf"{DB}/v1/tasks/(?P<tid>\w+)\?").mock(
@@ -614,7 +647,8 @@ def test_at_a_deadline_already_passed_each_run_is_polled_once_and_returned_as_se
         assert polls.call_count == 5 and clock.sleeps == [0.0]
 
 
-def test_a_failed_run_is_shown_as_flowdeck_runfailed_naming_its_workflow_once() -> None:
+def test_run_failed_shown_once() -> None:
+    """A failed run shows as flowdeck.RunFailed, naming its workflow once."""
     import traceback
 
     from flowdeck.testing import MockConfig
