@@ -104,11 +104,13 @@ def _edit(path: Path, old: str, new: str) -> None:
 # --- raw pages and their provenance ---------------------------------------------------------------
 
 
-def test_raw_hashes_match_manifest() -> None:
+def test_raw_hashes() -> None:
+    """The raw pages hash to what the manifest records."""
     check_hashes(SPECS)
 
 
-def test_hash_check_names_the_changed_file(project_copy: Path) -> None:
+def test_hash_check_names_file(project_copy: Path) -> None:
+    """A changed page fails the hash check by name; recording rewrites the manifest in place."""
     page = project_copy / "specs/raw/gumloop-start-pipeline.md"
     page.write_bytes(page.read_bytes() + b"\n")
     with pytest.raises(HashMismatchError, match=r"gumloop-start-pipeline\.md"):
@@ -121,29 +123,33 @@ def test_hash_check_names_the_changed_file(project_copy: Path) -> None:
 
 
 @pytest.mark.parametrize("module", sorted(p.stem for p in (SPECS / "specpipe").glob("_*.py")))
-def test_specpipe_docstring_examples_run(module: str) -> None:
+def test_specpipe_doctests(module: str) -> None:
+    """Every specpipe module's docstring examples run."""
     failures, _ = doctest.testmod(importlib.import_module(f"specpipe.{module}"), optionflags=doctest.ELLIPSIS)
     assert failures == 0
 
 
-def test_the_manifest_claims_no_retrieval_date_it_does_not_know() -> None:
+def test_manifest_retrieval_dates() -> None:
+    """The manifest gives a retrieval date only for pages a command fetched."""
     for name, entry in load_manifest(SPECS)["raw"].items():
         assert entry["obtained"] in ("vendored", "spec-update", "spec-watch"), name
         if entry["obtained"] == "vendored":
-            # copied in by hand when flowdeck started: the day it was fetched was never recorded
+            # copied in by hand: the day it was fetched is not known
             assert entry["retrieved"] is None and datetime.date.fromisoformat(entry["vendored"]), name
         else:
             assert datetime.date.fromisoformat(entry["retrieved"]) <= datetime.date.today(), name
 
 
 @pytest.mark.parametrize("name", [n for n, e in load_manifest(SPECS)["raw"].items() if e["extract"] != "none"])
-def test_every_published_page_yields_one_openapi_document(name: str) -> None:
+def test_page_yields_one_document(name: str) -> None:
+    """Every published page yields one OpenAPI document with paths."""
     doc = extract_openapi((SPECS / "raw" / name).read_text(encoding="utf-8"), name=name)
     assert doc["openapi"].startswith("3.")
     assert doc["paths"]
 
 
-def test_extract_rejects_pages_without_or_with_two_documents() -> None:
+def test_extract_needs_one_document() -> None:
+    """A page with no OpenAPI document, or with two, is refused."""
     with pytest.raises(ExtractError, match="found 0"):
         extract_openapi("# prose only\n```bash\ncurl x\n```\n")
     block = '```json\n{"openapi": "3.1.0"}\n```\n'
@@ -151,12 +157,14 @@ def test_extract_rejects_pages_without_or_with_two_documents() -> None:
         extract_openapi(block + block)
 
 
-def test_extract_handles_four_backtick_yaml_fences_containing_three() -> None:
+def test_extract_four_backtick_fence() -> None:
+    """A four-backtick fence holding a three-backtick one extracts whole."""
     page = "````yaml X\nopenapi: 3.1.0\ninfo:\n  description: |\n    ```\n    inner\n    ```\n````\n"
     assert extract_openapi(page)["info"]["description"].startswith("```")
 
 
-def test_merge_keeps_identical_components_and_rejects_conflicts() -> None:
+def test_merge_components() -> None:
+    """Merging keeps identical components and refuses conflicting ones."""
     schema = {"type": "object"}
     a = {"paths": {"/a": {"get": {"operationId": "a"}}}, "components": {"schemas": {"E": schema}}}
     b = {"paths": {"/b": {"get": {"operationId": "b"}}}, "components": {"schemas": {"E": schema}}}
@@ -170,7 +178,8 @@ def test_merge_keeps_identical_components_and_rejects_conflicts() -> None:
 # --- overlays ------------------------------------------------------------------------------------
 
 
-def test_overlay_update_merges_objects_appends_arrays_replaces_scalars() -> None:
+def test_overlay_update() -> None:
+    """An overlay update merges objects, appends to arrays and replaces scalars."""
     doc: dict[str, Any] = {"info": {"title": "A", "x": {"k": 1}}, "tags": [{"name": "a"}]}
     out = apply_overlay(
         doc,
@@ -184,7 +193,8 @@ def test_overlay_update_merges_objects_appends_arrays_replaces_scalars() -> None
     assert doc["info"]["title"] == "A"  # the input is not mutated
 
 
-def test_overlay_remove_with_rfc9535_filter_and_root_update() -> None:
+def test_overlay_remove_filter() -> None:
+    """An overlay removes by an RFC 9535 filter and updates the root."""
     doc: dict[str, Any] = {
         "paths": {
             "/a": {"post": {"parameters": [{"name": "x-apikey", "in": "header"}, {"name": "id", "in": "path"}]}},
@@ -204,7 +214,8 @@ def test_overlay_remove_with_rfc9535_filter_and_root_update() -> None:
     assert out["security"] == [{"k": []}]  # an update appends to the published empty list
 
 
-def test_stale_overlay_target_is_an_error_listing_every_stale_action() -> None:
+def test_stale_overlay_targets() -> None:
+    """Targets matching nothing raise StaleOverlayError listing every stale action."""
     overlay: dict[str, Any] = _overlay(
         {"target": "$.info", "update": {"title": "ok"}},
         {"target": "$.paths['/gone'].get", "update": {"operationId": "x"}, "description": "renamed op"},
@@ -228,12 +239,14 @@ def test_stale_overlay_target_is_an_error_listing_every_stale_action() -> None:
         (_overlay({"target": "$", "update": {"info": {"x-flowdeck-added": True}}}), "marks operations only"),
     ],
 )
-def test_invalid_overlays_are_rejected(overlay: dict[str, Any], message: str) -> None:
+def test_invalid_overlay(overlay: dict[str, Any], message: str) -> None:
+    """A malformed overlay raises OverlayError saying what is wrong."""
     with pytest.raises(OverlayError, match=message):
         apply_overlay({"a": 1}, overlay)
 
 
-def test_provider_spec_change_makes_the_overlay_fail_loudly(project_copy: Path) -> None:
+def test_spec_change_stales_overlay(project_copy: Path) -> None:
+    """A moved path on a provider's page makes the overlay fail, naming the path."""
     page = project_copy / "specs/raw/databar-run-flow.md"
     page.write_text(page.read_text().replace("/v1/flows/{flow_id}/run", "/v2/flows/{flow_id}/run"))
     with pytest.raises(StaleOverlayError, match=r"/v1/flows/\{flow_id\}/run"):
@@ -256,9 +269,8 @@ def _added_operations() -> list[tuple[str, str, str, str]]:
 
 
 @pytest.mark.parametrize(("provider", "page", "method", "path"), _added_operations())
-def test_an_operation_the_provider_now_publishes_names_the_overlay_action_to_delete(
-    project_copy: Path, provider: str, page: str, method: str, path: str
-) -> None:
+def test_published_op_names_action(project_copy: Path, provider: str, page: str, method: str, path: str) -> None:
+    """An operation the provider now publishes names the overlay action to delete."""
     params = "".join(
         f"        - {{name: {name}, in: path, required: true, schema: {{type: string}}}}\n"
         for name in re.findall(r"\{([^}]+)\}", path)
@@ -277,14 +289,16 @@ def test_an_operation_the_provider_now_publishes_names_the_overlay_action_to_del
     assert len(message.splitlines()) == 1
 
 
-def test_a_collision_is_seen_through_renamed_path_parameters() -> None:
+def test_collision_renamed_params() -> None:
+    """An added operation collides with a published one whose path parameters differ."""
     doc = {"paths": {"/v1/tasks/{id}": {"get": {"operationId": "theirs"}}}}
     added = {"/v1/tasks/{task_id}": {"get": {"operationId": "ours", "x-flowdeck-added": "docs page"}}}
     with pytest.raises(OverlayCollisionError, match=r"GET /v1/tasks/\{task_id\}.*GET /v1/tasks/\{id\}"):
         apply_overlay(doc, _overlay({"target": "$.paths", "update": added}), name="x.overlay.yaml")
 
 
-def test_every_operation_an_overlay_adds_must_be_marked(project_copy: Path) -> None:
+def test_added_op_must_be_marked(project_copy: Path) -> None:
+    """An operation an overlay adds without x-flowdeck-added fails the build."""
     _append_action(
         project_copy / "specs/overlays/gumloop.overlay.yaml",
         "  - target: $.paths\n    update:\n      /unmarked:\n        get:\n          operationId: unmarked\n"
@@ -294,7 +308,8 @@ def test_every_operation_an_overlay_adds_must_be_marked(project_copy: Path) -> N
         build_provider(project_copy / "specs", "gumloop")
 
 
-def test_operations_added_by_overlays_are_exactly_the_marked_ones() -> None:
+def test_marked_ops_are_the_added() -> None:
+    """The marked operations are exactly those the providers do not publish."""
     for provider, doc in build_all(SPECS).items():
         entry = load_manifest(SPECS)["providers"][provider]
         if "authored" in entry:
@@ -318,9 +333,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return err
 
 
-def test_a_dangling_ref_in_a_raw_page_is_one_line_naming_file_and_pointer(
-    project_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_dangling_ref_in_page(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dangling $ref in a raw page is one line naming the file and pointer."""
     page = project_copy / "specs/raw/databar-run-flow.md"
     _edit(page, "$ref: '#/components/schemas/RunFlowIn'", "$ref: '#/components/schemas/RunFlowInput'")
     record_hashes(project_copy / "specs")
@@ -329,7 +343,8 @@ def test_a_dangling_ref_in_a_raw_page_is_one_line_naming_file_and_pointer(
     assert "/paths/~1v1~1flows~1{flow_id}~1run/post/requestBody/content/application~1json/schema" in err
 
 
-def test_a_dangling_ref_left_by_an_overlay_names_the_overlay(project_copy: Path) -> None:
+def test_dangling_ref_by_overlay(project_copy: Path) -> None:
+    """A dangling $ref left by an overlay names the overlay."""
     _append_action(
         project_copy / "specs/overlays/databar.overlay.yaml",
         "  - target: $.paths['/v1/flows/{flow_id}/run'].post\n"
@@ -359,9 +374,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return attempts
 
 
-def test_a_remote_ref_is_refused_without_touching_the_network(
-    project_copy: Path, capsys: pytest.CaptureFixture[str], no_network: list[Any]
-) -> None:
+def test_remote_ref_refused(project_copy: Path, capsys: pytest.CaptureFixture[str], no_network: list[Any]) -> None:
+    """A remote $ref is refused in one line without touching the network."""
     page = project_copy / "specs/raw/databar-run-flow.md"
     _edit(page, "$ref: '#/components/schemas/RunFlowIn'", "$ref: 'https://schemas.example.com/run.yaml#/RunFlowIn'")
     record_hashes(project_copy / "specs")
@@ -371,7 +385,8 @@ def test_a_remote_ref_is_refused_without_touching_the_network(
 
 
 @pytest.mark.parametrize("ref", ["https://schemas.example.com/s.yaml#/X", "file:///etc/hostname#/X", "other.yaml#/X"])
-def test_the_validator_itself_is_never_allowed_to_fetch(no_network: list[Any], ref: str) -> None:
+def test_validator_never_fetches(no_network: list[Any], ref: str) -> None:
+    """The validator refuses remote, file and relative references without fetching."""
     # openapi-spec-validator hands unknown references to requests/urllib; ours refuses them all.
     doc = {
         "openapi": "3.1.0",
@@ -384,7 +399,8 @@ def test_the_validator_itself_is_never_allowed_to_fetch(no_network: list[Any], r
     assert no_network == [] and len(str(info.value).splitlines()) == 1
 
 
-def test_security_requirements_must_name_declared_schemes(project_copy: Path) -> None:
+def test_security_declared_schemes(project_copy: Path) -> None:
+    """A security requirement naming an undeclared scheme fails the build."""
     _append_action(
         project_copy / "specs/overlays/gumloop.overlay.yaml",
         "  - target: $.paths['/start_pipeline'].post\n    update: {security: [{sessionCookie: []}]}\n",
@@ -395,7 +411,8 @@ def test_security_requirements_must_name_declared_schemes(project_copy: Path) ->
         build_provider(project_copy / "specs", "gumloop")
 
 
-def test_a_ref_with_siblings_in_a_30_document_is_refused(project_copy: Path) -> None:
+def test_ref_siblings_in_30(project_copy: Path) -> None:
+    """A $ref with sibling keys in an OpenAPI 3.0 document fails the build."""
     # Gumloop's page is OpenAPI 3.0, where keys beside a $ref are ignored: a $ref merged onto a
     # published response would silently hide its description (and anything else beside it).
     _append_action(
@@ -412,14 +429,16 @@ def test_a_ref_with_siblings_in_a_30_document_is_refused(project_copy: Path) -> 
 # --- normalized specs and generated clients -----------------------------------------------------
 
 
-def test_committed_normalized_specs_are_what_the_pipeline_builds() -> None:
+def test_normalized_specs_current() -> None:
+    """The committed normalized specs are what the pipeline builds."""
     for provider, doc in build_all(SPECS).items():
         assert (SPECS / "normalized" / f"{provider}.yaml").read_text(encoding="utf-8") == dump(doc), provider
 
 
-def test_no_two_error_statuses_of_an_operation_share_their_own_description() -> None:
+def test_error_descriptions_distinct() -> None:
+    """No two error statuses of an operation share a description of their own."""
     # A reader (and every doc tool) tells an operation's errors apart by the descriptions written
-    # for it; Databar's waterfall page copied "Forbidden access" from 403 to 406. (A shared error
+    # for it; Databar's waterfall page repeats 403's "Forbidden access" on 406. (A shared error
     # response from components, referenced as is, describes no status in particular.)
     for provider, doc in build_all(SPECS).items():
         for path, item in doc["paths"].items():
@@ -460,7 +479,8 @@ EXPECTED_OPERATIONS = {
 
 
 @pytest.mark.parametrize(("provider", "op"), [(p, o) for p, ops in EXPECTED_OPERATIONS.items() for o in ops])
-def test_generated_operation_exists_with_typed_success_response(provider: str, op: str) -> None:
+def test_generated_op_typed(provider: str, op: str) -> None:
+    """Each generated operation has sync and async calls returning typed models."""
     module = importlib.import_module(f"flowdeck_generated.{provider}.api.{op}")
     for fn in ("sync_detailed", "asyncio_detailed"):
         assert callable(getattr(module, fn))
@@ -469,7 +489,8 @@ def test_generated_operation_exists_with_typed_success_response(provider: str, o
     assert "Any" not in annotation or (provider == "superai" and op.endswith("reexecute_flow_execution")), annotation
 
 
-def test_every_operation_of_every_spec_was_generated() -> None:
+def test_every_operation_generated() -> None:
+    """Every operation of every spec has a generated client."""
     for provider, doc in build_all(SPECS).items():
         op_ids = {op["operationId"] for item in doc["paths"].values() for op in item.values() if isinstance(op, dict)}
         generated = {o.split(".")[1] for o in EXPECTED_OPERATIONS[provider]}
@@ -477,8 +498,8 @@ def test_every_operation_of_every_spec_was_generated() -> None:
 
 
 @pytest.mark.slow
-def test_drift_check_passes_on_the_repo_and_fails_on_a_hand_edit(project_copy: Path) -> None:
-    """One regeneration proves both: the hand-edited file is the only difference from the repo's clients."""
+def test_drift_check(project_copy: Path) -> None:
+    """The drift check names a hand-edited generated file and nothing else."""
     specs = project_copy / "specs"
     normalized = {p: specs / "normalized" / f"{p}.yaml" for p in load_manifest(specs)["providers"]}
     edited = project_copy / "generated/flowdeck_generated/gumloop/models/pipeline_run.py"
@@ -488,7 +509,8 @@ def test_drift_check_passes_on_the_repo_and_fails_on_a_hand_edit(project_copy: P
     assert str(caught.value).splitlines()[1:] == ["  changed: gumloop/models/pipeline_run.py"]
 
 
-def test_mutate_enumerates_every_overlay_action_from_the_files() -> None:
+def test_mutate_enumerates_actions() -> None:
+    """make mutate enumerates every overlay action of every overlay file."""
     found = mutants(SPECS)
     for path in (SPECS / "overlays").glob("*.yaml"):
         actions = yaml.safe_load(path.read_text())["actions"]
@@ -786,13 +808,13 @@ def _classify(edit: Edit) -> list[tuple[str, str, str, str]]:
 
 
 @pytest.mark.parametrize(("case", "edit", "expected"), CORPUS, ids=[c[0] for c in CORPUS])
-def test_the_report_classifies_each_change_of_the_corpus(
-    case: str, edit: Edit, expected: list[tuple[str, str, str, str]]
-) -> None:
+def test_report_classifies(case: str, edit: Edit, expected: list[tuple[str, str, str, str]]) -> None:
+    """The change report classifies each change of the corpus as expected."""
     assert _classify(edit) == sorted(expected)
 
 
-def test_recursive_schemas_are_compared_once() -> None:
+def test_recursive_schemas() -> None:
+    """A recursive schema is compared once, without recursing forever."""
     node = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
     old: dict[str, Any] = {
         "components": {"schemas": {"Node": node}},
@@ -815,7 +837,8 @@ def test_recursive_schemas_are_compared_once() -> None:
     assert [(c.level, c.path) for c in changes] == [("info", "responses.200.body.name")]
 
 
-def test_report_command_prints_json_and_exits_1_on_breaking(tmp_path: Path) -> None:
+def test_report_json_exit_1(tmp_path: Path) -> None:
+    """specpipe report --json prints the rows and exits 1 on a breaking change."""
     old, new, same = tmp_path / "old.yaml", tmp_path / "new.json", tmp_path / "same.json"
     old.write_text(yaml.safe_dump(BASE))
     changed = copy.deepcopy(BASE)
@@ -833,14 +856,16 @@ def test_report_command_prints_json_and_exits_1_on_breaking(tmp_path: Path) -> N
     assert proc.returncode == 0 and "no API changes" in proc.stdout
 
 
-def test_report_reads_vendored_pages_too(capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_reads_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    """specpipe report reads a vendored Markdown page as a spec."""
     page = str(SPECS / "raw" / "gumloop-start-pipeline.md")
     assert run(["report", page, str(SPECS / "normalized" / "gumloop.yaml")]) == 1
     out = capsys.readouterr().out
     assert "| **breaking** | `POST /start_pipeline` | `security` | now also requires userKey |" in out
 
 
-def test_specpipe_without_its_dependencies_says_so_in_one_line() -> None:
+def test_missing_dependencies() -> None:
+    """specpipe without its dependencies says so in one line, naming the extra."""
     code = "import sys; sys.modules['yaml'] = None; from specpipe.__main__ import main; sys.exit(main(['build']))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)  # noqa: S603
     assert proc.returncode == 1
@@ -889,15 +914,17 @@ def _add_required_country(root: Path) -> None:
     _edit(page, "      required:\n        - params\n", "      required:\n        - params\n        - country\n")
 
 
-def test_update_with_nothing_changed_does_nothing(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_unchanged(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An update with nothing changed touches nothing."""
     before = _snapshot(full_copy)
     assert run(["--root", str(full_copy), "update"]) == 0
     assert "nothing to update" in capsys.readouterr().out and _snapshot(full_copy) == before
 
 
-def test_update_refuses_breaking_changes_and_touches_nothing(
+def test_update_refuses_breaking(
     full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An update refuses a breaking change, reports it and touches nothing."""
     monkeypatch.delenv("ACCEPT_BREAKING", raising=False)
     _add_required_country(full_copy)
     before = _snapshot(full_copy)
@@ -911,7 +938,8 @@ def test_update_refuses_breaking_changes_and_touches_nothing(
     assert changed_pages(full_copy / "specs") == ["databar-run-waterfall.md"]
 
 
-def test_a_failed_build_leaves_the_manifest_untouched(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_build_keeps_manifest(full_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed build during an update leaves the manifest untouched."""
     _edit(
         full_copy / WATERFALL,
         "/v1/waterfalls/{waterfall_identifier}/run:",
@@ -924,9 +952,10 @@ def test_a_failed_build_leaves_the_manifest_untouched(full_copy: Path, capsys: p
 
 
 @pytest.mark.slow
-def test_update_is_recorded_only_after_the_facade_type_checks_against_the_new_clients(
+def test_update_needs_type_check(
     full_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An update is recorded only once the facade type-checks against the new clients."""
     monkeypatch.delenv("ACCEPT_BREAKING", raising=False)
     # 1. Renaming the flow body's `inputs` is not breaking on the wire (a removed request property is
     # a warning), but the facade builds RunFlowIn(inputs=...): mypy must stop the update.
@@ -961,13 +990,8 @@ def test_update_is_recorded_only_after_the_facade_type_checks_against_the_new_cl
     assert (full_copy / "specs/reports/2026-12-01-databar.md").exists()
 
 
-def test_the_facade_is_type_checked_against_each_generated_signature(full_copy: Path) -> None:
-    """Adapters store a generated call for later; bind() keeps its arguments visible to mypy.
-
-    A page typing Databar's flow id as an integer (as the published one does) regenerates run_flow
-    and get_flow with ``flow_id: int``; a renamed query parameter renames a keyword. Both must fail
-    the type check at the adapter line that calls them.
-    """
+def test_adapters_type_checked(full_copy: Path) -> None:
+    """A changed generated signature fails the type check at the adapter line."""
     for op in ("run_flow", "get_flow"):
         path = full_copy / f"generated/flowdeck_generated/databar/api/flows/{op}.py"
         _edit(path, "def _get_kwargs(\n    flow_id: str,", "def _get_kwargs(\n    flow_id: int,")
@@ -1045,9 +1069,10 @@ def _watch(root: Path, base: str, out: Path, *extra: str) -> int:
 
 
 @pytest.mark.slow
-def test_watch_unchanged_pages_even_reformatted_exit_0(
+def test_watch_unchanged_exit_0(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """spec-watch exits 0 for unchanged pages, even reformatted ones, writing no report."""
     base, pages = docs_site
     key = _served(pages, "/run-flow.md")
     text = pages[key].decode()
@@ -1059,9 +1084,10 @@ def test_watch_unchanged_pages_even_reformatted_exit_0(
 
 
 @pytest.mark.slow
-def test_watch_reports_a_compatible_change_exit_3(
+def test_watch_compatible_exit_3(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """spec-watch reports a compatible change and exits 3, writing no page."""
     base, pages = docs_site
     key = _served(pages, "/start-automation.md")
     pages[key] = pages[key].replace(
@@ -1075,9 +1101,10 @@ def test_watch_reports_a_compatible_change_exit_3(
 
 
 @pytest.mark.slow
-def test_watch_reports_a_breaking_change_exit_1(
+def test_watch_breaking_exit_1(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """spec-watch reports a breaking change and exits 1."""
     base, pages = docs_site
     key = _served(pages, "/flows-run.md")
     pages[key] = pages[key].replace(
@@ -1095,9 +1122,10 @@ def test_watch_reports_a_breaking_change_exit_1(
 
 
 @pytest.mark.slow
-def test_watch_a_page_the_overlays_no_longer_fit_is_breaking(
+def test_watch_stale_overlay(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A page the overlays no longer fit is a breaking change to spec-watch."""
     base, pages = docs_site
     key = _served(pages, "/flows-run.md")
     pages[key] = pages[key].replace(b"/v1/flows/{flow_id}/run", b"/v2/flows/{flow_id}/run")
@@ -1107,9 +1135,10 @@ def test_watch_a_page_the_overlays_no_longer_fit_is_breaking(
 
 
 @pytest.mark.slow
-def test_watch_an_unreachable_or_missing_page_is_one_line_exit_2(
+def test_watch_unreachable_exit_2(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Each page spec-watch cannot fetch is one line, then a count; exit 2."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: connection refused
@@ -1130,14 +1159,14 @@ def test_watch_an_unreachable_or_missing_page_is_one_line_exit_2(
 
 
 @pytest.mark.slow
-def test_watch_save_accepts_the_fetched_page_with_a_real_date(
+def test_watch_save(
     project_copy: Path,
     docs_site: tuple[str, dict[str, bytes]],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """--save goes through the update, type check included. The check is recorded here, not run: mypy
-    on the new clients is what the update test above proves, and it is most of a minute of CPU."""
+    """spec-watch --save accepts the fetched page through the update, recording its retrieval date."""
+    # The type check is recorded, not run: test_update_needs_type_check runs mypy on new clients.
     full_copy = project_copy
     checked: list[str] = []
 
@@ -1164,7 +1193,8 @@ def test_watch_save_accepts_the_fetched_page_with_a_real_date(
 
 
 @pytest.mark.parametrize(("workflow", "target"), [("spec-watch.yml", "spec-watch"), ("contract.yml", "contract")])
-def test_ci_workflows_run_real_make_targets(workflow: str, target: str) -> None:
+def test_ci_runs_make_targets(workflow: str, target: str) -> None:
+    """The CI workflows run make targets that exist."""
     doc = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
     steps = [step for job in doc["jobs"].values() for step in job["steps"]]
     assert f"make {target}" in [step.get("run") for step in steps]
@@ -1176,7 +1206,8 @@ def test_ci_workflows_run_real_make_targets(workflow: str, target: str) -> None:
         assert upload["with"]["path"] == "specs/reports/" and upload["if"] == "always()"
 
 
-def test_a_spec_pipeline_error_is_never_a_traceback(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_error_not_traceback(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A spec pipeline error is one line, never a traceback."""
     (project_copy / "specs/overlays/stackai.overlay.yaml").write_text("overlay: [unclosed\n")
     assert run(["--root", str(project_copy), "build"]) == 1
     err = capsys.readouterr().err
@@ -1197,7 +1228,8 @@ def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return err
 
 
-def test_outside_the_project_folder_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_outside_project_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """specpipe outside the project folder is one line and exit 2."""
     hint = "(run it from the project folder or pass --root)"
     assert _usage_error(capsys, ["--root", str(tmp_path / "nope"), "check"]) == (
         f"error: no specs/manifest.yaml under {tmp_path / 'nope'} {hint}"
@@ -1208,9 +1240,8 @@ def test_outside_the_project_folder_is_one_line_exit_2(tmp_path: Path, capsys: p
 
 
 @pytest.mark.parametrize("command", ["check", "update", "build"])
-def test_a_deleted_raw_page_is_named_in_one_line_exit_2(
-    project_copy: Path, capsys: pytest.CaptureFixture[str], command: str
-) -> None:
+def test_deleted_page_exit_2(project_copy: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """A raw page the manifest lists but is missing is named in one line; exit 2."""
     (project_copy / "specs/raw/databar-run-flow.md").unlink()
     err = _usage_error(capsys, ["--root", str(project_copy), command])
     assert "specs/manifest.yaml lists specs/raw/databar-run-flow.md but the file is missing" in err
@@ -1246,9 +1277,8 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
         ("20261201", "'20261201' is not a date as YYYY-MM-DD"),
     ],
 )
-def test_date_must_be_an_iso_calendar_date(
-    project_copy: Path, capsys: pytest.CaptureFixture[str], date: str, why: str
-) -> None:
+def test_date_is_iso_calendar_date(project_copy: Path, capsys: pytest.CaptureFixture[str], date: str, why: str) -> None:
+    """--date must be a calendar date as YYYY-MM-DD; otherwise exit 2, nothing written."""
     _edit(project_copy / "specs/raw/gumloop-start-pipeline.md", "                  url:\n",
           "                  eta:\n                    type: integer\n                  url:\n")  # fmt: skip
     before = (project_copy / "specs/manifest.yaml").read_bytes()
@@ -1260,18 +1290,16 @@ def test_date_must_be_an_iso_calendar_date(
     assert not (project_copy / "specs/reports").exists()
 
 
-def test_report_on_a_missing_path_or_a_folder_is_exit_2_not_breaking(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_report_missing_path_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """specpipe report on a missing path or a folder is exit 2, not breaking."""
     spec = str(SPECS / "normalized/databar.yaml")
     missing = tmp_path / "nope.yaml"
     assert _usage_error(capsys, ["report", spec, str(missing)]) == f"error: {missing}: no such file"
     assert _usage_error(capsys, ["report", spec, str(tmp_path)]) == f"error: {tmp_path}: not a file"
 
 
-def test_report_on_broken_or_non_openapi_yaml_shows_what_it_is(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_report_not_openapi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """specpipe report on broken or non-OpenAPI YAML says what the file is."""
     spec = str(SPECS / "normalized/databar.yaml")
     broken, other = tmp_path / "broken.yaml", tmp_path / "other.yaml"
     broken.write_text("openapi: 3.1.0\ninfo:\n  title: [unclosed\npaths: {}\n")
@@ -1282,9 +1310,8 @@ def test_report_on_broken_or_non_openapi_yaml_shows_what_it_is(
     assert err == f"error: {other}: not an OpenAPI document (no top-level `openapi` key, no fenced block holding one)"
 
 
-def test_broken_yaml_in_a_pages_fence_shows_the_parsers_message_and_line(
-    project_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_broken_yaml_in_fence(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Broken YAML in a page's fence shows the parser's message and line."""
     page = project_copy / "specs/raw/gumloop-start-pipeline.md"
     lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if line.strip() == "url:")
@@ -1301,7 +1328,8 @@ def test_broken_yaml_in_a_pages_fence_shows_the_parsers_message_and_line(
     assert "is not valid YAML: " in err
 
 
-def test_exit_codes_are_in_the_help_and_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_codes_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    """specpipe's exit codes are in its help and in the docs."""
     with pytest.raises(SystemExit) as exited:
         run(["--help"])
     assert exited.value.code == 0
@@ -1311,9 +1339,11 @@ def test_exit_codes_are_in_the_help_and_the_docs(capsys: pytest.CaptureFixture[s
     assert "exits **2** when it cannot run as given" in page
 
 
-def test_watch_refuses_an_unknown_source_name_before_fetching_anything(
+def test_watch_unknown_source(
     project_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """spec-watch refuses an unknown or malformed --source before fetching."""
+
     def fetch_all(urls: dict[str, str]) -> dict[str, bytes]:
         raise AssertionError(f"fetched {urls}")
 
@@ -1324,7 +1354,8 @@ def test_watch_refuses_an_unknown_source_name_before_fetching_anything(
     assert err.startswith("error: --source 'databar-run-flow.md': expected NAME=URL")
 
 
-def test_docs_say_the_contract_suites_need_a_clone_because_the_wheel_lacks_them() -> None:
+def test_docs_contract_needs_clone() -> None:
+    """The docs say the contract suites need a clone, as the wheel lacks them."""
     import tomllib
 
     build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["hatch"]["build"]
@@ -1337,9 +1368,8 @@ def test_docs_say_the_contract_suites_need_a_clone_because_the_wheel_lacks_them(
     assert "node` on\nPATH" in section or "`node` on PATH" in section
 
 
-def test_any_other_missing_file_is_named_in_one_line_exit_2(
-    project_copy: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_file_exit_2(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Any other missing file is named in one line; exit 2."""
     (project_copy / "specs/overlays/stackai.overlay.yaml").unlink()
     err = _usage_error(capsys, ["--root", str(project_copy), "build"])
     assert err == f"error: {project_copy}/specs/overlays/stackai.overlay.yaml: No such file or directory"
