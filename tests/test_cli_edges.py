@@ -1,5 +1,5 @@
-"""The command line off the happy path, as a careless user meets it: odd rates, hostile JSON, odd
-encodings and quotes, odd --out targets, refusals worded for a shell, and exit codes a script can trust.
+"""The input files and options a batch reads: odd rates, hostile JSON, encodings, quotes and separators,
+--out targets and empty paths; refusals that name the variable to set, and exit codes a script can trust.
 Each test drives the real command (typer's runner in-process, or a subprocess where the streams matter).
 """
 
@@ -34,7 +34,8 @@ def batch(tmp_path: Path, ref: str, source: Path, *extra: str) -> Any:
 # --- rates and JSON ---------------------------------------------------------------------------------
 
 
-def test_a_rate_below_one_start_a_second_paces_the_starts(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_rate_below_one_per_second(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A rate below one start a second paces the starts and the batch completes."""
     source = tmp_path / "in.csv"
     source.write_text("topic\na\nb\n")
     result = batch(tmp_path, "gumloop:slowly", source, "--rate", "0.5/s")
@@ -43,7 +44,8 @@ def test_a_rate_below_one_start_a_second_paces_the_starts(mock_env: dict[str, st
 
 
 @pytest.mark.parametrize("where", ["-i", "--inputs", "jsonl"])
-def test_json_nested_too_deeply_is_a_one_line_error(mock_env: dict[str, str], tmp_path: Path, where: str) -> None:
+def test_json_too_deep(mock_env: dict[str, str], tmp_path: Path, where: str) -> None:
+    """JSON nested too deeply is a one-line error in -i, --inputs and JSON lines."""
     if where == "jsonl":
         source = tmp_path / "in.jsonl"
         source.write_text(json.dumps({"topic": "x"})[:-1] + f', "deep": {DEEP}}}\n')
@@ -59,7 +61,8 @@ def test_json_nested_too_deeply_is_a_one_line_error(mock_env: dict[str, str], tm
     assert "nested too deeply" in line
 
 
-def test_a_key_given_twice_in_json_is_refused_not_silently_the_last(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_json_duplicate_key(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A key given twice in JSON is refused, not silently the last."""
     source = tmp_path / "in.jsonl"
     source.write_text('{"topic": "a.com", "topic": "b.com"}\n')
     assert "key 'topic' appears twice" in one_line_error(batch(tmp_path, "gumloop:twice", source))
@@ -72,7 +75,8 @@ def test_a_key_given_twice_in_json_is_refused_not_silently_the_last(mock_env: di
 # --- encodings and quotes ---------------------------------------------------------------------------
 
 
-def test_a_byte_order_mark_decides_the_encoding(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_bom_decides_encoding(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A byte order mark decides the encoding, over --encoding too."""
     utf16 = tmp_path / "in16.csv"
     utf16.write_bytes("topic,city\nnews,Zürich\n".encode("utf-16"))  # Excel's "Unicode Text" has a BOM
     assert batch(tmp_path, "gumloop:bom", utf16).exit_code == 0
@@ -91,7 +95,8 @@ def test_a_byte_order_mark_decides_the_encoding(mock_env: dict[str, str], tmp_pa
     ['topic\n"a.com\nb.com\n', 'name,topic\n"Acme, Inc,acme.com\nBeta,beta.com\nGamma,gamma.com\n'],
     ids=["one column", "two columns"],
 )
-def test_a_quote_never_closed_is_named_at_its_line(mock_env: dict[str, str], tmp_path: Path, text: str) -> None:
+def test_unclosed_quote(mock_env: dict[str, str], tmp_path: Path, text: str) -> None:
+    """A quote never closed is named at its line."""
     source = tmp_path / "in.csv"
     source.write_text(text)
     line = one_line_error(batch(tmp_path, "gumloop:quote", source))
@@ -104,6 +109,7 @@ def test_a_quote_never_closed_is_named_at_its_line(mock_env: dict[str, str], tmp
 @pytest.mark.timeout(30)  # without the check, results written into the fifo would wait for a reader
 @pytest.mark.parametrize("target", ["-", "fifo"])
 def test_out_must_be_a_regular_file(mock_env: dict[str, str], tmp_path: Path, target: str, monkeypatch: Any) -> None:
+    """--out must be a regular file, never stdout or a pipe."""
     # A named pipe in the test's own folder stands for /dev/stdout and other devices: a regression
     # must never be able to write to (or rename over) a device of the machine running the suite.
     monkeypatch.chdir(tmp_path)
@@ -116,9 +122,8 @@ def test_out_must_be_a_regular_file(mock_env: dict[str, str], tmp_path: Path, ta
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"in.csv", target} - {"-"})
 
 
-def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_start(
-    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_unwritable_out(served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """An --out that cannot be written is a usage error before any start."""
     source = tmp_path / "in.csv"
     source.write_text("topic\na\n")
     before = served_mocks.start_count
@@ -129,9 +134,8 @@ def test_an_out_that_cannot_be_written_is_a_usage_error_before_any_start(
     assert served_mocks.start_count == before
 
 
-def test_a_refused_batch_prints_one_line_and_no_empty_progress_line(
-    served_mocks: MockProviders, tmp_path: Path
-) -> None:
+def test_refused_batch_one_line(served_mocks: MockProviders, tmp_path: Path) -> None:
+    """A refused batch prints one line and no empty progress line."""
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.write_text("topic\na\n")
     second.write_text("topic\nb\n")
@@ -145,29 +149,31 @@ def test_a_refused_batch_prints_one_line_and_no_empty_progress_line(
 # --- messages worded for the command line -----------------------------------------------------------
 
 
-def test_stackai_no_wait_prints_no_command_to_follow_an_ended_run(mock_env: dict[str, str]) -> None:
+def test_stackai_no_wait(mock_env: dict[str, str]) -> None:
+    """StackAI's --no-wait prints no command to follow a run that has ended."""
     result = runner.invoke(app, ["run", "stackai:acme/bot", "-i", "in-0=x", "--no-wait"])
     assert result.exit_code == 0, result.output
     assert "flowdeck status" not in result.stderr
 
 
-def test_plain_http_refusal_names_the_variable_not_a_python_keyword(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plain_http_names_variable(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusing plain HTTP names the variable to set, not a Python keyword."""
     monkeypatch.setenv("DATABAR_BASE_URL", "http://example.com")
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]))
     assert "set DATABAR_BASE_URL to an https:// URL" in line
     assert "allow_insecure_http" not in line
 
 
-def test_a_rejected_key_names_the_variable_to_check(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rejected_key_names_variable(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejected key names the variable to check, never the key."""
     monkeypatch.setenv("DATABAR_API_KEY", "not-the-key")
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]), code=1)
     assert "HTTP 403" in line and "check DATABAR_API_KEY" in line
     assert "not-the-key" not in line
 
 
-def test_status_exits_1_for_a_run_that_ended_badly(mock_env: dict[str, str]) -> None:
+def test_status_exit_code(mock_env: dict[str, str]) -> None:
+    """status exits 1 for a run that ended badly and 0 for one that succeeded."""
     started = runner.invoke(app, ["run", "databar:flow/x-status-failed", "-i", "domain=x", "--no-wait", "--json"])
     run_id = json.loads(started.stdout)["run_id"]
     assert runner.invoke(app, ["status", "databar", run_id]).exit_code == 1
@@ -175,7 +181,8 @@ def test_status_exits_1_for_a_run_that_ended_badly(mock_env: dict[str, str]) -> 
     assert runner.invoke(app, ["status", "databar", json.loads(done.stdout)["run_id"]]).exit_code == 0
 
 
-def test_the_summary_accounts_for_every_row() -> None:
+def test_summary_accounts_every_row() -> None:
+    """The batch summary accounts for every row."""
     summary = BatchSummary(total=60, skipped=8, started_now=44, resumed=5, runs_started=44)
     assert str(summary_line(summary)).endswith(
         "44 started now, 5 started earlier and followed again, 8 done earlier, 3 not started"
@@ -193,9 +200,8 @@ class _InterruptImport(importlib.abc.MetaPathFinder):
         return None
 
 
-def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ctrl_c_starting_up(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C while starting up is one line and exit 130."""
     monkeypatch.delitem(sys.modules, "flowdeck._cli")
     monkeypatch.setattr(sys, "meta_path", [_InterruptImport(), *sys.meta_path])
     with pytest.raises(SystemExit) as exited:
@@ -204,18 +210,16 @@ def test_ctrl_c_while_starting_up_is_one_line_and_exit_130(
     assert capsys.readouterr().err == "flowdeck: interrupted while starting up; nothing was sent\n"
 
 
-def test_a_rejected_stackai_key_is_not_sent_to_doctor_verify(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rejected_stackai_key(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejected StackAI key is not sent to doctor --verify, which cannot check it."""
     monkeypatch.setenv("STACKAI_API_KEY", "not-the-key")
     line = one_line_error(runner.invoke(app, ["run", "stackai:acme/summarize", "-i", "in-0=x"]), code=1)
     assert "check STACKAI_API_KEY" in line and "doctor --verify" not in line
     assert "a key can only be verified by running a flow" in line
 
 
-def test_check_names_the_map_to_paste_for_a_header_holding_the_input_name(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_check_suggests_map(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check names the --map to paste for a header holding the input name."""
     leads = tmp_path / "leads.csv"
     leads.write_text("Company Domain\nstripe.com\nacme.com\n")  # the README's sample file
     result = batch(tmp_path, "databar:flow/enrich", leads, "--check")
@@ -231,9 +235,8 @@ def test_check_names_the_map_to_paste_for_a_header_holding_the_input_name(
         ("domain|name\nstripe.com|Stripe\nacme.com|Acme; Inc\n", ["--delimiter", "|"]),
     ],
 )
-def test_semicolon_tab_and_pipe_separated_files_are_read_as_columns(
-    mock_env: dict[str, str], tmp_path: Path, text: str, given: list[str]
-) -> None:
+def test_other_separators(mock_env: dict[str, str], tmp_path: Path, text: str, given: list[str]) -> None:
+    """Semicolon, tab and pipe separated files are read as columns."""
     source = tmp_path / "leads.csv"
     source.write_text(text)
     result = batch(tmp_path, "databar:flow/enrich", source, "--bulk", "1", *given)
@@ -244,9 +247,8 @@ def test_semicolon_tab_and_pipe_separated_files_are_read_as_columns(
     ]
 
 
-def test_a_row_with_other_field_counts_names_the_separator_and_the_option(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_field_count_mismatch(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A row with another field count names the separator and --delimiter."""
     source = tmp_path / "leads.csv"
     source.write_text("domain,name\nstripe.com,Stripe\nacme.com\n")
     line = one_line_error(batch(tmp_path, "databar:flow/enrich", source))
@@ -256,9 +258,8 @@ def test_a_row_with_other_field_counts_names_the_separator_and_the_option(
     assert bad == "error: --delimiter 'ab': expected one separator character, like ';', '|' or tab"
 
 
-def test_a_cell_longer_than_the_csv_modules_limit_is_read_and_delimiter_is_refused_for_json_lines(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_long_cell(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A cell over the csv module's limit is read; --delimiter is refused for JSON lines."""
     source = tmp_path / "leads.csv"
     long_text = "word " * 40_000  # 200 KB in one cell: the csv module's own limit is 128 KiB
     source.write_text(f'domain,notes\nstripe.com,"{long_text}"\n')
@@ -275,7 +276,8 @@ def test_a_cell_longer_than_the_csv_modules_limit_is_read_and_delimiter_is_refus
     assert line == f"error: --delimiter: {lines} is JSON Lines, which has no separator; it is for CSV files"
 
 
-def test_a_map_of_a_missing_column_lists_the_columns_there_are(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_map_missing_column(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A --map of a missing column lists the columns there are."""
     source = tmp_path / "leads.csv"
     source.write_text("Company Domain,Notes\nstripe.com,x\n")
     line = one_line_error(batch(tmp_path, "databar:flow/enrich", source, "--map", "Domain=domain"))
@@ -289,9 +291,10 @@ def test_a_map_of_a_missing_column_lists_the_columns_there_are(mock_env: dict[st
         (["", "--out", "o.jsonl"], "error: INPUT_FILE '': empty; give the input file, like leads.csv"),
     ],
 )
-def test_empty_paths_are_refused_as_given_not_as_the_current_folder(
+def test_empty_paths(
     mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
+    """Empty paths are refused as given, not read as the current folder."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.jsonl").write_text('{"domain": "a.com"}\n')
     assert one_line_error(runner.invoke(app, ["batch", "databar:flow/enrich", *args])) == message

@@ -1,6 +1,6 @@
-"""The command line off the happy path, found by trying it as a new user would: Ctrl-C while it starts,
-signals to the mock providers, cancelling an ended run, an input given twice, a read-only --out folder,
-UTF-16 without a BOM, and a key too short to scrub inside words. Each drives the real command.
+"""Interrupts, cancels and failures a run or batch meets: Ctrl-C while starting or waiting, signals to
+the mocks, cancelling an ended run, an input given twice, unreachable hosts and refused credentials,
+UTF-16 without a BOM, short keys, and --json on failure. Each drives the real command.
 """
 
 from __future__ import annotations
@@ -79,14 +79,16 @@ COMMANDS = {"console script": [FLOWDECK, "doctor"], "python -m": [sys.executable
         "flowdeck._cli",  # the command line's modules (typer, rich)
     ],
 )
-def test_ctrl_c_while_the_command_imports_is_one_line_and_exit_130(how: str, module: str, tmp_path: Path) -> None:
+def test_ctrl_c_during_imports(how: str, module: str, tmp_path: Path) -> None:
+    """Ctrl-C while the command imports is one line, exit 130, nothing on stdout."""
     done = _interrupted_at(module, COMMANDS[how], tmp_path)
     assert done.returncode == 130, done.stderr
     assert done.stderr == "flowdeck: interrupted while starting up; nothing was sent\n"
     assert done.stdout == ""
 
 
-def test_a_program_importing_flowdeck_keeps_its_own_ctrl_c(tmp_path: Path) -> None:
+def test_importer_keeps_its_ctrl_c(tmp_path: Path) -> None:
+    """A program importing flowdeck keeps its own Ctrl-C handling."""
     # Only the flowdeck command changes what Ctrl-C does while it starts: a program's import raises
     # KeyboardInterrupt, for the program to handle.
     script = "try:\n    import flowdeck\nexcept KeyboardInterrupt:\n    print('mine')\n"
@@ -101,7 +103,8 @@ def test_a_program_importing_flowdeck_keeps_its_own_ctrl_c(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_mock_stopped_by_a_signal_exits_as_the_batch_does(signum: signal.Signals, code: int) -> None:
+def test_mock_signal_exit_code(signum: signal.Signals, code: int) -> None:
+    """flowdeck mock stopped by SIGINT or SIGTERM exits 128 plus the signal's number."""
     # 0 would tell a script or supervisor that the mocks ended by themselves; the batch's codes say which
     # signal stopped them (128 + its number).
     proc = spawn(["mock", "--seed", "1"], {})
@@ -126,7 +129,8 @@ def _finished(provider: str) -> str:
 
 
 @pytest.mark.parametrize("provider", ENDED)
-def test_cancelling_a_run_that_had_ended_says_so_and_exits_1(provider: str, mock_env: dict[str, str]) -> None:
+def test_cancel_ended_run_exits_1(provider: str, mock_env: dict[str, str]) -> None:
+    """Cancelling a run that had ended says how it ended and exits 1."""
     # Databar answers 409 and Gumloop's kill succeeds; either way nothing was stopped, so `cancel && ...`
     # must not carry on, and the line says how the run ended.
     run_id = _finished(provider)
@@ -144,9 +148,8 @@ def _word(provider: str) -> str:
 
 
 @pytest.mark.parametrize("provider", ENDED)
-def test_a_run_that_ends_just_before_its_cancel_lands_is_said_to_have_ended(
-    provider: str, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cancel_races_the_end(provider: str, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that ends just before its cancel lands is said to have ended."""
     # The look before the cancel still saw the run going; by the time the cancel arrived it had ended
     # (Databar: 409; Gumloop: the kill succeeds on an ended run).
     ref, key = ENDED[provider]
@@ -174,7 +177,8 @@ def slow_mocks_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         yield mocks.env
 
 
-def test_cancelling_a_running_run_still_exits_0(slow_mocks_env: dict[str, str]) -> None:
+def test_cancel_running_exits_0(slow_mocks_env: dict[str, str]) -> None:
+    """Cancelling a running run exits 0 with the run CANCELLED."""
     started = runner.invoke(app, ["run", "gumloop:long", "-i", "topic=x", "--no-wait", "--json"])
     run_id = json.loads(started.stdout)["run_id"]
     cancelled = runner.invoke(app, ["cancel", "gumloop", run_id, "--json"])
@@ -183,9 +187,8 @@ def test_cancelling_a_running_run_still_exits_0(slow_mocks_env: dict[str, str]) 
 
 
 @pytest.mark.parametrize("provider", ["stackai", "superai"])
-def test_cancel_where_a_provider_has_none_says_so_before_asking_for_a_credential(
-    provider: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cancel_unsupported(provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancel on a provider without one is a usage error before any credential is asked."""
     for variable in [v for v in os.environ if v.startswith(provider.upper() + "_")]:
         monkeypatch.delenv(variable)
     # A usage error (exit 2), as a command the provider cannot do; 1 would read as a run that did not stop.
@@ -221,9 +224,8 @@ def _leads(tmp_path: Path) -> Path:
         ),
     ],
 )
-def test_a_batch_given_one_input_twice_is_a_usage_error_naming_it(
-    maps: list[str], message: str, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_batch_input_twice(maps: list[str], message: str, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A batch given one input twice is a usage error naming both sources."""
     out = tmp_path / "out.jsonl"
     args = ["batch", "databar:flow/enrich", str(_leads(tmp_path)), "--out", str(out)]
     for item in maps:
@@ -232,7 +234,8 @@ def test_a_batch_given_one_input_twice_is_a_usage_error_naming_it(
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv"]
 
 
-def test_the_same_map_given_twice_or_a_swap_of_columns_is_fine(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_batch_same_map_twice_ok(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """The same --map twice, or a swap of columns, runs."""
     out = tmp_path / "out.jsonl"
     args = ["batch", "databar:flow/enrich", str(_leads(tmp_path)), "--out", str(out), "--check"]
     same = runner.invoke(app, [*args, "--map", "Company Domain=site", "--map", "Company Domain=site"])
@@ -242,16 +245,16 @@ def test_the_same_map_given_twice_or_a_swap_of_columns_is_fine(mock_env: dict[st
 
 
 @pytest.mark.parametrize("second", ["domain=b.com", 'domain:="b.com"', "domain:=3"])
-def test_run_given_one_input_twice_is_a_usage_error_naming_it(second: str, mock_env: dict[str, str]) -> None:
+def test_run_input_twice(second: str, mock_env: dict[str, str]) -> None:
+    """run given one input twice with different values is a usage error naming both."""
     result = runner.invoke(app, ["run", "databar:flow/twice", "-i", "domain=a.com", "-i", second])
     assert (
         one_line_error(result) == f"error: -i: input 'domain' given twice ('domain=a.com' and {second!r}); give it once"
     )
 
 
-def test_run_given_the_same_input_twice_alike_or_over_an_inputs_file_runs(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_run_input_twice_alike_ok(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """run given one input twice alike, or -i over --inputs, runs."""
     inputs = tmp_path / "in.json"
     inputs.write_text('{"domain": "file.com", "note": "x"}', encoding="utf-8")
     alike = runner.invoke(app, ["run", "databar:flow/alike", "-i", "domain=a.com", "-i", "domain=a.com", "--json"])
@@ -283,9 +286,8 @@ def _in_read_only(folder: Path, args: list[str], env: dict[str, str]) -> subproc
     return done
 
 
-def test_batch_check_works_on_a_read_only_folder_and_warns_the_batch_will_not(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_check_read_only_folder(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check runs in a read-only folder and warns the batch cannot write there."""
     # A check only reads: inputs, journal, credits. The batch it checks will need to write there.
     folder = tmp_path / "shared"
     folder.mkdir()
@@ -307,7 +309,8 @@ def test_batch_check_works_on_a_read_only_folder_and_warns_the_batch_will_not(
     assert sorted(p.name for p in folder.iterdir()) == ["leads.csv"]
 
 
-def test_batch_check_refuses_an_out_whose_state_file_name_is_too_long(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_check_out_name_too_long(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check refuses an --out whose state file name is too long."""
     # No file of that name can exist anywhere: a usage error for the check as for the batch, not a traceback.
     source = tmp_path / "in.csv"
     source.write_text("topic\na\n")
@@ -324,9 +327,8 @@ def test_batch_check_refuses_an_out_whose_state_file_name_is_too_long(mock_env: 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 @pytest.mark.parametrize("name", ["leads.csv", "leads.jsonl"])
-def test_utf16_without_a_bom_is_named_and_the_encoding_it_advises_reads_it(
-    codec: str, name: str, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_utf16_without_bom(codec: str, name: str, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """UTF-16 without a BOM is named, and the --encoding advised reads it."""
     # Not "binary": what it is, and the --encoding that reads it (pasted as printed, it works).
     source = tmp_path / name
     text = "domain\nzürich.ch\n" if name.endswith(".csv") else '{"domain": "zürich.ch"}\n'
@@ -342,7 +344,8 @@ def test_utf16_without_a_bom_is_named_and_the_encoding_it_advises_reads_it(
     assert "1 row;" in advised.stdout
 
 
-def test_utf16_inputs_json_without_a_bom_says_so(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_utf16_inputs_json(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """An --inputs JSON file in UTF-16 without a BOM is named as such."""
     inputs = tmp_path / "in.json"
     inputs.write_bytes('{"domain": "a.com"}'.encode("utf-16-le"))
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs)]))
@@ -352,7 +355,8 @@ def test_utf16_inputs_json_without_a_bom_says_so(mock_env: dict[str, str], tmp_p
     )
 
 
-def test_a_binary_file_is_still_binary_and_the_utf16_option_is_named(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_binary_file_names_utf16(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A binary input file is called binary, and the UTF-16 options are named."""
     source = tmp_path / "in.csv"
     source.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01")
     line = one_line_error(runner.invoke(app, ["batch", "gumloop:x", str(source), "--out", str(tmp_path / "o.jsonl")]))
@@ -365,11 +369,10 @@ def test_a_binary_file_is_still_binary_and_the_utf16_option_is_named(mock_env: d
 # --- a key too short to be one --------------------------------------------------------------------
 
 
-def test_a_one_character_key_does_not_turn_the_error_into_asterisks(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A key `a` scrubbed from inside words made "d********t********b********r get_t********sk": nothing
-    # to read, and no safer (the key is one letter). The line reads as written.
+def test_one_char_key_readable(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-character key is not scrubbed from inside the words of an error."""
+    # A key `a` scrubbed from inside words would leave "d********t********b********r": nothing to read,
+    # and no safer (the key is one letter). The line reads as written.
     monkeypatch.setenv("DATABAR_API_KEY", "a")
     line = one_line_error(runner.invoke(app, ["status", "databar", "abc"]), code=1)
     assert line.startswith("error: databar get_task: HTTP 403: "), line
@@ -377,7 +380,8 @@ def test_a_one_character_key_does_not_turn_the_error_into_asterisks(
 
 
 @pytest.mark.parametrize("key", ["a", "ab", "k3y"])
-def test_a_short_key_standing_alone_in_an_answer_is_still_scrubbed(key: str) -> None:
+def test_short_key_scrubbed(key: str) -> None:
+    """A short key standing alone in an answer is still scrubbed."""
     # What a provider echoes as a token ("invalid key a") is replaced whatever its length.
     text = f'invalid key {key}; got "{key}" in {{"apikey": "{key}"}} for databar'
     out = scrub(text, [key])
@@ -394,11 +398,12 @@ def _closed_port() -> int:
     return port
 
 
-def test_the_batch_summary_counts_each_kind_of_row_apart_and_runs_as_the_provider_saw_them(
+def test_batch_summary_counts(
     served_mocks: MockProviders, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Three Databar rows run as one bulk task; the demo said "292 runs started" where its mocks saw 219,
-    # and counted refused and maybe-started rows as "not started".
+    """The batch summary counts each kind of row apart, and runs as the provider saw them."""
+    # Three Databar rows run as one bulk task: the summary counts runs as the mocks see them, and keeps
+    # refused and maybe-started rows apart from those not started.
     inputs = jsonl(tmp_path / "in.jsonl", [
         *({"workflow": "databar:flow/summary", "domain": f"d{i}.com"} for i in range(3)),
         {"workflow": f"superai:{UUID}", "file_key": "ok.pdf"},
@@ -429,9 +434,8 @@ def test_the_batch_summary_counts_each_kind_of_row_apart_and_runs_as_the_provide
 # --- a wrong key: one refusal, not one per row ------------------------------------------------------
 
 
-def test_a_refused_key_stops_that_providers_starts_and_the_printed_step_resumes_the_rest(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_refused_key_stops_provider(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A refused key stops that provider's starts; the printed step resumes the rest."""
     inputs = jsonl(tmp_path / "in.jsonl", [
         *({"workflow": "gumloop:keyed", "topic": f"t{i}"} for i in range(30)),
         {"workflow": "stackai:acme/fine", "in-0": "x"},  # another provider's credential is not in question
@@ -471,9 +475,8 @@ def test_a_refused_key_stops_that_providers_starts_and_the_printed_step_resumes_
     assert sent.count("gumloop:keyed") == 1 + 30 and sent.count("stackai:acme/fine") == 1
 
 
-def test_a_refused_key_stops_the_other_bulk_tasks_too(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_refused_key_stops_bulk(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A refused key stops the other bulk tasks of the batch too."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(6)])
     out = tmp_path / "out.jsonl"
     monkeypatch.setenv("DATABAR_API_KEY", "wrong-key")
@@ -489,7 +492,8 @@ def test_a_refused_key_stops_the_other_bulk_tasks_too(
 # --- the step printed after a TIMEOUT ---------------------------------------------------------------
 
 
-def test_the_step_after_a_timeout_waits_longer_and_pasted_it_succeeds(tmp_path: Path) -> None:
+def test_timeout_next_step(tmp_path: Path) -> None:
+    """The step printed after a timeout waits longer, and pasted it succeeds."""
     # Repeating --timeout 0.2 would time out again: the printed command must be able to succeed.
     with MockProviders(MockConfig(seed=6, run_seconds=(1.0, 1.0))) as mocks:
         inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
@@ -508,9 +512,8 @@ def test_the_step_after_a_timeout_waits_longer_and_pasted_it_succeeds(tmp_path: 
 # --- a wrong base URL: the host, the port, and the variable that set them -------------------------
 
 
-def test_a_refused_connection_names_the_host_port_and_the_variable(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refused_connection(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused connection names the host, port and the variable that set them."""
     port = _closed_port()
     monkeypatch.setenv("DATABAR_BASE_URL", f"http://127.0.0.1:{port}")
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "-i", "domain=a"]), code=1)
@@ -523,9 +526,8 @@ def test_a_refused_connection_names_the_host_port_and_the_variable(
     assert f"cannot connect to 127.0.0.1:{port} (connection refused), set by DATABAR_BASE_URL=" in line
 
 
-def test_superais_login_url_is_named_when_it_is_the_one_that_fails(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_superai_login_url_named(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SuperAI's login URL is named when it is the one that cannot connect."""
     port = _closed_port()
     monkeypatch.setenv("SUPERAI_AUTH_URL", f"http://127.0.0.1:{port}/api")
     line = one_line_error(runner.invoke(app, ["run", f"superai:{UUID}", "-i", "file_key=x"]), code=1)
@@ -535,7 +537,8 @@ def test_superais_login_url_is_named_when_it_is_the_one_that_fails(
     assert "ConnectError" not in line and "Errno" not in line
 
 
-def test_no_such_host_is_said_in_words_for_a_providers_own_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_such_host_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that does not resolve is said in words, on either HTTP stack."""
     # No lookup is made (loopback only): the error is what the HTTP library raises for a name that does
     # not resolve, on either of flowdeck's HTTP stacks.
     import httpx
@@ -557,9 +560,8 @@ def test_no_such_host_is_said_in_words_for_a_providers_own_url(monkeypatch: pyte
             )
 
 
-def test_a_batch_that_cannot_connect_names_the_variable_in_its_next_step(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_batch_unreachable_next_step(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A batch that cannot connect names the base URL variable in its next step."""
     port = _closed_port()
     monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{port}/api/v1")
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
@@ -574,9 +576,8 @@ def test_a_batch_that_cannot_connect_names_the_variable_in_its_next_step(
 # --- a wrong SuperAI password: its login answers 400, and it is a credential all the same ----------
 
 
-def test_a_wrong_superai_password_names_the_login_variables(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_wrong_superai_password(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A wrong SuperAI password names the login variables, in a run and a batch."""
     monkeypatch.setenv("SUPERAI_PASSWORD", "wrong-password")
     line = one_line_error(runner.invoke(app, ["run", f"superai:{UUID}", "-i", "file_key=x"]), code=1)
     assert line == (
@@ -596,9 +597,8 @@ def test_a_wrong_superai_password_names_the_login_variables(
 # --- column:<name> where the file has no such column --------------------------------------------------
 
 
-def test_a_workflow_column_the_file_lacks_is_named_with_the_columns_it_has(
-    mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_missing_workflow_column(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A missing or empty workflow column is named with the columns the file has."""
     source = tmp_path / "leads.csv"
     source.write_text("domain,name\nstripe.com,Stripe\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
@@ -626,9 +626,10 @@ def test_a_workflow_column_the_file_lacks_is_named_with_the_columns_it_has(
         (["cancel", "superai", "abc"], 2),
     ],
 )
-def test_a_json_command_that_fails_still_prints_one_json_object(
+def test_json_failure_is_one_object(
     args: list[str], code: int, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A --json command that fails still prints one JSON object with the error."""
     monkeypatch.setenv("DATABAR_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
     result = runner.invoke(app, [*args, "--json"])
     line = one_line_error(result, code=code)
@@ -636,9 +637,8 @@ def test_a_json_command_that_fails_still_prints_one_json_object(
     assert json.loads(printed) | {"error": line.removeprefix("error: "), "exit_code": code} == json.loads(printed)
 
 
-def test_ctrl_c_while_waiting_reports_the_last_polled_state_as_json(
-    slow_mocks_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ctrl_c_waiting_json(slow_mocks_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while waiting prints the last polled state as JSON."""
     real_wait = Client.wait
 
     def ctrl_c_after_a_poll(self: Client, run: Run, **kwargs: Any) -> Run:
@@ -656,9 +656,9 @@ def test_ctrl_c_while_waiting_reports_the_last_polled_state_as_json(
     assert "(RUNNING) goes on at gumloop" in result.stderr
 
 
-def test_ctrl_c_while_starting_prints_a_json_object_too(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ctrl_c_starting_json(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while starting prints a JSON object too, exit 130."""
+
     def interrupted(self: Client, *args: Any, **kwargs: Any) -> Run:
         raise KeyboardInterrupt
 
@@ -683,15 +683,15 @@ def test_ctrl_c_while_starting_prints_a_json_object_too(
         (["batch", "gumloop:x", "IN", "--out", "OUT", "--rate", "5/d"], "like 10/s, 300/m or 1000/h"),
     ],
 )
-def test_numbers_that_are_no_use_are_named_for_what_they_are(
-    args: list[str], message: str, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_useless_numbers(args: list[str], message: str, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """An infinite, NaN or zero timeout or rate is refused, saying what is wrong."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
     args = [str(inputs) if a == "IN" else str(tmp_path / "o.jsonl") if a == "OUT" else a for a in args]
     assert message in one_line_error(runner.invoke(app, args))
 
 
 def test_rate_per_minute_is_per_minute(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """--rate reads per second, minute and hour alike."""
     from flowdeck._cli.batch_options import parse_rate
 
     assert (parse_rate("120/m"), parse_rate("7200/h"), parse_rate("2/s"), parse_rate("2")) == (2.0, 2.0, 2.0, 2.0)
@@ -702,7 +702,8 @@ def test_rate_per_minute_is_per_minute(mock_env: dict[str, str], tmp_path: Path)
     assert done.exit_code == 0, done.output
 
 
-def test_mock_start_quota_of_zero_is_refused_saying_why() -> None:
+def test_mock_start_quota_zero() -> None:
+    """flowdeck mock --start-quota 0 is refused saying why, exit 2."""
     done = subprocess.run(  # noqa: S603 - our own CLI
         [FLOWDECK, "mock", "--start-quota", "0"], env=env_with({}), capture_output=True, text=True, timeout=60,
         check=False,
@@ -715,7 +716,8 @@ def test_mock_start_quota_of_zero_is_refused_saying_why() -> None:
 
 
 @pytest.mark.parametrize("ref", ["gumloop:piped", "stackai:acme/piped"])
-def test_run_prints_only_the_outputs_on_stdout(ref: str, mock_env: dict[str, str]) -> None:
+def test_run_stdout_is_outputs(ref: str, mock_env: dict[str, str]) -> None:
+    """run prints only the outputs on stdout, the status on stderr."""
     key = "topic" if ref.startswith("gumloop") else "in-0"
     done = runner.invoke(app, ["run", ref, "-i", f"{key}=x"])
     assert done.exit_code == 0, done.output
