@@ -1,23 +1,10 @@
 """Adaptive request rate (AIMD) for the async client: many tasks slow down together on a provider's quota.
 
-Without it, each request meets a provider's quota on its own: thousands of concurrent starts each get
-429, each wait out Retry-After, and return together to be refused again. Like the AWS SDKs' adaptive
-retry mode, a client-side rate is off until the provider refuses a share of requests; then requests
-of that kind are sent one after another at a rate below what the provider accepted in the last second
-(multiplicative decrease), which rises slowly while requests succeed (additive increase), so a quota
-that grows is found again.
-
-A share of 429s is not always a quota: a provider may refuse requests at random (overload, a flaky
-gateway), whatever the rate. Then what it accepts follows what the client sends, and a cut to "below
-what was accepted" leads to the next cut and the next: the client crawls. So every cut is a trial.
-Under a quota, sending below what it accepted leaves almost nothing refused; under random refusals
-the share stays. A cut is kept only if at most 5% of the answers to requests sent after it are 429,
-which a share of random refusals high enough to set off a cut cannot pass by chance over that many
-answers; otherwise it is cut once more (a first cut can count a quota's burst as its rate), and if
-that fails too the client goes back to unpaced (never to an earlier cut's rate: kept by chance, it
-would leave the client crawling), and the share the trials measured becomes the background of
-random refusals that later cuts must rise clearly above. None of the four providers documents its
-limits or rate-limit headers, so the rate is read from the answers alone.
+Off until a provider refuses a share of requests with 429; then requests of that kind go out one after
+another below the rate the provider accepted, a rate that rises slowly while they succeed. Random
+refusals look like a quota but do not stop at a slower pace, so every cut is a trial, kept only if the
+429s stop. No provider documents its limits: the rate is read from the answers alone. The rule and its
+reasons are on the documentation's performance page ("Adaptive rate under 429").
 """
 
 from __future__ import annotations
@@ -38,8 +25,8 @@ if TYPE_CHECKING:
 class _Trial:
     """A cut on trial: the answers to requests sent since ``at``, and 429s among them."""
 
-    at: float  # answers to requests sent from here on judge the cut
-    deepened: tuple[int, int] | None = None  # a second cut: the first one's answers and 429s
+    at: float  # requests sent from here on judge the cut
+    deepened: tuple[int, int] | None = None  # a second cut: the first's answers, 429s
     answers: int = 0
     refused: int = 0
 
@@ -83,35 +70,33 @@ class AdaptiveRate:
         self.decrease, self.increase, self.window, self.min_rate = decrease, increase, window, min_rate
         self.refused_share, self.min_refusals = refused_share, min_refusals
         self.min_answers, self.trial_answers = min_answers, trial_answers
-        # A cut is judged by requests sent a little after it: a quota's bucket, just emptied by the
-        # requests sent before the cut, refuses a few of the first ones sent at the new rate too.
+        # A quota's bucket, emptied before the cut, still refuses a few
+        # requests sent just after it: they do not judge the cut.
         self.settling = window / 4
-        self._allowed = int(refused_share / 2 * trial_answers)  # 429s a kept cut's trial may see
-        # A cut never goes below half of what the provider accepted over the last few seconds: a quota
-        # is met at `decrease` x what it accepts, and random refusals, measured at a lull, would
-        # otherwise put a cut far below what the client needs a moment later.
+        self._allowed = int(refused_share / 2 * trial_answers)  # 429s a kept cut may see
+        # A cut stays above half the recent accepted rate: random
+        # refusals met at a lull must not cut far below the need.
         self.memory = 5 * window
         self._accepted, self._accepted_at = 0.0, 0.0
         self.rate: float | None = None
         self.now = clock
-        self._answers: deque[tuple[float, bool]] = deque()  # (answered, refused): the last window's
-        self._refused = 0  # how many of them are 429s
+        self._answers: deque[tuple[float, bool]] = deque()  # (answered, refused), last window
+        self._refused = 0  # 429s among them
         self._since: float | None = None  # the first answer
-        self._ceiling = 0.0  # the accepted rate measured at the last cut
+        self._ceiling = 0.0  # accepted rate at the last cut
         self._trial: _Trial | None = None
-        # The share of 429s that cuts did not lower (random refusals): answers of the trials undone,
-        # and of the unpaced answers right after.
+        # The share of 429s cuts did not lower: random refusals.
         self.background = 0.0
-        self._background = (0, 0)  # those answers, and the 429s among them
-        self._measuring = 0  # answers still to count into the background before any new cut
-        self._next = 0.0  # when the next request may queue for a slot (acquire)
-        self._sent = float("-inf")  # when the last request was (or will be) sent (settle)
-        self._lock: asyncio.Lock | None = None  # held by the request waiting its turn in acquire
+        self._background = (0, 0)  # answers, 429s
+        self._measuring = 0  # answers to count before a new cut
+        self._next = 0.0  # next turn to queue for a slot
+        self._sent = float("-inf")  # last request's send time
+        self._lock: asyncio.Lock | None = None  # held while waiting in acquire
         self._sending: asyncio.Lock | None = None  # and in settle
-        self._undone: asyncio.Event | None = None  # set when a cut is undone: wakes requests paced by it
-        self.sent = 0  # requests sent (settle() is called right before each): the first window's measure
+        self._undone: asyncio.Event | None = None  # wakes requests when a cut is undone
+        self.sent = 0  # requests sent: the first window's measure
         self.throttled = 0  # 429s observed, for reports
-        # Cuts made; of those judged, kept (they lowered the 429s) and undone (they did not).
+        # Cuts made; of those judged, kept and undone.
         self.cuts = self.kept = self.undone = 0
 
     async def acquire(self) -> None:
@@ -126,8 +111,8 @@ class AdaptiveRate:
             # Only the lock's holder moves _next: one sleep reaches it.
             if (wait := self._next - self.now()) > 0:
                 await self._pause(wait)
-            # The rate read now, after the wait: a cut made meanwhile applies to this request already.
-            # A turn taken late (a busy event loop) is made up for, up to one gap: the rate is kept.
+            # Read after the wait, so a cut made meanwhile applies. A late
+            # turn (a busy loop) is made up for, up to one gap.
             if self.rate is not None:
                 gap = 1.0 / self.rate
                 self._next = max(self.now() - gap, self._next) + gap
@@ -147,14 +132,14 @@ class AdaptiveRate:
         if self._sending is None:
             self._sending = asyncio.Lock()
         async with self._sending:
-            # One at a time, each turn from the rate when it comes: turns handed out ahead at the
-            # old rate would send the requests queued here at it for seconds after a cut.
+            # One at a time, at the rate of the moment: turns handed out
+            # ahead would keep the old rate for seconds after a cut.
             if self.rate is None:
                 return
             gap = 1.0 / self.rate
             if (wait := self._sent + gap - self.now()) > 0:
                 await self._pause(wait)
-            self._sent = max(self.now() - gap, self._sent + gap)  # late by up to a gap: made up for
+            self._sent = max(self.now() - gap, self._sent + gap)  # a late turn made up for
 
     async def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if a cut is undone meanwhile: turns given at its rate are void."""
@@ -183,26 +168,26 @@ class AdaptiveRate:
         self._refused += throttled
         if throttled:
             self.throttled += 1
-        else:  # an accepted answer: the rate of them, averaged over the last `memory` seconds or so
+        else:  # accepted answers' rate, over about `memory` seconds
             self._accepted = self._accepted * math.exp((self._accepted_at - now) / self.memory) + 1 / self.memory
             self._accepted_at = now
         if (trial := self._trial) is not None:
             if sent is not None and sent >= trial.at:
                 trial.answers += 1
                 trial.refused += throttled
-                # Judged on all its answers, or failed on a quarter of them once it has one 429 more
-                # than a kept cut may see: a cut that does not help must not hold the pace down long.
+                # Fail early: a cut that does not help must not hold the
+                # pace down long.
                 failed = trial.refused > self._allowed and trial.answers >= self.trial_answers / 4
                 if trial.answers >= self.trial_answers or failed:
                     self._judge(trial, now)
         elif self._measuring:
-            # After trials undone, the next answers measure the background too, before any new cut:
-            # unpaced and not picked by a cut, so many more of them than the trials' own.
+            # Unpaced answers after undone trials measure the background
+            # too: no cut picked them.
             self._measuring -= 1
             self._count_background(1, throttled)
             return
         elif self.rate is not None and not throttled:
-            # One answer of rate-per-second: the increase adds up to increase x ceiling per second.
+            # Adds up to increase x ceiling per second of answers.
             self.rate += self.increase * max(self._ceiling, self.min_rate) / self.rate
         if throttled and self._trial is None:
             self._maybe_cut(now)
@@ -216,29 +201,26 @@ class AdaptiveRate:
         answers, refused = len(self._answers), self._refused
         if answers < self.min_answers or refused < self.min_refusals:
             return
-        # Above the background by a clear margin: refused_share, or three standard errors of the
-        # difference between this share and the background's (it is looked at after every 429).
+        # Clearly above the background: checked after every 429, so by
+        # refused_share or three standard errors.
         background, (measured, _) = self.background, self._background
         noise = 3 * math.sqrt(background * (1 - background) * (1 / answers + 1 / max(measured, 1)))
         if refused / answers < background + max(self.refused_share, noise):
             return
         span = now - self._answers[0][0]
         if self._since is None or now - self._since < self.window:
-            # In the first window, once half of the requests sent (not of the answers: a 429 is
-            # answered faster than a start, so the first answers back over-count refusals) are refused,
-            # at least min_answers of them. Against a quota that is the first round of requests in
-            # flight, refused past its burst, and their followers: waiting for more answers would
-            # meet the quota unpaced, as every refused request holds its slot for its Retry-After.
+            # Half of the requests sent, not of the answers: a 429 comes
+            # back faster than a start. Waiting longer would meet the
+            # quota unpaced again when the Retry-Afters end.
             if refused < max(self.min_answers, max(self.sent, answers) / 2):
                 return
-            span = 2 * self.window  # its later half: all of it
-        # Over the later half of the window: a quota's first second includes its burst, which must
-        # not count as a rate (nor must what it saved during a lull).
+            span = 2 * self.window  # so its later half is all of it
+        # The later half: a quota's burst is not its rate.
         half = max(self.window, span) / 2
         accepted = sum(not refused for when, refused in self._answers if when >= now - half) / half
         cut = max(self._floor(now), self.decrease * accepted)
         if self.rate is not None and cut >= self.rate:
-            return  # already slower than this would make it: nothing to try
+            return  # already slower: nothing to try
         self._trial = _Trial(now + self.settling)
         self.rate, self._ceiling = cut, max(accepted, self.min_rate)
         self.cuts += 1
@@ -251,24 +233,20 @@ class AdaptiveRate:
         """Keep, deepen or undo the cut on trial: its answers are in."""
         after = trial.refused / trial.answers
         self._trial = None
-        if trial.refused <= self._allowed:  # a quota: below what it accepted, almost nothing refused
+        if trial.refused <= self._allowed:  # a quota: below it, almost no 429s
             self.kept += 1
-            self.background, self._background = 0.0, (0, 0)  # the refusals seen were the quota's
+            self.background, self._background = 0.0, (0, 0)  # those 429s were the quota's
         elif not trial.deepened:
-            # Still refused: random refusals, or a cut still above a quota, measured while it spent
-            # what it saved (its first second's burst, or tokens saved while the client waited out
-            # Retry-Afters). Cut once more, below what this trial saw accepted: a quota's 429s then
-            # stop, random ones do not.
+            # Random refusals, or a cut misled by a quota's saved burst:
+            # cut below what the trial saw accepted. A quota's 429s stop.
             assert self.rate is not None  # a cut on trial
             accepted = self.rate * (1 - after)
             self._trial = _Trial(now + self.settling, deepened=(trial.answers, trial.refused))
             self.rate, self._ceiling = max(self._floor(now), self.decrease * accepted), accepted
             self.cuts += 1
         else:
-            # Two cuts did not stop the 429s: random refusals, not a quota. Back to unpaced, not to a
-            # rate an earlier cut kept: were that one kept by chance, going back to it would leave the
-            # client crawling. The share these trials measured (of requests sent after the cuts, so
-            # not picked for crossing the line) joins the background later cuts must clear.
+            # Random refusals: back to unpaced, not to an earlier cut's
+            # rate (kept by chance, it would leave the client crawling).
             first = trial.deepened or (0, 0)
             self._count_background(trial.answers + first[0], trial.refused + first[1])
             self._measuring = 5 * self.min_answers
