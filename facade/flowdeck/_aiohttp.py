@@ -11,7 +11,7 @@ What it keeps of flowdeck's guarantees:
   reset later (``ServerDisconnectedError``, ``ClientOSError``), a malformed answer, or any aiohttp error
   not listed, may have reached the server: a read or protocol error, so a start is never re-sent.
 - A start goes out on a session of its own whose connections are dropped after
-  :data:`~flowdeck._transport.START_KEEPALIVE` seconds idle (aiohttp keeps them 15 s by default), so
+  :data:`~flowdeck._transport.START_KEEPALIVE` seconds idle (aiohttp keeps them longer), so
   never on a connection the server may be closing for idleness.
 - Requests never wait inside aiohttp's pool: its connector has no limit; the client's concurrency
   gate bounds the requests in flight (and so the connections).
@@ -73,15 +73,14 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
     return httpx.ReadError(message)  # reset, payload or unknown: it may have been sent
 
 
-# A URL httpx would send as it is written: an origin, a path of unreserved characters without dot
-# segments, an optional query of unreserved characters, "=" and "&". Most of flowdeck's URLs are so
-# (a run's id in the path or the query), and checking costs a fiftieth of parsing with httpx.
+# A URL httpx sends as written: unreserved characters, no dot segments.
+# Most of flowdeck's are, and matching is far cheaper than parsing.
 _PLAIN = re.compile(r"(https?://[^/?#]+)(/[A-Za-z0-9._~/-]*)(\?[A-Za-z0-9._~=&-]+)?\Z")
 
 
 @functools.lru_cache(maxsize=256)
 def _plain_origin(origin: str) -> bool:
-    # httpx changes nothing in it: host in lower case, no default port, nothing to quote or to refuse.
+    # Lower-case host, no default port: nothing for httpx to change.
     try:
         return str(httpx.URL(origin + "/")) == origin + "/"
     except httpx.InvalidURL:
@@ -104,7 +103,7 @@ def _normalized(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _target(text: str) -> URL:
-    # aiohttp is handed httpx's normalized URL as it is, not normalized again.
+    # httpx's normalized URL, not normalized again.
     return URL(_normalized(text), encoded=True)
 
 
@@ -114,7 +113,7 @@ def _timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout
 
 
 def _json(value: Any) -> bytes:
-    # Byte for byte what httpx sends for json= (httpx 0.28's encode_json).
+    # Byte for byte what httpx sends for json=.
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -136,7 +135,7 @@ def _prepared(kwargs: Mapping[str, Any]) -> tuple[str, str, dict[str, str], byte
     headers = request_headers(checked(kwargs))
     if any(kwargs.get(name) is not None for name in ("content", "data", "files")) or not all(
         type(v) is str for v in headers.values()
-    ):  # forms, files, raw bytes and bytes headers are rare: httpx encodes those, as they come
+    ):  # rare kinds: httpx encodes those
         request = build_request(kwargs)
         encoded = {k: v for k, v in request.headers.items() if k not in ("host", "content-length")}
         return request.method, str(request.url), encoded, request.read() or None
@@ -234,8 +233,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response.release()
         data = collected.data()
         whole = httpx.Response(response.status, headers=response.raw_headers, stream=httpx.ByteStream(data))
-        # The body is read and has no encoding to undo: it is the response's content as it is. Reading
-        # it through httpx's decoder chain instead cost a tenth of a poll's CPU (httpx pinned: 0.28).
+        # Read, with no encoding to undo: httpx's decoder chain is not needed.
         whole._content = data
         return whole, data
 
@@ -243,7 +241,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _response(response: aiohttp.ClientResponse) -> httpx.Response:
         return httpx.Response(
             response.status,
-            headers=response.raw_headers,  # bytes, as httpx keeps them: nothing decoded to be encoded again
+            headers=response.raw_headers,  # bytes, as httpx keeps them
             stream=_Body(response),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
         )
@@ -269,13 +267,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 await session.close()
 
     def __del__(self) -> None:
-        # A client never closed (no `async with`, no aclose()): aiohttp would log "Unclosed client
-        # session" and "Unclosed connector" through asyncio onto the user's stderr, where httpx's own
-        # pool says nothing. Its sockets are closed as aiohttp's own finaliser closes them, quietly.
+        # A client never closed: close its sockets quietly, as httpx's pool
+        # does, where aiohttp would warn on the user's stderr.
         for session in (self._session, self._start_session):
             if session is None or session.closed:
                 continue
             connector = session.connector
             session.detach()
             if connector is not None:
-                connector._close()  # what BaseConnector.__del__ does, without its warning
+                connector._close()  # BaseConnector.__del__, without its warning

@@ -38,14 +38,14 @@ class PollPolicy:
     """How often to poll: ``initial`` seconds first, times ``factor`` after each poll, at most ``max_interval``.
 
     Fast at first (most runs are short) and backing off (long runs need fewer polls). A ratio of r
-    between polls finds a run up to (r - 1) x its length late: the default 1.15 keeps that lag near
-    15% at most for a workflow flowdeck has not seen yet (about 10 polls for a 10 s run, 20 for 60 s);
-    later runs of the same workflow are polled from what earlier ones took (see DurationHints).
+    between polls finds a run up to (r - 1) x its length late: the default 1.15 keeps that lag small
+    for a workflow flowdeck has not seen yet, with a handful of polls for a short run; later runs of
+    the same workflow are polled from what earlier ones took (see DurationHints).
     ``max_poll_errors`` consecutive failed polls (outages, 5xx after retries) end the wait.
 
     Each is checked when the policy is made: ``initial`` > 0, ``factor`` >= 1, ``max_interval`` >= ``initial``
     (all finite), ``max_poll_errors`` a whole number >= 0. Anything else would poll without pause
-    (``initial=0``: thousands of requests for a 2 s run) or without end.
+    (``initial=0``: thousands of requests for a short run) or without end.
 
     >>> [round(PollPolicy().interval(n), 2) for n in range(4)]
     [0.5, 0.57, 0.66, 0.76]
@@ -60,7 +60,7 @@ class PollPolicy:
     max_poll_errors: int = 8
 
     def __attrs_post_init__(self) -> None:
-        # Each test short-circuits on a value that is no number; NaN fails every comparison, so it is refused.
+        # Each test stops at a value that is no number; NaN fails them all.
         rules = (
             ("initial", _finite(self.initial) and self.initial > 0, "a finite number of seconds > 0"),
             ("factor", _finite(self.factor) and self.factor >= 1, "a finite number >= 1"),
@@ -104,7 +104,7 @@ class DurationHints:
 
     def __init__(self, keep: int = 50, share: float = 0.08) -> None:
         self._seen: dict[str, deque[tuple[float, float]]] = {}
-        # What expected() last worked out per workflow: every poll asks, a run's end changes it.
+        # expected() per workflow: every poll asks, a run's end resets it.
         self._expected: dict[str, tuple[float, float]] = {}
         self._keep = keep
         self.share = share
@@ -147,7 +147,7 @@ class DurationHints:
 
 
 def _median(values: list[float]) -> float:
-    # statistics.median, without importing statistics (and its fractions and decimal) with flowdeck.
+    # statistics.median, without importing statistics with flowdeck.
     ordered, middle = sorted(values), len(values) // 2
     return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
@@ -155,9 +155,8 @@ def _median(values: list[float]) -> float:
 class Waiter:
     """The state of waiting for one run (sans-IO): when to poll next, and what a poll's outcome means."""
 
-    # State, not a value: two waiters are the same only if they are one. A plain class rather than an
-    # attrs one: nothing attrs would generate is needed, and building it cost most of a millisecond of
-    # ``import flowdeck``.
+    # State, not a value: equal only to itself. Not attrs: nothing it
+    # generates is needed, and building it slows ``import flowdeck``.
     __slots__ = (
         "deadline",
         "durations",
@@ -188,10 +187,10 @@ class Waiter:
         self.durations = durations
         self.polls = 0
         self.errors = 0  # consecutive failed polls
-        self.hint: float | None = None  # the next delay, when the provider said (Retry-After)
-        self.started: float | None = None  # when waiting began, on the client's clock (set by the first delay)
-        self.still_running_at: float | None = None  # when a poll last found the run not yet ended
-        self.overdue_polls = 0  # polls scheduled after the run outlived 1.5x its workflow's typical length
+        self.hint: float | None = None  # the provider's Retry-After
+        self.started: float | None = None  # on the client's clock, at the first delay
+        self.still_running_at: float | None = None  # when a poll last saw it running
+        self.overdue_polls = 0  # polls since it outlived its typical length
 
     def __repr__(self) -> str:
         return f"Waiter(run={self.run.id!r}, status={self.run.status.value}, polls={self.polls}, errors={self.errors})"
@@ -209,8 +208,8 @@ class Waiter:
         step = max(self.policy.initial, self.durations.share * typical)
         if elapsed < 1.5 * typical:
             return step
-        # An unusually long run: back off from the learned step by the policy's ratio, so the lag stays a
-        # small share of the run's length, instead of jumping to the cap (a lag of up to max_interval).
+        # A long run backs off from the learned step, not to the cap: the lag
+        # stays a small share of the run's length.
         self.overdue_polls += 1
         return float(min(self.policy.max_interval, step * self.policy.factor**self.overdue_polls))
 
@@ -242,8 +241,8 @@ class Waiter:
                 self.still_running_at = now
             elif self.durations is not None:
                 done = now - self.started
-                # The run ended after the last poll that saw it running (or after waiting began, when the
-                # first poll already saw it ended) and before this one: that bracket is all that is known.
+                # All that is known: it ended between the last poll that saw it
+                # running (or the start of waiting) and this one.
                 low = self.still_running_at - self.started if self.still_running_at is not None else 0.0
                 self.durations.record(str(run.workflow), low, done)
         self.run = run
@@ -290,7 +289,7 @@ class Scheduler:
     it once terminal). The sync client polls due waiters one after another, the async one concurrently.
     """
 
-    __slots__ = ("_heap", "_seq")  # state, like Waiter, and a plain class for the same reason
+    __slots__ = ("_heap", "_seq")  # state, not attrs, as Waiter
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Waiter]] = []
@@ -298,7 +297,7 @@ class Scheduler:
 
     def add(self, waiter: Waiter, now: float) -> None:
         """Schedule ``waiter``'s next poll (raises WaitTimeout if its deadline has passed)."""
-        from heapq import heappush  # only waiting for many runs needs a heap: not loaded with flowdeck
+        from heapq import heappush  # loaded only to wait for many runs
 
         heappush(self._heap, (now + waiter.next_delay(now), self._seq, waiter))
         self._seq += 1
