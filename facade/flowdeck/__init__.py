@@ -14,8 +14,8 @@ pytest fixtures (``flowdeck.testing``) need ``pip install 'flowdeck[testing]'``.
 """
 
 # isort: off
-# First, before anything else (typing included): in the flowdeck command, Ctrl-C while it starts is one
-# line and exit 130, never a traceback; elsewhere a no-op.
+# First of all: Ctrl-C while the command starts is one line, not a
+# traceback. Elsewhere a no-op.
 from flowdeck import _startup
 
 # isort: on
@@ -30,7 +30,7 @@ from flowdeck._providers import parse_ref
 from flowdeck._secrets import Secret
 from flowdeck._version import __version__ as __version__
 
-_startup.release()  # the command's own imports are guarded again by flowdeck.__main__
+_startup.release()  # flowdeck.__main__ guards the rest
 
 if TYPE_CHECKING:
     from flowdeck._details import Account, DeclaredInput, Flow, TaskOutput
@@ -51,15 +51,14 @@ __all__ = [
     *_errors_all,
 ]
 
-# Shown as flowdeck.RunFailed, not flowdeck._errors.RunFailed, in tracebacks and reprs: the private
-# module a class lives in is not where users import it from (httpx does the same).
+# Shown as flowdeck.RunFailed, where users import it from, as httpx does.
 for _name in __all__:
     if _name in globals():
         globals()[_name].__module__ = "flowdeck"
 del _name
 
-# Values only a provider's answers carry: built when a provider module (or a user) first needs them,
-# so `import flowdeck` does not pay for their classes. Type checkers see the import above.
+# Built on first use, not by `import flowdeck`. Type checkers see the
+# import above.
 _DETAILS = frozenset({"Account", "DeclaredInput", "Flow", "TaskOutput"})
 
 
@@ -75,6 +74,6 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    # The public names, dunders and subpackages once imported (testing): not TYPE_CHECKING nor private modules.
+    # Public names, dunders and imported subpackages (testing).
     shown = (name for name in globals() if name.startswith("__") or not name.startswith("_"))
     return sorted({*__all__, *shown} - {"TYPE_CHECKING"})

@@ -25,8 +25,8 @@ def main() -> None:
             _startup.release()
         app(prog_name="flowdeck")
     except KeyboardInterrupt:
-        # Ctrl-C before a command has begun its work (start-up, imports): nothing was sent, and the
-        # commands that send say themselves what an interruption left behind.
+        # Before any command's work: nothing sent. Commands that send say
+        # what an interruption left behind.
         print("flowdeck: interrupted while starting up; nothing was sent", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except ModuleNotFoundError as exc:

@@ -279,11 +279,11 @@ class ContractError(FlowdeckError):
 
 
 def _preview(body: bytes, secrets: Iterable[str]) -> str:
-    # Scrubbed before it is cut short, so a secret straddling the cut cannot leave its first half.
+    # Scrubbed before the cut, which could leave half a secret.
     return scrub(body[:4096].decode("utf-8", "replace"), secrets)[:200]
 
 
-class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: ignore[misc]  # status_code: int fits both
+class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: ignore[misc]  # status_code fits both
     """A start request was answered 2xx, but the answer breaks the contract: the run probably exists.
 
     Both a :class:`ContractError` (the body is attached) and a :class:`StartOutcomeUnknown` (so code
@@ -302,7 +302,7 @@ class StartResponseUnreadable(ContractError, StartOutcomeUnknown):  # type: igno
         unreadable: bool = False,
         secrets: Iterable[str] = (),
     ) -> None:
-        # Set everything both parents promise, then build the message once (their __init__s would clash).
+        # What both parents promise, set once: their __init__s clash.
         self.reason, self.unreadable, self.workflow = scrub(reason, secrets), unreadable, workflow
         self.provider, self.operation, self.status_code, self.body = provider, operation, status_code, body
         FlowdeckError.__init__(

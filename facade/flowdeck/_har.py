@@ -40,17 +40,15 @@ except ImportError:  # pragma: no cover - Windows: threads of one process are st
 FILTERED = "FILTERED"
 """What a credential is replaced with in a recording."""
 
-# Header and query names that carry credentials, whatever the provider: authorization, x-apikey,
-# apikey, x-auth-key, cookie, set-cookie, x-api-token...
+# Header and query names that carry credentials, whatever the provider.
 SECRET_NAME = re.compile(r"auth|key|token|secret|password|cookie|session|credential", re.IGNORECASE)
-# JSON fields holding credentials (a login's password, a token grant's tokens). Narrower than header
-# names: a body's ``next_token`` or ``key`` is data the replayed code reads.
+# Narrower than header names: a body's ``next_token`` or ``key`` is data.
 SECRET_FIELD = re.compile(
     r"^(password|passwd|secret|client_secret|api_?key|anon_?key|(access|refresh|id|session|auth)_?token)$",
     re.IGNORECASE,
 )
 _SCHEME = re.compile(r"(Bearer|Basic|Token|Digest)\s+\S", re.IGNORECASE)
-MIN_SCRUBBED_LENGTH = 4  # a shorter value would be replaced inside unrelated words
+MIN_SCRUBBED_LENGTH = 4  # or unrelated words would be scrubbed
 _CLOSE = b"\n]}}\n"
 _CREATOR = {"name": "flowdeck", "version": __version__}
 
@@ -141,8 +139,7 @@ def scrub_headers(headers: Iterable[tuple[str, str]], values: Iterable[str]) -> 
 
 
 def _filtered(value: str) -> str:
-    # An authorization scheme is kept ("Bearer FILTERED"): it says how the request authenticated,
-    # which a spec's security scheme is checked against, and is no secret.
+    # "Bearer FILTERED": the scheme is no secret, and specs check it.
     scheme = _SCHEME.match(value)
     return f"{scheme.group(1)} {FILTERED}" if scheme else FILTERED
 
@@ -214,7 +211,7 @@ class Recorder:
         entry = _entry(sent, status, _pairs(headers), body, error, started, elapsed, values)
         if extra:
             entry["_flowdeck"] = dict(extra)
-        # Values found in credential fields (a login's token) are scrubbed from everything after.
+        # A login's token is scrubbed from everything after it.
         self._secrets |= values
         self._append(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode())
 
@@ -222,7 +219,7 @@ class Recorder:
         with self._locked() as fd:
             size = os.fstat(fd).st_size
             tail = os.pread(fd, 64, max(0, size - 64))
-            if not tail.endswith(_CLOSE):  # changed under us by something else: lay it out again
+            if not tail.endswith(_CLOSE):  # changed by another writer: lay it out again
                 _prepare(self.path, fd, force=True)
                 size = os.fstat(fd).st_size
                 tail = os.pread(fd, 64, max(0, size - 64))
@@ -265,8 +262,7 @@ def _prepare(path: Path, fd: int, *, force: bool = False) -> None:
         return
     if not force and os.pread(fd, 64, max(0, size - 64)).endswith(_CLOSE):
         return
-    # A HAR from elsewhere, or one torn by a crash: its entries, laid out again in place (the file
-    # keeps its identity, so every other writer's lock still guards it).
+    # Laid out again in place: the file stays the one other writers lock.
     entries = read_entries(path)
     lines = b",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() for e in entries)
     data = _header() + b"[" + (b"\n" + lines if entries else b"") + _CLOSE

@@ -34,11 +34,11 @@ class Secret:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        # object.__format__ refuses any spec (a TypeError in an f-string that aligns a table of settings).
+        # object.__format__ refuses any spec, as in f"{key:>20}".
         return format(repr(self), spec)
 
 
-MIN_EMBEDDED = 4  # a secret shorter than this is scrubbed where it stands alone, not inside words
+MIN_EMBEDDED = 4  # shorter secrets are scrubbed only as whole words
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -59,15 +59,15 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     needles = {n: len(s) < MIN_EMBEDDED for s in secrets if s for n in (s, json.dumps(s)[1:-1], repr(s)[1:-1])}
     if not any(n in text for n in needles):
         return text
-    # Mark every character inside some occurrence, then replace each marked run by one marker.
+    # Mark each occurrence, then replace each marked run by one marker.
     covered = [False] * len(text)
     for needle in [n for n, short in needles.items() if not short]:
         start = text.find(needle)
         while start != -1:
             covered[start : start + len(needle)] = [True] * len(needle)
             start = text.find(needle, start + 1)
-    # A short secret's occurrence counts where its neighbours are not word characters in the result:
-    # a neighbour already marked becomes the (non-word) marker, which may free another occurrence.
+    # A short secret counts as a whole word of the result: a marked
+    # neighbour becomes a marker, which may free another occurrence.
     changed = True
     while changed:
         changed = False
@@ -79,7 +79,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
                     covered[start:end] = [True] * len(needle)
                     changed = True
                 start = text.find(needle, start + 1)
-    # A marker made of a character no secret contains cannot form a secret with its neighbours.
+    # A character no secret has cannot form one with its neighbours.
     fill = next(c for c in _marker_chars() if not any(c in n for n in needles))
     out: list[str] = []
     for i, char in enumerate(text):
@@ -97,4 +97,4 @@ def _edge(text: str, covered: list[bool], i: int) -> bool:
 
 def _marker_chars() -> Iterator[str]:
     yield from "*#~^"
-    yield from map(chr, itertools.count(0x2588))  # block characters onward: always one that is free
+    yield from map(chr, itertools.count(0x2588))  # block characters onward: one is free

@@ -5,8 +5,8 @@ imports) is covered from its first moment: importing this module calls :func:`gu
 calls :func:`release` at its end. It imports nothing a program importing flowdeck would pay for.
 """
 
-# _signal, not signal: the C module is loaded with the interpreter, where `import signal` costs enum's
-# import (milliseconds in which Ctrl-C would still print a traceback). It has no type stubs.
+# _signal is loaded with the interpreter; `import signal` imports enum,
+# time in which Ctrl-C would still print a traceback. No type stubs.
 import _signal  # type: ignore[import-not-found]
 import os
 import sys
@@ -36,12 +36,11 @@ def is_command() -> bool:
 
 
 def _leave(_signum: int, _frame: object) -> None:
-    # Nothing was sent and nothing written yet. Leaving from the handler itself, rather than raising
-    # KeyboardInterrupt into whatever import is running, also covers the places where Python only
-    # prints an exception and goes on (a callback inside the import machinery).
+    # Nothing sent or written yet. Exiting from the handler also covers
+    # places where Python only prints an exception and goes on.
     try:
         os.write(2, MESSAGE)
-    finally:  # a closed stderr must not turn the interruption into a traceback
+    finally:  # even with stderr closed
         os._exit(EXIT_INTERRUPTED)
 
 
@@ -58,7 +57,7 @@ def guard(*, command: bool = False) -> None:
     if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
         try:
             _signal.signal(_signal.SIGINT, _leave)
-        except ValueError:  # not the main thread: signals are not ours to handle there
+        except ValueError:  # not the main thread: not ours to handle
             return
         _installed.append(True)
 

@@ -141,7 +141,7 @@ def get(name: str) -> Provider:
     try:
         return _registered[name]
     except KeyError:
-        import difflib  # only for the error: `import flowdeck` stays lean
+        import difflib  # only for the error
 
         close = difflib.get_close_matches(name, names(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -178,8 +178,8 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
     return provider.refs.parse(provider.name, path)
 
 
-# What a provider is (its declaration, configuration and adapter base) loads with the first provider
-# module, not with the registry: `import flowdeck` and making a client need only names and parse_ref.
+# Loaded with the first provider module: `import flowdeck` and a new
+# client need only names and parse_ref.
 _DECLARATIONS = frozenset(
     {"Adapter", "AdapterBase", "Bulk", "Checks", "MockSpec", "Provider", "RefSyntax", "RunSupport"}
 )

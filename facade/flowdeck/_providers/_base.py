@@ -32,7 +32,7 @@ from flowdeck._models import Run, Status, WorkflowRef
 if TYPE_CHECKING:
     from flowdeck._details import Flow
 
-MAX_INPUT_BYTES = 1_000_000  # assumption: no provider documents a limit; 1 MB of JSON is far past any real row
+MAX_INPUT_BYTES = 1_000_000  # assumed: no provider documents a limit
 
 Clock = Callable[[], float]
 
@@ -119,8 +119,8 @@ class AdapterBase:
         (never blindly retried). ``secrets`` adds values obtained at run time (a session token) to
         the configured ones.
         """
-        if bound.get_kwargs != module._get_kwargs:  # == rather than is: bound methods are made per access
-            # The type check covers the function that was bound, so it must be the one that is called.
+        if bound.get_kwargs != module._get_kwargs:  # ==: bound methods are made per access
+            # The type check covers the bound function: call only that one.
             raise TypeError(f"{self.name} {operation}: arguments were bound to another operation")
         return Call(
             self.name,
@@ -298,8 +298,8 @@ class Provider:
         return self.adapter(config, clock=clock)
 
 
-# An id is put into a URL path. The generated clients percent-encode it, but "." and ".." would still
-# be dot-segments, and control characters or huge ids are never valid ids: refuse them up front.
+# Ids go into URL paths: "." and ".." would still be dot-segments once
+# encoded, and control characters or huge ids are never valid.
 _MAX_ID = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -385,7 +385,7 @@ def map_status(provider: str, table: Mapping[str, Status], value: str, *, operat
     try:
         return table[value]
     except KeyError:
-        # body and status code are replaced by the raw response's where the call is finished
+        # the raw response's body and status, once finished
         raw_body = json.dumps(raw, default=str).encode()
         raise UnknownStatusError(
             value, provider=provider, operation=operation, status_code=200, body=raw_body

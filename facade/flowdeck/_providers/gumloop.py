@@ -39,10 +39,8 @@ from flowdeck._providers._base import (
     unset,
 )
 
-# The run-details page's state enum plus STARTED from the getting-started prose
-# (docs/providers/gumloop.md). The official SDK treats TERMINATING as final; so do we (it only ever
-# ends TERMINATED). Any other word is an UnknownStatusError with the raw body: `state` is an open
-# string in our spec, never an enum, so a new word reaches this table instead of failing parsing.
+# TERMINATING is final, as in the official SDK. `state` is an open
+# string, so a new word reaches this table.
 STATES: Mapping[str, Status] = {
     "STARTED": Status.PENDING,
     "RUNNING": Status.RUNNING,
@@ -61,7 +59,7 @@ class GumloopAdapter(AdapterBase):
     def __init__(self, config: ProviderConfig, *, clock: Clock) -> None:
         super().__init__(config, clock=clock)
         self._user_id = config.require("user_id")
-        # Personal keys need x-auth-key (the user id); OAuth callers would omit it (docs/providers/gumloop.md).
+        # Personal keys need x-auth-key (the user id); OAuth callers omit it.
         self.headers = {"Authorization": f"Bearer {config.require('api_key')}", "x-auth-key": self._user_id}
 
     def start(self, ref: WorkflowRef, inputs: Mapping[str, Any]) -> Op[Run]:
@@ -117,7 +115,7 @@ class GumloopAdapter(AdapterBase):
                 status=status,
                 provider_status=result.state,
                 outputs=dict(outputs.additional_properties) if outputs is not None else None,
-                # Gumloop has no error field: a failed run's explanation is the end of its log.
+                # No error field: the end of the log explains a failure.
                 error="\n".join(str(line) for line in log[-5:]) if status is Status.FAILED else None,
                 created_at=as_datetime(result.created_ts),
                 finished_at=as_datetime(result.finished_ts),
@@ -174,7 +172,7 @@ class AsyncGumloop(AsyncNamespace[GumloopAdapter]):
         return await self._client.drive(self._adapter.get_pipeline_run(run_id))
 
 
-# A run id no run can have: an accepted key is answered 404 for it, a refused one 401 or 403.
+# No run has this id: a good key gets 404, a refused one 401 or 403.
 NO_SUCH_RUN = "flowdeck-verify-no-such-run"
 
 

@@ -32,9 +32,8 @@ from flowdeck._providers._base import (
     unset,
 )
 
-# Only COMPLETED has been published (docs/providers/stackai.md); a 200 with `error` set is a failure.
-# A 200 without `error` carries the outputs whatever its state word, so a new word gives a SUCCEEDED
-# run that keeps the word in `provider_status` (the call has already run the flow to its end).
+# Only COMPLETED is published; a 200 with `error` set is a failure, any
+# other 200 a success that keeps its word in `provider_status`.
 STATES: Mapping[str, Status] = {"COMPLETED": Status.SUCCEEDED, "FAILED": Status.FAILED, "ERROR": Status.FAILED}
 RUN_TIMEOUT = 600.0  # the call blocks until the flow ends; allow long flows
 
@@ -76,13 +75,13 @@ class StackAIAdapter(AdapterBase):
     def _run(self, ref: WorkflowRef, result: RunResult) -> Run:
         raw = to_dict(result)
         error, state = unset(result.error), unset(result.state)
-        # `error` set means failure even on a 200; otherwise a 200 carries outputs whatever the state word.
+        # `error` set is a failure, even on a 200.
         status = Status.FAILED if error is not None else STATES.get(state or "COMPLETED", Status.SUCCEEDED)
         run_id = unset(result.run_id)
         return Run(
             provider=self.name,
             workflow=ref,
-            # Assumption: a run without run_id still needs an id to key results by; make a local one.
+            # Assumed: results still need an id to be keyed by.
             id=run_id if isinstance(run_id, str) and run_id else f"local-{uuid.uuid4()}",
             status=status,
             provider_status=state or ("ERROR" if error is not None else "COMPLETED"),
@@ -92,7 +91,7 @@ class StackAIAdapter(AdapterBase):
         )
 
     def refresh(self, run: Run) -> Op[Run]:
-        # A StackAI run is finished when its start call returns; nothing can change it.
+        # A StackAI run has ended when its start returns.
         return run
         yield  # pragma: no cover - makes this a generator
 

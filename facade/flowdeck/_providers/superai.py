@@ -55,10 +55,7 @@ from flowdeck._providers._base import (
 )
 from flowdeck._secrets import Secret
 
-# queued -> running -> in_progress -> completed/failed (docs/providers/superai.md). `stale` (results
-# outdated after the flow changed) and `deleted` (soft delete) are terminal for a waiting client:
-# assumptions, mapped to EXPIRED and CANCELLED, the nearest uniform meanings. Any other word is an
-# UnknownStatusError with the raw body (`status` is an open string in the spec, never an enum).
+# Assumed: `stale` and `deleted` end a wait, as EXPIRED and CANCELLED.
 STATUSES: Mapping[str, Status] = {
     "queued": Status.PENDING,
     "running": Status.RUNNING,
@@ -69,11 +66,10 @@ STATUSES: Mapping[str, Status] = {
     "deleted": Status.CANCELLED,
 }
 TOKEN_MARGIN = 60.0  # refresh this many seconds before the token expires
-# While one operation logs in, the others wait for its token (checking this often, this long at most)
-# instead of each logging in: a batch of 50 rows would otherwise send 50 logins at once.
+# Others wait for the one login in flight rather than each logging in.
 LOGIN_CHECK = 0.02
 LOGIN_WAIT = 30.0
-DEFAULT_TOKEN_LIFETIME = 3600.0  # docs: access tokens expire after one hour
+DEFAULT_TOKEN_LIFETIME = 3600.0  # the documented token lifetime
 
 
 def as_uuid(value: object, what: str) -> uuid.UUID:
@@ -120,14 +116,14 @@ class SuperAIAdapter(AdapterBase):
         self._token = _Token()
         self._logging_in = False
 
-    # --- auth ------------------------------------------------------------------------------------
+    # --- auth ---
 
     def _auth(self, *, refused: str | None = None) -> Op[dict[str, str]]:
         """The headers of a call with a valid token; ``refused``: a token the provider just answered 401 to."""
         if self._static is not None:
             return {"Authorization": f"Bearer {self._static.reveal()}"}
         waited = 0.0
-        while self._logging_in and waited < LOGIN_WAIT:  # another operation of this client is logging in
+        while self._logging_in and waited < LOGIN_WAIT:  # another operation is logging in
             yield Sleep(LOGIN_CHECK)
             waited += LOGIN_CHECK
         token = self._token
@@ -146,9 +142,9 @@ class SuperAIAdapter(AdapterBase):
             try:
                 grant = yield self._token_call(anon, "refresh_token", TokenRequest(refresh_token=self._token.refresh))
             except AuthenticationError:
-                grant = None  # the refresh token is no longer good: fall back to the password
+                grant = None  # refresh token refused: use the password
         if grant is None:
-            # Without a given token, config.check() saw both; require() says which is missing otherwise.
+            # require() names whichever is missing.
             body = TokenRequest(email=self.config.require("email"), password=self.config.require("password"))
             grant = yield self._token_call(anon, "password", body)
         lifetime = unset(grant.expires_in)
@@ -195,7 +191,7 @@ class SuperAIAdapter(AdapterBase):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    # --- runs -------------------------------------------------------------------------------------
+    # --- runs ---
 
     def _run(self, ref: WorkflowRef | None, execution: FlowExecution, operation: str) -> Run:
         raw = to_dict(execution)
@@ -229,7 +225,7 @@ class SuperAIAdapter(AdapterBase):
             bind(create_flow_execution._get_kwargs, body=body),
             starts=str(ref),
         )
-        if run.is_terminal:  # a fast flow may be done already; its outputs live on the task executions
+        if run.is_terminal:  # a fast flow may be done: outputs are on its executions
             run = yield from self.get_flow_execution(run.id, ref)
         return run
 
@@ -391,13 +387,13 @@ class AsyncSuperAI(AsyncNamespace[SuperAIAdapter]):
         return await self._client.drive(self._adapter.list_task_executions(execution_id, task_name=task_name))
 
 
-# A flow id no flow has: listing its executions reads nothing but needs a valid token.
+# Listing this flow's executions reads nothing but needs a valid token.
 NO_SUCH_FLOW = "00000000-0000-4000-8000-000000000000"
 
 
 def _verify(adapter: SuperAIAdapter) -> Op[str]:
     if adapter.config.get("token") is None:
-        yield from adapter._login()  # the password grant: an invalid login is refused here
+        yield from adapter._login()  # an invalid login is refused here
         how = f"login accepted for {adapter.config.get('email')}"
     else:
         how = "token accepted"
