@@ -32,25 +32,29 @@ def slow_mocks() -> Any:
         yield mocks
 
 
-def test_run_prints_outputs_as_json(mock_env: dict[str, str]) -> None:
+def test_run_json(mock_env: dict[str, str]) -> None:
+    """run --json prints the run with its outputs as JSON."""
     result = runner.invoke(app, ["run", "databar:flow/cli", "-i", "domain=stripe.com", "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["status"] == "SUCCEEDED" and body["outputs"]["inputs"] == {"domain": "stripe.com"}
 
 
-def test_run_failure_exits_non_zero_with_the_reason(mock_env: dict[str, str]) -> None:
+def test_run_failure_exit_1(mock_env: dict[str, str]) -> None:
+    """A failed run exits 1 with the provider's reason."""
     result = runner.invoke(app, ["run", "gumloop:fail-flow", "-i", "topic=x"])
     assert result.exit_code == 1
     assert "FAILED" in result.output and "rate limited by upstream model" in result.output
 
 
 def test_version() -> None:
+    """--version prints flowdeck's version."""
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"flowdeck {flowdeck.__version__}"
 
 
-def test_json_inputs_with_colon_equals_keep_their_types(served_mocks: MockProviders, mock_env: dict[str, str]) -> None:
+def test_colon_equals_typed(served_mocks: MockProviders, mock_env: dict[str, str]) -> None:
+    """-i key:=<json> keeps its JSON type; key=value stays a string."""
     flow = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
     args = ["run", f"superai:{flow}", "-i", "file_key=a.pdf", "-i", "pages:=3", "-i", 'tags:=["x", 1]',
             "-i", "strict:=true", "-i", "label=3", "--json"]  # fmt: skip
@@ -72,9 +76,8 @@ def test_json_inputs_with_colon_equals_keep_their_types(served_mocks: MockProvid
         (["--bogus"], "No such option: --bogus"),
     ],
 )
-def test_run_usage_errors_are_one_line_and_send_nothing(
-    served_mocks: MockProviders, mock_env: dict[str, str], args: list[str], message: str
-) -> None:
+def test_run_usage_errors(served_mocks: MockProviders, mock_env: dict[str, str], args: list[str], message: str) -> None:
+    """run's usage errors are one line and send nothing."""
     before = served_mocks.start_count
     line = one_line_error(runner.invoke(app, ["run", "superai:7c9e6679-7425-40de-944b-e07fc1f90ae7", *args]))
     assert message in line
@@ -90,20 +93,21 @@ def test_run_usage_errors_are_one_line_and_send_nothing(
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "is a binary file"),
     ],
 )
-def test_inputs_file_errors_are_one_line(
-    mock_env: dict[str, str], tmp_path: Path, content: bytes, message: str
-) -> None:
+def test_inputs_file_errors(mock_env: dict[str, str], tmp_path: Path, content: bytes, message: str) -> None:
+    """A bad --inputs file is a one-line error."""
     inputs = tmp_path / "in.json"
     inputs.write_bytes(content)
     assert message in one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs)]))
 
 
-def test_missing_inputs_file_is_one_line(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_missing_inputs_file(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A missing --inputs file is a one-line error."""
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(tmp_path / "none.json")]))
     assert "no such file" in line
 
 
-def test_run_no_wait_then_status_and_cancel(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_no_wait_status_cancel(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """run --no-wait, then status and cancel by the printed id."""
     inputs = tmp_path / "in.json"
     inputs.write_text(json.dumps({"domain": "a.com"}))
     started = runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs), "--no-wait", "--json"])
@@ -115,7 +119,8 @@ def test_run_no_wait_then_status_and_cancel(mock_env: dict[str, str], tmp_path: 
     assert refused.exit_code == 2 and "does not support" in refused.output
 
 
-def test_no_wait_says_how_to_follow_the_run(mock_env: dict[str, str]) -> None:
+def test_no_wait_hints(mock_env: dict[str, str]) -> None:
+    """run --no-wait prints the commands that follow and cancel the run."""
     result = runner.invoke(app, ["run", "gumloop:nowait-hint", "-i", "topic=x", "--no-wait"])
     assert result.exit_code == 0, result.output
     run_id = re.search(r"run (\S+):", result.stdout)
@@ -124,7 +129,8 @@ def test_no_wait_says_how_to_follow_the_run(mock_env: dict[str, str]) -> None:
     assert f"flowdeck cancel gumloop {run_id.group(1)}" in result.stderr
 
 
-def test_status_and_cancel_print_only_what_is_known(slow_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_prints_known(slow_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    """status and cancel print only what is known of a run, no nulls."""
     for key, value in slow_mocks.env.items():
         monkeypatch.setenv(key, value)
     started = runner.invoke(app, ["run", "databar:flow/known", "-i", "domain=a.com", "--no-wait", "--json"])
@@ -140,12 +146,14 @@ def test_status_and_cancel_print_only_what_is_known(slow_mocks: MockProviders, m
     assert human.stdout.startswith(f"databar run {run_id}: ") and "databar:run/" not in human.stdout
 
 
-def test_status_of_stackai_refuses_with_non_zero_exit(mock_env: dict[str, str]) -> None:
+def test_stackai_status_refused(mock_env: dict[str, str]) -> None:
+    """status on StackAI, which has no status endpoint, exits 2."""
     line = one_line_error(runner.invoke(app, ["status", "stackai", "never-existed"]), code=2)
     assert "stackai has no status endpoint" in line and "PENDING" not in line
 
 
-def test_status_of_an_unknown_run_is_not_found(mock_env: dict[str, str]) -> None:
+def test_status_unknown_run(mock_env: dict[str, str]) -> None:
+    """status of an unknown run is HTTP 404, naming the provider once."""
     line = one_line_error(runner.invoke(app, ["status", "gumloop", "no-such-run"]), code=1)
     assert "HTTP 404" in line and line.count("gumloop") == 1  # the provider is named once
 
@@ -159,16 +167,19 @@ def test_status_of_an_unknown_run_is_not_found(mock_env: dict[str, str]) -> None
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )
-def test_status_cancel_and_command_usage_errors(mock_env: dict[str, str], args: list[str], message: str) -> None:
+def test_command_usage_errors(mock_env: dict[str, str], args: list[str], message: str) -> None:
+    """Unknown providers, bad ids, missing arguments and commands are usage errors."""
     assert message in one_line_error(runner.invoke(app, args))
 
 
 def test_bare_flowdeck_prints_help() -> None:
+    """flowdeck with no command prints its help."""
     result = runner.invoke(app, [])
     assert result.exit_code == 0 and "Commands" in result.stdout and "batch" in result.stdout
 
 
-def test_markup_and_emoji_codes_in_references_and_inputs_print_literally(mock_env: dict[str, str]) -> None:
+def test_markup_prints_literally(mock_env: dict[str, str]) -> None:
+    """Rich markup and emoji codes in references and inputs print literally."""
     ok = runner.invoke(app, ["run", "gumloop:rocket", "-i", "topic=[bold]x[/bold] :smile:"])
     assert ok.exit_code == 0, ok.output
     assert "gumloop:rocket run " in ok.stderr and "\N{ROCKET}" not in ok.output
@@ -183,6 +194,7 @@ def test_markup_and_emoji_codes_in_references_and_inputs_print_literally(mock_en
 
 
 def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output is never wrapped, whatever COLUMNS says."""
     long_domain = "a-very-long-subdomain-name." * 8 + "example.com"
     result = run_flowdeck(
         ["run", "databar:flow/" + "w" * 100, "-i", f"domain={long_domain}", "--json"], served_mocks.env
@@ -205,30 +217,31 @@ def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch:
         ("htp://127.0.0.1:1", "DATABAR_BASE_URL"),
         ("/v1/api", "DATABAR_BASE_URL"),
         ("https://", "DATABAR_BASE_URL"),
-        # Each of these used to fail only when the start was sent: a traceback, or "may have started".
+        # Each of these is caught before the start is sent, not as a traceback or "may have started".
         ("http://127.0.0.1:80a", "DATABAR_BASE_URL"),
         ("http://127.0.0.1:99999", "DATABAR_BASE_URL"),
         ("http://127.0.0.1:1\t", "DATABAR_BASE_URL"),
         (" http://127.0.0.1:1", "DATABAR_BASE_URL"),
     ],
 )
-def test_a_mistyped_base_url_is_invalid_and_names_the_variable(
+def test_mistyped_base_url(
     mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str, variable: str
 ) -> None:
+    """A mistyped base URL is invalid before any request and names its variable."""
     monkeypatch.setenv("DATABAR_BASE_URL", value)
     line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]))
     assert "invalid base URL" in line and variable in line and "insecure" not in line and "refusing" not in line
 
 
-def test_a_mistyped_superai_auth_url_names_its_variable(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_mistyped_superai_auth_url(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped SUPERAI_AUTH_URL is named as the invalid variable."""
     monkeypatch.setenv("SUPERAI_AUTH_URL", "htps://auth")
     line = one_line_error(runner.invoke(app, ["run", "superai:7c9e6679-7425-40de-944b-e07fc1f90ae7"]))
     assert "invalid base URL" in line and "SUPERAI_AUTH_URL" in line
 
 
 def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A missing credential is exit 2 naming the variable, and nothing is written."""
     for key in ("DATABAR_API_KEY", "GUMLOOP_API_KEY", "GUMLOOP_USER_ID"):
         monkeypatch.delenv(key, raising=False)
     result = runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"])
@@ -240,9 +253,8 @@ def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
-def test_every_client_the_cli_opens_is_closed(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_clients_closed(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every client the command line opens is closed."""
     opened: list[flowdeck.Client] = []
     closed: list[flowdeck.Client] = []
 
@@ -272,7 +284,8 @@ def test_every_client_the_cli_opens_is_closed(
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_run_prints_the_run_id_and_how_to_follow_it(slow_mocks: MockProviders) -> None:
+def test_ctrl_c_during_run(slow_mocks: MockProviders) -> None:
+    """Ctrl-C while a run is waited on prints its id and how to follow it."""
     proc = spawn(["run", "gumloop:long-one", "-i", "topic=x"], slow_mocks.env)
     polled = slow_mocks.states["gumloop"].calls
     _, stderr = interrupt_when(proc, lambda: polled["get_pipeline_run"] > 0)  # started, now waiting
@@ -289,7 +302,8 @@ def test_ctrl_c_during_run_prints_the_run_id_and_how_to_follow_it(slow_mocks: Mo
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_stackai_run_says_it_may_finish(slow_mocks: MockProviders) -> None:
+def test_ctrl_c_stackai_run(slow_mocks: MockProviders) -> None:
+    """Ctrl-C while a StackAI run starts says it may or may not have started."""
     proc = spawn(["run", "stackai:acme/long", "-i", "in-0=x"], slow_mocks.env)
     _, stderr = interrupt_when(proc, lambda: slow_mocks.states["stackai"].start_count == 1)
     assert proc.returncode == 130
@@ -298,7 +312,8 @@ def test_ctrl_c_during_a_stackai_run_says_it_may_finish(slow_mocks: MockProvider
     ]
 
 
-def test_run_timeout_names_the_run_and_how_to_follow_it(slow_mocks: MockProviders) -> None:
+def test_run_timeout_hint(slow_mocks: MockProviders) -> None:
+    """A run past --timeout names the run and how to follow it."""
     result = run_flowdeck(["run", "databar:flow/slow", "-i", "domain=x", "--timeout", "0.3"], slow_mocks.env)
     assert result.returncode == 1
     (run_id,) = slow_mocks.states["databar"].runs
@@ -311,18 +326,21 @@ def test_run_timeout_names_the_run_and_how_to_follow_it(slow_mocks: MockProvider
 # --- doctor (rebuilt by the provider registry work; kept green here) ------------------------------
 
 
-def test_pytest_plugin_fixtures_give_a_client_on_the_mocks(flowdeck_client: flowdeck.Client) -> None:
+def test_plugin_client_on_mocks(flowdeck_client: flowdeck.Client) -> None:
+    """The pytest plugin's flowdeck_client fixture runs against the mocks."""
     run = flowdeck_client.run(f"superai:{'7c9e6679-7425-40de-944b-e07fc1f90ae7'}", {"file_key": "x.pdf"})
     assert run.succeeded and run.outputs["extract"]["fields"] == ["file_key"]
 
 
-def test_cli_leaves_the_environment_alone(mock_env: dict[str, str]) -> None:
+def test_environment_untouched(mock_env: dict[str, str]) -> None:
+    """The command line leaves os.environ as it found it."""
     before = dict(os.environ)
     runner.invoke(app, ["run", "databar:flow/env", "-i", "domain=x"])
     assert dict(os.environ) == before
 
 
-async def test_batch_runs_on_aiohttp_when_installed_and_on_httpcore_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_batch_http_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch runs on aiohttp when installed and on httpcore otherwise."""
     from flowdeck._aiohttp import AiohttpTransport
     from flowdeck._transport import ShardedAsyncTransport
 

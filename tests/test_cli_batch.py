@@ -67,16 +67,16 @@ def closed_port() -> int:
         ("domain\n", "no input rows"),
     ],
 )
-def test_bad_csv_is_a_clear_error_naming_row_and_column(
-    mock_env: dict[str, str], tmp_path: Path, content: str, message: str
-) -> None:
+def test_bad_csv(mock_env: dict[str, str], tmp_path: Path, content: str, message: str) -> None:
+    """A malformed CSV is a one-line error naming the row and column."""
     csv = tmp_path / "in.csv"
     csv.write_text(content)
     result = runner.invoke(app, ["batch", "databar:flow/1", str(csv), "--out", str(tmp_path / "o.jsonl")])
     assert message in one_line_error(result)
 
 
-def test_bad_jsonl_and_mapping_errors(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_bad_jsonl_and_map(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A JSON line that is no object, and a --map of a missing column, are one-line errors."""
     bad = jsonl(tmp_path / "in.jsonl", [{"domain": "a"}])
     bad.write_text(bad.read_text() + "[1, 2]\n")
     result = runner.invoke(app, ["batch", "databar:flow/1", str(bad), "--out", str(tmp_path / "o.jsonl")])
@@ -96,9 +96,8 @@ def test_bad_jsonl_and_mapping_errors(mock_env: dict[str, str], tmp_path: Path) 
         (b"PK\x03\x04", "in.xlsx", "a spreadsheet; save it as CSV (UTF-8) first"),
     ],
 )
-def test_files_that_are_not_utf8_text_are_one_line_errors_and_nothing_is_written(
-    mock_env: dict[str, str], tmp_path: Path, content: bytes, name: str, message: str
-) -> None:
+def test_not_utf8_text(mock_env: dict[str, str], tmp_path: Path, content: bytes, name: str, message: str) -> None:
+    """A file that is not UTF-8 text is a one-line error, and nothing is written."""
     path = tmp_path / name
     path.write_bytes(content)
     line = one_line_error(
@@ -108,7 +107,8 @@ def test_files_that_are_not_utf8_text_are_one_line_errors_and_nothing_is_written
     assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
-def test_latin1_with_encoding_and_a_utf8_bom_are_read(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_latin1_and_utf8_bom(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """Latin-1 with --encoding, and UTF-8 with a byte order mark, are read."""
     latin = tmp_path / "latin.csv"
     latin.write_bytes("topic,city\nnews,Zürich\n".encode("latin-1"))
     out = tmp_path / "o1.jsonl"
@@ -123,7 +123,8 @@ def test_latin1_with_encoding_and_a_utf8_bom_are_read(mock_env: dict[str, str], 
     assert results(out)[0]["input"] == {"topic": "news"}
 
 
-def test_a_windows_file_is_pointed_to_cp1252_and_reads_right_with_it(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_windows_file_cp1252(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A Windows file is pointed to cp1252, and reads right with it."""
     # Excel on Windows saves "CSV" as cp1252: its curly quotes are control codes in latin-1, so a
     # latin-1 hint, pasted, would send garbled text without any error.
     windows = tmp_path / "windows.csv"
@@ -151,9 +152,8 @@ def test_a_windows_file_is_pointed_to_cp1252_and_reads_right_with_it(mock_env: d
         (["--map", "nonsense"], "--map 'nonsense': expected 'column=input_name'"),
     ],
 )
-def test_bad_options_are_one_line_usage_errors_and_nothing_is_written(
-    mock_env: dict[str, str], tmp_path: Path, args: list[str], message: str
-) -> None:
+def test_bad_options(mock_env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    """Bad batch options are one-line usage errors, and nothing is written."""
     csv = tmp_path / "in.csv"
     csv.write_text("topic\nx\n")
     line = one_line_error(
@@ -163,7 +163,8 @@ def test_bad_options_are_one_line_usage_errors_and_nothing_is_written(
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
 
 
-def test_a_misspelt_reference_is_named_as_the_argument_not_a_row(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_misspelt_reference(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A misspelt reference is named as the argument, not as a row."""
     csv = tmp_path / "in.csv"
     csv.write_text("topic\nx\n")
     line = one_line_error(runner.invoke(app, ["batch", "databr:flow/x", str(csv), "--out", str(tmp_path / "o.jsonl")]))
@@ -171,9 +172,8 @@ def test_a_misspelt_reference_is_named_as_the_argument_not_a_row(mock_env: dict[
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
 
 
-def test_out_is_refused_when_it_cannot_work(
-    mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_out_refused(mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An --out that cannot work (no folder, the input itself, ...) is refused."""
     monkeypatch.chdir(tmp_path)
     csv = tmp_path / "in.csv"
     csv.write_text("topic\nx\n")
@@ -196,7 +196,8 @@ def test_out_is_refused_when_it_cannot_work(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "in.csv", "link.csv", "notes.jsonl"]
 
 
-def test_a_second_batch_on_the_same_out_is_refused_while_one_runs(tmp_path: Path) -> None:
+def test_second_batch_same_out(tmp_path: Path) -> None:
+    """A second batch on the same --out is refused while one runs."""
     with MockProviders(MockConfig(seed=2, run_seconds=(30.0, 30.0))) as mocks:
         inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
         out = tmp_path / "out.jsonl"
@@ -218,9 +219,8 @@ def test_a_second_batch_on_the_same_out_is_refused_while_one_runs(tmp_path: Path
 # --- outcomes and reruns --------------------------------------------------------------------------
 
 
-def test_batch_runs_every_row_once_with_column_mapping(
-    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_every_row_once(served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A batch runs every row once, with its columns mapped to inputs."""
     csv = tmp_path / "leads.csv"
     csv.write_text("Company Domain\n" + "".join(f"batch{i}.com\n" for i in range(25)))
     out = tmp_path / "results.jsonl"
@@ -245,9 +245,10 @@ def test_batch_runs_every_row_once_with_column_mapping(
     assert "other inputs" in one_line_error(refused)
 
 
-def test_rejected_rows_are_kept_apart_from_not_started_ones_and_retried_only_on_request(
+def test_rejected_rows_apart(
     served_mocks: MockProviders, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Rejected rows are kept apart from not-started ones and retried only on request."""
     inputs = jsonl(tmp_path / "in.jsonl", [
         {"workflow": "stackai:acme/rejected-a", "in-0": "a"},       # 401: wrong key
         {"workflow": "stackai:acme/rejected-b", "in-0": "b"},       # 401: wrong key
@@ -305,9 +306,8 @@ def dropping_mocks() -> Iterator[MockProviders]:
         yield mocks
 
 
-def test_retry_unknown_starts_again_exactly_the_unknown_rows(
-    dropping_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_retry_unknown(dropping_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--retry-unknown starts again exactly the rows whose start is unknown."""
     use_env(monkeypatch, dropping_mocks.env)
     gumloop = dropping_mocks.states["gumloop"]
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(20)])
@@ -331,9 +331,10 @@ def test_retry_unknown_starts_again_exactly_the_unknown_rows(
     assert [(r["row"], r["status"]) for r in results(out)] == [(n, "SUCCEEDED") for n in range(1, 21)]
 
 
-def test_a_failed_rewrite_leaves_the_results_file_whole(
+def test_failed_rewrite_keeps_results(
     mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """A failed rewrite of the results file leaves it whole."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}, {"topic": "b"}])
     out = tmp_path / "out.jsonl"
     args = ["batch", "gumloop:rewrite", str(inputs), "--out", str(out)]
@@ -353,7 +354,8 @@ def test_a_failed_rewrite_leaves_the_results_file_whole(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl", state_of(out).name]
 
 
-def test_piped_summary_is_never_wrapped(served_mocks: MockProviders, tmp_path: Path) -> None:
+def test_piped_summary_unwrapped(served_mocks: MockProviders, tmp_path: Path) -> None:
+    """A piped batch summary is never wrapped."""
     inputs = jsonl(tmp_path / "in.jsonl", [
         {"workflow": "gumloop:wide", "topic": "ok"},
         {"workflow": "gumloop:wide", "topic": "bad", "mock_outcome": "fail"},
@@ -375,7 +377,8 @@ def test_piped_summary_is_never_wrapped(served_mocks: MockProviders, tmp_path: P
     )
 
 
-def test_json_summary_is_one_line_for_jq(served_mocks: MockProviders, tmp_path: Path) -> None:
+def test_json_summary_one_line(served_mocks: MockProviders, tmp_path: Path) -> None:
+    """The --json summary is one line that jq reads."""
     rows = [{"topic": "ok"}, {"topic": "bad", "mock_outcome": "fail"}, {"topic": "worse", "mock_outcome": "fail"}]
     inputs = jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
@@ -420,9 +423,8 @@ def _started_lines(state: Path) -> int:
 # the same path, and dropping the started runs from the journal fails both.
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [pytest.param(3, marks=pytest.mark.soak), 12])
-def test_batch_resumes_after_kill_9_without_starting_any_run_twice(
-    slow_mocks: MockProviders, tmp_path: Path, kill_after: int
-) -> None:
+def test_resume_after_kill_9(slow_mocks: MockProviders, tmp_path: Path, kill_after: int) -> None:
+    """A batch killed with -9 resumes without starting any run twice."""
     n = 30
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
     out = tmp_path / "out.jsonl"
@@ -452,9 +454,10 @@ def test_batch_resumes_after_kill_9_without_starting_any_run_twice(
 
 
 @pytest.mark.slow
-def test_a_rerun_killed_midway_never_leaves_two_lines_for_a_row(
+def test_killed_rerun_one_line_a_row(
     slow_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """A rerun killed midway never leaves two result lines for a row."""
     n = 10
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
     out = tmp_path / "out.jsonl"
@@ -477,7 +480,8 @@ def test_a_rerun_killed_midway_never_leaves_two_lines_for_a_row(
 
 
 @pytest.mark.slow
-def test_ctrl_c_then_the_printed_command_pasted_into_a_shell_resumes(slow_mocks: MockProviders, tmp_path: Path) -> None:
+def test_ctrl_c_printed_resume(slow_mocks: MockProviders, tmp_path: Path) -> None:
+    """After Ctrl-C, the printed command pasted into a shell resumes the batch."""
     folder = tmp_path / "my leads (v2)"
     folder.mkdir()
     csv = folder / "leads & co.csv"
@@ -530,9 +534,8 @@ def _log_a_retry_before_each_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(AsyncClient, "start", start)
 
 
-def test_retries_are_counted_in_the_progress_display_and_printed_only_with_v(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_retries_in_progress(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Retries are counted in the progress display and logged only with -v."""
     _log_a_retry_before_each_start(monkeypatch)
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(7)])
     quiet = runner.invoke(app, ["batch", "gumloop:retries", str(inputs), "--out", str(tmp_path / "a.jsonl")])
@@ -548,7 +551,8 @@ def test_retries_are_counted_in_the_progress_display_and_printed_only_with_v(
 
 
 @pytest.mark.slow
-def test_stackai_runs_show_as_running_while_in_flight(tmp_path: Path) -> None:
+def test_stackai_shown_running(tmp_path: Path) -> None:
+    """StackAI runs show as running while in flight."""
     # Runs longer than the wait for the first start's answer (a refused key stops the rest: _batch), so
     # the other two start while the first still runs.
     with MockProviders(MockConfig(seed=4, run_seconds=(2.5, 2.5))) as mocks:
@@ -563,7 +567,8 @@ def test_stackai_runs_show_as_running_while_in_flight(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp_path: Path) -> None:
+def test_progress_bar_under_429s(tmp_path: Path) -> None:
+    """A 400-row batch under 30% 429s keeps the progress display intact."""
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
     with MockProviders(MockConfig(seed=8, faults=faults)) as mocks:
         inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(400)])
@@ -578,7 +583,8 @@ def test_a_400_row_batch_under_30_percent_429s_keeps_the_progress_bar_intact(tmp
     assert retries is not None and int(retries.group(2)) > 50, last
 
 
-def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
+def test_quota_points_to_slower_pace() -> None:
+    """Rows refused by a quota are pointed to --adaptive-rate."""
     refused = FailureGroup("NOT_STARTED", "gumloop", "RateLimitError", "HTTP 429: quota", (2, 3))
     resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
     assert next_step(refused, resume, Path("o.jsonl")).endswith(" --out o.jsonl --adaptive-rate")
@@ -586,7 +592,8 @@ def test_rows_refused_by_a_quota_are_pointed_to_a_slower_pace() -> None:
     assert next_step(dropped, resume, Path("o.jsonl")).endswith("run: flowdeck batch gumloop:g in.csv --out o.jsonl")
 
 
-def test_runs_the_provider_does_not_know_are_not_pointed_to_waiting_again() -> None:
+def test_unknown_runs_not_rewaited() -> None:
+    """Runs the provider does not know are not pointed to waiting again."""
     resume = ["flowdeck", "batch", "gumloop:g", "in.csv", "--out", "o.jsonl"]
     lost = FailureGroup("POLL_ERROR", "gumloop", "NotFoundError", "HTTP 404: run not found", (1, 2))
     step = next_step(lost, resume, Path("o.jsonl"))
@@ -595,7 +602,8 @@ def test_runs_the_provider_does_not_know_are_not_pointed_to_waiting_again() -> N
     assert next_step(dropped, resume, Path("o.jsonl")).endswith("run: flowdeck batch gumloop:g in.csv --out o.jsonl")
 
 
-def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str, str], tmp_path: Path) -> None:
+def test_printed_commands_keep_v(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """The printed next commands keep the global -v option."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com"}])
     args = ["-vv", "batch", "databar:flow/missing", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--no-check"]
     result = runner.invoke(app, [*args, "--json"])
@@ -604,7 +612,8 @@ def test_the_printed_commands_keep_the_global_verbose_option(mock_env: dict[str,
     assert shlex.split(step.rpartition("then run: ")[2])[1:4] == ["-vv", "batch", "databar:flow/missing"], step
 
 
-def test_row_errors_are_flowdecks_words_not_the_http_librarys(tmp_path: Path) -> None:
+def test_row_errors_in_our_words(tmp_path: Path) -> None:
+    """Row errors are in flowdeck's words, not the HTTP library's."""
     faults = Faults(rate=1.0, kinds=("drop_after",))  # started, then the answer cut short mid-body
     with MockProviders(MockConfig(seed=2, faults=faults)) as mocks:
         inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
@@ -622,9 +631,8 @@ def test_row_errors_are_flowdecks_words_not_the_http_librarys(tmp_path: Path) ->
     assert "400" not in done.stdout + done.stderr and "ContentLength" not in done.stdout + done.stderr
 
 
-def test_retry_failed_starts_failed_rows_anew_and_only_when_asked(
-    served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path
-) -> None:
+def test_retry_failed(served_mocks: MockProviders, mock_env: dict[str, str], tmp_path: Path) -> None:
+    """--retry-failed starts failed rows anew, and only when asked."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}, {"topic": "b", "mock_outcome": "fail"}, {"topic": "c"}])
     out = tmp_path / "o.jsonl"
     args = ["batch", "gumloop:rerun-rows", str(inputs), "--out", str(out), "--json"]
@@ -650,7 +658,8 @@ def test_retry_failed_starts_failed_rows_anew_and_only_when_asked(
     assert json.loads(again.stdout)["started_now"] == 1
 
 
-def test_a_crash_during_a_retried_start_leaves_the_row_unknown_not_the_old_run(tmp_path: Path) -> None:
+def test_crash_in_retried_start(tmp_path: Path) -> None:
+    """A crash during a retried start leaves the row unknown, not the old run."""
     from flowdeck._batch import BatchRow, Journal, fingerprint
     from flowdeck._models import Run, Status
     from flowdeck._providers import parse_ref
@@ -666,9 +675,8 @@ def test_a_crash_during_a_retried_start_leaves_the_row_unknown_not_the_old_run(t
     assert earlier.started == {} and earlier.unresolved == {2}
 
 
-def test_a_journal_line_the_disk_refuses_halfway_is_taken_back_whole(tmp_path: Path) -> None:
-    """A 1 KiB file size limit stands in for a full disk: the line that crosses it is written in part
-    (as a disk that fills up mid-write does), then refused; the journal must not keep that half line."""
+def test_half_written_journal_line(tmp_path: Path) -> None:
+    """A journal line the disk refuses halfway is taken back whole."""
     import subprocess
     import sys
     import textwrap
