@@ -54,7 +54,8 @@ def _gumloop(mocks: MockProviders, path: str, *, key: str | None = None, **kwarg
     return httpx.request(method, f"{mocks.urls['gumloop']}/{path}", headers=headers, **kwargs)
 
 
-def test_gumloop_extra_top_level_keys_are_pipeline_inputs(served_mocks: MockProviders) -> None:
+def test_gumloop_top_level_inputs(served_mocks: MockProviders) -> None:
+    """Gumloop's extra top-level keys are pipeline inputs, beside pipeline_inputs."""
     user = served_mocks.config.gumloop_user
     body = {"user_id": user, "saved_item_id": "digest", "topic": "pricing", "recipient": "a@b.c",
             "pipeline_inputs": [{"input_name": "tone", "value": "dry"}]}  # fmt: skip
@@ -73,14 +74,16 @@ def test_gumloop_extra_top_level_keys_are_pipeline_inputs(served_mocks: MockProv
         assert answer.status_code == 400 and set(answer.json()) == {"error"}
 
 
-def test_gumloop_unknown_saved_flow_is_the_documented_400_not_a_run(served_mocks: MockProviders) -> None:
+def test_gumloop_unknown_flow_400(served_mocks: MockProviders) -> None:
+    """An unknown Gumloop saved flow is the documented 400, and no run starts."""
     before = served_mocks.states["gumloop"].start_count
     with served_mocks.client(max_retries=0) as client, pytest.raises(flowdeck.BadRequestError, match="missing-x"):
         client.start("gumloop:missing-x", {})
     assert served_mocks.states["gumloop"].start_count == before
 
 
-def test_gumloop_get_pl_run_is_scoped_to_the_users_own_runs() -> None:
+def test_gumloop_runs_scoped() -> None:
+    """Gumloop's get_pl_run shows a user only their own runs and shared projects'."""
     config = MockConfig(gumloop_accounts={"key-b": "user-b"}, gumloop_projects={"shared": ("mock-user", "user-b")})
     with MockProviders(config) as mocks:
         mine = {"user_id": "mock-user", "saved_item_id": "f"}
@@ -111,7 +114,8 @@ ERROR_SHAPES: dict[str, Callable[[Any], bool]] = {
 
 
 @pytest.mark.parametrize("provider", list(ERROR_SHAPES))
-def test_each_mock_answers_errors_in_its_providers_shape(provider: str) -> None:
+def test_error_shapes(provider: str) -> None:
+    """Each mock answers errors, injected ones too, in its provider's shape."""
     with MockProviders() as mocks:
         unknown_path = httpx.get(mocks.urls[provider] + "/no/such/path")
         mocks.config.faults = Faults(rate=1.0, kinds=("503",))
@@ -120,7 +124,8 @@ def test_each_mock_answers_errors_in_its_providers_shape(provider: str) -> None:
     assert injected.status_code == 503 and ERROR_SHAPES[provider](injected.json()), injected.text
 
 
-def test_auth_failures_use_the_status_each_provider_sends(served_mocks: MockProviders) -> None:
+def test_auth_failure_status(served_mocks: MockProviders) -> None:
+    """An auth failure answers the status each provider sends."""
     urls = served_mocks.urls
     assert httpx.get(urls["databar"] + "/v1/user/me").status_code == 403  # Databar's docs: 403 for a bad key
     assert httpx.post(urls["gumloop"] + "/start_pipeline", json={}).status_code == 401
@@ -131,7 +136,8 @@ def test_auth_failures_use_the_status_each_provider_sends(served_mocks: MockProv
 # --- Databar: flows, account, credits, default cascade ---------------------------------------------------
 
 
-def test_databar_balance_falls_as_runs_spend_credits_then_406() -> None:
+def test_databar_credits() -> None:
+    """Databar's balance falls as runs spend credits, then starts answer 406."""
     clock = MockClock(frozen_at=1_800_000_000.0)
     config = MockConfig(run_seconds=(5.0, 5.0), databar_credits=3)
     with MockProviders(config, clock) as mocks, mocks.client(max_retries=0) as client:
@@ -154,7 +160,8 @@ def test_databar_balance_falls_as_runs_spend_credits_then_406() -> None:
         assert client.refresh(kept).raw["credits_spent"] == 1 and client.refresh(failing).raw["credits_spent"] == 0
 
 
-def test_databar_get_flow_declares_inputs_and_required_ones_are_enforced() -> None:
+def test_databar_required_inputs() -> None:
+    """Databar's get_flow declares its inputs, and a start without a required one fails."""
     with MockProviders(MockConfig(databar_flows={"f1": {"domain": True}})) as mocks, mocks.client() as client:
         flow = client.drive(client.adapter("databar").get_flow("f1"))  # type: ignore[attr-defined]
         assert [(i["id"], i["required"]) for i in flow["inputs"]] == [("domain", True)]
@@ -166,7 +173,8 @@ def test_databar_get_flow_declares_inputs_and_required_ones_are_enforced() -> No
             client.drive(client.adapter("databar").get_flow("missing-1"))  # type: ignore[attr-defined]
 
 
-def test_databar_waterfall_without_enrichments_runs_the_default_cascade(served_mocks: MockProviders) -> None:
+def test_waterfall_default_cascade(served_mocks: MockProviders) -> None:
+    """A waterfall without enrichments runs the default cascade."""
     with served_mocks.client(poll_policy=FAST) as client:
         run = client.wait(client.databar.run_waterfall("email_getter", {"email": "a@b.c"}), timeout=10)
         chosen = client.run("databar:waterfall/email_getter", {"email": "a@b.c", "enrichments": [966]}, timeout=10)
@@ -190,22 +198,22 @@ def test_databar_waterfall_without_enrichments_runs_the_default_cascade(served_m
         (f"superai:{NEW_WORD_FLOW}", {"mock_status": NEW_WORD}),
     ],
 )
-def test_a_new_status_word_is_an_unknown_status_error_with_the_raw_body(
-    served_mocks: MockProviders, ref: str, inputs: dict[str, str]
-) -> None:
+def test_new_status_word(served_mocks: MockProviders, ref: str, inputs: dict[str, str]) -> None:
+    """A new status word raises UnknownStatusError with the raw body."""
     with served_mocks.client(poll_policy=FAST) as client, pytest.raises(flowdeck.UnknownStatusError) as caught:
         client.run(ref, inputs, timeout=10)
     assert caught.value.status == NEW_WORD
     assert isinstance(caught.value.body, bytes) and NEW_WORD.encode() in caught.value.body  # the raw response
 
 
-def test_a_new_stackai_state_keeps_the_outputs_and_the_word(served_mocks: MockProviders) -> None:
+def test_new_stackai_state(served_mocks: MockProviders) -> None:
+    """A new StackAI state keeps the outputs and the provider's word."""
     with served_mocks.client() as client:
         run = client.run(f"stackai:o/x-status-{NEW_WORD}", {"in-0": "hi"})
     assert run.status is Status.SUCCEEDED and run.provider_status == NEW_WORD and run.outputs
 
 
-def test_no_normalized_spec_closes_a_response_field_with_an_enum() -> None:
+def test_no_response_enums() -> None:
     """Why a new word reaches the adapters' tables: response fields are open strings in our specs.
 
     The generator's enums are closed (``literal_enums: true`` makes a check that raises TypeError on
@@ -242,7 +250,8 @@ def test_no_normalized_spec_closes_a_response_field_with_an_enum() -> None:
 # --- the conventions table: complete, true, and on the testing kit page ---------------------------------
 
 
-def test_every_status_word_an_adapter_maps_has_a_mock_trigger() -> None:
+def test_status_words_triggered() -> None:
+    """Every status word an adapter maps has a mock trigger."""
     keys = {r.key for r in conventions()}
     for provider in ("databar", "gumloop", "stackai", "superai"):
         documented = set(_adapter_statuses(provider))
@@ -253,7 +262,8 @@ def test_every_status_word_an_adapter_maps_has_a_mock_trigger() -> None:
         assert f"{provider} status {NEW_WORD}" in keys
 
 
-def test_every_error_status_a_spec_documents_has_a_mock_trigger() -> None:
+def test_error_statuses_triggered() -> None:
+    """Every error status a spec documents has a mock trigger."""
     keys = {r.key for r in conventions()}
     for provider in ("databar", "gumloop", "stackai", "superai"):
         spec = yaml.safe_load((ROOT / "specs" / "normalized" / f"{provider}.yaml").read_text())
@@ -270,9 +280,8 @@ def _status_of(client: flowdeck.Client, run: flowdeck.Run) -> str:
         return "UnknownStatusError"
 
 
-def test_every_status_row_produces_its_word_and_the_facade_mapping_it_claims(
-    slow_mocks: tuple[MockProviders, MockClock], served_mocks: MockProviders
-) -> None:
+def test_status_rows_hold(slow_mocks: tuple[MockProviders, MockClock], served_mocks: MockProviders) -> None:
+    """Every status row's trigger produces its word and the facade status it claims."""
     mocks, clock = slow_mocks
     with ExitStack() as stack:
         client = stack.enter_context(mocks.client(max_retries=0))
@@ -391,7 +400,8 @@ def _error_triggers(mocks: MockProviders, clock: MockClock) -> dict[str, Callabl
     }  # fmt: skip
 
 
-def test_every_error_row_is_produced_by_its_trigger() -> None:
+def test_error_rows_hold() -> None:
+    """Every error row of the conventions is produced by its trigger."""
     clock = MockClock(frozen_at=1_800_000_000.0)
     with MockProviders(
         MockConfig(run_seconds=(10.0, 10.0), databar_flows={"strict": {"domain": True}}), clock
@@ -412,13 +422,15 @@ def test_every_error_row_is_produced_by_its_trigger() -> None:
 
 
 def test_stackai_failed_run_row(served_mocks: MockProviders) -> None:
+    """StackAI's error-set row produces the facade status it claims."""
     row = next(r for r in conventions() if r.key == "stackai error set")
     with served_mocks.client() as client:
         run = client.start("stackai:o/fail-1", {"in-0": "a"})
     assert run.status.name == re.findall(r"`(\w+)`", row.facade)[0] and run.error
 
 
-def test_docs_table_is_the_generated_one() -> None:
+def test_docs_table_generated() -> None:
+    """The testing page's mock table is the generated one."""
     page = (ROOT / "docs" / "testing.md").read_text()
     block = re.search(r"<!-- mock-conventions:start -->\n(.*?)\n<!-- mock-conventions:end -->", page, re.S)
     assert block, "docs/testing.md lost its mock-conventions block"
@@ -428,7 +440,8 @@ def test_docs_table_is_the_generated_one() -> None:
     )
 
 
-def test_conventions_are_plain_data_for_the_cli() -> None:
+def test_conventions_plain_data() -> None:
+    """The conventions are plain, unique, serializable rows."""
     rows = conventions()
     assert all(r.provider and r.documented and r.trigger and r.facade for r in rows)
     assert len({r.key for r in rows}) == len(rows)
@@ -450,14 +463,16 @@ def test_conventions_are_plain_data_for_the_cli() -> None:
         (lambda: MockConfig(run_seconds=(2.0, 1.0)), "MockConfig: run_seconds=(2.0, 1.0) has its shortest above"),
     ],
 )
-def test_bad_knobs_are_a_value_error_naming_the_field_and_value(make: Callable[[], object], message: str) -> None:
+def test_bad_knobs(make: Callable[[], object], message: str) -> None:
+    """A bad mock setting is a ValueError naming the field and value."""
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         make()
 
 
-def test_an_unknown_fault_kind_is_refused_with_the_valid_kinds() -> None:
+def test_unknown_fault_kind() -> None:
+    """An unknown fault kind is refused with the valid kinds; setting is checked too."""
     with pytest.raises(ValueError) as caught:
-        Faults(kinds=("429", "drop-before"))  # a typo once fell silently into another kind's branch
+        Faults(kinds=("429", "drop-before"))  # a typo must not fall into another kind's branch
     assert str(caught.value).startswith("Faults: kinds=('429', 'drop-before') has unknown kind 'drop-before'")
     assert "drop_before" in str(caught.value) and "truncated" in str(caught.value)
     with pytest.raises(ValueError, match="is a string, not a tuple of kinds"):
@@ -468,7 +483,7 @@ def test_an_unknown_fault_kind_is_refused_with_the_valid_kinds() -> None:
     assert faults.rate == 0.0
 
 
-def test_the_command_line_and_the_api_share_one_check() -> None:
+def test_cli_and_api_one_check() -> None:
     """`flowdeck mock --fail-rate` and `MockConfig(failure_rate=...)` refuse the same values, same words."""
     from flowdeck.testing._command import build_parser
 
@@ -481,7 +496,8 @@ def test_the_command_line_and_the_api_share_one_check() -> None:
 # --- MockProviders off the happy path: one clear error, nothing on stderr ------------------------------------
 
 
-def test_env_before_serving_says_how_to_serve() -> None:
+def test_env_before_serving() -> None:
+    """Mock env or client before serving says how to serve."""
     mocks = MockProviders()
     with pytest.raises(
         RuntimeError, match=re.escape("not serving: use `with MockProviders() as mocks:` or call serve()")
@@ -491,7 +507,8 @@ def test_env_before_serving_says_how_to_serve() -> None:
         mocks.client()
 
 
-def test_a_busy_port_names_port_and_provider_and_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+def test_busy_port(capfd: pytest.CaptureFixture[str]) -> None:
+    """A busy port is an error naming the port and provider, printing nothing."""
     import gc
     import socket
 
@@ -512,7 +529,8 @@ def test_a_busy_port_names_port_and_provider_and_prints_nothing(capfd: pytest.Ca
         assert mocks.urls["databar"] == f"http://127.0.0.1:{port}"
 
 
-def test_an_unknown_ports_key_is_refused_naming_the_providers() -> None:
+def test_unknown_ports_key() -> None:
+    """An unknown ports key is refused, naming the providers."""
     with pytest.raises(ValueError, match="ports: no mock provider named 'gumlop'; the providers are: databar, "):
         MockProviders(ports={"gumlop": 1})
 
@@ -524,9 +542,8 @@ class TestThePytestFixtures:
     def flowdeck_mock_config(self) -> MockConfig:
         return MockConfig(seed=11, run_seconds=(0.5, 0.5), failure_rate=1.0)
 
-    def test_they_serve_the_overriding_config_and_poll_fast(
-        self, flowdeck_mocks: MockProviders, flowdeck_client: flowdeck.Client
-    ) -> None:
+    def test_override_served_fast(self, flowdeck_mocks: MockProviders, flowdeck_client: flowdeck.Client) -> None:
+        """The fixtures serve an overriding config and poll fast."""
         with pytest.raises(flowdeck.RunFailed):  # failure_rate=1.0: the override was served
             flowdeck_client.run("databar:flow/1", {"domain": "stripe.com"})
         # A client's default policy first polls at 0.5 s and sees a 0.5 s run end in one or two polls.
@@ -536,7 +553,8 @@ class TestThePytestFixtures:
 # --- the docs a user pastes from ------------------------------------------------------------------------------
 
 
-def test_testing_docstrings_name_only_what_exists() -> None:
+def test_docstrings_name_real_names() -> None:
+    """flowdeck.testing's docstrings name only what exists."""
     import flowdeck.testing
 
     named: set[str] = set()
@@ -547,7 +565,7 @@ def test_testing_docstrings_name_only_what_exists() -> None:
 
 
 @pytest.mark.parametrize("documented", ["flowdeck", "Client", "AsyncClient"])
-def test_the_package_docstring_example_runs_as_pasted(documented: str) -> None:
+def test_package_example_as_pasted(documented: str) -> None:
     """``help(flowdeck)``'s example (and the clients') runs in a fresh namespace, not only with the suite's names."""
     import doctest
 
@@ -558,7 +576,7 @@ def test_the_package_docstring_example_runs_as_pasted(documented: str) -> None:
     assert result.attempted and not result.failed
 
 
-def test_troubleshooting_gives_the_busy_port_advice_the_command_gives() -> None:
+def test_busy_port_advice() -> None:
     """`flowdeck mock` says "or 0 for free ones"; the troubleshooting row must not say something else."""
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     (row,) = [line for line in page.splitlines() if line.startswith("| `error: port 8081 (for databar) is not free`")]

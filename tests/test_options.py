@@ -2,7 +2,7 @@
 
 This file is type-checked by `make lint` (mypy --strict, so warn_unused_ignores): each
 `# type: ignore[call-arg]` below is needed only while mypy rejects the misspelling. If an option
-were ever accepted as `**options: Any` again, the ignore would be unused and `make lint` would fail.
+were accepted as `**options: Any`, the ignore would be unused and `make lint` would fail.
 """
 
 from __future__ import annotations
@@ -14,19 +14,22 @@ import flowdeck
 import pytest
 
 
-def test_a_misspelt_option_is_refused_by_both_clients() -> None:
+def test_misspelt_option() -> None:
+    """A misspelt option is a TypeError on both clients."""
     with pytest.raises(TypeError, match="max_retires"):
         flowdeck.Client(max_retires=3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="max_retires"):
         flowdeck.AsyncClient(max_retires=3)  # type: ignore[call-arg]
 
 
-def test_with_options_refuses_a_misspelt_option() -> None:
+def test_with_options_misspelt() -> None:
+    """with_options refuses a misspelt option."""
     with flowdeck.Client(env={}) as client, pytest.raises(TypeError, match="max_retires"):
         client.with_options(max_retires=0)  # type: ignore[call-arg]
 
 
-def test_provider_namespaces_are_typed_attributes() -> None:
+def test_namespaces_typed() -> None:
+    """Provider namespaces are typed attributes; a copy gets its own."""
     with flowdeck.Client(env={}) as client:
         with pytest.raises(AttributeError, match="databr"):
             client.databr  # type: ignore[attr-defined]  # noqa: B018 - the lookup is the test
@@ -34,7 +37,8 @@ def test_provider_namespaces_are_typed_attributes() -> None:
         assert client.with_options(max_retries=0).databar._client is not client  # a copy gets its own
 
 
-def test_every_option_has_the_same_name_on_both_clients() -> None:
+def test_options_same_on_both() -> None:
+    """Every option has the same name on both clients, less the async-only ones."""
     import inspect
 
     sync = set(inspect.signature(flowdeck.Client).parameters) - {"http_client", "sleep"}
@@ -74,7 +78,8 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize(("name", "value"), BAD_OPTIONS)
 @pytest.mark.parametrize("kind", [flowdeck.Client, flowdeck.AsyncClient])
-def test_a_bad_option_value_is_a_typed_error_naming_it(kind: Any, name: str, value: object) -> None:
+def test_bad_option_value(kind: Any, name: str, value: object) -> None:
+    """A bad option value is an InvalidRequestError naming it and the value."""
     with pytest.raises(flowdeck.InvalidRequestError) as info:
         kind(env={}, **{name: value})
     assert str(info.value).startswith(f"{name} must be ")
@@ -82,18 +87,21 @@ def test_a_bad_option_value_is_a_typed_error_naming_it(kind: Any, name: str, val
 
 
 @pytest.mark.parametrize("value", [-1, 0, float("nan"), "3", True])
-def test_async_only_options_are_checked_by_the_same_rule(value: object) -> None:
+def test_async_only_options_checked(value: object) -> None:
+    """The async-only options are checked by the same rule."""
     with pytest.raises(flowdeck.InvalidRequestError, match=rf"max_concurrent_requests must be .*{value!r}"):
         flowdeck.AsyncClient(env={}, max_concurrent_requests=value)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("name", "value"), [("max_retries", -1), ("timeout", -1.0), ("timeout", float("nan"))])
-def test_with_options_checks_its_values_too(name: str, value: Any) -> None:
+def test_with_options_checks(name: str, value: Any) -> None:
+    """with_options checks its values too."""
     with flowdeck.Client(env={}) as client, pytest.raises(flowdeck.InvalidRequestError, match=f"^{name} must be "):
         client.with_options(**{name: value})
 
 
-async def test_async_with_options_checks_its_values_too() -> None:
+async def test_async_with_options_checks() -> None:
+    """The async client's with_options checks its values too."""
     async with flowdeck.AsyncClient(env={}) as client:
         with pytest.raises(flowdeck.InvalidRequestError, match=r"^max_retries must be "):
             client.with_options(max_retries=-1)
@@ -107,12 +115,14 @@ async def test_async_with_options_checks_its_values_too() -> None:
         {"timeout": 1, "wait_timeout": 0, "max_response_bytes": 64 * 1024, "max_response_seconds": 0.5},
     ],
 )
-def test_good_option_values_are_kept(options: dict[str, Any]) -> None:
+def test_good_options_kept(options: dict[str, Any]) -> None:
+    """Sound option values, edges included, are kept."""
     with flowdeck.Client(env={}, **options) as client:
         assert client.with_options(**{k: v for k, v in options.items() if k in ("timeout", "max_retries")})
 
 
-def test_a_bad_wait_timeout_per_call_is_a_typed_error(mock_env: dict[str, str]) -> None:
+def test_bad_wait_timeout(mock_env: dict[str, str]) -> None:
+    """A bad per-call wait timeout is an InvalidRequestError."""
     with flowdeck.Client(env=mock_env) as client:
         run = client.start("gumloop:digest", {"topic": "a"})
         for bad in (-1, float("nan"), "5"):
@@ -120,7 +130,8 @@ def test_a_bad_wait_timeout_per_call_is_a_typed_error(mock_env: dict[str, str]) 
                 client.wait(run, timeout=bad)  # type: ignore[arg-type]
 
 
-def test_the_longest_timeout_accepted_works_on_every_stack(mock_env: dict[str, str]) -> None:
+def test_longest_timeout_works(mock_env: dict[str, str]) -> None:
+    """The longest timeout accepted works on every HTTP stack."""
     import asyncio
 
     with flowdeck.Client(env=mock_env, timeout=86_400) as client:
@@ -136,7 +147,7 @@ def test_the_longest_timeout_accepted_works_on_every_stack(mock_env: dict[str, s
 @pytest.mark.parametrize(
     ("options", "name"),
     [
-        ({"initial": 0}, "initial"),  # polled without pause: ~1,700 requests for a 2 s run
+        ({"initial": 0}, "initial"),  # no pause between polls
         ({"initial": -1}, "initial"),
         ({"initial": float("nan")}, "initial"),
         ({"initial": "0.5"}, "initial"),
@@ -150,12 +161,14 @@ def test_the_longest_timeout_accepted_works_on_every_stack(mock_env: dict[str, s
         ({"max_poll_errors": True}, "max_poll_errors"),
     ],
 )
-def test_a_poll_policy_that_would_poll_without_pause_or_end_is_refused(options: dict[str, Any], name: str) -> None:
+def test_bad_poll_policy(options: dict[str, Any], name: str) -> None:
+    """A poll policy that would poll without pause or end is refused, naming the field."""
     with pytest.raises(flowdeck.InvalidRequestError, match=f"^PollPolicy: {name} must be .*, not "):
         flowdeck.PollPolicy(**options)
 
 
-def test_a_poll_policy_is_checked_when_evolved_too() -> None:
+def test_poll_policy_evolved() -> None:
+    """A poll policy is checked when evolved too."""
     import attrs
 
     with pytest.raises(flowdeck.InvalidRequestError, match="initial"):
@@ -166,13 +179,15 @@ def test_a_poll_policy_is_checked_when_evolved_too() -> None:
     "options",
     [{}, {"initial": 0.01, "max_interval": 0.01}, {"initial": 2, "factor": 1, "max_interval": 2, "max_poll_errors": 0}],
 )
-def test_sound_poll_policies_are_kept(options: dict[str, Any]) -> None:
+def test_sound_poll_policies(options: dict[str, Any]) -> None:
+    """Sound poll policies are kept and pause between polls."""
     policy = flowdeck.PollPolicy(**options)
     assert all(policy.interval(n) > 0 for n in range(5))
 
 
 @pytest.mark.parametrize("where", ["base_urls", "env"])
-def test_a_password_in_a_base_url_never_shows(where: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_base_url_password_hidden(where: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A password or key in a base URL never shows in reprs, strings or logs."""
     import logging
 
     caplog.set_level(logging.DEBUG, logger="flowdeck")
@@ -194,7 +209,8 @@ def test_a_password_in_a_base_url_never_shows(where: str, caplog: pytest.LogCapt
     [("databr", "databar"), ("superai_atuh", "superai_auth"), ("Gumloop", "gumloop"), ("x", None)],
 )
 @pytest.mark.parametrize("kind", [flowdeck.Client, flowdeck.AsyncClient])
-def test_an_unknown_base_urls_key_is_a_typed_error_naming_it(kind: Any, key: str, suggestion: str | None) -> None:
+def test_unknown_base_urls_key(kind: Any, key: str, suggestion: str | None) -> None:
+    """An unknown base_urls key is a typed error naming it and the valid names."""
     with pytest.raises(flowdeck.InvalidRequestError) as info:
         kind(env={}, base_urls={"databar": "https://eu.example", key: "https://x.example"})
     message = str(info.value)
@@ -203,14 +219,16 @@ def test_an_unknown_base_urls_key_is_a_typed_error_naming_it(kind: Any, key: str
     assert (f"did you mean {suggestion!r}?" in message) if suggestion else "did you mean" not in message
 
 
-def test_every_url_name_of_every_provider_is_a_base_urls_key(mock_env: dict[str, str]) -> None:
+def test_url_names_are_keys(mock_env: dict[str, str]) -> None:
+    """Every URL name of every provider is a base_urls key."""
     urls = {"databar": mock_env["DATABAR_BASE_URL"], "superai": mock_env["SUPERAI_BASE_URL"]}
     with flowdeck.Client(env={}, superai_token="t", base_urls={**urls, "superai_auth": "https://a.example"}) as c:
         assert c.config("superai").urls == {"base": urls["superai"], "auth": "https://a.example"}
 
 
 @pytest.mark.parametrize("base_urls", [["databar"], {"databar": None}, {"databar": 42}])
-def test_base_urls_of_the_wrong_shape_are_a_typed_error(base_urls: Any) -> None:
+def test_base_urls_shape(base_urls: Any) -> None:
+    """base_urls of the wrong shape is an InvalidRequestError."""
     with pytest.raises(flowdeck.InvalidRequestError, match=r"^base_urls"):
         flowdeck.Client(env={}, base_urls=base_urls)
 
@@ -218,7 +236,8 @@ def test_base_urls_of_the_wrong_shape_are_a_typed_error(base_urls: Any) -> None:
 # A client that cannot be used says so, as httpx does, in flowdeck's own error.
 
 
-def test_a_closed_client_refuses_every_call(mock_env: dict[str, str]) -> None:
+def test_closed_client(mock_env: dict[str, str]) -> None:
+    """A closed client, and its copies, refuse every call."""
     client = flowdeck.Client(env=mock_env)
     run = client.start("gumloop:digest", {"topic": "a"})
     copy = client.with_options(max_retries=0)
@@ -238,7 +257,8 @@ def test_a_closed_client_refuses_every_call(mock_env: dict[str, str]) -> None:
     client.close()  # closing twice is harmless, as in httpx
 
 
-async def test_a_closed_async_client_refuses_every_call(mock_env: dict[str, str]) -> None:
+async def test_closed_async_client(mock_env: dict[str, str]) -> None:
+    """A closed async client refuses every call and re-entry."""
     async with flowdeck.AsyncClient(env=mock_env) as client:
         run = await client.start("gumloop:digest", {"topic": "a"})
     with pytest.raises(flowdeck.ClientStateError, match=r"^this flowdeck.AsyncClient has been closed"):
@@ -249,7 +269,8 @@ async def test_a_closed_async_client_refuses_every_call(mock_env: dict[str, str]
         await client.__aenter__()
 
 
-def test_an_async_client_used_in_a_second_event_loop_says_why(mock_env: dict[str, str]) -> None:
+def test_second_event_loop(mock_env: dict[str, str]) -> None:
+    """An async client used in a second event loop says why."""
     import asyncio
 
     first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
@@ -267,7 +288,8 @@ def test_an_async_client_used_in_a_second_event_loop_says_why(mock_env: dict[str
         second.close()
 
 
-def test_an_async_client_serves_one_loop_after_another_when_made_in_each(mock_env: dict[str, str]) -> None:
+def test_new_client_per_loop(mock_env: dict[str, str]) -> None:
+    """An async client made in each event loop serves one loop after another."""
     import asyncio
 
     async def main() -> bool:
@@ -277,14 +299,16 @@ def test_an_async_client_serves_one_loop_after_another_when_made_in_each(mock_en
     assert asyncio.run(main()) and asyncio.run(main())
 
 
-def test_a_secret_formats_as_its_mask() -> None:
+def test_secret_formats_masked() -> None:
+    """A Secret formats as its mask, with any format spec."""
     secret = flowdeck.Secret("sk-live-123")
     masked = "Secret('********')"
     assert f"{secret:>20}|{secret:<20}|{secret}" == f"{masked:>20}|{masked:<20}|{masked}"
     assert "sk-live" not in f"{secret:>40}"
 
 
-def test_dir_of_the_package_shows_its_public_names_only() -> None:
+def test_dir_public_names() -> None:
+    """dir(flowdeck) shows its public names only."""
     names = dir(flowdeck)
     assert "TYPE_CHECKING" not in names and "_client" not in names
     assert set(flowdeck.__all__) <= set(names) and "__version__" in names
