@@ -58,7 +58,8 @@ def random_refusals(share: float, seed: int) -> Callable[[float], bool]:
     return lambda t: draws.random() < share
 
 
-def test_a_quota_is_met_just_below_it_and_probed_gently() -> None:
+def test_quota_met_and_probed() -> None:
+    """A quota is met just below it and probed gently."""
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     simulate(rate, now, 4.0, quota(40.0))
@@ -70,7 +71,8 @@ def test_a_quota_is_met_just_below_it_and_probed_gently() -> None:
     assert rate.undone == 0, rate.undone  # every cut below the quota is kept
 
 
-def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
+def test_short_cut_deepened() -> None:
+    """A first cut short of a quota is deepened, not undone."""
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     # Two seconds' worth of burst: what the first second accepted is well above the quota.
@@ -80,7 +82,8 @@ def test_a_first_cut_short_of_a_quota_is_deepened_not_undone() -> None:
     assert rate.undone == 0 and rate.background == 0.0  # not taken for random refusals
 
 
-def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
+def test_useless_cut_undone() -> None:
+    """A cut that does not lower the share of 429s is undone."""
     now = [0.0]
     refuse = random_refusals(0.3, seed=3)
     rate = AdaptiveRate(clock=lambda: now[0])
@@ -93,13 +96,11 @@ def test_a_cut_that_does_not_lower_the_share_of_429s_is_undone() -> None:
 
 
 @pytest.mark.parametrize("seed", [11, 22, 66, 162])
-def test_random_refusals_never_leave_the_client_paced_for_long(seed: int) -> None:
-    # Seeds 22, 66 and 162: the trials once kept a cut by chance (its "before" was the window whose
-    # share had just crossed the line, picked for being high), and a kept cut was never tried again
-    # (the background raised the line above it), so the client stayed at a third of its pace,
-    # creeping up by 2% of that a second: the crawl of a batch under random 429s. Seed 11: a cut
-    # kept on the 20 answers of a trial cut short (1 of them refused), were a trial kept on fewer
-    # than all its answers.
+def test_random_429s_not_paced(seed: int) -> None:
+    """Random refusals never leave the client paced for long."""
+    # Seeds 22, 66 and 162 give a trial whose "before" window is high by chance (picked for having
+    # just crossed the line): a cut kept on it is never tried again, and a batch under random 429s
+    # crawls. Seed 11 gives a trial cut short on 20 answers, 1 refused: kept only on all its answers.
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     paced, _ = simulate(rate, now, 30.0, random_refusals(0.3, seed))
@@ -107,7 +108,8 @@ def test_random_refusals_never_leave_the_client_paced_for_long(seed: int) -> Non
     assert paced <= 0.15, paced
 
 
-def test_a_failed_trial_goes_back_to_unpaced_not_to_a_cut_kept_before() -> None:
+def test_failed_trial_unpaced() -> None:
+    """A failed trial goes back to unpaced, not to a cut kept before."""
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     simulate(rate, now, 10.0, quota(30.0))
@@ -119,7 +121,8 @@ def test_a_failed_trial_goes_back_to_unpaced_not_to_a_cut_kept_before() -> None:
     assert paced <= 0.5, paced
 
 
-async def test_the_first_answers_back_being_429s_is_no_quota() -> None:
+async def test_first_answers_429_no_quota() -> None:
+    """429s among the first answers back are no sign of a quota."""
     # A batch's first round: 100 requests in flight, 30 refused at random, and the refusals answered
     # first (a 429 costs the provider less than a start). That is no sign of a quota.
     now = [0.0]
@@ -132,7 +135,8 @@ async def test_the_first_answers_back_being_429s_is_no_quota() -> None:
     assert rate.rate is None and rate.cuts == 0
 
 
-async def test_a_quota_refusing_half_of_the_requests_sent_is_cut_in_its_first_second() -> None:
+async def test_half_refused_cut_at_once() -> None:
+    """A quota refusing half of the requests sent is cut within its first second."""
     # 32 requests in flight against a quota with a burst of 20: 12 refused at once, 20 accepted, and
     # the 20 sent in the accepted ones' slots refused too. Each refused request then holds its slot for
     # its Retry-After: no more answers come this second, so a rule waiting for many answers (or for
@@ -155,7 +159,8 @@ async def test_a_quota_refusing_half_of_the_requests_sent_is_cut_in_its_first_se
     assert rate.rate is not None and 14 <= rate.rate <= 18, rate.rate  # 80% of the 20 accepted
 
 
-def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:
+def test_cut_floor() -> None:
+    """A cut never goes below half of what was accepted lately."""
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     for i in range(1000):  # 10 s at 100 answers a second, all accepted
@@ -172,7 +177,8 @@ def test_a_cut_never_goes_below_half_of_what_was_accepted_lately() -> None:
     assert rate.rate >= 0.5 * 100 * 0.6, rate.rate  # half of ~100/s, decayed over the lull
 
 
-def test_a_cut_that_does_not_help_is_lifted_on_its_third_429() -> None:
+def test_cut_lifted_on_third_429() -> None:
+    """A cut that does not help is lifted on its third 429."""
     # A trial waiting for its 40 answers at a slow pace would hold a batch's starts down for seconds
     # after it can no longer be kept (at most 2 of its answers may be 429).
     now = [0.0]
@@ -188,7 +194,8 @@ def test_a_cut_that_does_not_help_is_lifted_on_its_third_429() -> None:
     assert rate.rate is None and rate.undone == 1  # ... then lifted: 22 answers, not 80
 
 
-def test_429s_now_and_then_do_not_slow_anything_down() -> None:
+def test_rare_429s_no_slowdown() -> None:
+    """429s now and then do not slow anything down."""
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     for i in range(2000):  # 100 answers a second, one in twenty-five refused
@@ -198,7 +205,8 @@ def test_429s_now_and_then_do_not_slow_anything_down() -> None:
 
 
 @pytest.mark.paced
-async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:
+async def test_acquire_paces() -> None:
+    """acquire() paces requests at the rate once refused."""
     rate = AdaptiveRate()
     rate.rate = 50.0
     started = time.monotonic()
@@ -206,7 +214,8 @@ async def test_acquire_paces_requests_at_the_rate_once_refused() -> None:
     assert 0.45 <= time.monotonic() - started <= 1.5  # 25 intervals of 20 ms after the first
 
 
-async def test_requests_queued_to_be_sent_go_at_a_rate_cut_meanwhile() -> None:
+async def test_queued_follow_new_rate() -> None:
+    """Requests queued to be sent go at a rate cut meanwhile."""
     # Requests released together by the concurrency slots queue in settle(). Were their turns handed
     # out when they queued, a cut would not reach them: a quota just cut below would meet seconds of
     # requests at the old rate, refused, and the cut judged a failure.
@@ -230,7 +239,8 @@ async def test_requests_queued_to_be_sent_go_at_a_rate_cut_meanwhile() -> None:
     assert late <= 12, late  # about ten a second after the cut, not a hundred
 
 
-async def test_requests_waiting_at_a_cut_rate_go_at_once_when_it_is_undone() -> None:
+async def test_undone_cut_releases_waiters() -> None:
+    """Requests waiting at a cut rate go at once when it is undone."""
     rate = AdaptiveRate(trial_answers=1)
     rate.rate = 0.5  # a cut on trial (a second one, after a first that did not lower the 429s either)
     rate._trial = _Trial(0.0, deepened=(40, 12))
@@ -256,13 +266,13 @@ def real_retry_waits() -> Iterator[None]:
 
 @pytest.mark.paced
 @pytest.mark.usefixtures("real_retry_waits")
-async def test_starts_against_a_quota_back_off_together_and_all_get_through() -> None:
+async def test_starts_back_off_together() -> None:
+    """Starts against a quota back off together, and all get through."""
     quota, rows, in_flight = 40.0, 300, 32
     with MockProviders(MockConfig(seed=9, run_seconds=(0.0, 0.0), start_quota=quota)) as mocks:
         state = mocks.states["databar"]
-        # Five retries, not the default three: in the first second, before the first cut, one start in
-        # 300 met the quota on all four of its attempts in about one run in twelve. What is guarded is
-        # below: the 429s all starts met together, and the wall.
+        # Five retries, not the default three: before the first cut, a start may meet the quota on all
+        # four of its attempts. What is guarded is below: the 429s all starts meet together, and the wall.
         options: dict[str, Any] = {"max_concurrent_requests": in_flight, "adaptive_rate": True, "max_retries": 5}
         async with mocks.async_client(**options) as client:
             started = time.monotonic()
@@ -276,7 +286,8 @@ async def test_starts_against_a_quota_back_off_together_and_all_get_through() ->
         assert wall <= 1.25 * (rows - quota) / quota + 1.0, wall  # the first second's worth goes at once
 
 
-def test_the_mock_command_takes_a_start_quota() -> None:
+def test_mock_start_quota_option() -> None:
+    """flowdeck mock takes --start-quota."""
     from flowdeck.testing._command import build_parser, config_from
 
     assert config_from(build_parser().parse_args(["--start-quota", "10"])).start_quota == 10.0
@@ -297,7 +308,8 @@ async def _batch(mocks: MockProviders, rows: int, out: Path, **options: Any) -> 
 
 @pytest.mark.paced
 @pytest.mark.usefixtures("real_retry_waits")
-async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) -> None:
+async def test_batch_at_quota(tmp_path: Path) -> None:
+    """A batch against a quota runs at it with few 429s."""
     quota, rows = 20.0, 120
     with MockProviders(MockConfig(seed=5, run_seconds=(0.0, 0.0), start_quota=quota)) as mocks:
         wall, summary, _ = await _batch(mocks, rows, tmp_path / "out.jsonl", adaptive_rate=True)
@@ -305,14 +317,15 @@ async def test_a_batch_against_a_quota_runs_at_it_with_few_429s(tmp_path: Path) 
     assert summary.statuses["SUCCEEDED"] == rows, summary.statuses
     # The first round past the quota's burst refused (and its followers, until half of the requests
     # sent are), a cut or two on trial, then probes a little above the quota; without adaptation:
-    # hundreds of 429s, rows not started. Waiting for 100 answers in the first second: 84-88 429s.
+    # hundreds of 429s, rows not started; a rule waiting for many answers before its first cut exceeds it.
     assert throttled <= 2 * IN_FLIGHT + 0.05 * rows, throttled
     assert wall <= 1.2 * rows / quota + 2.0, wall  # and the first second, and the last rows' polls
 
 
 @pytest.mark.paced
 @pytest.mark.slow
-async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_path: Path) -> None:
+async def test_batch_random_429s_no_crawl(tmp_path: Path) -> None:
+    """A batch under random 429s does not crawl with --adaptive-rate."""
     faults = Faults(rate=0.3, kinds=("429",), retry_after=0)
     rows = 400
     with MockProviders(MockConfig(seed=6, run_seconds=(0.0, 0.0), faults=faults)) as mocks:
@@ -331,12 +344,13 @@ async def test_a_batch_under_random_429s_does_not_crawl_with_adaptive_rate(tmp_p
     for rate in client._rates.values():  # starts, and polls apart
         assert rate.throttled > 0 and rate.kept == 0, (rate.cuts, rate.kept, rate.undone)
         assert rate.rate is None or rate._trial is not None, rate.rate  # no cut left standing
-    # Each trial holds starts or polls at 60-40% of their pace for 40 answers (the bench measures what
-    # that costs: about a fifth of a short batch); kept cuts would make it ten times slower or more.
+    # Each trial holds starts or polls below their pace for 40 answers (the bench measures what that
+    # costs); kept cuts would make the batch many times slower.
     assert adaptive <= 2 * plain + 1.0, (adaptive, plain)
 
 
-def test_flowdeck_batch_paces_starts_with_adaptive_rate_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_adaptive_only_if_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flowdeck batch paces its starts adaptively only with --adaptive-rate."""
     from flowdeck._cli import app, batch_run
     from typer.testing import CliRunner
 

@@ -22,7 +22,7 @@ SAMPLE = [
     "tests/test_cli.py::test_missing_credentials_name_the_variable",
     "tests/test_cli.py::test_piped_output_is_never_wrapped",
     "tests/test_cli_mock.py::test_mock_env_prints_only_export_lines_on_stdout",
-    "tests/test_transport.py::test_a_users_http_client_keeps_retries_and_never_double_starts",
+    "tests/test_transport.py::test_users_http_client",
     "tests/test_cli_offpath.py::test_importer_keeps_its_ctrl_c",
 ]
 

@@ -68,7 +68,7 @@ def fill_with_never_opening_connections(pool: httpcore.AsyncConnectionPool, url:
 # --- pool slots and timeouts ----------------------------------------------------------------------
 
 
-async def test_a_pool_of_never_opening_connections_does_not_hold_a_stackai_start() -> None:
+async def test_dead_pool_stackai_start() -> None:
     """A StackAI start may wait 600 s for its answer, but not for a connection: its pool timeout stays
     the client's, and a pool found dead is replaced, so the start goes through at the next attempt."""
     with MockProviders() as mocks:
@@ -82,7 +82,7 @@ async def test_a_pool_of_never_opening_connections_does_not_hold_a_stackai_start
             assert time.monotonic() - began < 1.0 * 3  # one pool timeout, then a fresh pool
 
 
-async def test_cancelling_many_queued_requests_leaves_no_slot_behind(server: LoopbackServer) -> None:
+async def test_cancelled_waiters_keep_slots(server: LoopbackServer) -> None:
     """Requests waiting for a connection are cancelled, many just as a connection is handed to them (the
     moment httpcore 1.0.9 loses a slot, encode/httpcore#1093), others all at once; no slot is lost."""
     transport = ShardedAsyncTransport(shards=1, per_shard=8)
@@ -97,9 +97,10 @@ async def test_cancelling_many_queued_requests_leaves_no_slot_behind(server: Loo
         assert all(c.info() != "CONNECTING" for c in pool.connections)
 
 
-async def test_a_slot_handed_to_a_request_cancelled_in_the_same_loop_turn_is_passed_on(
+async def test_slot_passed_on_cancel(
     server: LoopbackServer,
 ) -> None:
+    """A slot handed to a request cancelled in the same loop turn is passed on."""
     transport = ShardedAsyncTransport(shards=1, per_shard=1)
     async with httpx.AsyncClient(transport=transport, timeout=5.0) as http:
         holder = await http.send(http.build_request("GET", f"{server.url}/a"), stream=True)  # takes the only slot
@@ -114,7 +115,8 @@ async def test_a_slot_handed_to_a_request_cancelled_in_the_same_loop_turn_is_pas
     assert server.calls["GET /b"] == 0
 
 
-async def test_a_request_waits_for_a_slot_at_most_its_pool_timeout(server: LoopbackServer) -> None:
+async def test_pool_timeout(server: LoopbackServer) -> None:
+    """A request waits for a slot at most its pool timeout."""
     transport = ShardedAsyncTransport(shards=2, per_shard=1)
     async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5.0, pool=0.2)) as http:
         held = [await http.send(http.build_request("GET", f"{server.url}/a"), stream=True) for _ in range(2)]
@@ -128,7 +130,8 @@ async def test_a_request_waits_for_a_slot_at_most_its_pool_timeout(server: Loopb
     assert server.calls["GET /b"] == 1
 
 
-def test_sync_threads_beyond_the_pool_wait_for_a_slot_not_inside_httpcore(server: LoopbackServer) -> None:
+def test_sync_threads_wait_for_slot(server: LoopbackServer) -> None:
+    """Sync threads beyond the pool wait for a slot, not inside httpcore."""
     transport = SlotTransport(max_connections=2)
     with httpx.Client(transport=transport, timeout=5.0) as http:
         statuses: list[int] = []
@@ -151,7 +154,8 @@ def test_sync_threads_beyond_the_pool_wait_for_a_slot_not_inside_httpcore(server
             assert one_slot.get(f"{server.url}/b").status_code == 200
 
 
-async def test_with_options_copies_share_the_concurrency_limit(server: LoopbackServer) -> None:
+async def test_copies_share_concurrency(server: LoopbackServer) -> None:
+    """Copies made with with_options share the concurrency limit."""
     server.answer(POLL, [Answer(200, task("processing"))] * 12)
     server.delay = 0.1  # every answer takes a while, so concurrent requests overlap at the server
     async with async_client(server, max_concurrent_requests=2) as client:
@@ -168,9 +172,8 @@ async def test_with_options_copies_share_the_concurrency_limit(server: LoopbackS
     ("status", "error"), [(503, flowdeck.ServerError), (429, flowdeck.RateLimitError), (502, flowdeck.ServerError)]
 )
 @pytest.mark.parametrize("switch", ["testing", "inactive"])
-def test_with_stamina_in_testing_mode_or_off_a_retryable_status_is_a_public_error(
-    server: LoopbackServer, status: int, error: type[Exception], switch: str
-) -> None:
+def test_stamina_testing_mode(server: LoopbackServer, status: int, error: type[Exception], switch: str) -> None:
+    """With stamina in testing mode or off, a retryable status is a public error."""
     server.answer(POLL, [Answer(status, {"detail": "busy"}, {"Retry-After": "0"})] * 5)
     with sync_client(server) as client:
         if switch == "testing":
@@ -186,16 +189,16 @@ def test_with_stamina_in_testing_mode_or_off_a_retryable_status_is_a_public_erro
             assert server.calls[POLL] == 1  # retries are off
 
 
-async def test_async_client_with_stamina_in_testing_mode_raises_server_error(server: LoopbackServer) -> None:
+async def test_async_stamina_testing_mode(server: LoopbackServer) -> None:
+    """The async client with stamina in testing mode raises ServerError."""
     server.answer(POLL, [Answer(503, {"detail": "busy"})] * 5)
     async with async_client(server) as client:
         with stamina.set_testing(True, attempts=1), pytest.raises(flowdeck.ServerError):
             await client.databar.get_task("t-1")
 
 
-def test_a_retry_is_one_debug_record_on_flowdecks_logger_and_nothing_on_staminas(
-    server: LoopbackServer, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_retry_one_debug_record(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A retry is one debug record on flowdeck.retries and nothing on stamina's."""
     server.answer(POLL, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
     caplog.set_level(logging.DEBUG)
     with sync_client(server) as client:
@@ -223,7 +226,8 @@ def _logged_as_sent(caplog: pytest.LogCaptureFixture, server: LoopbackServer) ->
     assert [m.split(" (")[0] for m in sent] == [f"GET {where} -> 429", f"GET {where} -> 200"]
 
 
-def test_the_logs_name_the_path_as_sent_not_decoded(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_path_as_sent(server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The retry logs name the path as sent, not decoded."""
     server.answer(ODD, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
     caplog.set_level(logging.DEBUG)
     with sync_client(server) as client:
@@ -232,9 +236,8 @@ def test_the_logs_name_the_path_as_sent_not_decoded(server: LoopbackServer, capl
 
 
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-async def test_the_async_logs_name_the_path_as_sent(
-    server: LoopbackServer, caplog: pytest.LogCaptureFixture, backend: str
-) -> None:
+async def test_async_logs_path_as_sent(server: LoopbackServer, caplog: pytest.LogCaptureFixture, backend: str) -> None:
+    """The async retry logs name the path as sent, on either backend."""
     server.answer(ODD, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
     caplog.set_level(logging.DEBUG)
     async with async_client(server, http_backend=backend) as client:
@@ -242,7 +245,7 @@ async def test_the_async_logs_name_the_path_as_sent(
     _logged_as_sent(caplog, server)
 
 
-def test_in_library_use_a_retry_writes_nothing_to_stderr(server: LoopbackServer) -> None:
+def test_retry_silent_in_library(server: LoopbackServer) -> None:
     """A script using flowdeck with no logging set up: a 429 then a 200 prints nothing."""
     server.answer(POLL, [Answer(429, {"detail": "slow down"}, {"Retry-After": "0"}), Answer(200, task("completed"))])
     script = textwrap.dedent(
@@ -272,7 +275,8 @@ def test_in_library_use_a_retry_writes_nothing_to_stderr(server: LoopbackServer)
 # --- a user's own http_client keeps flowdeck's rules ------------------------------------------------
 
 
-def test_a_users_http_client_keeps_retries_and_never_double_starts(server: LoopbackServer) -> None:
+def test_users_http_client(server: LoopbackServer) -> None:
+    """A user's httpx client keeps flowdeck's retries, never double-starts, and is closed."""
     server.answer(POLL, [Answer(503), Answer(200, task("completed"))])
     server.answer(START, [Answer(500, {"detail": "oops"})])
     theirs = httpx.Client(headers={"user-agent": "their-app"}, follow_redirects=True)
@@ -286,7 +290,8 @@ def test_a_users_http_client_keeps_retries_and_never_double_starts(server: Loopb
     assert server.calls == {POLL: 2, START: 1, "GET /theirs": 1}  # a start that may have run is never sent twice
 
 
-async def test_a_users_async_http_client_keeps_retries_and_never_double_starts(server: LoopbackServer) -> None:
+async def test_users_async_http_client(server: LoopbackServer) -> None:
+    """A user's async httpx client keeps flowdeck's retries and never double-starts."""
     server.answer(POLL, [Answer(503), Answer(200, task("completed"))])
     server.answer(START, [Answer(429, {}, {"Retry-After": "0"}), Answer(502)])
     async with httpx.AsyncClient() as theirs, async_client(server, http_client=theirs) as client:
@@ -296,7 +301,8 @@ async def test_a_users_async_http_client_keeps_retries_and_never_double_starts(s
     assert server.calls == {POLL: 2, START: 2}
 
 
-def test_an_http_client_of_the_wrong_kind_is_refused_with_a_clear_error() -> None:
+def test_wrong_http_client_kind() -> None:
+    """An httpx client of the wrong kind is refused, saying which is needed."""
     with pytest.raises(flowdeck.InvalidRequestError, match=r"httpx\.Client for flowdeck\.Client, not AsyncClient"):
         flowdeck.Client(env=ENV, http_client=httpx.AsyncClient())  # type: ignore[arg-type]
     with pytest.raises(flowdeck.InvalidRequestError, match=r"httpx\.AsyncClient for flowdeck\.AsyncClient"):
@@ -306,7 +312,8 @@ def test_an_http_client_of_the_wrong_kind_is_refused_with_a_clear_error() -> Non
 # --- flowdeck's own connections, driven below httpx's client -------------------------------------
 
 
-def test_requests_built_without_a_client_carry_every_parameter() -> None:
+def test_built_request_parameters() -> None:
+    """Requests built without a client carry every parameter and the timeout."""
     base = {"method": "GET", "url": "https://api.example.com/v1/x", "timeout": httpx.Timeout(5.0)}
     listed = build_request({**base, "params": {"a": ["1", "2"], "b": "3"}})
     assert str(listed.url) == "https://api.example.com/v1/x?a=1&a=2&b=3"
@@ -325,9 +332,8 @@ _VALUES = st.one_of(st.booleans(), st.integers(), st.text(max_size=8), st.lists(
     params=st.none() | st.dictionaries(st.text(min_size=1, max_size=6), _VALUES, max_size=4),
     accept=st.sampled_from([None, "Accept", "ACCEPT", "accept"]),
 )
-def test_requests_built_without_a_client_are_those_an_httpx_client_builds(
-    path: str, quoted: bool, params: dict[str, Any] | None, accept: str | None
-) -> None:
+def test_built_request_as_httpx(path: str, quoted: bool, params: dict[str, Any] | None, accept: str | None) -> None:
+    """Requests built without a client are those an httpx client builds."""
     # The fast way (the query appended as text, lower-case header names merged as a dict) must give
     # the request httpx's own merging would: same URL, same headers bar their names' case.
     from urllib.parse import quote
@@ -350,7 +356,8 @@ def test_requests_built_without_a_client_are_those_an_httpx_client_builds(
     assert sorted(ours.headers.multi_items()) == sorted(i for i in theirs.headers.multi_items() if i[0] != "connection")
 
 
-def test_a_request_argument_the_transport_cannot_send_is_an_error_not_dropped() -> None:
+def test_unsendable_argument() -> None:
+    """A request argument the transport cannot send is a TypeError, not dropped."""
     with pytest.raises(TypeError, match="cookies"):
         build_request({"method": "GET", "url": "https://api.example.com/", "cookies": {"a": "b"}})
 
@@ -368,7 +375,8 @@ def _script_cookie_then_gzip(server: LoopbackServer) -> None:
     server.answer(POLL, [Answer(raw=body, headers={"content-encoding": "gzip"})])
 
 
-def test_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(server: LoopbackServer) -> None:
+def test_requests_headers_and_bodies(server: LoopbackServer) -> None:
+    """Requests name flowdeck, keep no cookies and decode compressed bodies."""
     _script_cookie_then_gzip(server)
     with sync_client(server) as client:
         run = client.refresh(client.start("databar:flow/42", {"a": "1"}))
@@ -376,7 +384,8 @@ def test_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(server: Loopba
     _named_without_cookies_and_decoded(server)
 
 
-def test_a_compressed_body_is_limited_by_its_decoded_size(server: LoopbackServer) -> None:
+def test_decoded_size_limited(server: LoopbackServer) -> None:
+    """A compressed body is limited by its decoded size."""
     bomb = gzip.compress(b'{"task_id": "t-1", "status": "completed", "data": {"x": "' + b"0" * 2_000_000 + b'"}}')
     server.answer(POLL, [Answer(raw=bomb, headers={"content-encoding": "gzip"})] * 3)
     client = sync_client(server, max_retries=0, max_response_bytes=1_000_000)
@@ -386,9 +395,8 @@ def test_a_compressed_body_is_limited_by_its_decoded_size(server: LoopbackServer
 
 
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-async def test_a_start_answered_with_a_body_that_does_not_decode_is_an_unknown_outcome(
-    server: LoopbackServer, backend: str
-) -> None:
+async def test_undecodable_start_unknown(server: LoopbackServer, backend: str) -> None:
+    """A start answered with a body that does not decode is an unknown outcome."""
     server.answer(START, [Answer(raw=b'{"task_id": "t-1"}', headers={"content-encoding": "gzip"})])
     async with async_client(server, http_backend=backend) as client:
         with pytest.raises(flowdeck.StartOutcomeUnknown, match="ResponseUndecodable"):
@@ -397,9 +405,8 @@ async def test_a_start_answered_with_a_body_that_does_not_decode_is_an_unknown_o
 
 
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-async def test_async_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(
-    server: LoopbackServer, backend: str
-) -> None:
+async def test_async_headers_and_bodies(server: LoopbackServer, backend: str) -> None:
+    """Async requests name flowdeck, keep no cookies and decode bodies, on both backends."""
     _script_cookie_then_gzip(server)
     async with async_client(server, http_backend=backend) as client:
         run = await client.refresh(await client.start("databar:flow/42", {"a": "1"}))
@@ -407,8 +414,9 @@ async def test_async_requests_name_flowdeck_keep_no_cookies_and_decode_bodies(
     _named_without_cookies_and_decoded(server)
 
 
-async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Building a context parses every root certificate (~50 ms): once per process, not once per client.
+async def test_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients share one TLS context per process."""
+    # Building a context parses every root certificate: once per process, not once per client.
     built: list[ssl.SSLContext] = []
 
     def build(*args: Any, **kwargs: Any) -> ssl.SSLContext:
@@ -428,7 +436,8 @@ async def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-async def test_a_header_value_that_is_not_ascii_is_read_as_httpx_reads_it(server: LoopbackServer, backend: str) -> None:
+async def test_non_ascii_header(server: LoopbackServer, backend: str) -> None:
+    """A header value that is not ASCII is read as httpx reads it, on both backends."""
     # Servers send Latin-1 bytes in header values now and then; httpx accepts them, so must every backend.
     server.answer(POLL, [Answer(200, task("completed"), {"x-served-by": "café-1"})])
     async with async_client(server, http_backend=backend) as client:
