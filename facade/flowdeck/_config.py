@@ -14,7 +14,7 @@ import httpx
 from flowdeck._errors import ConfigurationError, InsecureTransportError, InvalidBaseURLError, MissingCredentialError
 from flowdeck._secrets import Secret
 
-_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a token header value can carry
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII
 
 
 @attrs.frozen
@@ -127,7 +127,7 @@ class ProviderConfig:
     name: str
     spec: ConfigSpec = attrs.field(repr=False)
     values: Mapping[str, Secret | str | None]
-    # A URL may carry a password (https://user:pw@host): shown as flowdeck doctor shows it.
+    # A URL may carry a password: shown as doctor shows it.
     urls: Mapping[str, str] = attrs.field(repr=lambda urls: repr({k: shown_url(v) for k, v in urls.items()}))
     url_sources: Mapping[str, str]
     allow_insecure_http: bool = False
@@ -192,7 +192,7 @@ class ProviderConfig:
         """
         try:
             parsed: httpx.URL | None = httpx.URL(url)
-        except httpx.InvalidURL:  # e.g. an unclosed IPv6 bracket, a port that is no number
+        except httpx.InvalidURL:  # e.g. an unclosed IPv6 bracket
             parsed = None
         host = parsed.host if parsed is not None else ""
         if (

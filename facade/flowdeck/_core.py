@@ -116,7 +116,7 @@ class Call(Generic[T]):
         self.secrets = secrets
 
     def __repr__(self) -> str:
-        # Never the headers (credentials) nor the secrets; the arguments are the caller's own.
+        # Never the headers (credentials) nor the secrets.
         return (
             f"Call(provider={self.provider!r}, operation={self.operation!r}, base_url={self.base_url!r}, "
             f"args={self.args!r}, kwargs={self.kwargs!r}, starts_run={self.starts_run!r}, "
@@ -134,8 +134,8 @@ class Call(Generic[T]):
         kwargs["url"] = self.base_url + kwargs["url"]
         kwargs["headers"] = {**kwargs.get("headers", {}), **self.headers}
         kwargs["timeout"] = timeout if self.timeout is None else read_timeout(timeout, self.timeout)
-        # Never follow a redirect, whatever an http_client= says: a provider's credentials are custom
-        # headers that httpx would send on to another host, and a redirected start could run twice.
+        # Never redirected: httpx would send custom credential headers to
+        # another host, and a redirected start could run twice.
         kwargs["follow_redirects"] = False
         return kwargs
 
@@ -199,7 +199,7 @@ def _message(body: Any) -> str:
     'an HTML page, not the API: check the base URL (Not Found)'
     """
     if isinstance(body, str) and body.lstrip().startswith("<"):
-        # A web server's or a proxy's page, not the provider's API: its text is noise, its title a clue.
+        # A server's or proxy's page: its text is noise, its title a clue.
         words = " ".join(re.sub(r"<!?[^>]*>", " ", body).split())
         return f"an HTML page, not the API: check the base URL ({words[:120]})"
     if isinstance(body, dict):
@@ -327,7 +327,7 @@ def finish(call: Call[T], response: httpx.Response) -> T:
     if response.status_code >= 400:
         raise error_for_status(call, response)
     try:
-        # The generated module knows the schema of each documented status; reuse its parser.
+        # The generated parser knows each documented status's schema.
         parsed = call.module._parse_response(client=_PARSE_ONLY, response=response)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise _contract_error(call, response, f"{type(exc).__name__}: {exc}") from _scrubbed(call, exc)

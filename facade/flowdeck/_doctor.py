@@ -171,7 +171,7 @@ def verify(
     >>> [(d.provider, d.verdict.value) for d in verify(diagnose(mock_env), mock_env) if d.verdict]
     [('databar', 'valid'), ('stackai', 'not verified'), ('gumloop', 'valid'), ('superai', 'valid')]
     """
-    from flowdeck._client import Client  # the client is what doctor checks; imported only when asked
+    from flowdeck._client import Client  # imported only when asked
 
     env = dict(os.environ if env is None else env)
     out = []

@@ -26,7 +26,7 @@ from flowdeck._models import credits_text
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
-# Rows named in a message before "and N more": enough to find them, short enough to read.
+# Rows named before "and N more": enough to find them, short to read.
 SHOWN_ROWS = 10
 
 
@@ -104,7 +104,7 @@ class Report:
     workflows: tuple[WorkflowCheck, ...]
     progress: Progress
     credits: tuple[Credits, ...]
-    unwritable: str | None = None  # why the batch could not write its files here (a check only reads)
+    unwritable: str | None = None  # why the batch could not write here
 
     @property
     def blocking(self) -> bool:
@@ -331,7 +331,7 @@ def check(
     )
     if retry_failed:  # those rows start anew: nothing of theirs to wait on
         earlier = forget_failed(earlier)
-    # As a batch does it: a started row is waited on; an unresolved start stays UNKNOWN unless retried.
+    # As a batch does: an unresolved start stays UNKNOWN unless retried.
     unresolved = earlier.unresolved - earlier.started.keys()
     unknown = set() if retry_unknown else {r.number for r in left if r.number in unresolved}
     to_wait = [r for r in left if r.number in earlier.started]

@@ -8,8 +8,8 @@ Fixtures:
   ``MockConfig()``); override it to script failures, faults, run lengths (see below).
 - ``flowdeck_mocks``: :class:`~flowdeck.testing.MockProviders` served on loopback for the test.
 - ``flowdeck_client``: a :class:`flowdeck.Client` pointed at them (closed after the test). It polls
-  every 0.01-0.05 s, not from 0.5 s up as a client does by default: against loopback mocks that is
-  cheap, and a test's runs end as soon as the mocks say so.
+  far more often than a client does by default: against loopback mocks that is cheap, and a test's
+  runs end as soon as the mocks say so.
 - ``flowdeck_async_client``: the same as a :class:`flowdeck.AsyncClient` (for ``async def`` tests).
 - ``vcr_config``: with pytest-recording, :func:`flowdeck.testing.vcr_config`: cassettes recorded
   without any credential flowdeck sends. Under a replayed cassette (``@pytest.mark.vcr``), the
@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     import flowdeck
     from flowdeck.testing import MockConfig, MockProviders
 
-try:  # pytest-asyncio runs an async fixture only when it is declared with its decorator (its strict mode)
+try:  # pytest-asyncio's strict mode needs its decorator
     from pytest_asyncio import fixture as _async_fixture
-except ImportError:  # another async runner (anyio's plugin) takes pytest's own
+except ImportError:  # anyio's plugin takes pytest's own
     _async_fixture = pytest.fixture  # type: ignore[assignment]  # the same decorator, typed apart
 
 
@@ -67,7 +67,7 @@ def _cassette(request: pytest.FixtureRequest) -> Any:
 def _polling() -> flowdeck.PollPolicy:
     import flowdeck
 
-    # Mocks answer in microseconds on loopback: poll often so a test waits only as long as its runs last.
+    # Loopback mocks answer at once: poll often.
     return flowdeck.PollPolicy(initial=0.01, max_interval=0.05)
 
 
@@ -98,7 +98,7 @@ def vcr_config(flowdeck_mock_config: MockConfig) -> dict[str, Any]:
     """pytest-recording's configuration: flowdeck's credentials (and the mocks') filtered out of cassettes."""
     try:
         from flowdeck.testing import vcr_config as config
-    except ModuleNotFoundError:  # without the [testing] extra: pytest-recording's own default
+    except ModuleNotFoundError:  # no [testing] extra: pytest-recording's default
         return {}
     return config(flowdeck_mock_config)
 

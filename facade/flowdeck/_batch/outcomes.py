@@ -22,9 +22,9 @@ from flowdeck._errors import (
 from flowdeck._models import Run
 from flowdeck._providers import get as provider_spec
 
-# Start errors that a rerun would meet again (bad inputs or credentials, unknown workflow, no credits).
+# Start errors a rerun would meet again.
 PERMANENT_STATUS_CODES = frozenset({400, 401, 403, 404, 406, 422})
-# Statuses of a row this attempt reached without starting it: the summary counts each apart.
+# Rows reached but not started: the summary counts each apart.
 UNSTARTED = ("UNKNOWN", "REJECTED", "NOT_STARTED")
 
 
@@ -127,7 +127,7 @@ def credits_spent(run: Run) -> float | None:
     return None if cost is None else cost(run)
 
 
-# How each of httpx's failures below HTTP reads in a row's error (most specific class first, by MRO).
+# httpx's transport failures in words, most specific first.
 _CONNECTION_FAILURES = {
     "ConnectTimeout": "timed out connecting",
     "ConnectError": "could not connect (connection refused, or no such host)",

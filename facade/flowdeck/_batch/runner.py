@@ -40,9 +40,8 @@ from flowdeck._providers import get as provider_spec
 
 INTERRUPTED_START = "interrupted while starting: the run may exist at the provider"
 
-# How long the other rows of a provider wait for its first start's answer before they start anyway.
-# A refused credential is answered at once; StackAI answers a start only when the run ends, which
-# must not hold every other row back for a whole run.
+# A refused key is answered at once, but a start that blocks until its
+# run ends must not hold the other rows back for a whole run.
 CREDENTIAL_PROBE_SECONDS = 1.0
 
 
@@ -116,11 +115,11 @@ async def run_batch(
         attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
         redone = {r.number for r in todo if r.number in earlier.results}
         try:
-            journal.set_aside(redone)  # rows done again lose their old line first: one line per row
+            journal.set_aside(redone)  # one line per row
             attempt.observer.begin(len(rows), len(rows) - len(todo), attempt.count_earlier(redone))
             await _run_all(attempt, todo, earlier, concurrency, start_limiter(rate), bulk)
         finally:
-            # Rows this attempt did not reach (Ctrl-C) keep their earlier outcome; the file ends sorted by row.
+            # Rows not reached (Ctrl-C) keep their earlier outcome.
             journal.finish(attempt.in_flight)
     finally:
         journal.close()
@@ -147,9 +146,8 @@ async def _run_all(
     try:
         await asyncio.gather(*tasks)
     except BaseException:
-        # One row's failure to be recorded (a full disk) ends the batch: the other rows stop too,
-        # before the client closes under them (a request sent after that would open a new
-        # connection pool that nothing closes).
+        # A row that cannot be recorded (a full disk) ends the batch: stop the
+        # rest before the client closes, or they open pools nobody closes.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -181,15 +179,15 @@ class _Attempt:
     ) -> None:  # fmt: skip
         self.client, self.journal, self.earlier, self.observer = client, journal, earlier, observer
         self.timeout, self.retry_unknown = timeout, retry_unknown
-        # Every row's outcome counted, by status and by provider; the rows that did not succeed kept
-        # (for the summary's groups) in the few words a group needs.
+        # Outcomes by status and provider; failed rows in the few words the
+        # summary's groups need.
         self.statuses: Counter[str] = Counter()
         self.by_provider: dict[str, Counter[str]] = {}
         self.failed: dict[int, Mapping[str, Any]] = {}
-        self.in_flight: set[int] = set()  # rows whose start intent this attempt wrote, without an outcome yet
+        self.in_flight: set[int] = set()  # start intent written, no outcome yet
         self.started_now = 0
-        self.runs_started = 0  # fewer than started_now where a bulk task runs many rows
-        self.resumed = 0  # rows whose run an earlier attempt started, waited on again
+        self.runs_started = 0  # a bulk task runs many rows
+        self.resumed = 0  # started earlier, waited on again
         self.unstarted: Counter[str] = Counter()
         self.credentials = _CredentialGate()
 
@@ -209,9 +207,9 @@ class _Attempt:
             "url": run.url if run else None,
         }  # fmt: skip
         if run is not None and (spent := credits_spent(run)) is not None:
-            result["credits_spent"] = spent  # what a pre-flight check estimates the rows left from
+            result["credits_spent"] = spent  # for the pre-flight estimate
         if bulk is not None:
-            result["bulk"] = dict(bulk)  # the task the row ran in, and its place among the task's inputs
+            result["bulk"] = dict(bulk)  # its task, and its place among the inputs
         self.journal.result(result)
         self._count(row.number, result)
         self.in_flight.discard(row.number)
@@ -247,7 +245,7 @@ class _Attempt:
                 return
             if limiter is not None:
                 await limiter.acquire()
-            self.observer.started(row)  # in flight from here: a StackAI run ends inside its start call
+            self.observer.started(row)  # a blocking start's run ends inside it
             self.in_flight.add(row.number)
             self.journal.intent(row)
             try:
@@ -464,7 +462,7 @@ def plan_bulk(
         for start in range(0, len(members), per_task):
             chunk = tuple(members[start : start + per_task])
             if len(chunk) == 1:
-                singles.append(chunk[0])  # a task of one input is a run, without the task's overhead
+                singles.append(chunk[0])  # one input: a run, not a task
                 continue
             groups.append(BulkGroup(chunk, tuple(r.number for r in chunk), specs[ref]))
     return singles, groups

@@ -15,7 +15,7 @@ from __future__ import annotations
 from flowdeck._cli import batch, demo, doctor, inputs, mock, run, status
 from flowdeck._cli.common import app
 
-# The commands, in the order `flowdeck --help` lists them: one module each (status and cancel share one).
+# In the order `flowdeck --help` lists them.
 app.command()(run.run)
 app.command()(status.status)
 app.command()(status.cancel)

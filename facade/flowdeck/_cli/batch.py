@@ -98,9 +98,9 @@ def preflight_verdict(ui: Ui, report: Report, *, check_only: bool, as_json: bool
             "(flowdeck inputs REF lists them; --no-check skips this check)",
             EXIT_USAGE,
         )
-    if report.progress.error:  # this --out belongs to another batch: refused, as the batch itself would
+    if report.progress.error:  # --out is another batch's
         fail(report.progress.error, EXIT_USAGE)
-    for line in report.problems + report.warnings:  # the batch goes on: the provider will say the rest
+    for line in report.problems + report.warnings:  # the provider will say the rest
         ui.note(f"warning: {line}", "yellow")
     return False
 
@@ -156,7 +156,7 @@ def batch(
     starts_per_second = opts.parse_rate(rate)
     if not ref.startswith("column:"):
         try:
-            parse_ref(ref)  # a mistake in the argument is the argument's, not the input file's first row's
+            parse_ref(ref)  # the argument's mistake, not row 1's
         except InvalidRequestError as exc:
             fail(str(exc), EXIT_USAGE)
     retries = {"retry_unknown": retry_unknown, "retry_rejected": retry_rejected, "retry_failed": retry_failed}
@@ -166,7 +166,7 @@ def batch(
         return
     options = opts.rerun_options(ctx)
     resume = batch_argv(ref, files.input, files.out, options, mapping or [], ui.verbose)
-    # Never --retry-unknown: the printed command promises that no run is started twice.
+    # Never --retry-unknown: the command must not start a run twice.
     again_options = [*options, ("--retry-rejected", retry_rejected, False)]
     again = batch_argv(ref, files.input, files.out, again_options, mapping or [], ui.verbose)
     summary = _execute(
@@ -208,7 +208,7 @@ def _execute(
         )
     except (ConfigurationError, InvalidRequestError) as exc:
         fail(explain(exc), EXIT_USAGE)
-    except OSError as exc:  # the results or state file could not be written (disk full, permissions)
+    except OSError as exc:  # results or state not written
         fail(
             f"cannot write {exc.filename or files.out}: {exc.strerror or exc}; once it can be written, resume "
             f"(no run is started twice): {shlex.join(again)}"
@@ -222,14 +222,14 @@ def _read_and_check(
     report: Report | None = None
     try:
         rows = read_rows(files.input, ref, renames, encoding=encoding, delimiter=files.separator)
-        with Client() as client:  # a missing credential is reported before anything starts
+        with Client() as client:  # a missing key fails here
             for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
                 client.adapter(provider)
-            if not no_check:  # a few reads; the progress display is the only thing drawn on stderr
+            if not no_check:  # reads only
                 report = preflight_check(client, rows, Journal(files.out), **retries)
     except (ConfigurationError, InvalidRequestError) as exc:
         fail(explain(exc), EXIT_USAGE)
-    except KeyboardInterrupt as exc:  # reading the file, or the pre-flight's reads: no start was sent yet
+    except KeyboardInterrupt as exc:  # no start sent yet
         fail(
             f"interrupted {'before starting' if no_check else 'during the pre-flight check'}: "
             f"nothing was started and {files.out} was not written",
@@ -270,7 +270,7 @@ def _print_summary(ui: Ui, summary: BatchSummary, resume: list[str], files: opts
         ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))
         print_failures(ui, summary.failures, steps)
-        if summary.failures:  # a CSV's first row is 2 (its header is line 1), a JSON Lines file's 1
+        if summary.failures:  # numbers are lines: a CSV header is 1
             ui.out.print(Text(f"(a row's number is its line in {files.input})", style="dim"), soft_wrap=True)
         ui.out.print(Text(f"results: {out_path}"), soft_wrap=True)
     for refusal in sorted(summary.refused.values(), key=lambda r: r.provider):

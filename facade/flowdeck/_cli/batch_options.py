@@ -81,7 +81,7 @@ AdaptiveRate = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 
 
-# The options a printed rerun command repeats where given (each step adds its own --retry-* flag).
+# Options a printed rerun command repeats where given.
 RERUN = {
     "concurrency": "--concurrency",
     "rate": "--rate",
@@ -116,7 +116,7 @@ def check_files(
     input_name: str, out_name: str, delimiter: str | None, encoding: str, *, check_only: bool, no_check: bool
 ) -> Files:
     """The file options, refused (exit 2) before anything is read or written if they cannot work."""
-    # An empty name would read as the current folder ('.'): say what was given instead.
+    # An empty name would read as '.': say what was given.
     if not input_name.strip():
         fail(f"INPUT_FILE {input_name!r}: empty; give the input file, like leads.csv", EXIT_USAGE)
     if not out_name.strip():
@@ -232,14 +232,13 @@ def check_out(out_path: Path, input_file: Path, *, read_only: bool = False) -> s
                 if len(os.fsencode(path.name)) > os.pathconf(folder, "PC_NAME_MAX"):  # no file of that name can be
                     fail(f"--out {out_path}: {path.name} is too long a file name; choose a shorter --out", EXIT_USAGE)
             target = path if path.exists() else folder
-            if not os.access(target, os.W_OK):  # says no on a read-only file system too, root or not
+            if not os.access(target, os.W_OK):  # also on a read-only file system
                 return (
                     f"--out {out_path}: {target} is not writable here; the batch itself (without --check) "
                     f"writes {path.name} and will refuse to start until it can"
                 )
         return None
-    # Both files must be writable before any run starts: finding out at the first result would leave
-    # paid runs going with nowhere to record them.
+    # Checked before any run starts: paid runs need somewhere to be recorded.
     for path in (out_path, Journal(out_path).state):
         try:
             existed = path.exists()

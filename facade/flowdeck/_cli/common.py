@@ -65,13 +65,13 @@ class _Group(TyperGroup):
             where = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
             Ui.for_streams().error(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
-        except typer.Abort as exc:  # click's word for an interruption no command handled itself
+        except typer.Abort as exc:  # an interruption no command handled
             Ui.for_streams().error("interrupted")
             sys.exit(interrupt_code(exc.__cause__ or exc))
         sys.exit(code if isinstance(code, int) else 0)
 
 
-# The providers are the registry's (a registered one included), never a list of the command line's own.
+# The registry's providers, a registered one included.
 REF_HELP = (
     f"Workflow: <provider>:<workflow id>, the provider one of {', '.join(provider_names())} "
     "(a reference of the wrong form is answered with the right one)"
@@ -83,7 +83,7 @@ app = typer.Typer(
     help=f"Run workflows on hosted workflow providers: {', '.join(provider_names())}.",
     invoke_without_command=True,  # bare `flowdeck` prints the help (see _options)
     add_completion=False,
-    pretty_exceptions_enable=False,  # a rich traceback would print locals: credentials among them
+    pretty_exceptions_enable=False,  # its locals would show credentials
     rich_markup_mode=None,
 )
 
@@ -92,7 +92,7 @@ _current: list[Ui] = []
 
 
 def current_ui() -> Ui:
-    if not _current:  # a command invoked without the app callback (a direct call in a test)
+    if not _current:  # called without the app callback
         _current.append(Ui.for_streams())
     return _current[-1]
 

@@ -41,8 +41,8 @@ def doctor(
     else:
         ui.out.print(_doctor.table(diagnoses))
         ui.out.print(Text(_doctor.summary(diagnoses)), soft_wrap=True)
-    # A misconfigured provider fails the check even beside a ready one (as `gh auth status` fails for
-    # any bad account): a variable was set, so that provider was meant to work.
+    # Fails even beside a ready provider, as `gh auth status` does: a
+    # variable is set, so that provider is meant to work.
     if not any(d.usable for d in diagnoses) or any(
         d.verdict is _doctor.Verdict.REJECTED
         or d.state is _doctor.State.MISCONFIGURED

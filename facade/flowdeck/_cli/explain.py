@@ -81,7 +81,7 @@ def explain(exc: FlowdeckError) -> str:
     if isinstance(exc, MissingCredentialError):
         return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
     if isinstance(exc, InsecureTransportError):
-        # The library's advice is a keyword argument; the command line sends credentials over https only.
+        # The library advises a keyword; the CLI allows https only.
         from flowdeck._doctor import insecure_advice
 
         return f"{exc.provider}: {insecure_advice(exc)}"
@@ -90,7 +90,7 @@ def explain(exc: FlowdeckError) -> str:
         and exc.provider in provider_names()
         and provider_spec(exc.provider).checks.rejects(exc)
     ):
-        # The provider says no to the credential (SuperAI's login answers a wrong password with 400):
+        # The provider refuses the credential (perhaps with a 400):
         # name where it came from, never what it is.
         spec = provider_spec(exc.provider)
         how = "flowdeck doctor --verify asks the provider" if spec.checks.verify else spec.checks.unverifiable

@@ -9,7 +9,7 @@ import typer
 from flowdeck._cli.common import EXIT_USAGE, fail
 from flowdeck._extras import install_hint
 
-# Every argument, --help included, is the mock server's own (flowdeck.testing's parser reads them).
+# Every argument, --help included, is flowdeck.testing's.
 COMMAND: dict[str, Any] = {
     "context_settings": {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
     "add_help_option": False,

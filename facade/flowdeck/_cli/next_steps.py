@@ -42,9 +42,9 @@ def next_step(
         )
     if group.status == "NOT_STARTED":
         if group.error_type is None and group.provider in (refused or {}) and group.reason.startswith("not sent: "):
-            return credential_step  # the row the provider refused is retried with them
+            return credential_step  # refused rows retried with them
         if group.error_type == "RateLimitError" and "--adaptive-rate" not in resume:
-            # Retrying at the same pace meets the same quota: the pasted command must slow down.
+            # The same pace would meet the same quota.
             return (
                 f"{group.provider} refused these starts (HTTP 429, a quota); to start them at the pace it "
                 f"accepts run: {shlex.join([*resume, '--adaptive-rate'])}"
@@ -54,13 +54,13 @@ def next_step(
             return f"{group.provider} could not be reached at {where}, {source}; then run: {again}"
         return f"nothing was started for these rows; to try again run: {again}"
     if group.status == "POLL_ERROR" and group.error_type == "NotFoundError":
-        # Waiting again would meet the same 404: the runs are not at the server this batch now asks.
+        # The same 404 again: the runs are not at this server.
         return (
             f"{group.provider} does not know these runs (HTTP 404): they were started at another server or "
             f"account than the one configured now; check its base URL and key (flowdeck doctor)"
         )
     if group.status == "TIMEOUT" and "--timeout" in resume:
-        # The same --timeout would most likely time out again: the pasted command waits until they end.
+        # The same --timeout would likely expire again: wait until they end.
         at = resume.index("--timeout")
         until_done = shlex.join([*resume[:at], *resume[at + 2 :]])
         return (

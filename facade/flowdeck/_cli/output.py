@@ -35,7 +35,7 @@ from flowdeck._batch import RESUMABLE, BatchRow, BatchSummary, CredentialRefusal
 from flowdeck._providers import get as provider_spec
 
 RETRY_LOGGER = "flowdeck.retries"
-UNWRAPPED = 1_000_000  # the width of a console that is not a terminal: no line is ever wrapped
+UNWRAPPED = 1_000_000  # not a terminal: never wrap
 
 
 def make_console(stream: TextIO) -> Console:
@@ -91,7 +91,7 @@ class Ui:
     err: Console
     verbose: int = 0
     retries: RetryCounter = attrs.field(factory=RetryCounter)
-    last_error: str | None = None  # the last ``error:`` line, for the JSON object a failed --json command prints
+    last_error: str | None = None  # for a failed --json command
     printed_json: bool = False
 
     @classmethod
@@ -146,7 +146,7 @@ class Ui:
             self.out.print(json.dumps(value, default=str), markup=False, soft_wrap=True)
 
 
-# --- batch progress -------------------------------------------------------------------------------
+# --- batch progress ---
 
 
 class _RetryColumn(ProgressColumn):
@@ -190,8 +190,8 @@ class ProgressDisplay:
             self.progress.stop()
 
     def begin(self, total: int, already_done: int, already_failed: int) -> None:
-        # Shown only once the batch begins: a batch refused before that (other inputs, a locked
-        # journal) prints its one error line with no empty progress line before it.
+        # Shown once the batch begins: a batch refused earlier prints only
+        # its error line.
         self.failed = already_failed
         self.task = self.progress.add_task(
             "batch", total=total, completed=already_done, failed=already_failed, running=0
@@ -212,7 +212,7 @@ class ProgressDisplay:
         self._update(advance=1)
 
 
-# --- batch summary --------------------------------------------------------------------------------
+# --- batch summary ---
 
 
 def row_list(rows: Sequence[int], shown: int = 5) -> str:
@@ -336,7 +336,7 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
     }
 
 
-# --- interrupted batches and starts of unknown outcome ----------------------------------------------
+# --- interrupted batches, starts of unknown outcome ---
 
 
 def unknown_means(provider: str) -> str:
@@ -345,7 +345,7 @@ def unknown_means(provider: str) -> str:
     >>> unknown_means("gumloop")
     "Gumloop may have started the pipeline run; look in the flow's run history at Gumloop"
     """
-    return provider_spec(provider).unknown_start()  # each provider's module says it (RunSupport.unknown_start)
+    return provider_spec(provider).unknown_start()  # the provider's RunSupport says
 
 
 @attrs.frozen

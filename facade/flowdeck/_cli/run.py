@@ -66,7 +66,7 @@ def parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[
         if not sep or not key or key == ":":
             fail(f"-i {clipped(pair)!r}: expected key=value (a string) or key:=<json>", EXIT_USAGE)
         is_json, key = key.endswith(":"), key.removesuffix(":")
-        if given.get(key, pair) != pair:  # keeping the last would send a value nobody saw chosen over the other
+        if given.get(key, pair) != pair:  # neither value wins silently
             fail(
                 f"-i: input {clipped(key)!r} given twice ({clipped(given[key], 30)!r} and {clipped(pair, 30)!r}); "
                 f"give it once",
@@ -128,7 +128,7 @@ def run(
     """
     ui = current_ui()
     ui.set_verbose(verbose)
-    known: dict[str, Any] = {}  # what the JSON error object says, as it becomes known
+    known: dict[str, Any] = {}  # for the JSON error object
     with json_always(ui, as_json, known):
         values = parse_inputs(inputs, inputs_file)
         try:
@@ -145,7 +145,7 @@ class _Run:
     def __init__(self, ui: Ui, workflow: WorkflowRef, as_json: bool, known: dict[str, Any]) -> None:
         self.ui, self.workflow, self.as_json, self.known = ui, workflow, as_json, known
         self.spinner: list[Spinner] = []
-        self.latest: list[Run] = []  # the last state a poll saw: what an interruption reports
+        self.latest: list[Run] = []  # what an interruption reports
         self.started: Run | None = None
 
     def on_change(self, _old: Run, new: Run) -> None:
@@ -159,7 +159,7 @@ class _Run:
         except KeyboardInterrupt as exc:
             self._interrupted(exc)
         except WaitTimeout as exc:
-            if self.as_json:  # the run for jq; a person reads it all in the one error line
+            if self.as_json:  # for jq; a person reads the error line
                 show_run(exc.run, self.as_json)
             follow = shlex.join(["flowdeck", "status", exc.run.provider, exc.run.id])
             fail(

@@ -52,7 +52,7 @@ def _check_provider(provider: str, action: str) -> None:
     cannot do ``action``: a mistake in the command, not an outcome (exit 2, as gh does for a command
     a repository does not support)."""
     name, colon, _ = provider.partition(":")
-    if colon:  # `flowdeck status gumloop:flow RUN_ID`: a workflow reference where the name goes
+    if colon:  # a workflow reference, not a provider
         example = f"; like: flowdeck {action} {name} RUN_ID" if name in provider_names() else ""
         fail(
             f"PROVIDER {provider[:60]!r}: give a provider's name alone ({', '.join(provider_names())}), "
@@ -61,7 +61,7 @@ def _check_provider(provider: str, action: str) -> None:
         )
     try:
         runs = provider_spec(provider).runs
-    except InvalidRequestError as exc:  # names the known providers, and the one meant if it is close
+    except InvalidRequestError as exc:  # names the providers, and the likely one
         fail(str(exc), EXIT_USAGE)
     if action == "status" and runs.no_status is not None:
         fail(f"{provider} has no status endpoint: {runs.no_status}", EXIT_USAGE)
@@ -78,7 +78,7 @@ def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
     _check_provider(provider, action)
     try:
         check_id(run_id, f"{provider} run id")
-        # The workflow of a run known only by its id is not known: it is never shown.
+        # Known only by its id: the workflow is unknown.
         placeholder = Run(provider, WorkflowRef(provider, "run", run_id), run_id, Status.PENDING, "")
         with Client() as client:
             found, stopped = (client.refresh(placeholder), True) if action == "status" else _cancel(client, placeholder)
@@ -87,13 +87,13 @@ def _run_action(provider: str, run_id: str, as_json: bool, action: str) -> None:
     except FlowdeckError as exc:
         fail(explain(exc))
     workflow_known = found.workflow != placeholder.workflow
-    if not stopped:  # a script's `flowdeck cancel ... && next` must not read "nothing to stop" as done
+    if not stopped:  # "nothing to stop" is not a success
         if as_json:
             show_run(found, as_json, workflow_known=workflow_known)
         status = found.status.value + (f", {found.provider_status}" if found.provider_status else "")
         fail(f"{provider} run {found.id} had already ended ({status}); nothing was cancelled")
     show_run(found, as_json, workflow_known=workflow_known)
-    # `flowdeck status ... && next-step` must not carry on after a run that ended badly.
+    # `flowdeck status ... && next` stops after a run that ended badly.
     if action == "status" and found.is_terminal and not found.succeeded:
         raise typer.Exit(EXIT_FAILED)
 
