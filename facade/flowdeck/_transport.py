@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -201,17 +201,27 @@ _policy: contextvars.ContextVar[CallPolicy | None] = contextvars.ContextVar("flo
 _recording: contextvars.ContextVar[Recording | None] = contextvars.ContextVar("flowdeck_recording", default=None)
 
 
-@contextmanager
-def recording(record: Recording | None) -> Iterator[None]:
+class _Recorded:
+    """The block in which ``record`` records every attempt sent."""
+
+    __slots__ = ("_record", "_token")
+
+    def __init__(self, record: Recording) -> None:
+        self._record = record
+
+    def __enter__(self) -> None:
+        self._token = _recording.set(self._record)
+
+    def __exit__(self, *exc: object) -> None:
+        _recording.reset(self._token)
+
+
+_NOT_RECORDED = nullcontext()  # reusable: a client that does not record pays one cheap `with` per call
+
+
+def recording(record: Recording | None) -> AbstractContextManager[None]:
     """Record every attempt sent inside the block into ``record`` (nothing when None)."""
-    if record is None:
-        yield
-        return
-    token = _recording.set(record)
-    try:
-        yield
-    finally:
-        _recording.reset(token)
+    return _NOT_RECORDED if record is None else _Recorded(record)
 
 
 def _sent(request: httpx.Request) -> Sent:
