@@ -218,7 +218,7 @@ def _faults(args: argparse.Namespace, file: dict[str, Any]) -> Faults:
         shares = {"429": given.get("rate_limit", 0.0), "drop_before": drops / 2, "drop_after": drops / 2}
         shares.update({status: errors / 4 for status in ("500", "502", "503", "504")})
         total = sum(shares.values())
-        # Faults picks one of its kinds uniformly: repeat each kind in proportion to its share (to 1%).
+        # Faults picks kinds uniformly: repeat each as often as its share.
         kinds = tuple(k for k, share in shares.items() for _ in range(round(100 * share / total))) if total else ()
         base = attrs.evolve(base, rate=total, kinds=kinds or ("429",))
     if args.retry_after is not None:
@@ -250,8 +250,8 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         "run_seconds": _run_seconds(args, file),
         "faults": _faults(args, file),
         "databar_flows": _declared_flows(args, file),
-        # A new seed unless one is given: a restarted mock must not hand out the ids of the runs its last
-        # life started (a batch resumed against it would take another row's run for its own).
+        # A new seed: a restarted mock must not reuse its last life's run ids,
+        # or a resumed batch would take another row's run for its own.
         "seed": args.seed if args.seed is not None else file.get("seed", secrets.randbelow(10**6)),
     }
     for flag, field in (("fail_rate", "failure_rate"), ("credits", "databar_credits"), ("start_quota", "start_quota")):
@@ -259,7 +259,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
             fields[field] = getattr(args, flag)
     try:
         return MockConfig(**fields)
-    except ValueError as exc:  # a range check of the file's values (each flag's is checked as it is parsed)
+    except ValueError as exc:  # the file's values (flags are checked as parsed)
         raise ValueError(f"--config {args.config}: {exc}" if args.config else str(exc)) from None
 
 
@@ -317,7 +317,7 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
         mocks.stop()
         return _stopped_code(exc)
     except RuntimeError as exc:
-        code = EXIT_USAGE if isinstance(exc, PortInUse) else 1  # a port given by the user is theirs to change
+        code = EXIT_USAGE if isinstance(exc, PortInUse) else 1  # the user's port to change
         message = f"{exc}; pick another --port, or 0 for free ones" if isinstance(exc, PortInUse) else str(exc)
         if args.detached:
             stdout.write(json.dumps({"error": message, "code": code}) + "\n")
@@ -326,7 +326,7 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             stderr.write(f"error: {message}\n")
         return code
     try:
-        if args.detached:  # hand the variables to the parent, then let go of its pipe
+        if args.detached:  # variables to the parent, then let go
             stdout.write(json.dumps({"env": mocks.env}) + "\n")
             stdout.flush()
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -356,9 +356,9 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
 def _serve_in_background(
     argv: Sequence[str], args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO
 ) -> int:
-    # The seed told to the child: the one the banner shows is the one it serves with.
+    # So the banner shows the seed the child serves with.
     child_args = [a for a in argv if a != "--env"] + ["--detached", "--seed", str(config.seed)]
-    child = subprocess.Popen(  # noqa: S603 - this very module, with the arguments already validated
+    child = subprocess.Popen(  # noqa: S603 - this module, arguments validated
         [sys.executable, "-m", "flowdeck.testing", *child_args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
@@ -396,7 +396,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.test
         config = config_from(args)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.replay:  # read before anything is served: a file that is no recording is a usage error
+    if args.replay:  # no recording: a usage error, before serving
         try:
             MockProviders.from_har(args.replay)
         except ValueError as exc:

@@ -19,7 +19,7 @@ import flowdeck.testing._stackai as _stackai
 import flowdeck.testing._superai as _superai
 from flowdeck.testing._mockcore import Kind
 
-# A word no provider documents: scripting it shows how a provider's new status reaches flowdeck.
+# No provider documents it: shows how a new status word reaches flowdeck.
 NEW_WORD = "brand_new_word"
 _NEW_STATUS = "`UnknownStatusError` (raw body kept)"
 

@@ -40,7 +40,7 @@ STATE_KINDS: Mapping[str, Kind] = {
     "TERMINATING": "cancel",  # the official SDK treats it as final
     "TERMINATED": "cancel",
 }
-# Names the docs reserve: never inputs, whether sent as pipeline_inputs or as top-level keys.
+# Reserved by the docs: never inputs, wherever they are sent.
 RESERVED = frozenset(
     {
         "api_key",
@@ -78,8 +78,8 @@ class _GumloopRoutes:
         user = keys.get(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
         if user is None:
             return _error(401, "Unauthorized (missing or invalid API key)")
-        # Assumption: the legacy flow endpoints also accept the user id as user_id (body or query) without
-        # x-auth-key, as the official legacy GumloopClient sends it; a present x-auth-key must match.
+        # Assumed: legacy endpoints take user_id without x-auth-key, as the
+        # official legacy client sends it; an x-auth-key given must match.
         if request.headers.get("x-auth-key", user) != user:
             return _error(403, "Forbidden (API key does not match)")
         return user
@@ -95,7 +95,7 @@ class _GumloopRoutes:
         return None
 
     def visible(self, run: RunRecord, user_id: Any, project_id: Any) -> bool:
-        # One user never reads another's run: by user id only its own, by project id only that project's.
+        # A user reads only its own runs, or its project's.
         if user_id is not None and run.extra["user_id"] == user_id:
             return True
         return project_id is not None and run.extra.get("project_id") == project_id
@@ -132,7 +132,7 @@ class _GumloopRoutes:
         ):
             return _error(400, "Bad request (pipeline_inputs must be [{input_name, value}])")
         listed = {i["input_name"]: i["value"] for i in items}
-        # The docs: any other top-level key is an input, matched by name to an Input node.
+        # Per the docs: other top-level keys are inputs, by name.
         extra = {k: v for k, v in body.items() if k not in RESERVED}
         if reserved := sorted(RESERVED & listed.keys()):
             return _error(400, f"Bad request (reserved input name: {reserved[0]})")
@@ -161,7 +161,7 @@ class _GumloopRoutes:
             return inputs
         saved_item_id = body["saved_item_id"]
         if "missing" in saved_item_id:
-            # The page documents 400 (missing or conflicting parameters), 401, 403 and 500: no 404.
+            # The page documents 400, 401, 403 and 500: no 404.
             return _error(400, f"Bad request (no saved flow {saved_item_id!r} for this user)")
         run = self.state.start(saved_item_id, inputs, kinds=STATE_KINDS, user_id=user, project_id=project_id)
         return json_response(

@@ -20,9 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Outcome = str  # "succeed" | "fail" | "cancel"
-Kind = str  # what a provider's status word means to its mock: "running" | "succeed" | "fail" | "cancel" | "expired"
+# A status word's meaning to a mock: running, succeed, fail, cancel, expired.
+Kind = str
 
-# `status-<word>` anywhere in a workflow id scripts the status word a run shows (see MockConfig).
+# `status-<word>` in a workflow id scripts a run's word (MockConfig).
 _SCRIPTED = re.compile(r"status-([A-Za-z0-9_]+)")
 
 
@@ -46,8 +47,8 @@ FAULT_KINDS = ("500", "502", "503", "504", "429", "drop_before", "drop_after", "
 """Every kind of fault :class:`Faults` can inject."""
 
 
-# One check per kind of knob, each saying why a value is refused (None: fine). ``flowdeck mock`` and
-# the attrs validators below both use them, so the command line and the Python API accept the same values.
+# Why a value is refused (None: fine). The CLI and the validators below
+# share them, so both accept the same values.
 def share_problem(value: float) -> str | None:
     """Why ``value`` is not a share (of requests or runs) from 0 to 1, if it is not.
 
@@ -86,7 +87,7 @@ def kinds_problem(kinds: tuple[str, ...]) -> str | None:
     "has unknown kind 'drop-before'; the kinds are: 500, 502, ..., slow"
     """
     valid = ", ".join(FAULT_KINDS)
-    if isinstance(kinds, str):  # ("429") is the string "429", not a tuple of one kind
+    if isinstance(kinds, str):  # ("429") is a string, not a tuple
         return f"is a string, not a tuple of kinds (write ({kinds!r},)); the kinds are: {valid}"
     if not kinds:
         return f"is empty; give at least one of: {valid}"
@@ -121,7 +122,7 @@ class MockClock:
 
     def __init__(self, frozen_at: float | None = None) -> None:
         self._offset = 0.0
-        self._frozen_at = frozen_at  # a frozen clock only moves by advance(): fully deterministic tests
+        self._frozen_at = frozen_at  # moves only by advance(): deterministic
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -219,7 +220,7 @@ class RunRecord:
     duration: float
     outcome: Outcome
     cancelled_at: float | None = None
-    script: str | None = None  # the status word this run was scripted to show (see MockConfig)
+    script: str | None = None  # the word scripted for it (MockConfig)
     extra: dict[str, Any] = attrs.field(factory=dict)
 
     def phase(self, now: float) -> str:
@@ -252,8 +253,8 @@ class MockState:
         self.config = config
         self.clock = clock
         self.runs: dict[str, RunRecord] = {}
-        self.starts: Counter[str] = Counter()  # start requests processed, per workflow + inputs
-        self.calls: Counter[str] = Counter()  # requests answered, per operation (polls, for efficiency checks)
+        self.starts: Counter[str] = Counter()  # starts processed, per workflow + inputs
+        self.calls: Counter[str] = Counter()  # requests answered, per operation
         self._rng = random.Random(f"{config.seed}:{provider}")
         self._lock = threading.Lock()
         self._seq = 0
@@ -405,7 +406,7 @@ class FaultInjector:
             await _drop(send)
         elif kind == "slow":
             await self.app(scope, receive, _delayed(send, faults.slow_seconds))
-        else:  # drop_after / truncated: the request is processed, the answer is damaged
+        else:  # processed, the answer damaged
             captured: list[Message] = []
 
             async def capture(message: Message) -> None:
@@ -423,14 +424,14 @@ def _delayed(send: Send, seconds: float) -> Send:
     async def delayed(message: Message) -> None:
         if message["type"] == "http.response.start":
             await asyncio.sleep(seconds)
-        with contextlib.suppress(OSError):  # the client gave up and closed the connection: that was the point
+        with contextlib.suppress(OSError):  # the client gave up, as intended
             await send(message)
 
     return delayed
 
 
 async def _drop(send: Send) -> None:
-    # Promise a body, send part of it, then fail: the server closes the connection mid-response.
+    # Send part of the promised body, then close mid-response.
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
     await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
     raise ConnectionAbortedError("injected connection drop")

@@ -22,7 +22,7 @@ from flowdeck._har import FILTERED as FILTERED
 from flowdeck._har import MIN_SCRUBBED_LENGTH, SECRET_FIELD, SECRET_NAME
 from flowdeck.testing._mockcore import MockConfig
 
-# What a credential is replaced with and which names carry one: the same rules as record= (flowdeck._har).
+# The same rules as record= (flowdeck._har).
 _SECRET_NAME, _SECRET_FIELD, _MIN_SCRUBBED_LENGTH = SECRET_NAME, SECRET_FIELD, MIN_SCRUBBED_LENGTH
 
 
@@ -46,7 +46,7 @@ def credentials(mock_config: MockConfig | None = None, env: Mapping[str, str] | 
         for setting in provider.config.settings:
             if setting.secret or setting.header:
                 found.update(v for v in (env.get(setting.variable), mock_env.get(setting.variable)) if v)
-    return tuple(sorted(found, key=len, reverse=True))  # the longest first: one value may contain another
+    return tuple(sorted(found, key=len, reverse=True))  # longest first: one may contain another
 
 
 def _scrub_text(text: str, values: Iterable[str]) -> str:
@@ -72,7 +72,7 @@ def _scrub_body(body: Any, values: Iterable[str]) -> Any:
         parsed = json.loads(raw)
     except ValueError:
         text = raw
-    else:  # re-encoded only when a field was filtered: a body without one stays byte for byte
+    else:  # else byte for byte as recorded
         scrubbed = _scrub_json(parsed)
         text = raw if scrubbed == parsed else json.dumps(scrubbed)
     text = _scrub_text(text, values)
@@ -126,7 +126,7 @@ def vcr_config(
         body = response.get("body", {})
         if isinstance(body, dict) and "string" in body:
             body["string"] = _scrub_body(body["string"], values)
-            for name in response["headers"]:  # what replays it reads exactly this many bytes
+            for name in response["headers"]:  # a replay reads exactly this many bytes
                 if name.lower() == "content-length":
                     data = body["string"] or b""
                     response["headers"][name] = [str(len(data.encode() if isinstance(data, str) else data))]

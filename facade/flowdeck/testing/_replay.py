@@ -27,8 +27,8 @@ from starlette.types import Receive, Scope, Send
 from flowdeck import _providers
 from flowdeck._har import read_entries
 
-# Headers of the recorded answer that describe the recorded connection, not the answer: the replayed
-# body (scrubbed) has its own length, and it is sent unencoded.
+# The recorded connection's headers: a replayed body is scrubbed and
+# sent unencoded.
 _HOP = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "date", "server"})
 
 
@@ -96,7 +96,7 @@ class Replay:
             if not unused:
                 return candidates[-1] if candidates else None
             pick = next((e for e in unused if e.sent == sent), unused[0])
-            if method == "GET":  # a read: the latest answer already due, skipping the ones between
+            if method == "GET":  # a read: the latest answer already due
                 pick = next((e for e in reversed(unused) if e.at <= due and e.at >= pick.at), pick)
                 self._used.update(id(e) for e in unused if e.at <= pick.at)
             self._used.add(id(pick))

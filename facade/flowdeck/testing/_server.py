@@ -108,7 +108,7 @@ class MockProviders:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.urls: dict[str, str] = {}
-        self.replay: Replay | None = None  # the recording served, for mocks made by from_har
+        self.replay: Replay | None = None  # served by mocks made by from_har
 
     @classmethod
     def from_har(
@@ -145,15 +145,15 @@ class MockProviders:
         self._sockets = _listen(self._ports, self.providers)
         for name in self.providers:
             config = uvicorn.Config(
-                # "critical": injected faults (dropped connections) would otherwise log tracebacks.
+                # Or injected faults would log tracebacks.
                 self.apps[name], host="127.0.0.1", log_level="critical",
                 lifespan="off", access_log=False, timeout_graceful_shutdown=1,
             )  # fmt: skip
             self._servers[name] = uvicorn.Server(config)
 
         async def run(name: str) -> None:
-            # uvicorn ends a failed startup with SystemExit; caught here, it would otherwise surface as
-            # "Task exception was never retrieved" on the user's stderr.
+            # uvicorn's SystemExit on a failed startup, else an unretrieved
+            # task exception on the user's stderr.
             try:
                 await self._servers[name].serve(sockets=[self._sockets[name]])
             except (Exception, SystemExit) as exc:
@@ -183,7 +183,7 @@ class MockProviders:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        for sock in self._sockets.values():  # uvicorn closes them; not if it never got to serve them
+        for sock in self._sockets.values():  # uvicorn closes only sockets it served
             with contextlib.suppress(OSError):
                 sock.close()
         self._sockets = {}

@@ -72,7 +72,7 @@ class _StackAIRoutes:
                 {"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]}, 422
             )
         org, flow = request.path_params["org_id"], request.path_params["flow_id"]
-        # Our spec declares 400 and 403 (undocumented by StackAI); the mock's triggers for them:
+        # Our spec's 400 and 403 (StackAI documents neither), triggered here:
         if "user_id" in body and not isinstance(body["user_id"], str):
             return json_response({"detail": "user_id must be a string"}, 400)
         if "forbidden" in org:

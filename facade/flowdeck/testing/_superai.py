@@ -41,10 +41,10 @@ STATUS_KINDS: Mapping[str, Kind] = {
     "in_progress": "running",
     "completed": "succeed",
     "failed": "fail",
-    "stale": "succeed",  # completed (or failed), then outdated by a newer flow version
-    "deleted": "cancel",  # soft-deleted: GET answers 404, listings show the word
+    "stale": "succeed",  # outdated by a newer flow version
+    "deleted": "cancel",  # GET answers 404, listings show the word
 }
-# SuperAI flow ids are UUIDs, so `status-<word>` cannot go in them: these flow ids script each word.
+# Flow ids are UUIDs, with no room for `status-<word>`: these script each.
 SUPERAI_SCRIPTED_FLOWS: Mapping[str, str] = {
     word: f"5c41b7ed-0000-4000-8000-{index:012d}" for index, word in enumerate(STATUS_KINDS, start=1)
 }
