@@ -55,9 +55,8 @@ def timed(clock: MockClock) -> Iterator[MockProviders]:
         ("/v1/waterfalls/{identifier}/bulk-run", "run_waterfall_bulk", "params", {"type": "object"}),
     ],
 )  # fmt: skip
-def test_each_bulk_overlay_action_adds_its_operation_marked_with_both_sources(
-    path: str, operation: str, body: str, items: dict[str, Any]
-) -> None:
+def test_bulk_overlay_actions(path: str, operation: str, body: str, items: dict[str, Any]) -> None:
+    """Each bulk overlay action adds its operation, marked with both sources."""
     spec = yaml.safe_load((ROOT / "specs" / "normalized" / "databar.yaml").read_text(encoding="utf-8"))
     post = spec["paths"][path]["post"]
     assert post["operationId"] == operation and post["x-flowdeck-added"] is True
@@ -76,7 +75,8 @@ def test_each_bulk_overlay_action_adds_its_operation_marked_with_both_sources(
 # --- the facade and the mock ------------------------------------------------------------------------
 
 
-def test_a_bulk_flow_task_moves_over_time_and_ends_partially_completed(timed: MockProviders, clock: MockClock) -> None:
+def test_bulk_task_over_time(timed: MockProviders, clock: MockClock) -> None:
+    """A bulk flow task moves over time and ends partially completed."""
     inputs = [{"domain": "a.com"}, {"domain": "b.com", "mock_outcome": "miss"}, {"domain": "c.com"},
               {"domain": "d.com", "mock_outcome": "fail"}]  # fmt: skip
     with timed.client(max_retries=0) as client:
@@ -107,7 +107,8 @@ def test_a_bulk_flow_task_moves_over_time_and_ends_partially_completed(timed: Mo
     assert sum(r.raw["credits_spent"] for r in rows) == final.raw["credits_spent"] == 2
 
 
-def test_partial_results_only_with_include_partial(timed: MockProviders, clock: MockClock) -> None:
+def test_partial_results(timed: MockProviders, clock: MockClock) -> None:
+    """Partial results come only with include_partial."""
     with timed.client() as client:
         run = client.databar.run_flow_bulk("enrich", [{"domain": f"{i}.com"} for i in range(20)])
         clock.advance(15)
@@ -118,7 +119,9 @@ def test_partial_results_only_with_include_partial(timed: MockProviders, clock: 
     assert all(item["inputs"]["domain"].endswith(".com") for item in partial.outputs)
 
 
-def test_bulk_waterfall_sync_and_async_and_a_cancelled_bulk_task(timed: MockProviders, clock: MockClock) -> None:
+def test_bulk_waterfall_and_cancel(timed: MockProviders, clock: MockClock) -> None:
+    """Bulk waterfalls run sync and async, and a bulk task cancels."""
+
     async def both() -> tuple[flowdeck.Run, flowdeck.Run]:
         async with timed.async_client(max_retries=0) as client:
             default = await client.databar.run_waterfall_bulk("email_getter", [{"email": "a@b.c"}, {"email": "d@e.f"}])
@@ -146,7 +149,8 @@ def test_bulk_waterfall_sync_and_async_and_a_cancelled_bulk_task(timed: MockProv
     ("inputs", "message"),
     [([], "non-empty list"), ({"domain": "a"}, "non-empty list"), ([{"domain": 1}], "must be a string")],
 )
-def test_bad_bulk_inputs_are_refused_before_anything_is_sent(inputs: Any, message: str) -> None:
+def test_bad_bulk_inputs(inputs: Any, message: str) -> None:
+    """Bad bulk inputs are refused before anything is sent."""
     env = {"DATABAR_API_KEY": "k", "DATABAR_BASE_URL": "http://127.0.0.1:9"}  # nothing listens: nothing is sent
     with flowdeck.Client(env=env) as client, pytest.raises(flowdeck.InvalidRequestError, match=message):
         client.databar.run_flow_bulk("f", inputs)
@@ -161,7 +165,8 @@ def batch(mocks: MockProviders, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def test_batch_groups_databar_rows_into_bulk_tasks_each_row_its_own_line(tmp_path: Path) -> None:
+def test_batch_groups_bulk_tasks(tmp_path: Path) -> None:
+    """A batch groups Databar rows into bulk tasks, each row its own line."""
     rows = [{"domain": f"d{i}.com", **({"mock_outcome": "miss"} if i % 10 == 3 else {})} for i in range(60)]
     source = jsonl(tmp_path / "in.jsonl", rows)
     with MockProviders() as mocks:
@@ -192,7 +197,8 @@ def test_batch_groups_databar_rows_into_bulk_tasks_each_row_its_own_line(tmp_pat
     assert BULK_SIZE == 500
 
 
-def test_a_row_the_start_would_refuse_is_rejected_alone_and_its_bulk_task_runs_the_rest(tmp_path: Path) -> None:
+def test_bad_row_rejected_alone(tmp_path: Path) -> None:
+    """A row the start would refuse is rejected alone; its bulk task runs the rest."""
     rows = [{"domain": f"d{i}.com", **({"n": 1} if i == 7 else {})} for i in range(30)]  # Databar takes strings
     source = jsonl(tmp_path / "in.jsonl", rows)
     with MockProviders() as mocks:
@@ -204,7 +210,8 @@ def test_a_row_the_start_would_refuse_is_rejected_alone_and_its_bulk_task_runs_t
     assert lines[8]["bulk"]["index"] == 7  # the task's inputs as sent: the rejected row is not among them
 
 
-def test_a_lone_databar_row_runs_as_a_plain_run(tmp_path: Path) -> None:
+def test_lone_row_plain_run(tmp_path: Path) -> None:
+    """A lone Databar row runs as a plain run."""
     source = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com", "workflow": "databar:flow/one"},
                                            {"topic": "t", "workflow": "gumloop:digest"}])  # fmt: skip
     with MockProviders() as mocks:
@@ -213,7 +220,8 @@ def test_a_lone_databar_row_runs_as_a_plain_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("workflow", "status"), [("cancel-me", "CANCELLED"), ("fail-me", "FAILED")])
-def test_a_cancelled_or_failed_bulk_task_gives_each_row_its_status(tmp_path: Path, workflow: str, status: str) -> None:
+def test_bulk_task_status_per_row(tmp_path: Path, workflow: str, status: str) -> None:
+    """A cancelled or failed bulk task gives each row its status."""
     source = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(7)])
     with MockProviders() as mocks:
         summary = batch(mocks, f"databar:flow/{workflow}", str(source), "--out", str(tmp_path / "r.jsonl"))
@@ -221,7 +229,8 @@ def test_a_cancelled_or_failed_bulk_task_gives_each_row_its_status(tmp_path: Pat
     assert [line["row"] for line in results(tmp_path / "r.jsonl")] == list(range(1, 8))
 
 
-def test_a_bulk_start_of_unknown_outcome_is_never_sent_again(tmp_path: Path) -> None:
+def test_unknown_bulk_start_not_resent(tmp_path: Path) -> None:
+    """A bulk start of unknown outcome is never sent again."""
     source = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(4)])
     out = tmp_path / "r.jsonl"
     digest = fingerprint(read_rows(source, "databar:flow/enrich"))
@@ -240,7 +249,8 @@ def test_a_bulk_start_of_unknown_outcome_is_never_sent_again(tmp_path: Path) -> 
     assert [line["row"] for line in results(out)] == [1, 2, 3, 4]
 
 
-def test_each_bulk_tasks_rows_are_journalled_before_its_start_request_is_sent(tmp_path: Path) -> None:
+def test_bulk_rows_journalled_first(tmp_path: Path) -> None:
+    """A bulk task's rows are journalled before its start request is sent."""
     from flowdeck._batch import BatchRow, Journal, run_batch
 
     out = tmp_path / "r.jsonl"
@@ -267,7 +277,8 @@ def test_each_bulk_tasks_rows_are_journalled_before_its_start_request_is_sent(tm
     assert seen == [[1, 2, 3], [4, 5, 6], [7, 8]]
 
 
-def test_a_bulk_batch_killed_with_kill_9_resumes_every_row_once_without_a_second_bulk_start(tmp_path: Path) -> None:
+def test_bulk_resume_after_kill_9(tmp_path: Path) -> None:
+    """A bulk batch killed with -9 resumes every row once, without a second bulk start."""
     source = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(300)])
     out = tmp_path / "results.jsonl"
     state = out.with_name(out.name + ".flowdeck-state.jsonl")

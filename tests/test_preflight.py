@@ -56,7 +56,8 @@ def closed_port() -> int:
 # --- client.databar.get_flow / me -----------------------------------------------------------------
 
 
-def test_get_flow_and_me_are_typed_values_sync_and_async(mocks: MockProviders) -> None:
+def test_flow_and_account_typed(mocks: MockProviders) -> None:
+    """get_flow and me return typed values, sync and async."""
     with mocks.client() as client:
         flow = client.databar.get_flow("f1")
         account = client.databar.me()
@@ -103,7 +104,8 @@ class _Extras(BaseHTTPRequestHandler):
         pass
 
 
-def test_unknown_extra_fields_do_not_crash_and_stay_in_raw() -> None:
+def test_extra_fields_kept_raw() -> None:
+    """Unknown extra fields do not crash and stay in raw."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Extras)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -124,7 +126,8 @@ def test_unknown_extra_fields_do_not_crash_and_stay_in_raw() -> None:
 # --- flowdeck inputs --------------------------------------------------------------------------------
 
 
-def test_inputs_prints_the_declared_inputs_as_a_table_and_as_json(mocks: MockProviders) -> None:
+def test_inputs_table_and_json(mocks: MockProviders) -> None:
+    """flowdeck inputs prints the declared inputs as a table and as JSON."""
     table = invoke(mocks.env, "inputs", "databar:flow/f1")
     assert table.exit_code == 0, table.output
     assert "databar:flow/f1: Mock flow f1" in table.stdout
@@ -147,9 +150,8 @@ def test_inputs_prints_the_declared_inputs_as_a_table_and_as_json(mocks: MockPro
         ("databar:waterfall/email_getter", "Databar publishes declared inputs for flows only"),
     ],
 )
-def test_inputs_of_a_provider_that_publishes_none_is_one_line_and_exit_0(
-    mocks: MockProviders, ref: str, says: str
-) -> None:
+def test_inputs_not_published(mocks: MockProviders, ref: str, says: str) -> None:
+    """flowdeck inputs where none are published is one line, exit 0."""
     result = invoke(mocks.env, "inputs", ref)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"{ref}: {says}")
@@ -158,7 +160,8 @@ def test_inputs_of_a_provider_that_publishes_none_is_one_line_and_exit_0(
     assert as_json["declared_inputs"] is None and says in as_json["note"]
 
 
-def test_inputs_of_an_unknown_flow_or_a_bad_ref_is_one_error_line(mocks: MockProviders) -> None:
+def test_inputs_unknown_flow(mocks: MockProviders) -> None:
+    """flowdeck inputs of an unknown flow or a bad reference is one error line."""
     unknown = invoke(mocks.env, "inputs", "databar:flow/missing-1")
     assert unknown.exit_code == 1 and unknown.stderr.strip() == "error: databar get_flow: HTTP 404: Flow not found"
     bad = invoke(mocks.env, "inputs", "databar:nope")
@@ -168,9 +171,8 @@ def test_inputs_of_an_unknown_flow_or_a_bad_ref_is_one_error_line(mocks: MockPro
 # --- flowdeck batch --check and the check before a batch ------------------------------------------
 
 
-def test_check_reports_a_misnamed_column_with_a_map_suggestion_starts_nothing_writes_nothing(
-    mocks: MockProviders, tmp_path: Path
-) -> None:
+def test_check_misnamed_column(mocks: MockProviders, tmp_path: Path) -> None:
+    """--check reports a misnamed column with a --map suggestion, starting and writing nothing."""
     source = write(tmp_path / "leads.csv", "Domain,Company\nstripe.com,Stripe\nacme.com,Acme\n")
     out = tmp_path / "results.jsonl"
     result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out), "--check")
@@ -194,7 +196,8 @@ def test_check_reports_a_misnamed_column_with_a_map_suggestion_starts_nothing_wr
     assert mocks.start_count == 0 and not out.exists()
 
 
-def test_check_names_the_rows_with_an_empty_required_cell(mocks: MockProviders, tmp_path: Path) -> None:
+def test_check_empty_required_cells(mocks: MockProviders, tmp_path: Path) -> None:
+    """--check names the rows with an empty required cell."""
     source = write(tmp_path / "in.csv", "domain,country\nstripe.com,US\n,FR\n  ,DE\nacme.com,\n")
     result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "r.jsonl"),
                     "--check", "--json")  # fmt: skip
@@ -205,7 +208,8 @@ def test_check_names_the_rows_with_an_empty_required_cell(mocks: MockProviders, 
     assert report["problems"] == ["databar:flow/f1: required input 'domain' is empty in rows 3, 4"]
 
 
-def test_a_batch_missing_a_required_input_is_refused_before_any_start(mocks: MockProviders, tmp_path: Path) -> None:
+def test_batch_missing_required(mocks: MockProviders, tmp_path: Path) -> None:
+    """A batch missing a required input is refused before any start."""
     source = write(tmp_path / "leads.csv", "Domain\nstripe.com\nacme.com\n")
     out = tmp_path / "results.jsonl"
     refused = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(out))
@@ -229,7 +233,8 @@ def test_a_batch_missing_a_required_input_is_refused_before_any_start(mocks: Moc
     assert mocks.start_count == 1  # the two rows in one bulk task
 
 
-def test_check_counts_finished_rows_and_estimates_credits_from_earlier_runs(tmp_path: Path) -> None:
+def test_check_estimates_credits(tmp_path: Path) -> None:
+    """--check counts finished rows and estimates credits from earlier runs."""
     config = MockConfig(databar_flows=FLOWS, databar_credits=2)
     source = write(tmp_path / "in.csv", "domain\na.com\nb.com\nc.com\nd.com\n")
     out = tmp_path / "results.jsonl"
@@ -268,7 +273,8 @@ def test_check_counts_finished_rows_and_estimates_credits_from_earlier_runs(tmp_
         assert served.start_count == 1  # it went ahead (the mock refused the start: no credits)
 
 
-def test_check_of_a_provider_without_declared_inputs_reports_what_it_can(mocks: MockProviders, tmp_path: Path) -> None:
+def test_check_without_declared(mocks: MockProviders, tmp_path: Path) -> None:
+    """--check of a provider without declared inputs reports what it can."""
     source = write(tmp_path / "in.jsonl", '{"topic": "a"}\n{"topic": "b"}\n')
     result = invoke(mocks.env, "batch", "gumloop:weekly-digest", str(source), "--out", str(tmp_path / "r.jsonl"),
                     "--check")  # fmt: skip
@@ -281,7 +287,8 @@ def test_check_of_a_provider_without_declared_inputs_reports_what_it_can(mocks: 
     ]
 
 
-def test_check_of_a_results_file_of_another_batch_is_not_ready(mocks: MockProviders, tmp_path: Path) -> None:
+def test_check_other_batch_out(mocks: MockProviders, tmp_path: Path) -> None:
+    """--check of a results file of another batch is not ready."""
     out = tmp_path / "r.jsonl"
     first = write(tmp_path / "a.jsonl", '{"topic": "a"}\n')
     assert invoke(mocks.env, "batch", "gumloop:weekly-digest", str(first), "--out", str(out)).exit_code == 0
@@ -291,9 +298,8 @@ def test_check_of_a_results_file_of_another_batch_is_not_ready(mocks: MockProvid
     assert any("begun with other inputs" in line for line in result.stdout.splitlines() if line.startswith("problem"))
 
 
-def test_a_workflow_whose_inputs_cannot_be_read_is_not_ready_but_a_batch_only_warns(
-    mocks: MockProviders, tmp_path: Path
-) -> None:
+def test_unreadable_inputs_warns(mocks: MockProviders, tmp_path: Path) -> None:
+    """Unreadable declared inputs make --check not ready; a batch only warns."""
     source = write(tmp_path / "in.csv", "domain\na.com\nb.com\n")
     args = ["batch", "databar:flow/missing-x", str(source), "--out", str(tmp_path / "r.jsonl")]
     check = invoke(mocks.env, *args, "--check")
@@ -305,7 +311,8 @@ def test_a_workflow_whose_inputs_cannot_be_read_is_not_ready_but_a_batch_only_wa
     assert f"warning: {reason}" in ran.stderr.splitlines()
 
 
-def test_check_and_no_check_together_are_a_usage_error(mocks: MockProviders, tmp_path: Path) -> None:
+def test_check_and_no_check(mocks: MockProviders, tmp_path: Path) -> None:
+    """--check and --no-check together are a usage error."""
     source = write(tmp_path / "in.csv", "domain\na.com\n")
     result = invoke(mocks.env, "batch", "databar:flow/f1", str(source), "--out", str(tmp_path / "r.jsonl"),
                     "--check", "--no-check")  # fmt: skip
@@ -323,7 +330,8 @@ def verify(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
     return as_json.exit_code, found, table.stdout
 
 
-def test_verify_reads_one_authenticated_thing_per_provider(mocks: MockProviders) -> None:
+def test_verify_reads_one_thing(mocks: MockProviders) -> None:
+    """doctor --verify reads one authenticated thing per provider, starting nothing."""
     code, found, table = verify(mocks.env)
     assert code == 0
     assert {p: (d["verify"], d["verify_reason"]) for p, d in found.items()} == {
@@ -336,7 +344,8 @@ def test_verify_reads_one_authenticated_thing_per_provider(mocks: MockProviders)
     assert mocks.start_count == 0
 
 
-def test_verify_with_a_token_lists_executions(mocks: MockProviders) -> None:
+def test_verify_superai_token(mocks: MockProviders) -> None:
+    """doctor --verify checks a SuperAI token and never prints it."""
     env = {k: v for k, v in mocks.env.items() if k not in ("SUPERAI_EMAIL", "SUPERAI_PASSWORD")}
     code, found, _ = verify({**env, "SUPERAI_TOKEN": "forged-superai-token"})
     assert code == 1 and found["superai"]["verify"] == "rejected"
@@ -352,9 +361,8 @@ def test_verify_with_a_token_lists_executions(mocks: MockProviders) -> None:
         ("SUPERAI_PASSWORD", "su-wrong-password-31337", "superai"),
     ],
 )
-def test_a_rejected_key_is_named_exits_1_and_is_never_printed(
-    mocks: MockProviders, variable: str, value: str, provider: str
-) -> None:
+def test_verify_rejected_key(mocks: MockProviders, variable: str, value: str, provider: str) -> None:
+    """A rejected credential is named, exits 1 and is never printed."""
     code, found, table = verify({**mocks.env, variable: value})
     assert code == 1
     assert found[provider]["verify"] == "rejected", found[provider]
@@ -367,14 +375,16 @@ def test_a_rejected_key_is_named_exits_1_and_is_never_printed(
         assert secret not in text
 
 
-def test_an_unreachable_provider_is_reported_with_its_reason(mocks: MockProviders) -> None:
+def test_verify_unreachable(mocks: MockProviders) -> None:
+    """An unreachable provider is reported with its reason, exit 1."""
     code, found, _ = verify({**mocks.env, "GUMLOOP_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/v1"})
     assert code == 1  # nothing was rejected, but a ready provider that cannot be reached is of no use
     assert found["gumloop"]["verify"] == "unreachable" and found["gumloop"]["usable"] is False
     assert "ConnectError" in found["gumloop"]["verify_reason"]
 
 
-def test_verify_skips_providers_that_are_not_ready(mocks: MockProviders) -> None:
+def test_verify_skips_unconfigured(mocks: MockProviders) -> None:
+    """doctor --verify skips providers that are not configured."""
     code, found, _ = verify({"DATABAR_API_KEY": mocks.env["DATABAR_API_KEY"],
                              "DATABAR_BASE_URL": mocks.env["DATABAR_BASE_URL"]})  # fmt: skip
     assert code == 0

@@ -46,9 +46,9 @@ def _assert_clean(report: soak.SoakReport) -> None:
     assert report.wrong == [], report.wrong[:5]
     assert report.duplicates == 0
     assert sum(report.faults.values()) > report.runs * 0.1, "faults were injected"
-    # Runs did go to their end. Not a majority: the soak's client waits 0.3 s for an answer, so on a
-    # loaded machine more starts time out into unknown outcomes (about 57% succeed idle; 43% was seen
-    # at load 6), and what the soak guards is the three lines above, not how many succeed.
+    # Runs do go to their end. Not a majority: the soak's client waits 0.3 s for an answer, so on a
+    # loaded machine more starts time out into unknown outcomes, and what the soak guards is the three
+    # lines above, not how many succeed.
     assert report.outcomes["SUCCEEDED"] > report.runs * 0.3
 
 
@@ -62,6 +62,7 @@ SOAK_RUNS = {"httpcore": 400, "aiohttp": 300}
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
 def test_fault_soak_async_client(backend: str) -> None:
+    """The async client's fault soak ends every run right, never starting one twice."""
     report = asyncio.run(soak.soak_async(SOAK_RUNS[backend], seed=1, backend=backend))
     _assert_clean(report)
     assert {"FAILED", "CANCELLED"} <= set(report.outcomes)  # provider-side failures and cancellations
@@ -71,10 +72,10 @@ def test_fault_soak_async_client(backend: str) -> None:
 @pytest.mark.contention
 @pytest.mark.timeout(600)  # a stall fails in 30 s (below); a slow, loaded machine only makes it take longer
 @pytest.mark.parametrize("backend", ["httpcore", "aiohttp"])
-def test_fault_soak_async_client_under_cpu_contention_never_stalls(backend: str) -> None:
-    """Two busy processes compete for the cores while the 2,000-run soak runs, and callers give up one
-    run in twenty mid-request; a stall (no run finished for 30 s) fails at once with the tasks' wait
-    points and the pools' state. The loop of many iterations: ``make soak-contention ITERATIONS=20``."""
+def test_soak_under_contention(backend: str) -> None:
+    """The async soak never stalls while two busy processes compete for the cores."""
+    # Callers give up one run in twenty mid-request; a stall (no run finished for 30 s) fails at once
+    # with the tasks' wait points and the pools' state. Many iterations: `make soak-contention`.
     reports = soak.soak_contended(iterations=1, runs=SOAK_RUNS[backend], seed=10, stall_after=30.0, backend=backend)
     for report in reports:
         assert report.unhandled == [], report.unhandled[:2]
@@ -84,12 +85,11 @@ def test_fault_soak_async_client_under_cpu_contention_never_stalls(backend: str)
 
 
 @pytest.mark.contention
-async def test_waiting_requests_cancelled_under_cpu_contention_lose_no_pool_slot() -> None:
-    """The moment httpcore 1.0.9 loses a pool slot (a waiting request cancelled just as a connection is
-    handed to it), met on purpose round after round while two busy processes compete for the cores:
-    a full round of requests still gets connections at once. The contended soak above rarely meets
-    that moment at the suite's size; this test meets it every round, so the stall fix (requests never
-    wait inside httpcore) is guarded under contention on every `make test`."""
+async def test_cancelled_waiters_contention() -> None:
+    """Waiting requests cancelled under CPU contention lose no pool slot."""
+    # The moment httpcore 1.0.9 loses a slot (a waiting request cancelled just as a connection is
+    # handed to it) is met on purpose every round while two busy processes compete for the cores; the
+    # contended soak meets it only by chance, so this guards that requests never wait inside httpcore.
     with LoopbackServer() as server, soak.cpu_contention(2):
         transport = ShardedAsyncTransport(shards=2, per_shard=8)
         async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
@@ -102,11 +102,13 @@ async def test_waiting_requests_cancelled_under_cpu_contention_lose_no_pool_slot
 
 @pytest.mark.slow
 def test_fault_soak_batch() -> None:
+    """The batch's fault soak ends every row right, never starting one twice."""
     _assert_clean(soak.soak_batch(300, seed=2))
 
 
 @pytest.mark.slow
 def test_fault_soak_sync_client() -> None:
+    """The sync client's fault soak ends every run right, never starting one twice."""
     _assert_clean(soak.soak_sync(200, seed=3))
 
 
@@ -125,7 +127,8 @@ def test_blind_post_retries_would_double_start(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     "seed", [11, pytest.param(12, marks=pytest.mark.soak), pytest.param(13, marks=pytest.mark.soak)]
 )
-def test_kill_9_at_a_random_point_then_resume_completes_every_row_exactly_once(tmp_path: Path, seed: int) -> None:
+def test_kill_9_then_resume(tmp_path: Path, seed: int) -> None:
+    """A batch killed at a random point, then resumed, completes every row exactly once."""
     rng = random.Random(seed)
     n = 24
     with MockProviders(MockConfig(seed=seed, run_seconds=(0.2, 0.8))) as mocks:
@@ -167,7 +170,8 @@ def soak_env(mocks: MockProviders) -> dict[str, str]:
 # --- hostile responses ----------------------------------------------------------------------------
 
 
-def test_a_huge_body_is_refused_not_buffered_without_limit() -> None:
+def test_huge_body_refused() -> None:
+    """A huge body is refused, not buffered without limit."""
     with respx.mock as mock, client(FakeClock(), max_retries=0, max_response_bytes=1_000_000) as c:
         mock.get(f"{DB}/v1/tasks/t-1").respond(200, content=b'{"a": "' + b"x" * 2_000_000 + b'"}')
         with pytest.raises(flowdeck.TransportError, match="larger than 1000000 bytes"):
@@ -177,7 +181,8 @@ def test_a_huge_body_is_refused_not_buffered_without_limit() -> None:
             c.start("databar:flow/1", {"d": "x"})
 
 
-def test_deeply_nested_json_is_a_contract_error_not_a_recursion_error() -> None:
+def test_deep_json_contract_error() -> None:
+    """Deeply nested JSON is a ContractError, not a RecursionError."""
     nested = b"[" * 200_000 + b"]" * 200_000
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
         mock.get(f"{DB}/v1/tasks/t-1").respond(200, content=nested)
@@ -222,7 +227,8 @@ def slow_drip_server() -> Iterator[str]:
     server.close()
 
 
-def test_a_slow_drip_response_is_cut_off_at_the_body_deadline(slow_drip_server: str) -> None:
+def test_slow_drip_cut_off(slow_drip_server: str) -> None:
+    """A slow-drip response is cut off at the body deadline."""
     c = flowdeck.Client(env={**ENV, "DATABAR_BASE_URL": slow_drip_server}, max_retries=0, max_response_seconds=0.5)
     started = time.monotonic()
     with c, pytest.raises(flowdeck.RequestTimeoutError, match=r"longer than 0\.5 s"):
@@ -230,7 +236,8 @@ def test_a_slow_drip_response_is_cut_off_at_the_body_deadline(slow_drip_server: 
     assert time.monotonic() - started < 3
 
 
-def test_redirects_are_not_followed_so_credentials_never_reach_another_host() -> None:
+def test_redirects_not_followed() -> None:
+    """Redirects are not followed, so credentials never reach another host."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock.get(f"{DB}/v1/tasks/t-1").respond(302, headers={"Location": "https://evil.test/steal"})
         evil = mock.get("https://evil.test/steal").respond(200, json={"task_id": "t-1", "status": "completed"})
@@ -239,7 +246,8 @@ def test_redirects_are_not_followed_so_credentials_never_reach_another_host() ->
     assert not evil.called
 
 
-def test_tls_verification_is_on_by_default() -> None:
+def test_tls_verified() -> None:
+    """TLS verification is on by default."""
     c = flowdeck.Client(env=ENV)
     pool = c._http._inner.starts._shards.live[0].transport._pool  # type: ignore[union-attr]
     assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED and pool._ssl_context.check_hostname
@@ -250,7 +258,8 @@ def test_tls_verification_is_on_by_default() -> None:
 
 @FUZZ
 @given(task_id=st.text(min_size=0, max_size=300))
-def test_fuzzed_ids_never_change_the_request_path(task_id: str) -> None:
+def test_fuzzed_ids_one_segment(task_id: str) -> None:
+    """A fuzzed id is refused or sent as exactly one path segment."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         route = mock.get(url__startswith=f"{DB}/v1/tasks/").respond(json={"task_id": "t", "status": "processing"})
         try:
@@ -271,7 +280,8 @@ def test_fuzzed_ids_never_change_the_request_path(task_id: str) -> None:
         lambda p, r: f"{p}:{r}", st.sampled_from(["databar", "stackai", "gumloop", "superai"]), st.text(max_size=60)
     )
 )
-def test_fuzzed_references_are_typed_errors_before_any_request(ref: str) -> None:
+def test_fuzzed_references(ref: str) -> None:
+    """A fuzzed reference parses or is a typed error before any request."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock.route().respond(500)
         try:
@@ -291,7 +301,8 @@ def test_fuzzed_references_are_typed_errors_before_any_request(ref: str) -> None
         max_size=3,
     )
 )
-def test_wrong_input_types_are_refused_before_any_request(inputs: dict[str, Any]) -> None:
+def test_wrong_input_types(inputs: dict[str, Any]) -> None:
+    """Wrong input types are refused before any request."""
     with respx.mock(assert_all_called=False) as mock, client(FakeClock()) as c:
         mock.route().respond(500)
         with pytest.raises(flowdeck.InvalidRequestError):
@@ -301,7 +312,8 @@ def test_wrong_input_types_are_refused_before_any_request(inputs: dict[str, Any]
 
 @FUZZ
 @given(text=st.text(alphabet=st.sampled_from(list('a,b"\n\r x\x00é;')), max_size=60))
-def test_fuzzed_csv_files_parse_or_fail_with_a_row_number(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzzed_csv(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A fuzzed CSV file parses or fails naming the file and row."""
     path = tmp_path_factory.mktemp("csv") / "in.csv"
     path.write_text(text, encoding="utf-8")
     try:
@@ -319,6 +331,7 @@ def test_fuzzed_csv_files_parse_or_fail_with_a_row_number(text: str, tmp_path_fa
 @FUZZ
 @given(key=st.text(min_size=12, max_size=40).filter(lambda k: k.strip() == k and len(set(k)) > 4))
 def test_fuzzed_credentials_never_leak(key: str) -> None:
+    """A fuzzed credential never shows in logs, reprs or errors."""
     records: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
