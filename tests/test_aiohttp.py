@@ -28,7 +28,8 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_a_refused_connection_is_a_connect_error_never_sent() -> None:
+async def test_refused_is_connect_error() -> None:
+    """A refused connection is a ConnectError: never sent."""
     transport = AiohttpTransport()
     try:
         with pytest.raises(httpx.ConnectError):
@@ -38,7 +39,8 @@ async def test_a_refused_connection_is_a_connect_error_never_sent() -> None:
 
 
 @pytest.mark.parametrize("kind", ["drop_after", "drop_before", "slow"])
-async def test_a_start_whose_connection_fails_after_sending_is_unknown_and_sent_once(kind: str) -> None:
+async def test_failed_after_send_unknown(kind: str) -> None:
+    """A start whose connection fails after sending is unknown and sent once."""
     faults = Faults(rate=1.0, kinds=(kind,), slow_seconds=1.0)
     with MockProviders(MockConfig(seed=3, faults=faults)) as mocks:
         async with mocks.async_client(http_backend="aiohttp", timeout=0.3, max_retries=3) as client:
@@ -49,7 +51,8 @@ async def test_a_start_whose_connection_fails_after_sending_is_unknown_and_sent_
     assert not isinstance(info.value.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
 
 
-async def test_polls_are_retried_over_dropped_connections_and_every_provider_runs() -> None:
+async def test_polls_retried_over_drops() -> None:
+    """Polls are retried over dropped connections, and every provider's run ends."""
     with MockProviders(MockConfig(seed=4, run_seconds=(0.0, 0.2), faults=Faults(rate=0.3))) as mocks:
         async with mocks.async_client(http_backend="aiohttp", timeout=2.0, max_retries=6) as client:
             refs = {"databar:flow/1": {"domain": "x"}, "gumloop:weekly": {"topic": "t"}}
@@ -57,10 +60,11 @@ async def test_polls_are_retried_over_dropped_connections_and_every_provider_run
     assert all(run.succeeded for run in runs)
 
 
-async def test_the_error_map_has_teeth_reporting_a_dropped_connection_as_never_sent_double_starts(
+async def test_naive_error_map_double_starts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """What an aiohttp transport that maps every ClientConnectionError to ConnectTimeout would do."""
+    """A transport reporting a dropped connection as never sent double-starts."""
+    # An aiohttp transport that maps every ClientConnectionError to ConnectTimeout.
     mapped = _aiohttp._mapped
 
     def naive(exc: BaseException) -> httpx.TransportError:
@@ -97,9 +101,10 @@ _PARAMS = st.dictionaries(
     body=st.none() | _JSON,
     content_type=st.sampled_from([None, "application/json; charset=utf-8"]),
 )
-def test_what_flowdeck_sends_on_aiohttp_is_what_an_httpx_client_would(
+def test_sends_what_httpx_would(
     origin: str, path: str, params: dict[str, Any] | None, body: object, content_type: str | None
 ) -> None:
+    """What flowdeck sends on aiohttp is what an httpx client would send."""
     # flowdeck's aiohttp path builds requests without httpx's objects, and skips parsing URLs that
     # httpx would send as they are written: every byte must still be what httpx would send.
     url = f"{origin}/v1/{path}"
@@ -129,13 +134,15 @@ def test_what_flowdeck_sends_on_aiohttp_is_what_an_httpx_client_would(
     assert sent_headers == {k: v for k, v in theirs.headers.items() if k not in unsaid}
 
 
-def test_without_aiohttp_installed_the_backend_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_aiohttp_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without aiohttp installed, the backend names its extra."""
     monkeypatch.setitem(__import__("sys").modules, "flowdeck._aiohttp", None)
     with pytest.raises(flowdeck.InvalidRequestError, match=r"pip install 'flowdeck\[aiohttp\]'"):
         flowdeck.AsyncClient(env={}, http_backend="aiohttp")
 
 
-def test_sniffio_is_a_core_dependency_so_httpcore_does_not_search_for_it_on_every_request() -> None:
+def test_sniffio_core_dependency() -> None:
+    """sniffio is a core dependency, so httpcore does not look for it on every request."""
     import importlib.util
     import tomllib
     from pathlib import Path
@@ -145,7 +152,8 @@ def test_sniffio_is_a_core_dependency_so_httpcore_does_not_search_for_it_on_ever
     assert importlib.util.find_spec("sniffio") is not None
 
 
-async def test_the_async_clients_default_connections_are_ones_httpx_mocks_intercept() -> None:
+async def test_default_backend_mockable() -> None:
+    """The async client's default connections are ones httpx mocks intercept."""
     # Why httpcore stays the default: users test their code with respx and the like, which see
     # httpcore's connections; a request sent through aiohttp would go past them to the network.
     import respx
@@ -159,7 +167,8 @@ async def test_the_async_clients_default_connections_are_ones_httpx_mocks_interc
     assert route.called
 
 
-def test_a_client_never_closed_leaves_nothing_on_stderr() -> None:
+def test_unclosed_client_silent() -> None:
+    """An aiohttp client never closed leaves nothing on stderr."""
     # httpx's own pool says nothing about a client left open; aiohttp logs two "Unclosed" errors.
     script = """
 import asyncio

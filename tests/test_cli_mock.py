@@ -47,7 +47,8 @@ def _gone(pid: int, within: float = 10) -> bool:
         time.sleep(0.05)
 
 
-def test_python_m_flowdeck_testing_help_parses_its_arguments_and_serves_nothing() -> None:
+def test_python_m_help() -> None:
+    """python -m flowdeck.testing --help is flowdeck mock's parser and serves nothing."""
     done = subprocess.run(
         [sys.executable, "-m", "flowdeck.testing", "--help"], capture_output=True, text=True, timeout=30, check=False
     )
@@ -73,7 +74,8 @@ def test_python_m_flowdeck_testing_help_parses_its_arguments_and_serves_nothing(
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
-def test_mock_usage_errors_are_one_line(args: list[str], message: str) -> None:
+def test_mock_usage_errors(args: list[str], message: str) -> None:
+    """flowdeck mock's usage errors are one line, exit 2."""
     result = runner.invoke(app, ["mock", *args])
     assert result.exit_code == 2
     assert result.stderr.strip() == "" or result.stderr.count("\n") == 1
@@ -82,7 +84,8 @@ def test_mock_usage_errors_are_one_line(args: list[str], message: str) -> None:
 
 
 @pytest.mark.slow
-def test_eval_mock_env_in_bash_serves_in_the_background_with_the_fault_flags(tmp_path: Path) -> None:
+def test_eval_mock_env_in_bash(tmp_path: Path) -> None:
+    """eval "$(flowdeck mock --env)" serves in the background with the fault flags."""
     script = """
         set -e
         eval "$(flowdeck mock --env --seed 4 --fail-rate 100% --run-seconds 0.1 2>mock-banner.txt)"
@@ -104,7 +107,8 @@ def test_eval_mock_env_in_bash_serves_in_the_background_with_the_fault_flags(tmp
             os.kill(pid, signal.SIGKILL)
 
 
-def test_mock_env_prints_only_export_lines_on_stdout() -> None:
+def test_mock_env_only_exports() -> None:
+    """flowdeck mock --env prints only export lines on stdout."""
     done = subprocess.run(  # noqa: S603
         [FLOWDECK, "mock", "--env"], env=env_with({}), capture_output=True, text=True, timeout=60, check=False
     )
@@ -121,7 +125,8 @@ def test_mock_env_prints_only_export_lines_on_stdout() -> None:
             assert _gone(pid)
 
 
-def test_a_mock_started_again_hands_out_new_run_ids_and_its_banner_names_the_seed_it_serves() -> None:
+def test_mock_restart_new_ids() -> None:
+    """A mock started again hands out new run ids, and its banner names its seed."""
     # Two lives of a mock with the same ids would let a batch resumed against the second take another
     # row's run for its own; so each start draws a seed, and says which (to reproduce it with --seed).
     assert config_from(build_parser().parse_args([])).seed != config_from(build_parser().parse_args([])).seed
@@ -146,7 +151,8 @@ def test_a_mock_started_again_hands_out_new_run_ids_and_its_banner_names_the_see
 
 
 @pytest.mark.slow
-def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> None:
+def test_mock_foreground() -> None:
+    """flowdeck mock in the foreground applies faults and stops cleanly on Ctrl-C."""
     proc = spawn(["mock", "--rate-limit", "100%", "--retry-after", "0", "--latency", "0.2", "--seed", "1"], {})
     try:
         assert proc.stdout is not None
@@ -170,7 +176,8 @@ def test_mock_in_the_foreground_applies_faults_and_stops_cleanly_on_ctrl_c() -> 
             proc.communicate()
 
 
-def test_a_busy_port_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
+def test_mock_busy_port(tmp_path: Path) -> None:
+    """A busy port is one line and a usage error."""
     import socket
 
     with socket.socket() as taken:
@@ -192,9 +199,8 @@ def test_a_busy_port_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_explains_scripted_failures_cleans_up_and_leaves_the_environment_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flowdeck demo explains its scripted failures, cleans up, and leaves the environment alone."""
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -212,7 +218,8 @@ def test_demo_explains_scripted_failures_cleans_up_and_leaves_the_environment_al
 
 
 @pytest.mark.slow
-def test_demo_interrupted_says_to_start_over_and_cleans_up(tmp_path: Path) -> None:
+def test_demo_interrupted(tmp_path: Path) -> None:
+    """flowdeck demo interrupted says to start over and cleans up."""
     proc = spawn(["demo", "--rows", "200"], {"TMPDIR": str(tmp_path)})
 
     def started() -> bool:
@@ -229,7 +236,8 @@ def test_demo_interrupted_says_to_start_over_and_cleans_up(tmp_path: Path) -> No
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("jq") is None, reason="the README pipes into jq")
-def test_the_readme_command_line_block_runs_as_written(tmp_path: Path) -> None:
+def test_readme_cli_block(tmp_path: Path) -> None:
+    """The README's command-line block runs as written."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "flowdeck mock --env" in b)
     cleanup = "trap 'kill ${FLOWDECK_MOCK_PID:-} 2>/dev/null || true' EXIT\nset -eo pipefail\n"

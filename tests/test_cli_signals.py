@@ -92,9 +92,8 @@ def slow_mocks() -> Iterator[MockProviders]:
 
 
 @pytest.mark.slow
-def test_sigterm_mid_batch_stops_like_ctrl_c_and_the_printed_command_resumes(
-    slow_mocks: MockProviders, tmp_path: Path
-) -> None:
+def test_sigterm_mid_batch(slow_mocks: MockProviders, tmp_path: Path) -> None:
+    """SIGTERM mid-batch stops like Ctrl-C, and the printed command resumes."""
     n = 12
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
     out = tmp_path / "out.jsonl"
@@ -121,9 +120,8 @@ def test_sigterm_mid_batch_stops_like_ctrl_c_and_the_printed_command_resumes(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "name"), SIGNALS)
-def test_a_signal_during_the_pre_flight_says_nothing_was_started(
-    tmp_path: Path, signum: int, code: int, name: str
-) -> None:
+def test_signal_in_pre_flight(tmp_path: Path, signum: int, code: int, name: str) -> None:
+    """A signal during the pre-flight check says nothing was started."""
     inputs = jsonl(tmp_path / "in.jsonl", [{"domain": "a.com"}, {"domain": "b.com"}])
     out = tmp_path / "out.jsonl"
     with silent_server() as (port, accepted):
@@ -137,9 +135,8 @@ def test_a_signal_during_the_pre_flight_says_nothing_was_started(
 
 
 @pytest.mark.slow
-def test_starts_in_flight_at_ctrl_c_are_explained_and_the_resume_never_starts_them(
-    slow_mocks: MockProviders, tmp_path: Path
-) -> None:
+def test_starts_in_flight_at_ctrl_c(slow_mocks: MockProviders, tmp_path: Path) -> None:
+    """Starts in flight at Ctrl-C are explained, and the resume never starts them."""
     n = 8
     inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(n)])
     out = tmp_path / "out.jsonl"
@@ -167,10 +164,11 @@ def test_starts_in_flight_at_ctrl_c_are_explained_and_the_resume_never_starts_th
 
 
 @pytest.mark.slow
-def test_a_full_disk_ends_the_batch_in_one_line_leaves_whole_lines_and_the_printed_command_resumes(
+def test_full_disk(
     tmp_path: Path,
 ) -> None:
-    """A file size limit (``ulimit -f``) stands in for a full disk: writes past it fail as ENOSPC would."""
+    """A full disk ends the batch in one line, leaves whole lines, and the printed command resumes."""
+    # A file size limit (ulimit -f) stands in for a full disk: writes past it fail as ENOSPC would.
     n = 40
     inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(n)])
     out = tmp_path / "out.jsonl"

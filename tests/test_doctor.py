@@ -35,7 +35,8 @@ def doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
     return as_json.exit_code, {p["provider"]: p for p in body["providers"]}, table.output
 
 
-def test_nothing_configured_exits_1_and_says_what_to_set() -> None:
+def test_nothing_configured() -> None:
+    """With nothing configured doctor exits 1 and says what to set."""
     code, found, table = doctor({})
     assert code == 1
     assert {p: d["state"] for p, d in found.items()} == dict.fromkeys(_providers.BUILTIN, "not configured")
@@ -44,7 +45,8 @@ def test_nothing_configured_exits_1_and_says_what_to_set() -> None:
     assert "no provider is usable" in table and 'eval "$(flowdeck mock --env)"' in table
 
 
-def test_superai_email_and_password_are_a_ready_setup() -> None:
+def test_superai_email_password() -> None:
+    """SuperAI's email and password are a ready setup."""
     code, found, table = doctor({"SUPERAI_EMAIL": "me@example.com", "SUPERAI_PASSWORD": PASSWORD})
     assert code == 0
     assert found["superai"]["state"] == "ready" and found["superai"]["reason"] is None
@@ -66,16 +68,16 @@ MISCONFIGURED = [
 
 
 @pytest.mark.parametrize(("env", "provider", "reason"), MISCONFIGURED)
-def test_misconfigured_providers_name_the_variable_and_the_reason(
-    env: dict[str, str], provider: str, reason: str
-) -> None:
+def test_misconfigured_reason(env: dict[str, str], provider: str, reason: str) -> None:
+    """A misconfigured provider names the variable and the reason."""
     code, found, table = doctor(env)
     assert code == 1  # the only provider touched is not usable
     assert found[provider]["state"] == "misconfigured" and reason in found[provider]["reason"]
     assert "misconfigured" in table  # the table's cells wrap to the terminal's width: the JSON has the words
 
 
-def test_a_value_is_never_printed() -> None:
+def test_value_never_printed() -> None:
+    """A credential's value is never printed, in the table or JSON."""
     env = {
         "DATABAR_API_KEY": KEY, "STACKAI_API_KEY": "sa-key with space 9931", "SUPERAI_EMAIL": "me@example.com",
         "SUPERAI_PASSWORD": PASSWORD, "GUMLOOP_API_KEY": "gl-secret-5523",
@@ -113,7 +115,8 @@ def counting_server() -> Iterator[tuple[str, list[str]]]:
         thread.join(timeout=5)
 
 
-def test_no_request_unless_network_is_asked_for(counting_server: tuple[str, list[str]]) -> None:
+def test_network_only_if_asked(counting_server: tuple[str, list[str]]) -> None:
+    """doctor sends no request unless --network is asked for."""
     url, seen = counting_server
     env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": url}
     code, found, _ = doctor(env)
@@ -133,9 +136,10 @@ def _closed_port() -> int:
     return port
 
 
-def test_network_calls_an_unreachable_provider_unreachable_and_exits_1(
+def test_network_unreachable(
     counting_server: tuple[str, list[str]],
 ) -> None:
+    """doctor --network calls an unreachable provider unreachable and exits 1."""
     url, _ = counting_server
     env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
            "GUMLOOP_API_KEY": "g", "GUMLOOP_USER_ID": "u", "GUMLOOP_BASE_URL": url}  # fmt: skip
@@ -150,7 +154,8 @@ def test_network_calls_an_unreachable_provider_unreachable_and_exits_1(
     assert doctor({k: v for k, v in env.items() if not k.startswith("DATABAR")}, "--network")[0] == 0
 
 
-def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword() -> None:
+def test_plain_http_advice() -> None:
+    """A plain-http base URL gets the command line's advice, not a Python keyword."""
     code, found, _ = doctor({"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": "http://db.example"})
     assert code == 1
     assert found["databar"]["reason"] == (
@@ -159,7 +164,7 @@ def test_a_plain_http_base_url_gets_the_command_line_advice_not_a_python_keyword
     )
 
 
-def test_a_misconfigured_provider_is_named_in_the_summary_even_when_another_is_ready() -> None:
+def test_misconfigured_in_summary() -> None:
     """A half-set provider fails the check even beside a ready one (gh auth status), and is named."""
     env = {"DATABAR_API_KEY": KEY, "GUMLOOP_API_KEY": "gl-secret-5523"}
     code, found, table = doctor(env)
@@ -170,7 +175,7 @@ def test_a_misconfigured_provider_is_named_in_the_summary_even_when_another_is_r
     assert "misconfigured: Gumloop" in table
 
 
-def test_verify_names_the_superai_account_but_never_a_secret() -> None:
+def test_verify_superai_account() -> None:
     """The login email is shown (which account was accepted: not a secret); password and token never are."""
     from flowdeck.testing import MockConfig, MockProviders
 

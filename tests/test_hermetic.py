@@ -21,7 +21,7 @@ SAMPLE = [
     "tests/test_package.py::test_import_and_clients_load_no_provider_machinery",
     "tests/test_cli.py::test_missing_credentials_name_the_variable",
     "tests/test_cli.py::test_piped_output_is_never_wrapped",
-    "tests/test_cli_mock.py::test_mock_env_prints_only_export_lines_on_stdout",
+    "tests/test_cli_mock.py::test_mock_env_only_exports",
     "tests/test_transport.py::test_users_http_client",
     "tests/test_cli_offpath.py::test_importer_keeps_its_ctrl_c",
 ]

@@ -57,11 +57,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_checker_finds_a_cycle() -> None:
+def test_checker_finds_cycle() -> None:
+    """The cycle checker finds a cycle."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 
 
-def test_flowdeck_has_no_import_cycles() -> None:
+def test_no_import_cycles() -> None:
+    """flowdeck's import graph has no cycles."""
     graph = import_graph()
     assert "flowdeck._errors" in graph["flowdeck._client"] or graph["flowdeck._client"]
     assert cycles(graph) == []
