@@ -15,20 +15,22 @@ ISSUE_KEYS = {
 }  # fmt: skip
 
 
-def test_latest_json_has_every_headline_key() -> None:
+def test_latest_json_keys() -> None:
+    """bench-results/latest.json has every headline key."""
     latest = json.loads(LATEST.read_text())
     assert ISSUE_KEYS <= {key for key, *_ in ROWS} <= set(latest), sorted(ISSUE_KEYS - set(latest))
     assert "load average" in latest["machine"]
 
 
-def test_the_page_renders_latest_json() -> None:
+def test_page_renders_latest() -> None:
     """The page holds the marker the docs build fills with render(latest.json), and no copy of a table."""
     page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
     assert page.count("<!-- bench-table -->") == 1 and "| `runs_10k_vs_ideal` |" not in page
     assert "| `runs_10k_vs_ideal` |" in render(json.loads(LATEST.read_text()))
 
 
-def test_the_chart_is_an_svg_with_the_three_curves() -> None:
+def test_chart_curves() -> None:
+    """The throughput chart is an SVG with its curves."""
     svg = (ROOT / "bench-results" / "throughput.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<polyline") == 4  # flowdeck, on aiohttp, plain loop, ideal
 

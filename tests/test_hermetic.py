@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (credentials, colours, an httpx client's proxy).
 SAMPLE = [
     "tests/test_package.py::test_wheel_without_extras",
-    "tests/test_package.py::test_import_and_clients_load_no_provider_machinery",
+    "tests/test_package.py::test_clients_load_no_provider_code",
     "tests/test_cli.py::test_missing_credentials_name_the_variable",
     "tests/test_cli.py::test_piped_output_is_never_wrapped",
     "tests/test_cli_mock.py::test_mock_env_only_exports",

@@ -31,7 +31,8 @@ def _imported(code: str, python: str = sys.executable) -> set[str]:
     return {m.partition(".")[0] for m in _modules(code, python)}
 
 
-def test_import_flowdeck_loads_nothing_optional_beyond_httpx() -> None:
+def test_import_loads_nothing_optional() -> None:
+    """import flowdeck loads no optional dependency beyond what httpx loads."""
     # httpx itself imports click and rich when they are installed (its own optional CLI): compare to it.
     extra = _imported("import flowdeck") - _imported("import httpx")
     assert not extra & OPTIONAL, sorted(extra & OPTIONAL)
@@ -67,7 +68,8 @@ ATTRS_CLASSES_AT_IMPORT = {
 }  # fmt: skip
 
 
-def test_import_and_clients_load_no_provider_machinery() -> None:
+def test_clients_load_no_provider_code() -> None:
+    """import flowdeck and building clients load no provider machinery."""
     code = """
 import flowdeck, sys, json
 flowdeck.AsyncClient(env={})
@@ -84,13 +86,15 @@ print(json.dumps([sorted(sys.modules), built]))
     assert set(built) <= ATTRS_CLASSES_AT_IMPORT, sorted(set(built) - ATTRS_CLASSES_AT_IMPORT)
 
 
-def test_import_loads_nothing_beyond_httpx_but_flowdeck_and_attrs() -> None:
+def test_import_adds_only_ours_and_attrs() -> None:
+    """import flowdeck loads nothing beyond httpx's modules but flowdeck's and attrs."""
     extra = _modules("import flowdeck") - _modules("import httpx")
     unexpected = {m for m in extra - AT_IMPORT_BEYOND_HTTPX if m.partition(".")[0] not in ("attr", "attrs")}
     assert not unexpected, sorted(unexpected)
 
 
 def test_lazy_names_still_public() -> None:
+    """Names loaded lazily stay in the package's public surface."""
     # The values only a provider's answers carry load with their module; they stay in the package's surface.
     code = """
 import flowdeck, sys, json
@@ -102,7 +106,8 @@ print(json.dumps([sorted(set(flowdeck.__all__) - names), "flowdeck._details" in 
     assert json.loads(out.stdout) == [[], False, "flowdeck", True]
 
 
-def test_using_one_provider_loads_only_its_generated_client() -> None:
+def test_one_provider_one_client() -> None:
+    """Using one provider loads only its generated client."""
     code = "import flowdeck; flowdeck.parse_ref('gumloop:x'); flowdeck.Client(env={}).config('gumloop')"
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
@@ -131,13 +136,13 @@ def _assert_wheel_holds_only_the_library(wheel: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_without_extras(tmp_path: Path) -> None:
-    """Build the wheel, install it alone into a fresh venv: a small core, and clear words for what is missing."""
+    """The wheel installed alone is a small core, with clear words for what is missing."""
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
     subprocess.run([*build, str(ROOT)], check=True, timeout=120)
     [wheel] = tmp_path.glob("flowdeck-*.whl")
     _assert_wheel_holds_only_the_library(wheel)
     venv = tmp_path / "venv"
-    # Without pip in the new venv (ensurepip takes most of a minute here): the running pip installs into it.
+    # Without pip in the new venv (ensurepip is slow): the running pip installs into it.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     bin_ = venv / "bin"
     python = str(bin_ / "python")

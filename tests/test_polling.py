@@ -27,13 +27,15 @@ def _wait(length: float, durations: DurationHints | None, policy: PollPolicy | N
 
 
 @pytest.mark.parametrize("length", [10.0, 60.0])
-def test_a_workflow_seen_for_the_first_time_is_found_at_most_15_percent_late_on_average(length: float) -> None:
+def test_first_run_found_soon(length: float) -> None:
+    """A workflow's first run is seen ended at most 15% late on average."""
     # Runs of 0.9-1.1x the length, each the first of its workflow (a fresh history every time).
     lags = [_wait(length * (0.9 + 0.01 * i), DurationHints())[1] / length for i in range(21)]
     assert statistics.mean(lags) <= 0.15, lags
 
 
-def test_a_long_run_backs_off_gradually_instead_of_jumping_to_the_cap() -> None:
+def test_long_run_backs_off_gradually() -> None:
+    """A run longer than usual backs off gradually instead of jumping to the cap."""
     hints = DurationHints()
     for _ in range(5):
         hints.record(str(REF), 9.9, 10.1)  # runs of this workflow take 10 s
@@ -50,7 +52,8 @@ def test_a_long_run_backs_off_gradually_instead_of_jumping_to_the_cap() -> None:
     assert all(b <= a * 1.15 + 1e-9 for a, b in itertools.pairwise(delays[1:])), delays
 
 
-def test_a_run_the_first_poll_already_sees_ended_is_learned_as_the_bracket_from_zero() -> None:
+def test_ended_at_first_poll() -> None:
+    """A run the first poll sees ended is learned as the bracket from zero."""
     hints = DurationHints()
     waiter = Waiter(RUNNING, PollPolicy(), deadline=None, durations=hints)
     waiter.next_delay(0.0)
@@ -58,7 +61,8 @@ def test_a_run_the_first_poll_already_sees_ended_is_learned_as_the_bracket_from_
     assert hints.expected(str(REF)) == (9.0, 5.0)  # poll sooner next time; typically 5 s, not 9.5
 
 
-def test_later_runs_converge_after_a_first_poll_that_lands_late() -> None:
+def test_converge_after_late_poll() -> None:
+    """Later runs converge after a first poll that lands late."""
     hints = DurationHints()
     hints.record(str(REF), 0.0, 10.0)  # a first poll that came long after a 4 s run had ended
     results = [_wait(4.0, hints) for _ in range(12)]

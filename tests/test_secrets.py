@@ -60,9 +60,8 @@ ECHOES = {
 @pytest.mark.parametrize("echo", list(ECHOES))
 @FUZZ
 @given(key=KEYS)
-def test_a_key_echoed_in_an_answer_never_reaches_messages_reprs_tracebacks_or_logs(
-    echo: str, key: str, records: list[logging.LogRecord]
-) -> None:
+def test_echoed_key_scrubbed(echo: str, key: str, records: list[logging.LogRecord]) -> None:
+    """A key echoed in an answer never reaches messages, reprs, tracebacks or logs."""
     records.clear()
     answer = ECHOES[echo](key)
     with respx.mock as mock, client(FakeClock(), env={"DATABAR_API_KEY": key}, max_retries=0) as c:
@@ -83,7 +82,8 @@ def test_a_key_echoed_in_an_answer_never_reaches_messages_reprs_tracebacks_or_lo
 
 @FUZZ
 @given(password=KEYS)
-def test_a_password_echoed_by_the_login_is_scrubbed_too(password: str, records: list[logging.LogRecord]) -> None:
+def test_echoed_password_scrubbed(password: str, records: list[logging.LogRecord]) -> None:
+    """A password echoed by the login is scrubbed too."""
     records.clear()
     env = {**ENV, "SUPERAI_PASSWORD": password}
     with respx.mock as mock, client(FakeClock(), env=env, max_retries=0) as c:
@@ -94,7 +94,8 @@ def test_a_password_echoed_by_the_login_is_scrubbed_too(password: str, records: 
     assert not [t for t in texts_of(info.value, records) if password in t]
 
 
-def test_a_session_token_obtained_at_login_is_scrubbed() -> None:
+def test_session_token_scrubbed() -> None:
+    """A session token obtained at login is scrubbed."""
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
         mock.get(f"{SU}/auth/anon-key").respond(json={"anon_key": "anon-public"})
         token = "jwt-session-0123456789"
@@ -110,7 +111,8 @@ def test_a_session_token_obtained_at_login_is_scrubbed() -> None:
     secrets=st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=4),
 )
 @settings(max_examples=300, deadline=None, derandomize=True)
-def test_scrub_leaves_no_secret_whatever_the_text_and_secrets(text: str, secrets: list[str]) -> None:
+def test_scrub_any_text(text: str, secrets: list[str]) -> None:
+    """scrub leaves no secret standing alone, whatever the text and secrets."""
     # Secrets planted at the edges and next to each other, where replacement could join pieces.
     planted = secrets[0] + text + "".join(secrets) + text[:3] + secrets[-1]
     out = scrub(planted, secrets)
@@ -152,7 +154,8 @@ KEY = "sk-live-" + "SUPERSECRET-in-locals"
 
 @pytest.mark.parametrize("backend", ["sync", "httpcore", "aiohttp"])
 @pytest.mark.parametrize("failure", ["403", "refused"])
-async def test_no_frame_of_a_failed_call_holds_the_key_in_a_local(backend: str, failure: str) -> None:
+async def test_no_key_in_frame_locals(backend: str, failure: str) -> None:
+    """No frame of a failed call holds the key in a local variable."""
     from flowdeck.testing import MockProviders
 
     with MockProviders() as mocks:

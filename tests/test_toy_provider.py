@@ -166,14 +166,16 @@ def toy() -> Iterator[Provider]:
     assert "toy" not in _providers.names()
 
 
-def test_references_use_the_declared_syntax(toy: Provider) -> None:
+def test_reference_syntax(toy: Provider) -> None:
+    """References use the toy provider's declared syntax."""
     ref = flowdeck.parse_ref("toy:team-a/summarise")
     assert (ref.provider, ref.org, ref.id, str(ref)) == ("toy", "team-a", "summarise", "toy:team-a/summarise")
     with pytest.raises(flowdeck.InvalidRequestError, match="toy reference must be toy:<org_id>/<flow_id>"):
         flowdeck.parse_ref("toy:summarise")
 
 
-def test_start_wait_namespace_and_scrubbing_through_the_mock(toy: Provider) -> None:
+def test_start_wait_through_mock(toy: Provider) -> None:
+    """Start, wait, its namespace and scrubbing work through its mock."""
     with MockProviders() as mocks:
         assert "toy" in mocks.providers and mocks.env["TOY_TOKEN"] == TOKEN
         with mocks.client() as client:
@@ -197,6 +199,7 @@ def test_start_wait_namespace_and_scrubbing_through_the_mock(toy: Provider) -> N
 
 
 def test_doctor_diagnoses_it(toy: Provider) -> None:
+    """doctor diagnoses the toy provider, ready or misconfigured."""
     runner = CliRunner()
     ready = runner.invoke(app, ["doctor", "--json"], env={"TOY_TOKEN": TOKEN})
     found = {p["provider"]: p for p in json.loads(ready.stdout)["providers"]}
@@ -207,7 +210,7 @@ def test_doctor_diagnoses_it(toy: Provider) -> None:
     assert found["toy"]["state"] == "misconfigured" and "invalid base URL in TOY_BASE_URL" in found["toy"]["reason"]
 
 
-def test_the_command_line_drives_it(toy: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_drives_it(toy: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """run, status, cancel, inputs, batch and doctor: each asks the registry, none knows the toy."""
     runner = CliRunner()
     with MockProviders() as mocks:
@@ -243,6 +246,7 @@ def test_the_command_line_drives_it(toy: Provider, tmp_path: Path, monkeypatch: 
     assert unknown_means("toy") == "the Toy Runner may have queued the run; look in the team's run list"
 
 
-def test_a_client_refuses_it_once_it_is_gone() -> None:
+def test_refused_once_gone() -> None:
+    """A reference to the toy provider is refused once it is unregistered."""
     with pytest.raises(flowdeck.InvalidRequestError, match="must start with one of databar:"):
         flowdeck.parse_ref("toy:team-a/summarise")
