@@ -225,13 +225,13 @@ def ideal_finished(n: int, rate: float, t: float) -> float:
     def share(x: float) -> float:  # P(length <= x)
         return min(1.0, max(0.0, (x - SHORTEST) / (LONGEST - SHORTEST)))
 
-    # Sum over starts in steps of 1/rate, in blocks (exact enough for a chart: a 0.1 s grain).
+    # Sum over starts in blocks of rate / 10: exact enough for a chart.
     step = max(1, int(rate / 10))
     return sum(share(t - i / rate) * min(step, n - i) for i in range(0, n, step))
 
 
 def throughput(n: int, rate: float, sdk_sample: int, work: Path) -> dict[str, Any]:
-    """``n`` runs of 1-5 s: flowdeck async and batch, a plain asyncio + httpx loop, vs the ideal and the SDKs."""
+    """``n`` runs of SHORTEST-LONGEST seconds: flowdeck async and batch, a plain asyncio + httpx loop, vs the ideal and the SDKs."""
     ideal = n / rate + LONGEST
     curves: dict[str, list[float]] = {"flowdeck": [], "flowdeck, aiohttp backend": [], "plain asyncio + httpx": []}
     with mock_process(SHORTEST, LONGEST) as env:
@@ -337,13 +337,13 @@ def _batch_429s(rows: int, work: Path, *mock_args: str, adaptive: bool = True) -
     }  # fmt: skip
 
 
-# --- 3. polling efficiency (on a shared fake clock, so a 60 s run takes no time) -------------------
+# --- 3. polling efficiency (on a shared fake clock: a long run takes no time) ---
 
 
 def polling_efficiency(durations: tuple[float, ...], samples: int) -> dict[str, Any]:
     """Polls per run and detection lag: flowdeck's first run of a workflow (a fresh client each time),
     its later runs (it learns the workflow's length), and the official SDKs' fixed intervals. Runs
-    last 0.9-1.1x the length."""
+    last within a tenth of the length either way."""
     out: dict[str, Any] = {}
     for duration in durations:
         learned = _simulate(duration, None, samples)

@@ -1,4 +1,4 @@
-"""Fault soak: many runs over the four mock providers with ~20% of responses faulty.
+"""Fault soak: many runs over the four mock providers with a share of responses faulty (``fault_rate``).
 
 Checks that every run ends in the state the mock decided, with the outputs it produced (or in a
 typed error that says what is known), that no run was started twice, and that no exception other
@@ -151,7 +151,7 @@ async def soak_async(
 ) -> SoakReport:
     """``n`` runs with the async client, ``concurrency`` at a time.
 
-    ``abandon_rate``: that share of runs is given up by the caller (``asyncio.timeout``) 0-0.3 s in,
+    ``abandon_rate``: that share of runs is given up by the caller (``asyncio.timeout``) early on,
     cancelling whatever request is in flight, as an application's deadline or a failing TaskGroup
     does. ``backend``: the client's ``http_backend``. ``stall_after``: raise :class:`Stalled` (saying
     where the tasks wait) once no run has finished for that many seconds; a healthy soak finishes one

@@ -354,7 +354,7 @@ class WaitManyError(FlowdeckError):
 
     Like ``concurrent.futures``, one run's failure does not cost the others their results: they are
     polled to their end (or the deadline) first. ``failures`` pairs each run whose wait failed (as last
-    seen) with the error that ended it: a provider that no longer knows the run (404), a status flowdeck
+    seen) with the error that ended it: a provider that does not know the run (404), a status flowdeck
     does not know, polls failing more than ``PollPolicy.max_poll_errors`` times in a row. ``runs`` holds
     every run in the order given, ended or as last seen. The first failure is the ``__cause__``.
     """

@@ -122,8 +122,8 @@ class DurationHints:
         """(earliest, typical) seconds for a run of ``workflow`` to end, or None before the first.
 
         A bracket that starts at 0 (the first poll already found the run ended) bounds the length
-        from above only. It counts as its middle for the typical length, and as 0.9 x its end for
-        the earliest: the next run's first poll comes a little sooner, and sooner again while it
+        from above only. It counts as its middle for the typical length, and as a little less than its end
+        for the earliest: the next run's first poll comes a little sooner, and sooner again while it
         keeps finding the run ended, instead of polling from the start (most runs are not shorter
         than the earliest seen; a run that was is found at the first poll, a little late).
 

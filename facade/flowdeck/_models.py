@@ -29,7 +29,7 @@ class Status(enum.Enum):
 
     @property
     def is_terminal(self) -> bool:
-        """True once the run can no longer change."""
+        """True once the run has ended: it cannot change again."""
         return self in _TERMINAL
 
 
@@ -89,7 +89,7 @@ class Run:
 
     @property
     def is_terminal(self) -> bool:
-        """True once the run can no longer change."""
+        """True once the run has ended: it cannot change again."""
         return self.status.is_terminal
 
     @property

@@ -46,7 +46,7 @@ def sha256_of(path: Path) -> str:
 
 
 def changed_pages(specs: Path) -> list[str]:
-    """Raw pages whose bytes no longer match the sha256 recorded in the manifest."""
+    """Raw pages whose bytes do not match the sha256 recorded in the manifest."""
     raw = load_manifest(specs)["raw"]
     missing = [f"specs/raw/{name}" for name in raw if not (specs / "raw" / name).is_file()]
     if missing:

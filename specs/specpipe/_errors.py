@@ -20,7 +20,7 @@ class ExtractError(SpecPipelineError):
 
 
 class HashMismatchError(SpecPipelineError):
-    """A vendored raw file no longer has the sha256 recorded in the manifest."""
+    """A vendored raw file does not have the sha256 recorded in the manifest."""
 
 
 class MergeConflictError(SpecPipelineError):

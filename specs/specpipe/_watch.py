@@ -1,7 +1,7 @@
 """``make spec-watch``: fetch every provider page, compare it with the vendored copy, report.
 
 Exit codes (what a nightly CI job acts on): 0 unchanged, 3 changed but nothing breaking, 1 a
-breaking change (or a new page our overlays no longer apply to), 2 could not check (a page could not
+breaking change (or a new page our overlays do not apply to), 2 could not check (a page could not
 be fetched). Only the provider pages listed in specs/manifest.yaml are fetched, and only by this
 command; the build itself never touches the network.
 """
@@ -193,7 +193,7 @@ def watch(
 
 
 def _unbuildable(specs: Path, texts: Mapping[str, str], error: Exception, today: str) -> list[ProviderReport]:
-    """When the new pages no longer build, report the published documents' own diff plus why."""
+    """When the new pages do not build, report the published documents' own diff plus why."""
     manifest = load_manifest(specs)
     by_provider: dict[str, list[str]] = {}
     for name in texts:

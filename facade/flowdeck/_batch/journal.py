@@ -491,7 +491,7 @@ class Journal:
     def finish(self, unfinished: Collection[int] = ()) -> None:
         """Rewrite the results file (atomically) with one line per row, in row order: each row's last
         line; a row set aside and not reached again gets its old line back, unless it is ``unfinished``
-        (started again, no outcome yet: its old outcome no longer holds)."""
+        (started again, no outcome yet: its old outcome is void)."""
         if not self._changed and self._indexed:
             return  # nothing written, and the file is as its index says: one line per row, in order
         self._close(self.out)

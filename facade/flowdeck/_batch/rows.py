@@ -276,7 +276,7 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, dict[str, Any]]]:
-    # The csv module refuses fields over 128 KiB (a guard for streams); the whole file is in memory
+    # csv's field size limit guards streams; this file is in memory
     # already, and a long text in one cell is an input like any other.
     previous = csv.field_size_limit(max(len(text), csv.field_size_limit()))
     try:

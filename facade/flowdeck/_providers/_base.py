@@ -322,7 +322,7 @@ def check_id(value: object, what: str) -> str:
 def response_id(value: str, what: str) -> str:
     """An id read from a response; raises ValueError (a contract error once mapped) if unusable.
 
-    Typed ``str`` so a regenerated model whose id is no longer a required string fails the type check;
+    Typed ``str`` so a regenerated model whose id is not a required string fails the type check;
     checked at run time too, as the generated parsers do not check types.
     """
     if not isinstance(value, str):
@@ -378,7 +378,7 @@ def check_inputs(provider: str, inputs: object, *, strings_only: bool = False) -
 def map_status(provider: str, table: Mapping[str, Status], value: str, *, operation: str, raw: Any) -> Status:
     """The uniform status of a provider status string; unknown or mistyped ones are contract errors.
 
-    Typed ``str`` so a regenerated model whose status is no longer a required string fails the type check.
+    Typed ``str`` so a regenerated model whose status is not a required string fails the type check.
     """
     if not isinstance(value, str):
         raise TypeError(f"status is {type(value).__name__}, not a string")
