@@ -32,7 +32,8 @@ LIFECYCLES = {
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_facade_lifecycle_against_mocks_conforms(served_mocks: MockProviders, provider: str) -> None:
+def test_lifecycle_on_mocks_conforms(served_mocks: MockProviders, provider: str) -> None:
+    """Each provider's lifecycle against the mocks conforms to its spec, every answer validated."""
     seen: list[str] = []
     ref, inputs = LIFECYCLES[provider]
     http = validating_http_client(served_mocks.urls, seen)
@@ -43,7 +44,8 @@ def test_facade_lifecycle_against_mocks_conforms(served_mocks: MockProviders, pr
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_async_facade_lifecycle_against_mocks(served_mocks: MockProviders, provider: str) -> None:
+async def test_async_lifecycle_on_mocks(served_mocks: MockProviders, provider: str) -> None:
+    """Each provider's runs start and end SUCCEEDED on the async client against the mocks."""
     ref, inputs = LIFECYCLES[provider]
     async with served_mocks.async_client() as client:
         runs = [await client.start(ref, {**inputs, "row": str(i)}) for i in range(3)]
@@ -51,7 +53,8 @@ async def test_async_facade_lifecycle_against_mocks(served_mocks: MockProviders,
     assert [r.status for r in done] == [Status.SUCCEEDED] * 3
 
 
-def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
+def test_mock_failures_via_facade() -> None:
+    """The mocks' failures, expiry, credits and cancels reach the facade as typed results."""
     clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
     with MockProviders(MockConfig(run_seconds=(5.0, 5.0), databar_credits=2), clock) as mocks, ExitStack() as stack:
         client = mocks.client(poll_policy=flowdeck.PollPolicy(initial=0.01, max_interval=0.01), wait_timeout=5)
@@ -79,7 +82,8 @@ def test_mock_failures_expiry_credits_and_cancel_through_the_facade() -> None:
         assert mocks.states["databar"].start_count == 3 and mocks.duplicate_starts() == {}
 
 
-def test_mock_auth_is_enforced_per_provider(served_mocks: MockProviders) -> None:
+def test_mock_auth_enforced(served_mocks: MockProviders) -> None:
+    """Each mock refuses wrong credentials as its provider does."""
     bad = {k: ("wrong" if k.endswith(("_KEY", "_PASSWORD")) else v) for k, v in served_mocks.env.items()}
     with flowdeck.Client(env=bad, max_retries=0) as client:
         with pytest.raises(flowdeck.PermissionDeniedError):
@@ -119,7 +123,8 @@ def renaming(app: Any, old: bytes, new: bytes) -> Any:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_broken_mock_fails_the_contract_naming_the_operation(provider: str) -> None:
+def test_broken_mock_fails(provider: str) -> None:
+    """A broken mock fails the contract, naming the operation."""
     old, new, operation = BREAKS[provider]
     mocks = MockProviders()
     mocks.apps[provider] = renaming(mocks.apps[provider], old, new)
@@ -160,7 +165,8 @@ def prism_client(urls: dict[str, str], **options: Any) -> flowdeck.Client:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_facade_lifecycle_against_prism(prism: dict[str, str], provider: str) -> None:
+def test_lifecycle_on_prism(prism: dict[str, str], provider: str) -> None:
+    """Each provider's lifecycle ends SUCCEEDED against Prism serving its spec."""
     ref, inputs = LIFECYCLES[provider]
     with prism_client(prism) as client:
         run = client.run(ref, inputs, timeout=30)
@@ -197,9 +203,8 @@ EXPECTED_ERROR = {
 
 
 @pytest.mark.parametrize(("operation", "status"), documented_errors(OPERATIONS))
-def test_every_documented_error_status_maps_to_its_typed_error(
-    prism: dict[str, str], operation: str, status: int
-) -> None:
+def test_documented_errors_typed(prism: dict[str, str], operation: str, status: int) -> None:
+    """Every error status a spec documents maps to its typed error."""
     token = _prefer.set(f"code={status}")
     try:
         with prism_client(prism, superai_token="static", max_retries=0) as client:
@@ -215,7 +220,7 @@ def test_every_documented_error_status_maps_to_its_typed_error(
         _prefer.reset(token)
 
 
-def test_waterfall_without_enrichments_is_a_valid_request(prism: dict[str, str], served_mocks: MockProviders) -> None:
+def test_waterfall_no_enrichments_valid(prism: dict[str, str], served_mocks: MockProviders) -> None:
     """Prism checks requests against the spec: omitting `enrichments` (the SDK's default cascade) is valid."""
     with prism_client(prism, max_retries=0) as client:
         assert client.databar.run_waterfall("email_getter", {"email": "a@b.c"}).id
@@ -224,7 +229,7 @@ def test_waterfall_without_enrichments_is_a_valid_request(prism: dict[str, str],
     assert run.outputs["inputs"]["enrichments"] == [833, 966]
 
 
-def test_databar_flow_and_account_reads_conform(prism: dict[str, str], served_mocks: MockProviders) -> None:
+def test_databar_reads_conform(prism: dict[str, str], served_mocks: MockProviders) -> None:
     """The operations our overlay adds (GET /v1/flows/{id}, GET /v1/user/me), against Prism and the mock."""
     for client in (prism_client(prism), served_mocks.client(http_client=validating_http_client(served_mocks.urls))):
         with client:
@@ -233,14 +238,16 @@ def test_databar_flow_and_account_reads_conform(prism: dict[str, str], served_mo
             assert isinstance(client.drive(adapter.get_user())["balance"], float | int)
 
 
-def test_prism_is_pinned_in_package_json() -> None:
+def test_prism_pinned() -> None:
+    """Prism is pinned in package.json, and node is there to run it."""
     import json
 
     assert json.loads((ROOT / "package.json").read_text())["devDependencies"]["@stoplight/prism-cli"] == "5.16.0"
     assert shutil.which("node"), "node is needed for Prism"
 
 
-def test_polling_learns_a_workflows_length_few_polls_and_small_lag() -> None:
+def test_polling_learns_length() -> None:
+    """Polling learns a workflow's length: few polls and a small lag."""
     clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
     with MockProviders(MockConfig(seed=5, run_seconds=(54.0, 66.0)), clock) as mocks, ExitStack() as stack:
         base = clock.now()

@@ -73,24 +73,28 @@ def call_and_validate(provider: str, case: Any) -> None:
 @schema("databar").parametrize()
 @FUZZ
 def test_databar_mock_conforms(case: Any) -> None:
+    """The Databar mock answers every operation as its spec says."""
     call_and_validate("databar", case)
 
 
 @schema("stackai").parametrize()
 @FUZZ
 def test_stackai_mock_conforms(case: Any) -> None:
+    """The StackAI mock answers every operation as its spec says."""
     call_and_validate("stackai", case)
 
 
 @schema("gumloop").parametrize()
 @FUZZ
 def test_gumloop_mock_conforms(case: Any) -> None:
+    """The Gumloop mock answers every operation as its spec says."""
     call_and_validate("gumloop", case)
 
 
 @schema("superai").parametrize()
 @FUZZ
 def test_superai_mock_conforms(case: Any) -> None:
+    """The SuperAI mock answers every operation as its spec says."""
     call_and_validate("superai", case)
 
 
@@ -106,12 +110,13 @@ def _state_machine(provider: str) -> Any:
 
 
 @pytest.mark.parametrize("provider", ["databar", "gumloop", "superai"])
-def test_stateful_link_sequences_conform(provider: str) -> None:
+def test_stateful_links_conform(provider: str) -> None:
     """start -> poll (-> cancel / re-execute) sequences, following the links our overlays add."""
     _state_machine(provider).run(settings=STATEFUL)
 
 
-def test_schemathesis_covers_every_operation_of_every_spec() -> None:
+def test_every_operation_covered() -> None:
+    """schemathesis finds every operation of every spec, each with an operationId."""
     for provider in PROVIDERS:
         ops = [r.ok() for r in schema(provider).get_all_operations()]
         assert ops and all(op.definition.raw.get("operationId") for op in ops), provider

@@ -177,9 +177,8 @@ def _call(client: flowdeck.Client, name: str, response: httpx.Response) -> Any:
 @pytest.mark.parametrize("name", list(CASES))
 @SETTINGS
 @given(data=st.data())
-def test_schema_valid_responses_parse_into_flowdeck_types(
-    client: flowdeck.Client, name: str, data: st.DataObject
-) -> None:
+def test_valid_answers_parse(client: flowdeck.Client, name: str, data: st.DataObject) -> None:
+    """Answers valid by the schema parse into flowdeck types."""
     status = CASES[name][2]
     body = data.draw(_bodies(name), label="body")
     result = _call(client, name, httpx.Response(int(status), json=body))
@@ -247,9 +246,8 @@ def _breakages(name: str) -> st.SearchStrategy[bytes]:
 @pytest.mark.parametrize("name", list(CASES))
 @BREAKING
 @given(data=st.data())
-def test_contract_breaking_responses_raise_contract_error_with_raw_body(
-    client: flowdeck.Client, name: str, data: st.DataObject
-) -> None:
+def test_breaking_answers_contract_error(client: flowdeck.Client, name: str, data: st.DataObject) -> None:
+    """Answers that break the contract raise ContractError with the raw body."""
     status = CASES[name][2]
     raw = data.draw(_breakages(name), label="raw")
     with pytest.raises(flowdeck.ContractError) as info:

@@ -26,7 +26,7 @@ with shared_prism_servers(("gumloop",), Path(sys.argv[1])) as urls:
 """
 
 
-def test_prism_is_started_once_per_run_and_stopped_by_the_last_process_out(tmp_path: Path) -> None:
+def test_prism_shared_per_run(tmp_path: Path) -> None:
     """The process that started the server leaves first: the server keeps serving the other one, which
     stops it on its way out (so no server outlives the run, whichever worker finishes last)."""
     pids: list[int] = []
@@ -55,7 +55,7 @@ def test_prism_is_started_once_per_run_and_stopped_by_the_last_process_out(tmp_p
             _stop([pid for pid in pids if not _exited(pid)])  # what a failed assertion above left running
 
 
-def test_a_port_taken_before_prism_binds_it_gets_prism_started_on_another(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_port_race_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     """free_port() only says nobody listened a moment ago: another worker's server may bind it first."""
     import http.server
     import threading
@@ -85,9 +85,7 @@ def test_a_port_taken_before_prism_binds_it_gets_prism_started_on_another(monkey
             thread.join()
 
 
-def test_without_node_on_path_prism_is_refused_at_once_saying_why(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_no_node_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Prism's launcher runs under `node`: without it each launch dies silently, which must not be
     mistaken for a lost port race and retried until the start-up deadline."""
     from contract_tests import _prism

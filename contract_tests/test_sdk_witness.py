@@ -8,7 +8,7 @@ the SDK and another provider source disagree, the test names the conflict and pi
 
 - Databar waterfall ``enrichments``: the SDK leaves it out (default cascade), the published page calls
   it required. The spec follows the SDK (an overlay action marked as an assumption); so do the mock
-  and the facade (``test_waterfall_without_enrichments_runs_the_default_cascade``).
+  and the facade (``test_waterfall_default_cascade``).
 - A status word neither documents: both SDKs keep polling (until their own timeout), flowdeck raises
   ``UnknownStatusError`` at once (``test_*_new_status_word_*``).
 - Gumloop ``TERMINATING``: the SDK treats it as final; so does flowdeck (``CANCELLED``).
@@ -131,7 +131,8 @@ def raised(answer: dict[str, Any], name: str, status: int | None = None) -> dict
 # --- Databar ------------------------------------------------------------------------------------------
 
 
-def test_databar_run_flow_sync_starts_polls_and_returns_the_data(driver: Driver, mocks: MockProviders) -> None:
+def test_databar_run_flow_sync(driver: Driver, mocks: MockProviders) -> None:
+    """Databar's run_flow_sync starts, polls and returns the data; run_flow and get_task agree."""
     answer = driver.call("databar", databar(mocks), "run_flow_sync", "enrich-company", {"domain": "stripe.com"})
     assert answer["ok"]["inputs"] == {"domain": "stripe.com"}
     task = driver.call("databar", databar(mocks), "run_flow", "enrich-company", {"domain": "x.com"})["ok"]
@@ -140,7 +141,7 @@ def test_databar_run_flow_sync_starts_polls_and_returns_the_data(driver: Driver,
     assert polled["task_id"] == polled["request_id"] == task["task_id"]  # the SDK's TaskResponse validates it
 
 
-def test_waterfall_without_enrichments_runs_the_default_cascade(driver: Driver, mocks: MockProviders) -> None:
+def test_waterfall_default_cascade(driver: Driver, mocks: MockProviders) -> None:
     """Conflict between sources: the published page requires `enrichments`, the SDK omits it; we follow the SDK."""
     params = {"first_name": "Jane", "company": "stripe.com"}
     data = driver.call("databar", databar(mocks), "run_waterfall_sync", "email_getter", params)["ok"]
@@ -152,7 +153,7 @@ def test_waterfall_without_enrichments_runs_the_default_cascade(driver: Driver, 
     assert run.status is Status.SUCCEEDED and run.outputs["inputs"]["enrichments"] == list(DEFAULT_CASCADE)
 
 
-def test_databar_enrichment_sync_through_sdk_and_facade(driver: Driver, mocks: MockProviders) -> None:
+def test_databar_enrichment(driver: Driver, mocks: MockProviders) -> None:
     """The SDK's run_enrichment_sync (with and without pages) and databar:enrichment/<id> both run on the mock."""
     params = {"email": "alice@example.com"}
     data = driver.call("databar", databar(mocks), "run_enrichment_sync", 123, params)["ok"]
@@ -166,9 +167,7 @@ def test_databar_enrichment_sync_through_sdk_and_facade(driver: Driver, mocks: M
 
 
 @pytest.mark.parametrize("word", [*DATABAR_KINDS, NEW_WORD])
-def test_databar_every_status_word_means_to_the_sdk_what_it_means_to_flowdeck(
-    driver: Driver, mocks: MockProviders, word: str
-) -> None:
+def test_databar_status_words_agree(driver: Driver, mocks: MockProviders, word: str) -> None:
     """The SDK's poller and the facade's status table agree on every documented word."""
     flow = f"witness-status-{word}"
     answer = driver.call("databar", databar(mocks, max_polls=40), "run_flow_sync", flow, {"domain": "a.com"})
@@ -195,7 +194,8 @@ def test_databar_every_status_word_means_to_the_sdk_what_it_means_to_flowdeck(
         assert facade is DATABAR_STATUSES[word]
 
 
-def test_databar_errors_the_sdk_raises(driver: Driver, mocks: MockProviders) -> None:
+def test_databar_sdk_errors(driver: Driver, mocks: MockProviders) -> None:
+    """Each Databar error reaches the SDK as its typed exception with its status."""
     auth = raised(driver.call("databar", databar(mocks, api_key="wrong"), "get_user"), "DatabarAuthError", 403)
     assert auth["response_body"] == {"detail": "Forbidden"}
     raised(driver.call("databar", databar(mocks), "run_flow", "missing-flow", {}), "DatabarNotFoundError", 404)
@@ -215,14 +215,16 @@ def test_databar_errors_the_sdk_raises(driver: Driver, mocks: MockProviders) -> 
     raised(driver.call("databar", databar(mocks), "cancel_task", done), "DatabarConflictError", 409)
 
 
-def test_databar_flow_and_account_shapes_satisfy_the_sdk_models(driver: Driver, mocks: MockProviders) -> None:
+def test_databar_shapes_fit_sdk(driver: Driver, mocks: MockProviders) -> None:
+    """The mock's flow and account answers satisfy the Databar SDK's models."""
     flow = driver.call("databar", databar(mocks), "get_flow", "strict-flow")["ok"]
     assert {(i["id"], i["required"]) for i in flow["inputs"]} == {("domain", True), ("country", False)}
     user = driver.call("databar", databar(mocks), "get_user")["ok"]
     assert isinstance(user["balance"], float) and user["email"]
 
 
-def test_databar_credits_run_out_and_tasks_expire(driver: Driver) -> None:
+def test_databar_credits_and_expiry(driver: Driver) -> None:
+    """Databar credits run out and tasks expire as the SDK expects."""
     clock = MockClock(frozen_at=1_800_000_000.0)
     with MockProviders(MockConfig(databar_credits=2), clock) as mocks:
         config = databar(mocks)
@@ -242,7 +244,8 @@ def test_databar_credits_run_out_and_tasks_expire(driver: Driver) -> None:
 # --- Gumloop ------------------------------------------------------------------------------------------
 
 
-def test_gumloop_run_flow_starts_polls_and_returns_outputs(driver: Driver, mocks: MockProviders) -> None:
+def test_gumloop_run_flow(driver: Driver, mocks: MockProviders) -> None:
+    """Gumloop's run_flow starts, polls and returns the outputs, in a project too."""
     outputs = driver.call("gumloop", gumloop(mocks), "run_flow", "weekly-digest", {"topic": "pricing"},
                           poll_interval=0.02, timeout=10)["ok"]  # fmt: skip
     assert outputs == {"summary": "summary of ['topic']", "count": "1"}
@@ -251,9 +254,8 @@ def test_gumloop_run_flow_starts_polls_and_returns_outputs(driver: Driver, mocks
 
 
 @pytest.mark.parametrize("word", [*GUMLOOP_KINDS, NEW_WORD])
-def test_gumloop_every_state_means_to_the_sdk_what_it_means_to_flowdeck(
-    driver: Driver, mocks: MockProviders, word: str
-) -> None:
+def test_gumloop_states_agree(driver: Driver, mocks: MockProviders, word: str) -> None:
+    """Every Gumloop state means to the SDK what it means to flowdeck."""
     flow = f"witness-status-{word}"
     answer = driver.call("gumloop", gumloop(mocks), "run_flow", flow, {"a": "b"}, poll_interval=0.02, timeout=1)
     with mocks.client(poll_policy=FAST) as client:
@@ -281,7 +283,9 @@ def _started_by(mocks: MockProviders, key: str, user: str) -> str:
     return run_id
 
 
-def test_gumloop_errors_come_in_gumloops_shape(driver: Driver, mocks: MockProviders) -> None:
+def test_gumloop_error_shape(driver: Driver, mocks: MockProviders) -> None:
+    """Gumloop errors come in the shape Gumloop's own error parser reads."""
+
     def status_error(answer: dict[str, Any], status: int) -> dict[str, Any]:
         error = raised(answer, "HTTPStatusError", status)
         # Gumloop's own error parser (gumloop.errors.to_api_error) reads our body: not its bare fallback.
@@ -305,7 +309,8 @@ def test_gumloop_errors_come_in_gumloops_shape(driver: Driver, mocks: MockProvid
     assert driver.call("gumloop", other, "get_run_status", theirs)["ok"]["user_id"] == "other-user"
 
 
-def test_gumloop_injected_faults_answer_in_gumloops_shape(driver: Driver) -> None:
+def test_gumloop_fault_shape(driver: Driver) -> None:
+    """Injected faults answer in Gumloop's error shape."""
     with MockProviders(MockConfig(faults=Faults(rate=1.0, kinds=("500",)))) as mocks:
         answer = driver.call("gumloop", gumloop(mocks), "get_run_status", "r")
     error = raised(answer, "HTTPStatusError", 500)
@@ -313,7 +318,8 @@ def test_gumloop_injected_faults_answer_in_gumloops_shape(driver: Driver) -> Non
     assert error["sdk_error"]["message"] == "Gumloop API returned HTTP 500: injected 500"
 
 
-def test_the_driver_runs_in_the_sdk_venv_not_beside_flowdeck() -> None:
+def test_driver_in_sdk_venv() -> None:
+    """The SDK driver runs in the SDK venv, not beside flowdeck."""
     # The reason for the separate venv: gumloop's jsonpath-python would shadow python-jsonpath here.
     probe = "import importlib.util as u; print(u.find_spec('flowdeck') is None, u.find_spec('gumloop') is not None)"
     done = subprocess.run([str(SDK_PYTHON), "-c", probe], capture_output=True, text=True, check=True)  # noqa: S603

@@ -121,7 +121,7 @@ CREDENTIALS = {
 }
 
 
-def test_prism_accepts_every_operation_as_flowdeck_sends_it(prism: dict[str, str]) -> None:
+def test_prism_accepts_our_requests(prism: dict[str, str]) -> None:
     """The positive control of the test below (and: a Databar flow id need not be a number)."""
     with prism_client(prism) as client:
         for name, call in OPERATIONS.items():
@@ -132,9 +132,7 @@ def test_prism_accepts_every_operation_as_flowdeck_sends_it(prism: dict[str, str
 
 
 @pytest.mark.parametrize(("operation", "header"), [(op, h) for op in OPERATIONS for h in CREDENTIALS[op.split()[0]]])
-def test_prism_refuses_each_operation_without_each_credential(
-    prism: dict[str, str], operation: str, header: str
-) -> None:
+def test_prism_needs_each_credential(prism: dict[str, str], operation: str, header: str) -> None:
     """The spec declares every credential the provider needs, and the 401 it answers without one.
 
     Prism enforces exactly the spec's security: if a credential were missing from it, Prism would
@@ -151,7 +149,7 @@ def test_prism_refuses_each_operation_without_each_credential(
         _prism_401.reset(tokens[1])
 
 
-def test_every_operation_flowdeck_calls_is_named_in_the_spec_as_flowdeck_names_it() -> None:
+def test_operation_ids_match() -> None:
     """flowdeck's errors (``.operation``), the contract tests and the change report name operations by
     operationId: each operation the facade calls must be found in its spec under that name."""
     for name in OPERATIONS:
@@ -161,7 +159,7 @@ def test_every_operation_flowdeck_calls_is_named_in_the_spec_as_flowdeck_names_i
 
 
 @pytest.mark.parametrize(("operation", "status"), documented_errors(OPERATIONS))
-def test_every_documented_error_carries_a_json_body(prism: dict[str, str], operation: str, status: int) -> None:
+def test_documented_errors_have_body(prism: dict[str, str], operation: str, status: int) -> None:
     """An error the spec documents has a body the facade can read a message from, not an empty one."""
     token = _prefer.set(f"code={status}")
     try:
@@ -179,9 +177,7 @@ def test_every_documented_error_carries_a_json_body(prism: dict[str, str], opera
     assert isinstance(body, dict) and body, f"{operation} {status}: body {body!r}"
 
 
-def test_a_waterfall_answered_created_is_pending_and_processing_is_running(
-    prism: dict[str, str], served_mocks: MockProviders
-) -> None:
+def test_waterfall_created_pending(prism: dict[str, str], served_mocks: MockProviders) -> None:
     """Databar's two words for a new run (the waterfall page's example says `created`): both accepted."""
     with prism_client(prism) as client:  # Prism answers the page's own example
         run = client.databar.run_waterfall("email_getter", {"email": "a@b.c"}, [833])
@@ -218,7 +214,8 @@ def _lifecycles(client: flowdeck.Client) -> None:
     client.run(f"superai:{SUPERAI_FLOW}", {"file_key": "a.pdf"}, timeout=30)  # logs in: anon key, password grant
 
 
-def test_flowdeck_requests_satisfy_each_operations_security_and_use_every_declared_scheme() -> None:
+def test_requests_meet_security() -> None:
+    """flowdeck's requests meet each operation's security and use every declared scheme."""
     clock = flowdeck.testing.MockClock(frozen_at=1_800_000_000.0)
     seen: list[tuple[str, httpx.Request]] = []
     # Runs take a second of the mocks' frozen clock, which only the client's sleeps move: a run can be
@@ -251,7 +248,8 @@ def test_flowdeck_requests_satisfy_each_operations_security_and_use_every_declar
         )
 
 
-def test_flowdeck_default_base_urls_are_the_specs_servers() -> None:
+def test_default_urls_are_servers() -> None:
+    """flowdeck's default base URLs are the specs' servers."""
     for provider in PROVIDERS:
         assert _providers.get(provider).config.urls[0].default == spec(provider)["servers"][0]["url"], provider
     token = spec("superai")["paths"]["/auth/v1/token"]["post"]
@@ -299,7 +297,7 @@ def mocks_by_config() -> Iterator[dict[str, MockProviders]]:
 
 
 @pytest.mark.parametrize(("case", "config", "env", "call", "expected"), ERRORS, ids=[e[0] for e in ERRORS])
-def test_the_mocks_error_answers_are_documented_by_the_spec(
+def test_mock_errors_documented(
     mocks_by_config: dict[str, MockProviders],
     case: str,
     config: str,
@@ -307,6 +305,7 @@ def test_the_mocks_error_answers_are_documented_by_the_spec(
     call: Callable[[flowdeck.Client], Any],
     expected: type[Exception],
 ) -> None:
+    """The mocks' error answers are documented by the spec."""
     mocks = mocks_by_config[config]
     with (
         flowdeck.Client(env={**mocks.env, **env}, http_client=strict_http_client(mocks.urls), max_retries=0) as c,
@@ -315,7 +314,7 @@ def test_the_mocks_error_answers_are_documented_by_the_spec(
         call(c)
 
 
-def test_a_gumloop_start_without_run_id_breaks_the_contract() -> None:
+def test_gumloop_start_needs_run_id() -> None:
     """The spec promises run_id on every 200 (the run cannot be followed without it)."""
     from contract_tests.test_contract_clients import renaming
 
@@ -344,7 +343,8 @@ def _label(method: str, path: str) -> str:
 
 
 @pytest.mark.parametrize("provider", list(LINKS))
-def test_the_stateful_tests_can_go_from_start_to_poll(provider: str) -> None:
+def test_stateful_start_to_poll(provider: str) -> None:
+    """The stateful tests can go from each start to its poll."""
     ops = {o.definition.raw["operationId"]: o for o in (r.ok() for r in schema(provider).get_all_operations())}
     rules = [name for name in dir(schema(provider).as_state_machine()) if "___" in name]
     steps = set()
