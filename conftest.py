@@ -40,10 +40,10 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# What a caller's shell may hold that would change what a test sees: options and plugins for the inner
-# pytest runs some tests start, modules put ahead of ours, the CLI's colours and widths, the proxies and
-# certificates an httpx client of a test's own would follow. A provider's real credentials and URLs (its
-# name as a prefix) are dropped too.
+# The caller's settings that would change what a test sees: inner pytest
+# options and plugins, modules put ahead of ours, the CLI's colours and
+# widths, proxies and certificates httpx would follow. Providers' real
+# credentials and URLs (their name as a prefix) go too.
 CALLER_ONLY = (
     "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH", "PYTHONHOME",
     "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONSAFEPATH", "PYTHONINSPECT", "PYTHONIOENCODING", "VIRTUAL_ENV",

@@ -62,14 +62,14 @@ def mock_process(min_seconds: float, max_seconds: float, *extra: str) -> Iterato
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
     env: dict[str, str] = {}
     assert proc.stdout is not None
-    for line in proc.stdout:  # the export lines arrive together, once every mock is serving
+    for line in proc.stdout:  # together, once every mock serves
         if line.startswith("export "):
             key, _, value = line.removeprefix("export ").strip().partition("=")
             env[key] = value
         if "SUPERAI_PASSWORD" in env:  # the last of them
             break
     try:
-        if "SUPERAI_PASSWORD" not in env:  # it exited (a port taken meanwhile): say so, not a KeyError later
+        if "SUPERAI_PASSWORD" not in env:  # it exited: say so, not a KeyError
             raise RuntimeError(f"flowdeck mock did not start on ports {port}..{port + 3}")
         yield env
     finally:
@@ -77,7 +77,7 @@ def mock_process(min_seconds: float, max_seconds: float, *extra: str) -> Iterato
         proc.wait(timeout=10)
 
 
-# --- 1. per-call overhead ---------------------------------------------------------------------------
+# --- 1. per-call overhead ---
 
 
 def per_call_overhead(env: dict[str, str], calls: int) -> dict[str, Any]:
@@ -121,10 +121,10 @@ def per_call_overhead(env: dict[str, str], calls: int) -> dict[str, Any]:
     }
 
 
-# --- 2. throughput ----------------------------------------------------------------------------------
+# --- 2. throughput ---
 
 LONGEST, SHORTEST = 5.0, 1.0
-REFUSED_SHARE = 0.3  # of all requests answered 429 at random in the random-refusals scenario
+REFUSED_SHARE = 0.3  # answered 429 at random in that scenario
 
 
 async def _flowdeck_many(
@@ -158,8 +158,8 @@ async def _plain_many(env: dict[str, str], n: int, rate: float, done_at: list[fl
     async with httpx.AsyncClient(base_url=env["DATABAR_BASE_URL"], headers={"x-apikey": KEY}, limits=limits) as http:
 
         async def call(method: str, url: str, **kwargs: Any) -> Any:
-            # A kept-alive connection the server closes as a request goes out is a benign disconnect: any
-            # user's loop sends an idempotent poll again. A start is not retried (it would pay twice).
+            # Any user's loop sends a poll lost to a closing connection
+            # again; never a start (it would pay twice).
             attempts = 3 if method == "GET" else 1
             for attempt in range(1, attempts + 1):
                 try:
@@ -195,7 +195,7 @@ def _batch_many(env: dict[str, str], n: int, rate: float | None, work: Path, con
     for stale in (out, out.with_name(out.name + ".flowdeck-state.jsonl")):
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
-    # --bulk 1: one run per row, the same runs as the async client's (bulk tasks: bench_bulk.py).
+    # --bulk 1: the async client's runs (bulk tasks: bench_bulk.py).
     cmd = [sys.executable, "-m", "flowdeck", "batch", "databar:flow/bench", str(inputs), "--out", str(out),
            "--concurrency", str(concurrency), "--bulk", "1"] + ([] if rate is None else ["--rate", f"{rate}/s"])  # fmt: skip
     subprocess.run(cmd, env={**os.environ, **env}, check=True, capture_output=True)  # noqa: S603
@@ -264,7 +264,7 @@ def throughput(n: int, rate: float, sdk_sample: int, work: Path) -> dict[str, An
     return result
 
 
-# --- 2b. a provider's quota -------------------------------------------------------------------------
+# --- 2b. a provider's quota ---
 
 
 def quota(rows: int, per_second: float, work: Path) -> dict[str, Any]:
@@ -380,7 +380,7 @@ def _simulate(
             before, began = state.calls["get_task"], clock.now()
             if fixed_interval is None:
                 client.wait(run)
-            else:  # the SDKs' loops: sleep a fixed interval, then poll (Databar's poll_task does exactly this)
+            else:  # the SDKs' loops: sleep a fixed interval, then poll
                 while not run.is_terminal:
                     clock.advance(fixed_interval)
                     run = client.refresh(run)
@@ -390,11 +390,11 @@ def _simulate(
     return results
 
 
-# --- 5. start-up ------------------------------------------------------------------------------------
+# --- 5. start-up ---
 
 
-# What `import flowdeck` costs a user, next to what `import httpx` costs (flowdeck's floor: it builds on
-# httpx), and the same followed by making one client of each kind (each pulls in its HTTP stack).
+# `import flowdeck` beside `import httpx`, its floor; then one client
+# of each kind, which pulls in its HTTP stack.
 IMPORT_PROGRAMS = {
     "bare": "pass",
     "httpx": "import httpx",
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
-    if args.only == "import":  # its figures replace those of latest.json (each measured beside its reference)
+    if args.only == "import":  # replaces its figures in latest.json
         load = os.getloadavg()[0]
         times = import_times()
         figures = import_summary(times)
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             latest.setdefault("details", {})["imports"] = details
             latest_path.write_text(json.dumps(latest, indent=2) + "\n")
         return 0
-    if args.only == "quota":  # its figures replace those of latest.json (each is a ratio within its own run)
+    if args.only == "quota":  # replaces its figures in latest.json
         load = os.getloadavg()[0]
         q = quota(args.quota_rows, args.quota, work)
         r = refusals(args.refusal_rows, REFUSED_SHARE, work)
@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     latest["bench_seconds"] = round(time.perf_counter() - began)
     bulk = work / "bulk.json"
-    if bulk.exists():  # the bulk-run benchmark's figures, when it ran first (make bench)
+    if bulk.exists():  # bench_bulk's, when it ran first
         latest.update(json.loads(bulk.read_text()))
     latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q, "refusals": r}
     latest["details"]["imports"] = {"repeats": IMPORT_REPEATS, **imports}

@@ -43,7 +43,7 @@ def command(argv: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     """Wall seconds, exit code and peak RSS (MB) of one command, its output discarded."""
     began = time.perf_counter()
     pid = os.fork()
-    if pid == 0:  # the child: only the command's own memory is counted, not this process's
+    if pid == 0:  # the child: counts the command's memory only
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)

@@ -32,7 +32,7 @@ def gumloop_per_run(base_url: str, n: int) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         client = GumloopClient(api_key="mock-gumloop-key", user_id="mock-user")
-    client.base_url = base_url  # the legacy client has no base-URL parameter; this attribute is what it reads
+    client.base_url = base_url  # no base-URL parameter: it reads this
     started = time.perf_counter()
     for i in range(n):
         client.run_flow("bench", {"row": str(i)})

@@ -31,7 +31,7 @@ from flowdeck._batch import BatchRow, Journal, run_batch
 from flowdeck.testing import Faults, MockConfig, MockProviders
 
 SUPERAI_FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-# What each provider's mock reports for the outcome it decided, in flowdeck's uniform words.
+# Each mock's decided outcome, in flowdeck's uniform words.
 EXPECTED = {
     "databar": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "CANCELLED"},
     "gumloop": {"succeed": "SUCCEEDED", "fail": "FAILED", "cancel": "CANCELLED"},
@@ -130,8 +130,7 @@ def client_options(wait_timeout: float | None = 120.0) -> dict[str, Any]:
     }
 
 
-# Under contention, one run in twenty is given up by its caller mid-request: cancellations are what
-# made httpcore lose pool slots.
+# Cancellations mid-request are what make httpcore lose pool slots.
 ABANDON_RATE = 0.05
 
 
@@ -265,7 +264,7 @@ def soak_sync(n: int, *, seed: int = 0, fault_rate: float = 0.2) -> SoakReport:
     report = SoakReport("sync client", n)
     with mocks_for(seed, fault_rate) as mocks:
         begun = time.monotonic()
-        # No deadline: the sync scheduler polls one run at a time, so every retry backoff delays them all.
+        # No deadline: one thread polls, so every backoff delays all runs.
         with mocks.client(**client_options(wait_timeout=None)) as client:
             started: list[tuple[BatchRow, flowdeck.Run]] = []
             for i in range(n):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 _MISSING_DEPS = "specpipe needs flowdeck's development dependencies: pip install 'flowdeck[dev]' ({})"
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         code = run(argv)
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        sys.stdout.flush()  # a closed pipe fails here, not at exit
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_CLOSED_PIPE

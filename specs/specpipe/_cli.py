@@ -64,7 +64,7 @@ def load_spec(path: Path) -> dict[str, Any]:
         doc, broken = None, exc
     if isinstance(doc, dict) and "openapi" in doc:
         return doc
-    if "```" in text:  # a vendored page: the document is in a fence, and the page's own errors say which
+    if "```" in text:  # a vendored page: its errors say which fence
         return extract_openapi(text, name=str(path))
     if broken is not None:
         raise InputError(f"{path}: not valid YAML or JSON: {yaml_problem(broken)}")
@@ -202,7 +202,7 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "report":
             try:
                 old, new = load_spec(args.old), load_spec(args.new)
-            except SpecPipelineError as exc:  # what report was handed is not a spec: the caller's input
+            except SpecPipelineError as exc:  # not a spec: the caller's input
                 raise InputError(str(exc)) from None
             changes = diff_specs(old, new)
             found = _impact_of(root, args.provider, old, new)
@@ -222,7 +222,7 @@ def run(argv: list[str] | None = None) -> int:
         elif args.command == "watch":
             from specpipe._watch import parse_sources, source_urls, watch
 
-            overrides = parse_sources(specs, args.source)  # before any fetch: a typo must not fetch the real page
+            overrides = parse_sources(specs, args.source)  # a typo must not fetch the real page
             urls = source_urls(specs, mirror=args.mirror, overrides=overrides)
             return watch(
                 root, today=today, urls=urls, save=_flag(args.save, "SAVE"),
@@ -246,7 +246,7 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_FOUND
     except BrokenPipeError:  # the reader went away (`| head`): __main__ ends quietly
         raise
-    except OSError as exc:  # a file the pipeline needs is missing or unreadable: say which, no traceback
+    except OSError as exc:  # a needed file is missing: say which
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -43,7 +43,7 @@ class Deviation:
     kind: str  # request | response | status-code | operation | status-word
     provider: str
     operation: str  # operationId, or "METHOD /path" when the spec has none for it
-    status: int  # the HTTP status of the answer (0 for a request or an operation the spec lacks)
+    status: int  # the answer's, or 0 where there is none
     path: str  # JSON path in the body ("$" for the whole body), or "" where none applies
     spec: str  # what the spec says
     seen: str  # what was recorded
@@ -270,7 +270,7 @@ def check_entry(spec: _Spec, entry: Mapping[str, Any], statuses: Mapping[str, An
             fix = f"{PROPOSAL}\n# none: the request itself is flowdeck's to fix"
             yield _deviation(base, "request", status=0, path="", spec=str(error), seen=f"{method} {url.path}",
                             proposal=fix)  # fmt: skip
-    if status == 0:  # no answer was recorded (a transport error): nothing more to hold against the spec
+    if status == 0:  # a transport error: no answer to check
         return
     yield from _check_response(spec, route, keys, base, mock_request, entry, status)
     yield from _check_status_word(spec, op_id, status, _body(entry, "response"), statuses)
@@ -330,7 +330,7 @@ def _check_status_word(
 
 
 def _missing_operation(spec: _Spec, method: str, path: str, status: int, body: bytes) -> Deviation:
-    for route in spec.routes:  # the recorded path without the base path the spec's server has
+    for route in spec.routes:  # the path less the spec's base path
         prefix = urlsplit(route.server).path.rstrip("/")
         if prefix and path.startswith(prefix + "/"):
             path = path[len(prefix) :]

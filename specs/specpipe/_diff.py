@@ -74,7 +74,7 @@ def is_breaking(changes: list[Change]) -> bool:
     return any(c.level == "breaking" for c in changes)
 
 
-# --- schemas, seen through their references ---------------------------------------------------
+# --- schemas, seen through their references ---
 
 
 @attrs.frozen
@@ -208,7 +208,7 @@ class _Differ:
         pair = (_ref(old), _ref(new))
         if pair != (None, None):
             if pair in stack:
-                return  # a recursive schema: each pair of references is compared once per branch
+                return  # recursive: each pair once per branch
             stack = (*stack, pair)
         o, _ = self.view(self.old, old, ())
         n, _ = self.view(self.new, new, ())
@@ -299,8 +299,8 @@ class _Differ:
             if a == b:
                 continue
             tighter = b is not None and (a is None or (b > a if kind == "min" else b < a))
-            # Generated clients do not enforce bounds on what they read, so a looser response bound is
-            # a warning here, where oasdiff says error.
+            # Generated clients do not enforce bounds on what they read:
+            # a looser response bound is a warning (oasdiff: error).
             level: Level = ("breaking" if tighter else "info") if req else ("info" if tighter else "warning")
             self.add(level, op, at, f"{key} {_show(a)} -> {_show(b)}")
         if o.pattern != n.pattern:

@@ -70,7 +70,7 @@ _SUPERAI: dict[str, Scenario] = {
 }
 
 
-# What the gate drives for each provider: every operation its adapter calls, through the public API.
+# Every operation each adapter calls, through the public API.
 SCENARIOS: Mapping[str, Mapping[str, Scenario]] = {
     "databar": _DATABAR, "stackai": _STACKAI, "gumloop": _GUMLOOP, "superai": _SUPERAI,
 }  # fmt: skip
@@ -168,7 +168,7 @@ def _code(exc: BaseException) -> str:
     hits = [f for f in frames if any(m in f.filename.replace("\\", "/") for m in _OURS)]
     if not hits:
         return ""
-    # The generated parser when it is what failed; else the provider's own module (not the shared helpers).
+    # The generated parser if it failed; else the provider's own module.
     adapter = [f for f in hits if "/flowdeck/_providers/" in f.filename and not f.filename.endswith("_base.py")]
     frame = hits[-1] if "flowdeck_generated" in hits[-1].filename or not adapter else adapter[-1]
     name = frame.filename.replace("\\", "/")
@@ -198,7 +198,7 @@ class _Recorder:
             self.scenario = name
             try:
                 scenario(client)
-            except Exception as exc:  # every failure of the facade is a finding, named by the scenario
+            except Exception as exc:  # every facade failure is a finding
                 findings.append({"kind": "facade", "scenario": name, "operation": getattr(exc, "operation", ""),
                                  "path": "", "field": "", "code": _code(exc),
                                  "message": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]})  # fmt: skip
@@ -209,7 +209,7 @@ def on_mocks(provider: str, findings: list[dict[str, Any]]) -> list[tuple[str, h
     from flowdeck.testing import MockClock, MockConfig, MockProviders
 
     clock = MockClock(frozen_at=1_800_000_000.0)
-    # Runs take a second of the mocks' frozen clock, which only the client's sleeps move: a run can be
+    # On a frozen clock only the client's sleeps move: a run can be
     # cancelled while it runs, and nothing waits in real time.
     with MockProviders(MockConfig(run_seconds=(1.0, 1.0)), clock) as mocks:
         recorder = _Recorder(mocks.urls[provider])
@@ -330,7 +330,7 @@ def drive(provider: str, spec_path: Path, prism: Path | None = None) -> list[dic
     """Drive ``provider`` against its mock (and Prism serving ``spec_path``); check the traffic against the spec."""
     from flowdeck import _providers
 
-    _providers.get(provider)  # an unknown provider is an error here, before anything runs
+    _providers.get(provider)  # unknown: an error before anything runs
     spec = Spec(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
     findings: list[dict[str, Any]] = []
     if provider not in SCENARIOS:  # a gate that drives nothing would pass anything

@@ -10,8 +10,8 @@ import yaml
 
 from specpipe._errors import ExtractError
 
-# A fenced block opens with three or more backticks and closes with the same run; the docs pages
-# use four for YAML (so the YAML may itself contain triple backticks) and three for JSON.
+# A fence closes with the backticks it opened with: the pages' YAML,
+# fenced with four, may itself hold three.
 _FENCE = re.compile(r"^(?P<fence>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 
 

@@ -23,7 +23,7 @@ import attrs
 
 from specpipe._errors import GateRefused
 
-DRIVE_TIMEOUT = 100.0  # the mocks run on a frozen clock and Prism starts in seconds; this only stops a hang
+DRIVE_TIMEOUT = 100.0  # frozen clocks: this only stops a hang
 MAX_LINES = 8
 
 
@@ -52,8 +52,8 @@ def prism_binary(root: Path) -> Path | None:
 
 def drive(root: Path, provider: str, spec: Path, generated_root: Path, prism: Path | None = None) -> list[Finding]:
     """Run ``_drive.py`` for ``provider`` with the clients under ``generated_root``; its findings."""
-    # PYTHONPATH comes before the installed (editable) paths, so the new clients, and this project's
-    # facade and pipeline, are the ones imported; the caller's own PYTHONPATH is left out.
+    # PYTHONPATH goes before the editable installs: the new clients win;
+    # the caller's own PYTHONPATH is left out.
     path = os.pathsep.join(str(p) for p in (generated_root, root / "facade", root / "specs"))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "specpipe._drive", provider, str(spec), *([str(prism)] if prism else [])]

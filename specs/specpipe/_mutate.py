@@ -36,9 +36,9 @@ from specpipe._build import build_all, dump, load_manifest, load_yaml
 from specpipe._errors import SpecPipelineError
 from specpipe._generate import PACKAGE, generate_one
 
-# The guards first: they test what each fix is for, so the table names the test that says why.
+# Guards first: the table then names the test that says why.
 GUARDS = ["contract_tests/test_spec_guards.py", "tests/test_spec_pipeline.py"]
-# The whole project but what is installed, cached or built (the venv and node_modules are shared).
+# All but what is installed, cached or built (venvs are shared).
 _NOT_COPIED = (
     ".git", ".venv", ".venv-*", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".hypothesis", ".specpipe", "bench-results", "build", "dist", "*.whl",
@@ -93,7 +93,7 @@ def _copy_project(root: Path, dest: Path) -> None:
 
 
 def _env(copy: Path) -> dict[str, str]:
-    # The editable install points at the real tree; PYTHONPATH comes first, so the copy is imported.
+    # PYTHONPATH comes before the editable install: the copy is imported.
     paths = [copy / "facade", copy / "generated", copy / "specs", copy]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -223,7 +223,7 @@ def run_mutant(mutant: Mutant, clean: Path, copy: Path) -> Result:
     killer = _mypy(copy)
     if killer:
         return done(killer, "mypy")
-    # As `make test` runs it, less the CPU-starvation soak (it only starves the other worker here).
+    # As `make test` runs it, less the CPU-starvation soak.
     killer = _pytest(copy, [], "-n", "2", "-m", "not contention and not soak")
     if killer:
         _reset(clean, copy)

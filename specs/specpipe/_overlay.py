@@ -15,7 +15,7 @@ import jsonpath
 from specpipe._errors import OverlayCollisionError, OverlayError, StaleOverlayError
 
 _VERSION = re.compile(r"^1\.0\.\d+$")
-ADDED = "x-flowdeck-added"  # marks an operation an overlay adds that the provider's page does not have
+ADDED = "x-flowdeck-added"  # an operation the page lacks
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PARAM = re.compile(r"\{[^}]*\}")
 
@@ -99,7 +99,7 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any], *, name: st
 
 
 def _remove(matches: list[jsonpath.JSONPathMatch]) -> None:
-    # Delete list items from the highest index down so earlier deletions do not shift later ones.
+    # Highest index first, so a deletion shifts none still to come.
     keyed: list[tuple[Any, Any]] = [(m.parent.obj, m.parts[-1]) for m in matches if m.parent is not None]
     for container, key in sorted(keyed, key=lambda ck: ck[1] if isinstance(ck[1], int) else -1, reverse=True):
         del container[key]

@@ -59,7 +59,7 @@ def reports_for(
         changes = diff_specs(old or {}, built[provider])
         entry = manifest["providers"][provider]
         if "authored" in entry:
-            # The page is prose; the spec is written by hand, so no diff can see what the page now says.
+            # A prose page, a hand-written spec: no diff sees the change.
             changes = [
                 Change(
                     "warning", "", f"specs/raw/{p}", f"prose page changed: review specs/authored/{entry['authored']}"
@@ -93,7 +93,7 @@ def type_check(root: Path, generated_root: Path) -> None:
     facade = root / "facade" / "flowdeck"
     if not facade.is_dir():
         raise TypeCheckError(f"{facade} not found: nothing to type-check the new clients against")
-    # MYPYPATH comes before the config's mypy_path, so the new clients shadow the committed ones.
+    # MYPYPATH goes before mypy_path: the new clients shadow the old.
     env = {**os.environ, "MYPYPATH": str(generated_root)}
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "facade/flowdeck"],
@@ -134,7 +134,7 @@ def update(
         print("no raw page differs from specs/manifest.yaml: nothing to update", file=out)
         return 0
     texts = {n: b.decode("utf-8") for n, b in fetched.items()}
-    built = build_all(specs, pages=texts)  # a stale overlay or a bad page stops here; nothing written
+    built = build_all(specs, pages=texts)  # a stale overlay stops here; nothing written
     source = "fetched by `make spec-watch`" if fetched else "changed in specs/raw/"
     reports = reports_for(specs, built, pages, source=source, when=today)
     written = write_reports(specs, reports, today)
@@ -147,7 +147,7 @@ def update(
             "; ".join(f"{r.provider}: {summary(list(r.changes))}" for r in breaking)
             + ". Nothing was accepted. Review the report, then rerun with ACCEPT_BREAKING=1"
         )
-    # Inside the project (git-ignored), so the clients kept after a failed type check are easy to find.
+    # In the project (git-ignored): easy to find after a failed check.
     (root / ".specpipe").mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="update-", dir=root / ".specpipe"))
     normalized = scratch / "normalized"

@@ -157,7 +157,7 @@ def watch(
     try:
         fetched = fetch_all(urls)
     except FetchError as exc:
-        # stderr: stdout carries the report, and a nightly job keeps it apart from what went wrong.
+        # stdout carries the report, kept apart from what went wrong.
         lines = str(exc).splitlines()
         print("\n".join(f"error: {line}" for line in lines), file=sys.stderr)
         print(f"{len(lines)} of {len(urls)} page(s) could not be fetched; {HINT}", file=sys.stderr)
