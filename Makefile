@@ -13,8 +13,8 @@ install: venv node_modules/.installed
 ## The Python side alone: what the demo and the docs need (node and npm serve only the contract suites' Prism).
 venv: $(VENV)/.installed
 
-# specs/ is a second, development-only project: the `specpipe` command, never in flowdeck's wheel. Installed
-# after flowdeck, so that replacing an older flowdeck (which shipped a `specpipe` script) cannot remove its script.
+# specs/ is a development-only project (`specpipe`, never in the wheel). Installed after flowdeck,
+# so that replacing a flowdeck that shipped a `specpipe` script cannot remove it.
 $(VENV)/.installed: pyproject.toml specs/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -30,15 +30,15 @@ node_modules/.installed: package.json package-lock.json
 generate: install
 	$(SPECPIPE) generate
 
-## A provider changed its spec: drop the new page into specs/raw/, then run this. It writes the report to
-## specs/reports/, refuses breaking changes unless ACCEPT_BREAKING=1, and records the page (hash, date)
-## only after the build, the generated clients, the facade's type check and a run of the facade and its
-## mock against the new spec all succeeded (a page under which they break is refused even with ACCEPT_BREAKING=1).
+## A provider changed its spec: drop the new page into specs/raw/, then run this. It writes the report
+## to specs/reports/, refuses breaking changes unless ACCEPT_BREAKING=1, and records the page only once
+## the build, generation, type check and a drive of the facade against its mock all pass (a page that
+## breaks them is refused whatever ACCEPT_BREAKING says).
 spec-update: install
 	$(SPECPIPE) update $(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking)
 
-## Fetch every provider page (source_url in specs/manifest.yaml) and report what changed: exit 0 unchanged,
-## 3 changed, 1 breaking, 2 a page could not be fetched. SAVE=1 accepts the changed pages as spec-update does.
+## Fetch every provider page (specs/manifest.yaml) and report what changed: exit 0 unchanged,
+## 3 changed, 1 breaking, 2 not fetched. SAVE=1 accepts changed pages as spec-update does.
 spec-watch: install
 	$(SPECPIPE) watch $(if $(filter 1,$(SAVE)),--save) $(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking)
 
@@ -51,27 +51,25 @@ mutate: install
 spec-check: install
 	$(SPECPIPE) check
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. Bytecode is written even where
-# PYTHONDONTWRITEBYTECODE is set (as on CI machines): pytest caches its assertion rewriting only as bytecode,
-# and every `flowdeck` subprocess a test starts would compile flowdeck and its generated clients again.
+# pytest exits 5 when it collected nothing: a broken suite, not a pass. Bytecode is written even
+# under PYTHONDONTWRITEBYTECODE: pytest caches its assertion rewriting only as bytecode, and every
+# `flowdeck` subprocess a test starts would compile flowdeck and its generated clients again.
 define run_pytest
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 endef
 
-## The whole suite: lint and type checks first (a changed generated signature fails here), then every test
-## (including the witness suite, which drives the official SDKs from .venv-sdks). The 25 slowest tests are
-## listed at the end, so a test that makes the suite slow is seen the day it lands. --dist worksteal: an
-## idle worker takes half of another's queue, so all finish together. Three workers on two cores: much of
-## the suite's time is spent waiting (a subprocess starting, a mock run to end, Prism), and a third worker
-## runs tests in those waits. Tests that time a pace (marked paced: a quota met, a rate kept) run after, one
-## at a time beside the contention tests: another worker's CPU must not be what they measure.
+## The whole suite: lint first (a changed generated signature fails there), then every test, the
+## witness suite of the official SDKs included. The slowest are listed, so a slow test is seen when it
+## lands. Three workers on two cores: much of the suite waits (subprocesses, mock runs, Prism), and a
+## third worker runs tests in those waits; worksteal lets an idle worker take another's queue. Tests
+## that time a pace run after, one at a time: no other worker's CPU may be what they measure.
 test: install sdks lint
 	$(call run_pytest,-n 3 --dist worksteal -m "not contention and not paced and not soak" --durations=25)
 	$(call run_pytest,-m "(contention or paced) and not soak" tests)
 
-## Only the contract suites: schemathesis vs the mocks, clients vs mocks and Prism, boundary properties, with
-## every example drawn (`make test` draws a fixed half of them, to keep the whole suite short).
+## Only the contract suites (schemathesis vs the mocks, clients vs mocks and Prism, boundary
+## properties), every example drawn: `make test` draws a fixed half of them.
 contract: install sdks
 	FLOWDECK_CONTRACT_FULL=1 $(call run_pytest,-n 2 --dist worksteal contract_tests)
 
@@ -88,8 +86,8 @@ soak: install
 	PYTHONPATH=. $(PY) -m benchmarks.soak --runs 10000
 	$(call run_pytest,-n 2 --dist worksteal -m soak)
 
-## The 2,000-run async soak ITERATIONS times with two busy processes competing for the CPU, on each of the async
-## client's HTTP backends; fails at the first stall.
+## The async soak ITERATIONS times with two busy processes competing for the CPU, on each HTTP
+## backend of the async client; fails at the first stall.
 ITERATIONS ?= 20
 BACKENDS ?= httpcore aiohttp
 soak-contention: install
@@ -110,10 +108,9 @@ bench: install sdks
 bench-scale: install
 	PYTHONPATH=. $(PY) -m benchmarks.bench_scale --rows 1000000
 
-## The official databar and gumloop SDKs (pinned in the `sdks` extra) in their own venv, for the witness
-## suite (contract_tests/test_sdk_witness.py) and the benchmarks. Their own venv because gumloop's
-## dependency jsonpath-python installs a `jsonpath` package over python-jsonpath's, which specpipe uses.
-## Only the pins are installed there (read from pyproject.toml), never flowdeck itself.
+## The official databar and gumloop SDKs (the `sdks` extra's pins, never flowdeck) for the witness
+## suite and the benchmarks. Their own venv: gumloop's jsonpath-python installs a `jsonpath` package
+## over python-jsonpath's, which specpipe uses.
 sdks: .venv-sdks/.installed
 
 .venv-sdks/.installed: pyproject.toml
