@@ -101,6 +101,15 @@ class Results(Mapping[int, Mapping[str, Any]]):
         self._count += self._at[row] < 0
         self._at[row] = index
 
+    def marks(self, test: Callable[[Mapping[str, Any]], bool]) -> bytearray:
+        """1 by each row whose result passes ``test``, else 0 (a byte a row, read without a call)."""
+        passes = [test(record) for record in self._records]
+        out = bytearray(len(self._at))
+        for row, index in enumerate(self._at):
+            if index >= 0 and passes[index]:
+                out[row] = 1
+        return out
+
     def discard(self, row: int) -> None:
         """Forget ``row``'s result, if it has one."""
         if row in self:
@@ -313,7 +322,11 @@ def _start_events(
     last: dict[int, str] = {}
     bulk_of: dict[int, tuple[str, tuple[int, ...]]] = {}
 
+    flags = results.marks(lambda r: r.get("status") not in RESUMABLE) if isinstance(results, Results) else None
+
     def settled(row: int) -> bool:
+        if flags is not None:
+            return row < len(flags) and flags[row] == 1
         return results is not None and _settled(results, row)
 
     for event in state:

@@ -43,6 +43,10 @@ class InputFileError(InvalidRequestError):
     """An input or results file cannot be used; the message names the file and the line."""
 
 
+_PACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_DIGEST = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(..., sort_keys=True, default=str), made once
+
+
 class BatchRow:
     """One input row: its 1-based line number in the file, the workflow it runs, and its inputs.
 
@@ -56,10 +60,11 @@ class BatchRow:
 
     __slots__ = ("_inputs", "number", "ref")
 
-    def __init__(self, number: int, ref: str, inputs: Mapping[str, Any]) -> None:
+    def __init__(self, number: int, ref: str, inputs: Mapping[str, Any], *, text: str | None = None) -> None:
         self.number = number
         self.ref = ref
-        self._inputs = json.dumps(inputs, ensure_ascii=False, separators=(",", ":"), default=str)
+        # ``text``: the inputs as JSON already (a JSON Lines row read as it is), not encoded again.
+        self._inputs = _PACK.encode(inputs) if text is None else text
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -73,10 +78,10 @@ class BatchRow:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BatchRow):
             return NotImplemented
-        return (self.number, self.ref, self._inputs) == (other.number, other.ref, other._inputs)
+        return (self.number, self.ref, self.inputs) == (other.number, other.ref, other.inputs)
 
     def __hash__(self) -> int:
-        return hash((self.number, self.ref, self._inputs))
+        return hash((self.number, self.ref))
 
 
 def utf16_without_bom(data: bytes) -> str | None:
@@ -186,7 +191,7 @@ def read_rows(
     rows = Rows()
     digest = hashlib.sha256()  # the fingerprint, made as the rows are read (each row's inputs are at hand)
     valid: set[str] = set()  # workflow references checked already: most files name one
-    for number, record in records:
+    for number, record, line in records:
         row_ref, inputs = _row_inputs(path, number, record, mapping, ref, ref_column)
         if row_ref not in valid:
             try:
@@ -194,7 +199,8 @@ def read_rows(
             except InvalidRequestError as exc:
                 raise InputFileError(f"{path} row {number}: {exc}") from None
             valid.add(row_ref)
-        rows.append(BatchRow(number, row_ref, inputs))
+        as_read = line.strip() if line is not None and inputs is record and ref_column is None else None
+        rows.append(BatchRow(number, row_ref, inputs, text=as_read))
         digest.update(_digested(number, row_ref, inputs))
     if not rows:
         raise InputFileError(f"{path}: no input rows")
@@ -275,12 +281,13 @@ def _lines(text: str) -> Iterator[str]:
     return (found.group() for found in _LINE.finditer(text))
 
 
-def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, dict[str, Any], str | None]]:
     # csv's field size limit guards streams; this file is in memory
     # already, and a long text in one cell is an input like any other.
     previous = csv.field_size_limit(max(len(text), csv.field_size_limit()))
     try:
-        yield from _csv_fields(path, text, delimiter)
+        for number, record in _csv_fields(path, text, delimiter):
+            yield number, record, None
     finally:
         csv.field_size_limit(previous)
 
@@ -367,7 +374,7 @@ def _loads_row(line: str) -> Any:
     return value
 
 
-def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
     for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
@@ -377,7 +384,7 @@ def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]
             raise InputFileError(f"{path} row {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(value, dict):
             raise InputFileError(f"{path} row {number}: must be a JSON object, got {type(value).__name__}")
-        yield number, value
+        yield number, value, line
 
 
 def fingerprint(rows: Sequence[BatchRow]) -> str:
@@ -392,4 +399,4 @@ def fingerprint(rows: Sequence[BatchRow]) -> str:
 
 
 def _digested(number: int, ref: str, inputs: Mapping[str, Any]) -> bytes:
-    return json.dumps([number, ref, inputs], sort_keys=True, default=str).encode()
+    return _DIGEST.encode([number, ref, inputs]).encode()
