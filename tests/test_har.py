@@ -163,3 +163,12 @@ def test_cli_record_bad_path_is_usage(tmp_path: Path) -> None:
     result = run_flowdeck(["--record", str(tmp_path / "no" / "x.har"), "run", "databar:flow/1"], {})
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "--record: cannot record to" in result.stderr
+
+
+def test_secret_stays_scrubbed_later(tmp_path: Path) -> None:
+    """A secret named by one exchange is scrubbed from every exchange recorded after it."""
+    path = tmp_path / "later.har"
+    recorder = Recorder(path)
+    recorder.record(_sent(1), 200, {}, b"{}", error=None, started=0.0, elapsed=0.0, secrets=["tok-5678"])
+    recorder.record(_sent(2), 200, {}, b'{"echo": "tok-5678"}', error=None, started=0.0, elapsed=0.0)
+    assert "tok-5678" not in path.read_text()
