@@ -411,11 +411,10 @@ def import_times(repeats: int = IMPORT_REPEATS) -> dict[str, dict[str, float]]:
 
     The programs take turns, round after round, so a change in the machine's load falls on all of them
     alike rather than on whichever was measured last. The headline is the fastest round, as ``timeit``
-    advises: other processes only ever add time, and on a shared 2-core machine the median moved by
-    tens of milliseconds between identical runs while the fastest moved by a few. Measured as installed: pip compiles a wheel's
-    modules to bytecode when it installs them, so the editable checkout's are compiled first (with
-    PYTHONDONTWRITEBYTECODE set, as on CI machines, they would otherwise be compiled from source at
-    every import, and httpx's would not).
+    advises: other processes only ever add time, so on a shared machine the fastest round is the
+    steadiest. Measured as installed: pip compiles a wheel's modules to bytecode when it installs
+    them, so the editable checkout's are compiled first (with PYTHONDONTWRITEBYTECODE set, as on CI
+    machines, they would otherwise be compiled from source at every import, and httpx's would not).
     """
     import compileall
 

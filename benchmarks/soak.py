@@ -153,8 +153,8 @@ async def soak_async(
     ``abandon_rate``: that share of runs is given up by the caller (``asyncio.timeout``) early on,
     cancelling whatever request is in flight, as an application's deadline or a failing TaskGroup
     does. ``backend``: the client's ``http_backend``. ``stall_after``: raise :class:`Stalled` (saying
-    where the tasks wait) once no run has finished for that many seconds; a healthy soak finishes one
-    every few milliseconds, and each retry waits at most a few seconds.
+    where the tasks wait) once no run has finished for that many seconds; a healthy soak finishes runs
+    far more often, and each retry waits at most a few seconds.
     """
     report = SoakReport("async client" if backend == "httpcore" else f"async client on {backend}", n)
     rng = random.Random(seed)

@@ -23,6 +23,8 @@ _UNIT = r"(?:ms|µs|us|ns|s|secs?|seconds?|minutes?|hours?|h|%|\u00d7|x|KB|MB|GB
 FORBIDDEN = re.compile(
     rf"(?<![\w.])(?![1-5]\d\ds\b)\d[\d,.]*\s?{_UNIT}(?!\w)"  # a number with a unit; "429s" is a status
     r"|\b(?:19|20)\d\d-[01]\d\b"  # a date
+    r"|\b(?:an?|one|two|few|several|tens of|hundreds of|most of a|half a) (?:milli|micro|nano)seconds?\b"
+    r"|\b(?:half|thirds?|quarter|tenth|fiftieth)(?: as much| of)[^.;:]{0,25}\b(?:CPU|memory|time)\b"
     r"|\b(?:used to|no longer|previously|formerly|nowadays)\b"
     r"|\(was\b|\bwas (?:\d|most\b|half\b|two thirds\b|a (?:tenth|third|fraction)\b)",
     re.IGNORECASE,
@@ -100,6 +102,8 @@ def test_checker_catches_a_planted_comment() -> None:
     """A comment quoting a figure, a docstring telling history: both found."""
     source = '"""Polls a run; it used to poll twice."""\n\nN = 4  # pools of 4 took 40% less CPU (was 16)\n'
     assert [text for _, _, text in findings("x.py", source)] == ["40%", "(was", "used to"]
+    worded = "# building it was about a millisecond; the rest is a third of the CPU\n"
+    assert [text for _, _, text in findings("x.py", worded)] == ["a millisecond", "third of the CPU"]
 
 
 def test_checker_reads_prose_only() -> None:

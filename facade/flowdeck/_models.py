@@ -4,8 +4,8 @@ This module is a leaf: it imports nothing from flowdeck, so the error module can
 without an import circle. Validation that raises flowdeck errors (ids, reference syntax) lives in the
 provider registry (``flowdeck._providers``), one layer up. The values only a provider's answers
 carry (a workflow's description, an account) live in ``flowdeck._details``, loaded with the providers:
-each attrs class costs about a millisecond to build, and ``import flowdeck`` builds only what running
-a workflow needs.
+building an attrs class compiles its methods, and ``import flowdeck`` builds only what running a
+workflow needs.
 """
 
 from __future__ import annotations

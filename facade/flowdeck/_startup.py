@@ -1,7 +1,7 @@
 """Ctrl-C while the ``flowdeck`` command is still starting: one line and exit 130, never a traceback.
 
-The package's first import, before anything heavy, so the command's start-up (half a second of
-imports) is covered from its first moment: importing this module calls :func:`guard`, and the package
+The package's first import, before anything heavy, so the command's start-up (its imports) is
+covered from its first moment: importing this module calls :func:`guard`, and the package
 calls :func:`release` at its end. It imports nothing a program importing flowdeck would pay for.
 """
 

@@ -50,8 +50,8 @@ _DIGEST = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(..., sort_
 class BatchRow:
     """One input row: its 1-based line number in the file, the workflow it runs, and its inputs.
 
-    A batch holds every row at once, so a row keeps its inputs as JSON text (a third of a dict's
-    memory) and decodes them when they are used. Immutable by convention, like a frozen value.
+    A batch holds every row at once, so a row keeps its inputs as JSON text (far smaller than a
+    dict) and decodes them when they are used. Immutable by convention, like a frozen value.
 
     >>> row = BatchRow(2, "gumloop:f", {"domain": "stripe.com"})
     >>> row, row.inputs["domain"]
