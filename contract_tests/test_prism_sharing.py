@@ -27,8 +27,9 @@ with shared_prism_servers(("gumloop",), Path(sys.argv[1])) as urls:
 
 
 def test_prism_shared_per_run(tmp_path: Path) -> None:
-    """The process that started the server leaves first: the server keeps serving the other one, which
-    stops it on its way out (so no server outlives the run, whichever worker finishes last)."""
+    """Prism is started once per run and stopped by the last process out, whichever that is."""
+    # The process that started the server leaves first: the server keeps serving the other one, which
+    # stops it on its way out.
     pids: list[int] = []
     with subprocess.Popen(  # noqa: S603
         [sys.executable, "-c", OTHER_WORKER, str(tmp_path)],
@@ -86,8 +87,9 @@ def test_port_race_retried(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_node_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Prism's launcher runs under `node`: without it each launch dies silently, which must not be
-    mistaken for a lost port race and retried until the start-up deadline."""
+    """Without node on PATH, starting Prism is refused at once, saying why."""
+    # Prism's launcher runs under `node`: without it each launch dies silently, which must not be
+    # mistaken for a lost port race and retried until the start-up deadline.
     from contract_tests import _prism
 
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no node, no env either

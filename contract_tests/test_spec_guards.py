@@ -133,13 +133,11 @@ def test_prism_accepts_our_requests(prism: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(("operation", "header"), [(op, h) for op in OPERATIONS for h in CREDENTIALS[op.split()[0]]])
 def test_prism_needs_each_credential(prism: dict[str, str], operation: str, header: str) -> None:
-    """The spec declares every credential the provider needs, and the 401 it answers without one.
-
-    Prism enforces exactly the spec's security: if a credential were missing from it, Prism would
-    answer 2xx; if the operation did not document 401, the response check would fail on Prism's
-    own undocumented 401. Databar answers a missing key with 403 (documented; its spec declares no
-    401), so there Prism's 401 only has to be a refusal.
-    """
+    """The spec declares every credential the provider needs, and the 401 it answers without one."""
+    # Prism enforces exactly the spec's security: if a credential were missing from it, Prism would
+    # answer 2xx; if the operation did not document 401, the response check would fail on Prism's
+    # own undocumented 401. Databar answers a missing key with 403 (documented; its spec declares no
+    # 401), so there Prism's 401 only has to be a refusal.
     tokens = (_strip.set((header,)), _prism_401.set(operation.startswith("databar ")))
     try:
         with prism_client(prism) as client, pytest.raises(flowdeck.AuthenticationError):
@@ -150,8 +148,8 @@ def test_prism_needs_each_credential(prism: dict[str, str], operation: str, head
 
 
 def test_operation_ids_match() -> None:
-    """flowdeck's errors (``.operation``), the contract tests and the change report name operations by
-    operationId: each operation the facade calls must be found in its spec under that name."""
+    """Each operation the facade calls is in its spec under the operationId flowdeck names it by."""
+    # flowdeck's errors (``.operation``), the contract tests and the change report name operations so.
     for name in OPERATIONS:
         provider, op_id = name.split()
         found = [r.ok() for r in schema(provider).get_all_operations() if r.ok().definition.raw["operationId"] == op_id]

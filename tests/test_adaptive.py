@@ -180,7 +180,7 @@ def test_cut_floor() -> None:
 def test_cut_lifted_on_third_429() -> None:
     """A cut that does not help is lifted on its third 429."""
     # A trial waiting for its 40 answers at a slow pace would hold a batch's starts down for seconds
-    # after it can no longer be kept (at most 2 of its answers may be 429).
+    # after it cannot be kept (at most 2 of its answers may be 429).
     now = [0.0]
     rate = AdaptiveRate(clock=lambda: now[0])
     rate.rate, rate._trial = 10.0, _Trial(0.0)

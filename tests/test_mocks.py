@@ -214,13 +214,11 @@ def test_new_stackai_state(served_mocks: MockProviders) -> None:
 
 
 def test_no_response_enums() -> None:
-    """Why a new word reaches the adapters' tables: response fields are open strings in our specs.
-
-    The generator's enums are closed (``literal_enums: true`` makes a check that raises TypeError on
-    an unknown value, and plain enums raise ValueError); openapi-python-client has no open enum. A
-    response enum would turn a provider's new status word into a ContractError from generated code
-    instead of the adapter's UnknownStatusError, so enums belong in requests only.
-    """
+    """No response field of a normalized spec is closed by an enum, so new words reach the adapters."""
+    # The generator's enums are closed (``literal_enums: true`` raises TypeError on an unknown value,
+    # plain enums ValueError); openapi-python-client has no open enum. A response enum would turn a
+    # provider's new status word into a ContractError from generated code instead of the adapter's
+    # UnknownStatusError, so enums belong in requests only.
     found = []
     for spec_path in sorted((ROOT / "specs" / "normalized").glob("*.yaml")):
         spec = yaml.safe_load(spec_path.read_text())

@@ -65,7 +65,7 @@ def test_renamed_answer_field_fails_typecheck(
 
 @pytest.mark.slow
 def test_read_types_are_checked(full_copy: Path) -> None:
-    """An id that is no longer a string, a status that may be missing: mypy names the adapter lines."""
+    """An id that turns into an int, a status that may be missing: mypy names the adapter lines."""
     models = full_copy / "generated/flowdeck_generated/databar/models"
     _edit(models / "run_response.py", "    task_id: str\n", "    task_id: int\n")
     _edit(models / "waterfall_task.py", "    status: str\n", "    status: str | None\n")

@@ -1125,7 +1125,7 @@ def test_watch_breaking_exit_1(
 def test_watch_stale_overlay(
     project_copy: Path, docs_site: tuple[str, dict[str, bytes]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A page the overlays no longer fit is a breaking change to spec-watch."""
+    """A page the overlays do not fit is a breaking change to spec-watch."""
     base, pages = docs_site
     key = _served(pages, "/flows-run.md")
     pages[key] = pages[key].replace(b"/v1/flows/{flow_id}/run", b"/v2/flows/{flow_id}/run")

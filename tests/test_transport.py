@@ -69,8 +69,9 @@ def fill_with_never_opening_connections(pool: httpcore.AsyncConnectionPool, url:
 
 
 async def test_dead_pool_stackai_start() -> None:
-    """A StackAI start may wait 600 s for its answer, but not for a connection: its pool timeout stays
-    the client's, and a pool found dead is replaced, so the start goes through at the next attempt."""
+    """A StackAI start waits for a connection only its pool timeout; a dead pool is replaced."""
+    # A StackAI start may wait 600 s for its answer, but not for a connection: the start goes through
+    # at the next attempt, on a fresh pool.
     with MockProviders() as mocks:
         async with mocks.async_client(timeout=1.0) as client:
             for pool in httpcore_pools(client):
@@ -83,8 +84,9 @@ async def test_dead_pool_stackai_start() -> None:
 
 
 async def test_cancelled_waiters_keep_slots(server: LoopbackServer) -> None:
-    """Requests waiting for a connection are cancelled, many just as a connection is handed to them (the
-    moment httpcore 1.0.9 loses a slot, encode/httpcore#1093), others all at once; no slot is lost."""
+    """Requests cancelled while they wait for a connection lose no pool slot."""
+    # Many are cancelled just as a connection is handed to them (the moment httpcore 1.0.9 loses a
+    # slot, encode/httpcore#1093), others all at once.
     transport = ShardedAsyncTransport(shards=1, per_shard=8)
     async with httpx.AsyncClient(transport=transport, timeout=5.0) as http:
         for _ in range(3):
