@@ -190,7 +190,7 @@ class Waiter:
         self.hint: float | None = None  # the provider's Retry-After
         self.started: float | None = None  # on the client's clock, at the first delay
         self.still_running_at: float | None = None  # when a poll last saw it running
-        self.overdue_polls = 0  # polls since it outlived its typical length
+        self.overdue_polls = 0  # polls since it ran well past its typical length
 
     def __repr__(self) -> str:
         return f"Waiter(run={self.run.id!r}, status={self.run.status.value}, polls={self.polls}, errors={self.errors})"
