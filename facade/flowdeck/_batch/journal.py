@@ -44,7 +44,7 @@ from flowdeck._models import Run, Status
 from flowdeck._providers import parse_ref
 
 FORMAT = 2
-# Outcomes a rerun always tries again: nothing was started, or the run was still going.
+# A rerun always tries these again: nothing started, or still going.
 RESUMABLE = frozenset({"NOT_STARTED", "TIMEOUT", "POLL_ERROR"})
 
 
@@ -62,8 +62,8 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield value
 
 
-# What a rerun needs of an earlier result: whether to do the row again, its failure's group, its cost.
-# Rows that ended alike share one such record, so a rerun over a million finished rows holds a few.
+# What a rerun needs of an earlier result. Rows that ended alike share
+# one record, so a million finished rows hold a few.
 SLIM_KEYS = ("status", "provider", "workflow", "error_type", "error", "credits_spent")
 
 
@@ -223,7 +223,7 @@ class _Index:
 
     def __init__(self) -> None:
         self.offsets = array("q")
-        self.ordered = True  # every row once, in order: the file is as a rewrite would make it
+        self.ordered = True  # every row once, in order, as a rewrite makes it
 
     def scan(self, path: Path, keep: Callable[[int], bool], aside: IO[bytes] | None = None) -> None:
         """Index ``path``'s lines of rows ``keep`` accepts; write the others to ``aside`` if given."""
@@ -296,7 +296,7 @@ class Earlier:
     results: Mapping[int, Mapping[str, Any]]
     started: dict[int, Run]
     unresolved: frozenset[int]
-    # Rows started in a bulk task: the task's journal key and its rows, in the order they were sent.
+    # A bulk task's journal key and its rows, in the order sent.
     bulk_of: dict[int, tuple[str, tuple[int, ...]]] = attrs.field(factory=dict)
 
 
@@ -330,7 +330,7 @@ def _start_events(
         return results is not None and _settled(results, row)
 
     for event in state:
-        if isinstance(event, bytes):  # a line not parsed yet: one row's event is skipped unread if settled
+        if isinstance(event, bytes):  # unparsed: skipped unread if its row is settled
             quick = _ROW_EVENT.match(event)
             if quick is not None and settled(int(quick[1])):
                 continue
@@ -361,7 +361,7 @@ def _start_events(
         row = event.get("row")
         if not isinstance(row, int) or settled(row):
             continue
-        if kind == "intent":  # a new start (--retry-failed) supersedes the row's earlier run
+        if kind == "intent":  # --retry-failed: supersedes the earlier run
             started.pop(row, None)
             bulk_of.pop(row, None)
         if kind == "started":
@@ -384,10 +384,10 @@ class Journal:
         self.out = out
         self.state = state or out.with_name(out.name + ".flowdeck-state.jsonl")
         self._files: dict[Path, IO[bytes]] = {}
-        self._ends: dict[Path, int] = {}  # each open file's size: where a refused line is cut back to
+        self._ends: dict[Path, int] = {}  # where a refused line is cut back to
         self._lock: IO[str] | None = None
-        # The results file's rows as the attempt leaves them (its index, written to the state file at
-        # the end); the rows set aside, until the end; whether the file is as an index describes it.
+        # The results' index, written to the state file at the end; rows
+        # set aside until then; whether the file matches an index.
         self._final: Results | None = None
         self._aside: dict[int, Mapping[str, Any]] = {}
         self._indexed = False
@@ -456,7 +456,7 @@ class Journal:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
         legacy = bool(headers) and headers[0].get("format", 1) < 2
         for row, result in results.items():
-            # A first-format journal recorded a start that never happened in the results file only.
+            # A first-format journal noted an unmade start only in results.
             if legacy and last.get(row) == "intent" and result.get("status") == "NOT_STARTED":
                 self.not_started(row)
                 last[row] = "not_started"
@@ -506,7 +506,7 @@ class Journal:
         line; a row set aside and not reached again gets its old line back, unless it is ``unfinished``
         (started again, no outcome yet: its old outcome is void)."""
         if not self._changed and self._indexed:
-            return  # nothing written, and the file is as its index says: one line per row, in order
+            return  # nothing written: the file is as its index says
         self._close(self.out)
         extra = [self.aside] if self.aside.exists() else []
         try:
@@ -531,17 +531,17 @@ class Journal:
         handle = self._files.get(path)
         if handle is None:
             torn = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
-            # Unbuffered: each line is in the OS when this returns (it survives kill -9), and a write that
-            # fails leaves nothing queued to be written later.
+            # Unbuffered: each line survives kill -9 once written, and a
+            # failed write leaves nothing queued.
             handle = self._files[path] = path.open("ab", buffering=0)
             if torn:
                 handle.write(b"\n")  # never glue a new line onto a line torn by a crash
-            # Kept here rather than asked of the OS before every line (only this process writes it: locked).
+            # Kept here, not asked of the OS: only this process writes it.
             self._ends[path] = os.fstat(handle.fileno()).st_size
         line = (json.dumps(record, default=str) + "\n").encode("utf-8")
         try:
             done = 0
-            while done < len(line):  # a full disk can take part of a line before it refuses the rest
+            while done < len(line):  # a full disk may take part of a line
                 done += os.write(handle.fileno(), line[done:])
         except OSError:
             os.ftruncate(handle.fileno(), self._ends[path])  # no half line for the next reader or a resume

@@ -128,8 +128,8 @@ def read_text(
     except OSError as exc:
         raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     codec = codecs.lookup(encoding).name
-    # A byte order mark says how the file is encoded better than any default or option can: Excel
-    # writes one for "CSV UTF-8" and for "Unicode Text" (UTF-16).
+    # A byte order mark beats any default or option: Excel writes one for
+    # "CSV UTF-8" and "Unicode Text" (UTF-16).
     if data.startswith(codecs.BOM_UTF8):
         codec = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -156,7 +156,7 @@ def read_text(
         ) from None
 
 
-DELIMITERS = ",;\t|"  # what a spreadsheet's "CSV" is separated by, by locale and by program
+DELIMITERS = ",;\t|"  # a spreadsheet's "CSV", by locale and program
 
 
 def read_rows(
@@ -189,8 +189,8 @@ def read_rows(
         records = _jsonl_records(path, text)
     ref_column = ref.removeprefix("column:") if ref.startswith("column:") else None
     rows = Rows()
-    digest = hashlib.sha256()  # the fingerprint, made as the rows are read (each row's inputs are at hand)
-    valid: set[str] = set()  # workflow references checked already: most files name one
+    digest = hashlib.sha256()  # made as the rows are read
+    valid: set[str] = set()  # references checked: most files name one
     for number, record, line in records:
         row_ref, inputs = _row_inputs(path, number, record, mapping, ref, ref_column)
         if row_ref not in valid:
@@ -222,7 +222,7 @@ def _row_inputs(
     if missing:
         columns = ", ".join(repr(c) for c in record) or "none"
         raise InputFileError(f"{path} row {number}: no column {missing[0]!r} to --map; the columns are {columns}")
-    # A column renamed onto a name another column keeps would give that input twice, one value lost.
+    # A column renamed onto another's name would lose one of the values.
     taken = next(((src, dst) for src, dst in mapping.items() if dst in record and dst not in mapping), None)
     if taken is not None:
         raise InputFileError(
@@ -293,7 +293,7 @@ def _csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[
 
 
 def _csv_fields(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    # strict: a quote opened and never closed is an error, not a field swallowing the rest of the file.
+    # strict: an unclosed quote is an error, not a field eating the file.
     reader = csv.reader(_lines(text), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
@@ -307,7 +307,7 @@ def _csv_fields(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, di
     duplicates = [n for n, c in Counter(header).items() if c > 1]
     if duplicates:
         raise InputFileError(f"{path} row 1: column {duplicates[0]!r} appears twice in the header")
-    begins = reader.line_num + 1  # where the record being read begins: a quoted field can span lines
+    begins = reader.line_num + 1  # a quoted field can span lines
     try:
         for values in reader:
             number = reader.line_num  # physical line, as an editor shows it

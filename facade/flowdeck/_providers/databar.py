@@ -57,10 +57,8 @@ from flowdeck._providers._base import (
 
 T = TypeVar("T")
 
-# The official SDK's TaskStatus words and what its poller does with them (docs/providers/databar.md):
-# `no_data` keeps polling as the SDK does; `success`/`error` are legacy spellings the SDK still
-# accepts. Any other word is an UnknownStatusError carrying the raw body: a status field is an open
-# string in our spec (never an enum), so a new word reaches this table instead of failing parsing.
+# The official SDK's TaskStatus words, read as its poller reads them.
+# An open string in our spec, so a new word reaches this table.
 STATUSES: Mapping[str, Status] = {
     "created": Status.PENDING,  # the waterfall page's example answer
     "processing": Status.RUNNING,
@@ -285,7 +283,7 @@ def _non_empty(items: Any, what: str) -> list[Any]:
 
 
 def _flow(detail: FlowDetail) -> Flow:
-    # Fields beyond the SDK's FlowDetail stay in ``raw`` (the generated model keeps them aside).
+    # Fields beyond the SDK's FlowDetail stay in ``raw``.
     inputs = tuple(
         DeclaredInput(i.id, required=bool(i.required), type=str(i.type_), description=str(i.description or ""))
         for i in unset(detail.inputs) or []
@@ -508,10 +506,8 @@ def _cost(run: Run) -> float | None:
     return float(spent) if isinstance(spent, int | float) and not isinstance(spent, bool) else None
 
 
-# Databar documents no maximum number of inputs for a bulk task (the official CLI sends a whole CSV
-# file as one). The largest set of rows its API documents returning in one answer is 500 (the
-# `per_page`/`limit` maximum of its row and list reads), so a task of at most 500 inputs keeps its
-# aligned result list within a documented answer size (docs/providers/databar.md).
+# No documented maximum; this keeps a task's result list within the
+# largest answer the API documents (its `per_page` maximum).
 BULK_SIZE = 500
 
 

@@ -47,10 +47,10 @@ from flowdeck.testing._mockcore import (
 )
 
 RETENTION = 24 * 3600.0
-# Assumption of the mock: in the first day after expiry a poll answers 200 `gone`, later HTTP 410, so
-# both forms the SDK handles are exercised.
+# Assumed: `gone` first, HTTP 410 later, so both forms the SDK handles
+# are exercised.
 GONE_410_AFTER = 48 * 3600.0
-# What each documented task status word means (the official SDK's TaskStatus and poller).
+# Each documented status word, as the official SDK reads it.
 STATUS_KINDS: Mapping[str, Kind] = {
     "created": "running",  # the waterfall page's example start answer
     "processing": "running",
@@ -63,11 +63,11 @@ STATUS_KINDS: Mapping[str, Kind] = {
     "cancelled": "cancel",
     "gone": "expired",
 }
-# The enrichment ids of the published waterfall page's example: the mock's default cascade.
+# The published waterfall page's example enrichments.
 DEFAULT_CASCADE = (833, 966)
 RUN_COST = 1.0
-# With `databar_credits=None` the account is unlimited; user/me still reports a number (the SDK's
-# User.balance is a float), this minus what runs spent.
+# Unlimited (`databar_credits=None`) still reports a number: the SDK's
+# User.balance is a float.
 UNLIMITED_BALANCE = 1_000_000.0
 DEFAULT_FLOW_INPUTS = {"domain": False}  # the published flow page's example input
 
