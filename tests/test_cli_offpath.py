@@ -625,6 +625,7 @@ def test_missing_workflow_column(mock_env: dict[str, str], tmp_path: Path) -> No
         (["status", "gumloop", "no-such-run"], 1),
         (["cancel", "superai", "abc"], 2),
     ],
+    ids=["run-unreachable", "run-usage", "run-bad-ref", "status-unknown-run", "cancel-unsupported"],
 )
 def test_json_failure_is_one_object(
     args: list[str], code: int, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch

@@ -207,7 +207,7 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("status", "body", "error"), ERRORS)
+@pytest.mark.parametrize(("status", "body", "error"), ERRORS, ids=[str(status) for status, _, _ in ERRORS])
 def test_error_status_typed(status: int, body: dict[str, Any], error: type[Exception]) -> None:
     """Each error status raises its typed ApiError with status, body and request id."""
     with respx.mock as mock, client(FakeClock(), max_retries=0) as c:
@@ -282,6 +282,7 @@ def test_retries_per_call() -> None:
         (httpx.Response(500, json={"detail": "oops"}), False),
         (httpx.Response(502), False),
     ],
+    ids=["connect-error", "429", "read-timeout", "dropped-mid-answer", "500", "502"],
 )
 def test_start_never_sent_twice(failure: Any, retried: bool) -> None:
     """A start is retried only when it certainly did not start; else StartOutcomeUnknown."""
@@ -332,6 +333,7 @@ def test_unknown_status() -> None:
         httpx.Response(200, json=["not", "an", "object"]),
         httpx.Response(201, json=task("processing")),
     ],
+    ids=["html", "cut-json", "empty", "no-id", "status-not-string", "not-object", "undocumented-201"],
 )
 def test_contract_error_raw_body(response: httpx.Response) -> None:
     """An answer that breaks the contract raises ContractError with the raw body."""

@@ -76,6 +76,11 @@ BAD_OPTIONS = [
 ]
 
 
+def _options_id(value: object) -> str | None:
+    """A test id for a dict of options, as they would be passed: ``initial=0,factor=0.5``."""
+    return ",".join(f"{k}={v!r}" for k, v in value.items()) if isinstance(value, dict) else None
+
+
 @pytest.mark.parametrize(("name", "value"), BAD_OPTIONS)
 @pytest.mark.parametrize("kind", [flowdeck.Client, flowdeck.AsyncClient])
 def test_bad_option_value(kind: Any, name: str, value: object) -> None:
@@ -114,6 +119,7 @@ async def test_async_with_options_checks() -> None:
         {"timeout": 86_400, "wait_timeout": float("inf")},  # inf: no deadline, as None
         {"timeout": 1, "wait_timeout": 0, "max_response_bytes": 64 * 1024, "max_response_seconds": 0.5},
     ],
+    ids=_options_id,
 )
 def test_good_options_kept(options: dict[str, Any]) -> None:
     """Sound option values, edges included, are kept."""
@@ -160,6 +166,7 @@ def test_longest_timeout_works(mock_env: dict[str, str]) -> None:
         ({"max_poll_errors": 2.5}, "max_poll_errors"),
         ({"max_poll_errors": True}, "max_poll_errors"),
     ],
+    ids=_options_id,
 )
 def test_bad_poll_policy(options: dict[str, Any], name: str) -> None:
     """A poll policy that would poll without pause or end is refused, naming the field."""
@@ -178,6 +185,7 @@ def test_poll_policy_evolved() -> None:
 @pytest.mark.parametrize(
     "options",
     [{}, {"initial": 0.01, "max_interval": 0.01}, {"initial": 2, "factor": 1, "max_interval": 2, "max_poll_errors": 0}],
+    ids=_options_id,
 )
 def test_sound_poll_policies(options: dict[str, Any]) -> None:
     """Sound poll policies are kept and pause between polls."""
