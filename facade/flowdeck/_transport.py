@@ -297,7 +297,8 @@ def _retry_wait(
 
 
 def _retryable(policy: CallPolicy, response: httpx.Response, body: bytes) -> bool:
-    # A 429 starts nothing, so even a start is retried; a 5xx may have.
+    # A 429 starts nothing, so even a start is retried; a 5xx may have
+    # started the run.
     status = response.status_code
     if status == 429 or (policy.idempotent and status in _RETRY_STATUSES):
         return True
