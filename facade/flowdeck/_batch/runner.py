@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import attrs
 from aiolimiter import AsyncLimiter
 
-from flowdeck._batch.journal import Earlier, Journal, forget_failed, rows_left
+from flowdeck._batch.journal import Earlier, Journal, Results, forget_failed, rows_left
 from flowdeck._batch.outcomes import (
     UNSTARTED,
     BatchSummary,
@@ -154,6 +154,13 @@ async def _run_all(
         raise
 
 
+def _as_results(results: Mapping[int, Mapping[str, Any]]) -> Results:
+    out = Results()
+    for number, result in results.items():
+        out.add(number, result)
+    return out
+
+
 def _summary(rows: Sequence[BatchRow], todo: int, attempt: _Attempt, seconds: float) -> BatchSummary:
     return BatchSummary(
         total=len(rows),
@@ -222,16 +229,33 @@ class _Attempt:
         self.statuses[status] += 1
         self.by_provider.setdefault(str(result["provider"]), Counter())[status] += 1
         if status != "SUCCEEDED":
-            self.failed[number] = {key: result.get(key) for key in ("status", "provider", "error_type", "error")}
+            self._count_failed(number, result)
+
+    def _count_failed(self, number: int, result: Mapping[str, Any]) -> None:
+        self.failed[number] = {key: result.get(key) for key in ("status", "provider", "error_type", "error")}
 
     def count_earlier(self, redone: Collection[int]) -> int:
         """Count the outcomes earlier attempts reached that stand (rows not done again); how many failed."""
-        failed = 0
-        for number, result in self.earlier.results.items():
+        results = self.earlier.results
+        if not isinstance(results, Results):
+            results = _as_results(results)
+        for result, rows in results.tally():  # by distinct outcome: a million rows are a few counts
+            status, provider = str(result["status"]), str(result["provider"])
+            self.statuses[status] += rows
+            self.by_provider.setdefault(provider, Counter())[status] += rows
+        for number in redone:  # done again: their old outcome is not counted
+            if number in results:
+                result = results[number]
+                self.statuses[str(result["status"])] -= 1
+                self.by_provider[str(result["provider"])][str(result["status"])] -= 1
+        for counts in (self.statuses, *self.by_provider.values()):
+            for status in [s for s, n in counts.items() if n <= 0]:
+                del counts[status]
+        self.by_provider = {provider: counts for provider, counts in self.by_provider.items() if counts}
+        for number, result in results.rows_of(lambda r: r.get("status") != "SUCCEEDED"):
             if number not in redone:
-                self._count(number, result)
-                failed += result["status"] != "SUCCEEDED"
-        return failed
+                self._count_failed(number, result)
+        return len(self.failed)
 
     async def process(self, row: BatchRow, limiter: AsyncLimiter | None) -> None:
         run = self.earlier.started.get(row.number)
