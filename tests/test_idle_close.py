@@ -120,3 +120,25 @@ def test_no_start_meets_idle_close(backend: str, idle_closing_server: str, monke
     assert lost == Counter(), f"{sum(lost.values())} of {sent} starts lost after being sent: {dict(lost)}"
     assert sent >= 800  # enough that, without fresh connections for starts, dozens meet the server closing
     assert _transport.START_KEEPALIVE < 2.0  # well under the shortest idle timeout of common servers
+
+
+def test_sync_starts_use_their_own_pool() -> None:
+    """The sync client sends a start through its short-lived pool and anything else through the other."""
+    seen: list[str] = []
+
+    def lane(name: str) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(name)
+            return httpx.Response(200, json={})
+
+        return httpx.MockTransport(answer)
+
+    transport = _transport.RetryTransport(_transport.StartsApart(lane("others"), lane("starts")))
+    with httpx.Client(transport=transport) as http:
+        with call_policy(CallPolicy(idempotent=False)):
+            http.post("https://api.example.com/v1/run", json={})
+        with call_policy(CallPolicy()):
+            http.get("https://api.example.com/v1/run/1")
+    assert seen == ["starts", "others"]
+    apart = _client._sync_transport()
+    assert apart.starts._shards.live[0].transport._pool._keepalive_expiry == _transport.START_KEEPALIVE  # type: ignore[attr-defined]
