@@ -210,9 +210,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return await aretrying(policy, method, url, attempt, described)
 
     async def _exchange(
-        self, method: str, url: URL, headers: dict[str, str], body: bytes | None, timeout: aiohttp.ClientTimeout,
+        self,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
         policy: CallPolicy,
-    ) -> tuple[httpx.Response, bytes]:  # fmt: skip
+    ) -> tuple[httpx.Response, bytes]:
         try:
             response = await self._open(not policy.idempotent).request(
                 method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, auto_decompress=False
@@ -254,9 +259,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         try:
             response = await session.request(
-                request.method, URL(str(request.url), encoded=True), headers=headers, data=body or None,
-                allow_redirects=False, timeout=timeout, auto_decompress=False,
-            )  # fmt: skip
+                request.method,
+                URL(str(request.url), encoded=True),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=timeout,
+                auto_decompress=False,
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _mapped(exc) from exc
         return self._response(response)

@@ -199,9 +199,18 @@ class Recorder:
         self._secrets.update(v for v in values if v)
 
     def record(
-        self, sent: Sent, status: int, headers: Any, body: bytes, *, error: BaseException | None, started: float,
-        elapsed: float, secrets: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        sent: Sent,
+        status: int,
+        headers: Any,
+        body: bytes,
+        *,
+        error: BaseException | None,
+        started: float,
+        elapsed: float,
+        secrets: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         """Append one exchange: ``status`` 0 and ``error`` for an attempt that got no answer.
 
         ``started`` is the wall-clock time it was sent (seconds since the epoch), ``elapsed`` how long
@@ -309,17 +318,27 @@ def _repaired(text: str, path: Path) -> Any:
 
 
 def _entry(
-    sent: Sent, status: int, headers: list[tuple[str, str]], body: bytes, error: BaseException | None,
-    started: float, elapsed: float, values: set[str],
-) -> dict[str, Any]:  # fmt: skip
+    sent: Sent,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    error: BaseException | None,
+    started: float,
+    elapsed: float,
+    values: set[str],
+) -> dict[str, Any]:
     url = scrub_url(sent.url, values)
     request_text, request_encoding = _content(sent.body, values)
     request: dict[str, Any] = {
-        "method": sent.method, "url": url, "httpVersion": "HTTP/1.1", "cookies": [],
+        "method": sent.method,
+        "url": url,
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
         "headers": scrub_headers(sent.headers, values),
         "queryString": [{"name": k, "value": v} for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)],
-        "headersSize": -1, "bodySize": len(sent.body),
-    }  # fmt: skip
+        "headersSize": -1,
+        "bodySize": len(sent.body),
+    }
     if sent.body:
         request["postData"] = {"mimeType": _text(sent.headers, "content-type"), "text": request_text}
         if request_encoding:
@@ -334,13 +353,19 @@ def _entry(
         "time": ms,
         "request": request,
         "response": {
-            "status": status, "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [],
-            "headers": scrub_headers(headers, values), "content": content, "redirectURL": "",
-            "headersSize": -1, "bodySize": len(body),
+            "status": status,
+            "statusText": "",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": scrub_headers(headers, values),
+            "content": content,
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": len(body),
         },
         "cache": {},
         "timings": {"send": 0, "wait": ms, "receive": 0},
-    }  # fmt: skip
+    }
     if error is not None:
         entry["response"]["_error"] = scrub_text(f"{type(error).__name__}: {error}", values)
     return entry
@@ -356,12 +381,25 @@ class Recording:
         self.extra = {"provider": provider, "operation": operation}
 
     def attempt(
-        self, sent: Sent, response: Any, body: bytes, error: BaseException | None, started: float, elapsed: float,
+        self,
+        sent: Sent,
+        response: Any,
+        body: bytes,
+        error: BaseException | None,
+        started: float,
+        elapsed: float,
         num: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Record attempt ``num`` of the call: ``response`` (an httpx.Response) or ``error``."""
         status, headers = (0, ()) if response is None else (response.status_code, response.headers)
         self.recorder.record(
-            sent, status, headers, body, error=error, started=started, elapsed=elapsed, secrets=self.secrets,
+            sent,
+            status,
+            headers,
+            body,
+            error=error,
+            started=started,
+            elapsed=elapsed,
+            secrets=self.secrets,
             extra={**self.extra, "attempt": num},
-        )  # fmt: skip
+        )
