@@ -1,4 +1,4 @@
-"""What a new user met on the command line: each case through the real command, as they typed it."""
+"""The command line as a new user types it: each case through the real command, as they typed it."""
 
 from __future__ import annotations
 
