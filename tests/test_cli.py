@@ -1,25 +1,25 @@
-"""The command line's single-run commands: run, status, cancel, usage errors, output shape, config, doctor."""
+"""run, status and cancel: what they print and where, their exit codes and usage errors; help, version."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import flowdeck
 import pytest
-from flowdeck._cli import app, batch, batch_run, inputs, run, status
+from flowdeck import Client, Run
+from flowdeck._cli import app, batch, inputs, run, status
 from flowdeck.testing import MockConfig, MockProviders
 from typer.testing import CliRunner
 
 from tests._cli import (
-    bash,
-    interrupt_when,
+    closed_port,
     one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
-    spawn,
 )
 from tests._cli import flowdeck as run_flowdeck
 
@@ -30,6 +30,29 @@ runner = CliRunner()
 def slow_mocks() -> Any:
     with MockProviders(MockConfig(seed=5, run_seconds=(20.0, 20.0))) as mocks:
         yield mocks
+
+
+ENDED = {"databar": ("databar:flow/ended", "domain"), "gumloop": ("gumloop:ended", "topic")}
+
+
+def _finished(provider: str) -> str:
+    ref, key = ENDED[provider]
+    done = runner.invoke(app, ["run", ref, "-i", f"{key}=x", "--json"])
+    assert done.exit_code == 0, done.output
+    return str(json.loads(done.stdout)["run_id"])
+
+
+def _word(provider: str) -> str:
+    return {"databar": "completed", "gumloop": "DONE"}[provider]
+
+
+@pytest.fixture
+def slow_mocks_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Mock providers whose runs take 20 s: still going when a test cancels them."""
+    with MockProviders(MockConfig(seed=5, run_seconds=(20.0, 20.0))) as mocks:
+        for key, value in mocks.env.items():
+            monkeypatch.setenv(key, value)
+        yield mocks.env
 
 
 def test_run_json(mock_env: dict[str, str]) -> None:
@@ -53,18 +76,6 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.stdout.strip() == f"flowdeck {flowdeck.__version__}"
 
 
-def test_colon_equals_typed(served_mocks: MockProviders, mock_env: dict[str, str]) -> None:
-    """-i key:=<json> keeps its JSON type; key=value stays a string."""
-    flow = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-    args = ["run", f"superai:{flow}", "-i", "file_key=a.pdf", "-i", "pages:=3", "-i", 'tags:=["x", 1]',
-            "-i", "strict:=true", "-i", "label=3", "--json"]  # fmt: skip
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    run_id = json.loads(result.stdout)["run_id"]
-    sent = next(r.inputs for r in served_mocks.states["superai"].runs.values() if r.id == run_id)
-    assert sent == {"file_key": "a.pdf", "pages": 3, "tags": ["x", 1], "strict": True, "label": "3"}
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -82,28 +93,6 @@ def test_run_usage_errors(served_mocks: MockProviders, mock_env: dict[str, str],
     line = one_line_error(runner.invoke(app, ["run", "superai:7c9e6679-7425-40de-944b-e07fc1f90ae7", *args]))
     assert message in line
     assert served_mocks.start_count == before
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b'{"a": 1', "line 1: not valid JSON"),
-        (b"[1, 2]", "must hold a JSON object, got list"),
-        (b'{"name": "caf\xe9"}', "line 1: byte 0xe9 at column 14 is not utf-8; a JSON file must be UTF-8"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "is a binary file"),
-    ],
-)
-def test_inputs_file_errors(mock_env: dict[str, str], tmp_path: Path, content: bytes, message: str) -> None:
-    """A bad --inputs file is a one-line error."""
-    inputs = tmp_path / "in.json"
-    inputs.write_bytes(content)
-    assert message in one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(inputs)]))
-
-
-def test_missing_inputs_file(mock_env: dict[str, str], tmp_path: Path) -> None:
-    """A missing --inputs file is a one-line error."""
-    line = one_line_error(runner.invoke(app, ["run", "databar:flow/x", "--inputs", str(tmp_path / "none.json")]))
-    assert "no such file" in line
 
 
 def test_no_wait_status_cancel(mock_env: dict[str, str], tmp_path: Path) -> None:
@@ -211,48 +200,6 @@ def test_piped_output_is_never_wrapped(served_mocks: MockProviders, monkeypatch:
     assert first.startswith("databar:flow/" + "w" * 100 + " run ") and json.loads(outputs)["inputs"]
 
 
-@pytest.mark.parametrize(
-    ("value", "variable"),
-    [
-        ("htp://127.0.0.1:1", "DATABAR_BASE_URL"),
-        ("/v1/api", "DATABAR_BASE_URL"),
-        ("https://", "DATABAR_BASE_URL"),
-        # Each of these is caught before the start is sent, not as a traceback or "may have started".
-        ("http://127.0.0.1:80a", "DATABAR_BASE_URL"),
-        ("http://127.0.0.1:99999", "DATABAR_BASE_URL"),
-        ("http://127.0.0.1:1\t", "DATABAR_BASE_URL"),
-        (" http://127.0.0.1:1", "DATABAR_BASE_URL"),
-    ],
-)
-def test_mistyped_base_url(
-    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str, variable: str
-) -> None:
-    """A mistyped base URL is invalid before any request and names its variable."""
-    monkeypatch.setenv("DATABAR_BASE_URL", value)
-    line = one_line_error(runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"]))
-    assert "invalid base URL" in line and variable in line and "insecure" not in line and "refusing" not in line
-
-
-def test_mistyped_superai_auth_url(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A mistyped SUPERAI_AUTH_URL is named as the invalid variable."""
-    monkeypatch.setenv("SUPERAI_AUTH_URL", "htps://auth")
-    line = one_line_error(runner.invoke(app, ["run", "superai:7c9e6679-7425-40de-944b-e07fc1f90ae7"]))
-    assert "invalid base URL" in line and "SUPERAI_AUTH_URL" in line
-
-
-def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A missing credential is exit 2 naming the variable, and nothing is written."""
-    for key in ("DATABAR_API_KEY", "GUMLOOP_API_KEY", "GUMLOOP_USER_ID"):
-        monkeypatch.delenv(key, raising=False)
-    result = runner.invoke(app, ["run", "databar:flow/1", "-i", "domain=x"])
-    assert result.exit_code == 2 and "DATABAR_API_KEY" in result.output
-    csv = tmp_path / "in.csv"
-    csv.write_text("topic\nx\n")
-    result = runner.invoke(app, ["batch", "gumloop:abc", str(csv), "--out", str(tmp_path / "o.jsonl")])
-    assert result.exit_code == 2 and "GUMLOOP_API_KEY" in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
-
-
 def test_clients_closed(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every client the command line opens is closed."""
     opened: list[flowdeck.Client] = []
@@ -283,35 +230,6 @@ def test_clients_closed(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatc
 # --- Ctrl-C and timeouts --------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_ctrl_c_during_run(slow_mocks: MockProviders) -> None:
-    """Ctrl-C while a run is waited on prints its id and how to follow it."""
-    proc = spawn(["run", "gumloop:long-one", "-i", "topic=x"], slow_mocks.env)
-    polled = slow_mocks.states["gumloop"].calls
-    _, stderr = interrupt_when(proc, lambda: polled["get_pipeline_run"] > 0)  # started, now waiting
-    assert proc.returncode == 130, stderr
-    (run_id,) = slow_mocks.states["gumloop"].runs
-    assert run_id in stderr and "goes on at gumloop" in stderr and "Traceback" not in stderr
-    hints = [line.strip() for line in stderr.splitlines() if line.strip().startswith("flowdeck ")]
-    assert hints == [f"flowdeck status gumloop {run_id}", f"flowdeck cancel gumloop {run_id}"]
-    pasted = bash(hints[0] + " --json", slow_mocks.env)  # the hint, pasted into a shell, follows the run
-    assert pasted.returncode == 0, pasted.stderr
-    assert json.loads(pasted.stdout)["status"] == "RUNNING"
-    cancelled = bash(hints[1], slow_mocks.env)
-    assert cancelled.returncode == 0 and "CANCELLED" in cancelled.stdout, cancelled.stderr
-
-
-@pytest.mark.slow
-def test_ctrl_c_stackai_run(slow_mocks: MockProviders) -> None:
-    """Ctrl-C while a StackAI run starts says it may or may not have started."""
-    proc = spawn(["run", "stackai:acme/long", "-i", "in-0=x"], slow_mocks.env)
-    _, stderr = interrupt_when(proc, lambda: slow_mocks.states["stackai"].start_count == 1)
-    assert proc.returncode == 130
-    assert stderr.strip().splitlines() == [
-        "error: interrupted while starting stackai:acme/long: the run may or may not have started; check at stackai"
-    ]
-
-
 def test_run_timeout_hint(slow_mocks: MockProviders) -> None:
     """A run past --timeout names the run and how to follow it."""
     result = run_flowdeck(["run", "databar:flow/slow", "-i", "domain=x", "--timeout", "0.3"], slow_mocks.env)
@@ -326,12 +244,6 @@ def test_run_timeout_hint(slow_mocks: MockProviders) -> None:
 # --- doctor (rebuilt by the provider registry work; kept green here) ------------------------------
 
 
-def test_plugin_client_on_mocks(flowdeck_client: flowdeck.Client) -> None:
-    """The pytest plugin's flowdeck_client fixture runs against the mocks."""
-    run = flowdeck_client.run(f"superai:{'7c9e6679-7425-40de-944b-e07fc1f90ae7'}", {"file_key": "x.pdf"})
-    assert run.succeeded and run.outputs["extract"]["fields"] == ["file_key"]
-
-
 def test_environment_untouched(mock_env: dict[str, str]) -> None:
     """The command line leaves os.environ as it found it."""
     before = dict(os.environ)
@@ -339,13 +251,140 @@ def test_environment_untouched(mock_env: dict[str, str]) -> None:
     assert dict(os.environ) == before
 
 
-async def test_batch_http_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A batch runs on aiohttp when installed and on httpcore otherwise."""
-    from flowdeck._aiohttp import AiohttpTransport
-    from flowdeck._transport import ShardedAsyncTransport
+def test_stackai_no_wait(mock_env: dict[str, str]) -> None:
+    """StackAI's --no-wait prints no command to follow a run that has ended."""
+    result = runner.invoke(app, ["run", "stackai:acme/bot", "-i", "in-0=x", "--no-wait"])
+    assert result.exit_code == 0, result.output
+    assert "flowdeck status" not in result.stderr
 
-    async with batch_run.batch_client() as client:
-        assert isinstance(client._http._inner, AiohttpTransport)  # type: ignore[union-attr]
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
-    async with batch_run.batch_client() as client:
-        assert isinstance(client._http._inner.others, ShardedAsyncTransport)  # type: ignore[union-attr]
+
+def test_status_exit_code(mock_env: dict[str, str]) -> None:
+    """status exits 1 for a run that ended badly and 0 for one that succeeded."""
+    started = runner.invoke(app, ["run", "databar:flow/x-status-failed", "-i", "domain=x", "--no-wait", "--json"])
+    run_id = json.loads(started.stdout)["run_id"]
+    assert runner.invoke(app, ["status", "databar", run_id]).exit_code == 1
+    done = runner.invoke(app, ["run", "databar:flow/ok", "-i", "domain=x", "--json"])
+    assert runner.invoke(app, ["status", "databar", json.loads(done.stdout)["run_id"]]).exit_code == 0
+
+
+@pytest.mark.parametrize("provider", ENDED)
+def test_cancel_ended_run_exits_1(provider: str, mock_env: dict[str, str]) -> None:
+    """Cancelling a run that had ended says how it ended and exits 1."""
+    # Databar answers 409 and Gumloop's kill succeeds; either way nothing was stopped, so `cancel && ...`
+    # must not carry on, and the line says how the run ended.
+    run_id = _finished(provider)
+    line = one_line_error(runner.invoke(app, ["cancel", provider, run_id]), code=1)
+    assert (
+        line
+        == f"error: {provider} run {run_id} had already ended (SUCCEEDED, {_word(provider)}); nothing was cancelled"
+    )
+    as_json = runner.invoke(app, ["cancel", provider, run_id, "--json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["status"] == "SUCCEEDED"  # the run, for jq
+
+
+@pytest.mark.parametrize("provider", ENDED)
+def test_cancel_races_the_end(provider: str, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that ends just before its cancel lands is said to have ended."""
+    # The look before the cancel still saw the run going; by the time the cancel arrived it had ended
+    # (Databar: 409; Gumloop: the kill succeeds on an ended run).
+    ref, key = ENDED[provider]
+    with Client() as client:
+        started = client.start(ref, {key: "x"})
+        client.wait(started, timeout=30)
+    looks: list[Run] = []
+    real_refresh = Client.refresh
+
+    def stale_first_look(self: Client, run: Run) -> Run:
+        looks.append(run)
+        return started if len(looks) == 1 else real_refresh(self, run)
+
+    monkeypatch.setattr(Client, "refresh", stale_first_look)
+    line = one_line_error(runner.invoke(app, ["cancel", provider, started.id]), code=1)
+    assert f"had already ended (SUCCEEDED, {_word(provider)}); nothing was cancelled" in line
+
+
+def test_cancel_running_exits_0(slow_mocks_env: dict[str, str]) -> None:
+    """Cancelling a running run exits 0 with the run CANCELLED."""
+    started = runner.invoke(app, ["run", "gumloop:long", "-i", "topic=x", "--no-wait", "--json"])
+    run_id = json.loads(started.stdout)["run_id"]
+    cancelled = runner.invoke(app, ["cancel", "gumloop", run_id, "--json"])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert json.loads(cancelled.stdout)["status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize("provider", ["stackai", "superai"])
+def test_cancel_unsupported(provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancel on a provider without one is a usage error before any credential is asked."""
+    for variable in [v for v in os.environ if v.startswith(provider.upper() + "_")]:
+        monkeypatch.delenv(variable)
+    # A usage error (exit 2), as a command the provider cannot do; 1 would read as a run that did not stop.
+    line = one_line_error(runner.invoke(app, ["cancel", provider, "abc"]), code=2)
+    assert f"error: {provider} does not support cancelling runs: " in line
+    assert line.endswith("(flowdeck cancel works for databar and gumloop)"), line
+
+
+@pytest.mark.parametrize("second", ["domain=b.com", 'domain:="b.com"', "domain:=3"])
+def test_run_input_twice(second: str, mock_env: dict[str, str]) -> None:
+    """run given one input twice with different values is a usage error naming both."""
+    result = runner.invoke(app, ["run", "databar:flow/twice", "-i", "domain=a.com", "-i", second])
+    assert (
+        one_line_error(result) == f"error: -i: input 'domain' given twice ('domain=a.com' and {second!r}); give it once"
+    )
+
+
+def test_run_input_twice_alike_ok(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """run given one input twice alike, or -i over --inputs, runs."""
+    inputs = tmp_path / "in.json"
+    inputs.write_text('{"domain": "file.com", "note": "x"}', encoding="utf-8")
+    alike = runner.invoke(app, ["run", "databar:flow/alike", "-i", "domain=a.com", "-i", "domain=a.com", "--json"])
+    assert alike.exit_code == 0, alike.output
+    layered = runner.invoke(app, ["run", "databar:flow/layer", "--inputs", str(inputs), "-i", "domain=a.com", "--json"])
+    assert layered.exit_code == 0, layered.output  # -i sets a key of --inputs: one value each, as documented
+    assert json.loads(layered.stdout)["outputs"]["inputs"] == {"domain": "a.com", "note": "x"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["run", "databar:flow/x", "-i", "domain=a"], 1),  # nothing listens at the base URL
+        (["run", "databar:flow/x", "-i", "domain"], 2),  # a usage error
+        (["run", "nope:x"], 2),
+        (["status", "gumloop", "no-such-run"], 1),
+        (["cancel", "superai", "abc"], 2),
+    ],
+    ids=["run-unreachable", "run-usage", "run-bad-ref", "status-unknown-run", "cancel-unsupported"],
+)
+def test_json_failure_is_one_object(
+    args: list[str], code: int, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --json command that fails still prints one JSON object with the error."""
+    monkeypatch.setenv("DATABAR_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    result = runner.invoke(app, [*args, "--json"])
+    line = one_line_error(result, code=code)
+    (printed,) = result.stdout.splitlines()  # `| jq` reads one object, never empty input
+    assert json.loads(printed) | {"error": line.removeprefix("error: "), "exit_code": code} == json.loads(printed)
+
+
+@pytest.mark.parametrize("ref", ["gumloop:piped", "stackai:acme/piped"])
+def test_run_stdout_is_outputs(ref: str, mock_env: dict[str, str]) -> None:
+    """run prints only the outputs on stdout, the status on stderr."""
+    key = "topic" if ref.startswith("gumloop") else "in-0"
+    done = runner.invoke(app, ["run", ref, "-i", f"{key}=x"])
+    assert done.exit_code == 0, done.output
+    (line,) = done.stdout.splitlines()
+    assert isinstance(json.loads(line), dict)  # `flowdeck run ... | jq` reads the outputs alone
+    assert f"{ref} run " in done.stderr and ": SUCCEEDED" in done.stderr
+
+
+def test_status_misspelt_provider_gets_did_you_mean(mock_env: dict[str, str]) -> None:
+    """`status gumlop ...` is answered with the name meant, as `flowdeck rn` is."""
+    line = one_line_error(runner.invoke(app, ["status", "gumlop", "run-1"]))
+    assert line.startswith("error: unknown provider 'gumlop' (did you mean 'gumloop'?); expected one of databar")
+
+
+def test_status_with_a_reference_wants_a_name(mock_env: dict[str, str]) -> None:
+    """`status gumloop:long <id>` says a provider name goes there, and shows the command."""
+    line = one_line_error(runner.invoke(app, ["status", "gumloop:long", "run-1"]))
+    assert "give a provider's name alone" in line and "not a workflow reference" in line
+    assert line.endswith("like: flowdeck status gumloop RUN_ID"), line
+    assert "unknown provider" not in line

@@ -1,4 +1,5 @@
-"""``flowdeck batch`` through the real command: inputs, --out, outcomes, resuming, summary, progress display."""
+"""``flowdeck batch`` through the real command: outcomes, refused keys, retries, resuming, pacing, the summary
+and its next steps, the progress display."""
 
 from __future__ import annotations
 
@@ -8,24 +9,28 @@ import os
 import re
 import shlex
 import signal
-import socket
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flowdeck._batch import FailureGroup
-from flowdeck._cli import app
+from flowdeck import Run
+from flowdeck._batch import BatchSummary, FailureGroup
+from flowdeck._cli import app, batch_run
 from flowdeck._cli.next_steps import next_step
+from flowdeck._cli.output import summary_line
 from flowdeck._client import AsyncClient
 from flowdeck.testing import Faults, MockConfig, MockProviders
 from typer.testing import CliRunner
 
 from tests._cli import (
     bash,
+    closed_port,
     in_terminal,
-    interrupt_when,
     jsonl,
     one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
@@ -47,94 +52,7 @@ def state_of(out: Path) -> Path:
     return out.with_name(out.name + ".flowdeck-state.jsonl")
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 # --- input files ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("domain,name\nstripe.com,Stripe\nacme.com\n", "row 3: has 1 fields but the header has 2"),
-        ("domain,domain\na,b\n", "row 1: column 'domain' appears twice"),
-        ("domain,\na,b\n", "row 1: column 2 has an empty header"),
-        ("", "empty file"),
-        ("domain\n", "no input rows"),
-    ],
-)
-def test_bad_csv(mock_env: dict[str, str], tmp_path: Path, content: str, message: str) -> None:
-    """A malformed CSV is a one-line error naming the row and column."""
-    csv = tmp_path / "in.csv"
-    csv.write_text(content)
-    result = runner.invoke(app, ["batch", "databar:flow/1", str(csv), "--out", str(tmp_path / "o.jsonl")])
-    assert message in one_line_error(result)
-
-
-def test_bad_jsonl_and_map(mock_env: dict[str, str], tmp_path: Path) -> None:
-    """A JSON line that is no object, and a --map of a missing column, are one-line errors."""
-    bad = jsonl(tmp_path / "in.jsonl", [{"domain": "a"}])
-    bad.write_text(bad.read_text() + "[1, 2]\n")
-    result = runner.invoke(app, ["batch", "databar:flow/1", str(bad), "--out", str(tmp_path / "o.jsonl")])
-    assert "row 2: must be a JSON object" in one_line_error(result)
-    csv = tmp_path / "in.csv"
-    csv.write_text("Domain\na.com\n")
-    bad_map = ["batch", "databar:flow/1", str(csv), "--out", str(tmp_path / "o.jsonl"), "--map", "Website=domain"]
-    assert "no column 'Website'" in one_line_error(runner.invoke(app, bad_map))
-
-
-@pytest.mark.parametrize(
-    ("content", "name", "message"),
-    [
-        # Excel's "CSV" on Windows and macOS: Latin-1 / cp1252.
-        ("domain,city\nstripe.com,Zürich\n".encode("latin-1"), "in.csv", "line 2: byte 0xfc at column 13 is not utf-8"),
-        (b"domain\n" + b"\x00\x01\x02binary\xff\xfe", "in.csv", "is a binary file (it holds NUL bytes)"),
-        (b"PK\x03\x04", "in.xlsx", "a spreadsheet; save it as CSV (UTF-8) first"),
-    ],
-)
-def test_not_utf8_text(mock_env: dict[str, str], tmp_path: Path, content: bytes, name: str, message: str) -> None:
-    """A file that is not UTF-8 text is a one-line error, and nothing is written."""
-    path = tmp_path / name
-    path.write_bytes(content)
-    line = one_line_error(
-        runner.invoke(app, ["batch", "databar:flow/1", str(path), "--out", str(tmp_path / "o.jsonl")])
-    )
-    assert message in line
-    assert [p.name for p in tmp_path.iterdir()] == [name]
-
-
-def test_latin1_and_utf8_bom(mock_env: dict[str, str], tmp_path: Path) -> None:
-    """Latin-1 with --encoding, and UTF-8 with a byte order mark, are read."""
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("topic,city\nnews,Zürich\n".encode("latin-1"))
-    out = tmp_path / "o1.jsonl"
-    result = runner.invoke(app, ["batch", "gumloop:enc", str(latin), "--out", str(out), "--encoding", "latin-1"])
-    assert result.exit_code == 0, result.output
-    assert results(out)[0]["input"] == {"topic": "news", "city": "Zürich"}
-    bom = tmp_path / "bom.csv"
-    bom.write_bytes(b"\xef\xbb\xbftopic\nnews\n")  # Excel's "CSV UTF-8" starts with a byte order mark
-    out = tmp_path / "o2.jsonl"
-    result = runner.invoke(app, ["batch", "gumloop:bom", str(bom), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert results(out)[0]["input"] == {"topic": "news"}
-
-
-def test_windows_file_cp1252(mock_env: dict[str, str], tmp_path: Path) -> None:
-    """A Windows file is pointed to cp1252, and reads right with it."""
-    # Excel on Windows saves "CSV" as cp1252: its curly quotes are control codes in latin-1, so a
-    # latin-1 hint, pasted, would send garbled text without any error.
-    windows = tmp_path / "windows.csv"
-    windows.write_bytes("topic\n\u201cquoted\u201d \u2013 text\n".encode("cp1252"))
-    out = tmp_path / "o.jsonl"
-    line = one_line_error(runner.invoke(app, ["batch", "gumloop:enc", str(windows), "--out", str(out)]))
-    assert line.endswith("or pass --encoding cp1252"), line
-    result = runner.invoke(app, ["batch", "gumloop:enc", str(windows), "--out", str(out), "--encoding", "cp1252"])
-    assert result.exit_code == 0, result.output
-    assert results(out)[0]["input"] == {"topic": "\u201cquoted\u201d \u2013 text"}
 
 
 # --- options and --out ----------------------------------------------------------------------------
@@ -170,30 +88,6 @@ def test_misspelt_reference(mock_env: dict[str, str], tmp_path: Path) -> None:
     line = one_line_error(runner.invoke(app, ["batch", "databr:flow/x", str(csv), "--out", str(tmp_path / "o.jsonl")]))
     assert "'databr:flow/x'" in line and "row" not in line and "in.csv" not in line, line
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
-
-
-def test_out_refused(mock_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An --out that cannot work (no folder, the input itself, ...) is refused."""
-    monkeypatch.chdir(tmp_path)
-    csv = tmp_path / "in.csv"
-    csv.write_text("topic\nx\n")
-    before = csv.read_bytes()
-
-    def refused(out: str) -> str:
-        return one_line_error(runner.invoke(app, ["batch", "gumloop:x", "in.csv", "--out", out]))
-
-    assert "folder missing does not exist" in refused("missing/results.jsonl")
-    assert "is the input file" in refused("in.csv")
-    assert "is the input file" in refused(str(tmp_path / "." / "in.csv"))
-    (tmp_path / "link.csv").symlink_to(csv)
-    assert "is the input file" in refused("link.csv")
-    (tmp_path / "folder").mkdir()
-    assert "is a folder" in refused("folder")
-    foreign = tmp_path / "notes.jsonl"
-    foreign.write_text('{"my": "data"}\n')
-    assert "was not written by flowdeck batch" in refused("notes.jsonl")
-    assert foreign.read_text() == '{"my": "data"}\n' and csv.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "in.csv", "link.csv", "notes.jsonl"]
 
 
 def test_second_batch_same_out(tmp_path: Path) -> None:
@@ -479,43 +373,6 @@ def test_killed_rerun_one_line_a_row(
     assert slow_mocks.duplicate_starts() == {}
 
 
-@pytest.mark.slow
-def test_ctrl_c_printed_resume(slow_mocks: MockProviders, tmp_path: Path) -> None:
-    """After Ctrl-C, the printed command pasted into a shell resumes the batch."""
-    folder = tmp_path / "my leads (v2)"
-    folder.mkdir()
-    csv = folder / "leads & co.csv"
-    csv.write_text("Company Topic\n" + "".join(f"t{i}\n" for i in range(12)))
-    out = folder / "out.jsonl"
-    args = [
-        "batch",
-        "gumloop:ctrl-c",
-        str(csv),
-        "--out",
-        str(out),
-        "--concurrency",
-        "4",
-        "--map",
-        "Company Topic=topic",
-        "--no-check",
-        "--json",
-    ]
-    proc = spawn(args, slow_mocks.env)
-    _, stderr = interrupt_when(proc, lambda: _started_lines(state_of(out)) >= 2)
-    assert proc.returncode == 130 and "Traceback" not in stderr
-    assert "To resume (no run is started twice), run:" in stderr
-    hint = stderr.strip().splitlines()[-1].strip()
-    assert "'Company Topic=topic'" in hint and shlex.quote(str(csv)) in hint
-    assert "--no-check" in hint and "--json" in hint  # a script piping the summary into jq keeps working
-    pasted = bash(hint, slow_mocks.env, cwd=tmp_path)
-    assert pasted.returncode in (0, 1), pasted.stderr
-    assert json.loads(pasted.stdout)["total"] == 12
-    rows = results(out)
-    assert [r["row"] for r in rows] == list(range(2, 14))
-    assert {r["status"] for r in rows} <= {"SUCCEEDED", "UNKNOWN"}
-    assert slow_mocks.duplicate_starts() == {}
-
-
 # --- progress display -----------------------------------------------------------------------------
 
 
@@ -677,9 +534,6 @@ def test_crash_in_retried_start(tmp_path: Path) -> None:
 
 def test_half_written_journal_line(tmp_path: Path) -> None:
     """A journal line the disk refuses halfway is taken back whole."""
-    import subprocess
-    import sys
-    import textwrap
 
     script = textwrap.dedent(f"""
         from pathlib import Path
@@ -699,3 +553,216 @@ def test_half_written_journal_line(tmp_path: Path) -> None:
     state = (tmp_path / "out.jsonl.flowdeck-state.jsonl").read_bytes()
     assert len(state) < 1024 and state.endswith(b"\n")
     assert [json.loads(line)["row"] for line in state.splitlines()] == list(range(len(state.splitlines())))
+
+
+def batch(tmp_path: Path, ref: str, source: Path, *extra: str) -> Any:
+    return runner.invoke(app, ["batch", ref, str(source), "--out", str(tmp_path / "out.jsonl"), *extra])
+
+
+def test_rate_below_one_per_second(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """A rate below one start a second paces the starts and the batch completes."""
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\nb\n")
+    result = batch(tmp_path, "gumloop:slowly", source, "--rate", "0.5/s")
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in results(tmp_path / "out.jsonl")] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_refused_batch_one_line(served_mocks: MockProviders, tmp_path: Path) -> None:
+    """A refused batch prints one line and no empty progress line."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("topic\na\n")
+    second.write_text("topic\nb\n")
+    out = str(tmp_path / "out.jsonl")
+    assert run_flowdeck(["batch", "gumloop:once", str(first), "--out", out], served_mocks.env).returncode == 0
+    refused = run_flowdeck(["batch", "gumloop:once", str(second), "--out", out], served_mocks.env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, repr(refused.stderr)
+
+
+def test_summary_accounts_every_row() -> None:
+    """The batch summary accounts for every row."""
+    summary = BatchSummary(total=60, skipped=8, started_now=44, resumed=5, runs_started=44)
+    assert str(summary_line(summary)).endswith(
+        "44 started now, 5 started earlier and followed again, 8 done earlier, 3 not started"
+    )
+    one = BatchSummary(total=1, skipped=0, started_now=1, resumed=0, runs_started=1)
+    assert str(summary_line(one)).startswith("1 row in ") and str(summary_line(one)).endswith(": 1 started now")
+
+
+def test_batch_summary_counts(
+    served_mocks: MockProviders, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The batch summary counts each kind of row apart, and runs as the provider saw them."""
+    # Three Databar rows run as one bulk task: the summary counts runs as the mocks see them, and keeps
+    # refused and maybe-started rows apart from those not started.
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        *({"workflow": "databar:flow/summary", "domain": f"d{i}.com"} for i in range(3)),
+        {"workflow": f"superai:{UUID}", "file_key": "ok.pdf"},
+        {"workflow": "superai:00000000-0000-4000-8000-000000000404", "file_key": "x.pdf"},  # refused: REJECTED
+        {"workflow": "stackai:acme/cut", "in-0": "x"},  # the answer is cut short: UNKNOWN
+        {"workflow": "gumloop:unreachable", "topic": "x"},  # nothing listens: NOT_STARTED
+    ])  # fmt: skip
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{closed_port()}/api/v1")
+    before = served_mocks.start_count
+    with MockProviders(MockConfig(seed=4, faults=Faults(rate=1.0, kinds=("drop_after",)))) as cutting:
+        monkeypatch.setenv("STACKAI_BASE_URL", cutting.env["STACKAI_BASE_URL"])
+        args = ["batch", "column:workflow", str(inputs), "--out", str(tmp_path / "out.jsonl")]
+        done = runner.invoke(app, args)
+        as_json = runner.invoke(app, [*args[:-1], str(tmp_path / "again.jsonl"), "--json"])
+    assert done.exit_code == 1, done.output
+    first = done.stdout.splitlines()[0]
+    assert first.endswith(
+        ": 4 started now as 2 runs (a bulk task runs many rows), 1 unknown whether started (UNKNOWN), "
+        "1 refused at start (REJECTED), 1 not started"
+    ), first
+    summary = json.loads(as_json.stdout)
+    assert {k: summary[k] for k in ("started_now", "runs_started", "unknown", "rejected", "not_started")} == {
+        "started_now": 4, "runs_started": 2, "unknown": 1, "rejected": 1, "not_started": 1
+    }  # fmt: skip
+    assert served_mocks.start_count - before == 2 * 2  # two runs a batch, as the summary says
+
+
+def test_refused_key_stops_provider(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A refused key stops that provider's starts; the printed step resumes the rest."""
+    inputs = jsonl(tmp_path / "in.jsonl", [
+        *({"workflow": "gumloop:keyed", "topic": f"t{i}"} for i in range(30)),
+        {"workflow": "stackai:acme/fine", "in-0": "x"},  # another provider's credential is not in question
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    sent: list[str] = []
+    real_start = AsyncClient.start
+
+    async def counted(self: AsyncClient, ref: Any, inputs: Any, **kwargs: Any) -> Run:
+        sent.append(str(ref))
+        return await real_start(self, ref, inputs, **kwargs)
+
+    monkeypatch.setattr(AsyncClient, "start", counted)
+    monkeypatch.setenv("GUMLOOP_API_KEY", "wrong-key")
+    done = runner.invoke(app, ["batch", "column:workflow", str(inputs), "--out", str(out)])
+    assert done.exit_code == 1, done.output
+    assert sent.count("gumloop:keyed") == 1 and sent.count("stackai:acme/fine") == 1  # not 30 x 401
+    statuses = [r["status"] for r in results(out)]
+    assert statuses == ["REJECTED", *["NOT_STARTED"] * 29, "SUCCEEDED"]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: gumloop refused the credential (HTTP 401) at row 1, so its other 29 rows were not sent; "
+        "check GUMLOOP_API_KEY / GUMLOOP_USER_ID"
+    )
+    state = [json.loads(line) for line in (tmp_path / "out.jsonl.flowdeck-state.jsonl").read_text().splitlines()]
+    assert [e["row"] for e in state if e.get("event") == "intent"] == [1, 31]  # the held-back rows: never sent
+
+    # The key fixed, the printed step pasted: every gumloop row runs, none twice.
+    monkeypatch.setenv("GUMLOOP_API_KEY", mock_env["GUMLOOP_API_KEY"])
+    steps = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("next:")]
+    step, pointer = steps  # the refused row's command, which the held-back rows' step points at
+    assert pointer == "next: the command above starts these rows too"
+    command = shlex.split(step.rpartition("then run: ")[2])
+    assert command[-1] == "--retry-rejected"
+    again = runner.invoke(app, command[command.index("batch") :])
+    assert again.exit_code == 0, again.output
+    assert [r["status"] for r in results(out)] == ["SUCCEEDED"] * 31
+    assert sent.count("gumloop:keyed") == 1 + 30 and sent.count("stackai:acme/fine") == 1
+
+
+def test_refused_key_stops_bulk(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A refused key stops the other bulk tasks of the batch too."""
+    inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(6)])
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setenv("DATABAR_API_KEY", "wrong-key")
+    done = runner.invoke(app, ["batch", "databar:flow/keyed", str(inputs), "--out", str(out), "--bulk", "2"])
+    assert done.exit_code == 1, done.output
+    by_status: dict[str, list[int]] = {}
+    for record in results(out):
+        by_status.setdefault(record["status"], []).append(record["row"])
+    assert len(by_status["REJECTED"]) == 2 and len(by_status["NOT_STARTED"]) == 4, by_status  # one task sent
+    assert "databar refused the credential (HTTP 403)" in done.stderr and "check DATABAR_API_KEY" in done.stderr
+
+
+def test_timeout_next_step(tmp_path: Path) -> None:
+    """The step printed after a timeout waits longer, and pasted it succeeds."""
+    # Repeating --timeout 0.2 would time out again: the printed command must be able to succeed.
+    with MockProviders(MockConfig(seed=6, run_seconds=(1.0, 1.0))) as mocks:
+        inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(3)])
+        out = tmp_path / "out.jsonl"
+        first = bash(f"flowdeck batch gumloop:slow {inputs} --out {out} --timeout 0.2 --json", mocks.env)
+        assert first.returncode == 1, first.stderr
+        (group,) = json.loads(first.stdout)["failures"]
+        assert group["status"] == "TIMEOUT"
+        step = group["next"].split(" run: ", 1)[1].split(" (or add", 1)[0]
+        assert "--timeout" not in shlex.split(step), step
+        pasted = bash(step, mocks.env)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    assert [r["status"] for r in results(out)] == ["SUCCEEDED"] * 3
+
+
+def test_batch_unreachable_next_step(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A batch that cannot connect names the base URL variable in its next step."""
+    port = closed_port()
+    monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{port}/api/v1")
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
+    done = runner.invoke(app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--json"])
+    (group,) = json.loads(done.stdout)["failures"]
+    assert group["next"].startswith(
+        f"gumloop could not be reached at 127.0.0.1:{port}, set by GUMLOOP_BASE_URL=http://127.0.0.1:{port}/api/v1: "
+        "check it"
+    ), group["next"]
+
+
+def test_rate_per_minute_is_per_minute(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """--rate reads per second, minute and hour alike."""
+    from flowdeck._cli.batch_options import parse_rate
+
+    assert (parse_rate("120/m"), parse_rate("7200/h"), parse_rate("2/s"), parse_rate("2")) == (2.0, 2.0, 2.0, 2.0)
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": f"t{i}"} for i in range(2)])
+    done = runner.invoke(
+        app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--rate", "600/m"]
+    )
+    assert done.exit_code == 0, done.output
+
+
+def test_bulk_where_there_are_no_bulk_tasks(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """`--bulk 5` on a provider without bulk tasks is refused (exit 2), not silently ignored."""
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}, {"topic": "b"}])
+    out = tmp_path / "out.jsonl"
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:x", str(inputs), "--out", str(out), "--bulk", "5"]))
+    assert line == (
+        "error: --bulk 5: no bulk tasks at gumloop (each input is a run of its own), so it would be ignored; "
+        "leave it out"
+    )
+    assert not out.exists()
+    one_per_row = runner.invoke(app, ["batch", "gumloop:x", str(inputs), "--out", str(out), "--bulk", "1"])
+    assert one_per_row.exit_code == 0, one_per_row.output  # what it does anyway: harmless
+
+
+@pytest.mark.parametrize("option", ["--bulk", "--concurrency"])
+def test_counts_below_one_in_plain_words(mock_env: dict[str, str], tmp_path: Path, option: str) -> None:
+    """`--bulk 0` is refused in the words of the other options' checks, not a range formula."""
+    inputs = jsonl(tmp_path / "in.jsonl", [{"topic": "a"}])
+    done = runner.invoke(app, ["batch", "gumloop:x", str(inputs), "--out", str(tmp_path / "o.jsonl"), option, "0"])
+    assert one_line_error(done).startswith(f"error: Invalid value for '{option}': 0 must be 1 or more")
+
+
+def test_refused_key_next_step_given_once(
+    mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a refused key, the one command that starts the refused and the held-back rows is printed once."""
+    inputs = jsonl(tmp_path / "in.jsonl", [{"in-0": "a"}, {"in-0": "b"}, {"in-0": "c"}])
+    monkeypatch.setenv("STACKAI_API_KEY", "wrong-key")
+    done = runner.invoke(app, ["batch", "stackai:acme/flow", str(inputs), "--out", str(tmp_path / "o.jsonl")])
+    assert done.exit_code == 1, done.output
+    steps = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("next:")]
+    assert len(steps) == 2, done.stdout  # the REJECTED row, and the rows never sent
+    assert "STACKAI_API_KEY" in steps[0] and steps[0].endswith("--retry-rejected")
+    assert steps[1] == "next: the command above starts these rows too"
+
+
+async def test_batch_http_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch runs on aiohttp when installed and on httpcore otherwise."""
+    from flowdeck._aiohttp import AiohttpTransport
+    from flowdeck._transport import ShardedAsyncTransport
+
+    async with batch_run.batch_client() as client:
+        assert isinstance(client._http._inner, AiohttpTransport)  # type: ignore[union-attr]
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    async with batch_run.batch_client() as client:
+        assert isinstance(client._http._inner.others, ShardedAsyncTransport)  # type: ignore[union-attr]

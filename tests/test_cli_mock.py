@@ -7,11 +7,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import flowdeck
 import pytest
 from flowdeck._cli import app
 from flowdeck.testing._command import build_parser, config_from
@@ -130,7 +132,6 @@ def test_mock_restart_new_ids() -> None:
     # Two lives of a mock with the same ids would let a batch resumed against the second take another
     # row's run for its own; so each start draws a seed, and says which (to reproduce it with --seed).
     assert config_from(build_parser().parse_args([])).seed != config_from(build_parser().parse_args([])).seed
-    import flowdeck
 
     ids: list[str] = []
     seeds: list[str] = []
@@ -178,7 +179,6 @@ def test_mock_foreground() -> None:
 
 def test_mock_busy_port(tmp_path: Path) -> None:
     """A busy port is one line and a usage error."""
-    import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -252,3 +252,27 @@ def test_readme_cli_block(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert {"row": 2, "status": "SUCCEEDED"}.items() <= lines[-2].items()
     assert {"row": 3, "status": "SUCCEEDED"}.items() <= lines[-1].items()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_mock_signal_exit_code(signum: signal.Signals, code: int) -> None:
+    """flowdeck mock stopped by SIGINT or SIGTERM exits 128 plus the signal's number."""
+    # 0 would tell a script or supervisor that the mocks ended by themselves; the batch's codes say which
+    # signal stopped them (128 + its number).
+    proc = spawn(["mock", "--seed", "1"], {})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("export "), "the mocks are serving"
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stderr
+    assert stderr.endswith("flowdeck mock: stopping\n") and "Traceback" not in stderr
+
+
+def test_mock_start_quota_zero() -> None:
+    """flowdeck mock --start-quota 0 is refused saying why, exit 2."""
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [FLOWDECK, "mock", "--start-quota", "0"], env=env_with({}), capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--start-quota: '0': give the starts per second the mocks accept, more than 0" in done.stderr

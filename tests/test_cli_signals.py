@@ -1,5 +1,5 @@
-"""``flowdeck batch`` stopped by Ctrl-C or SIGTERM, in a real subprocess: what it says, what it leaves,
-and that the command it prints resumes (pasted into a real shell) without starting any run twice.
+"""Ctrl-C and SIGTERM while the command imports, starts a run, waits for one or runs a batch: what it
+says (as JSON too), what it leaves, and that the command it prints resumes without starting a run twice.
 
 A loopback server that accepts connections and never answers holds requests in flight, so a signal
 lands exactly while the pre-flight's read, or some starts, are on the way.
@@ -8,25 +8,95 @@ lands exactly while the pre-flight's read, or some starts, are on the way.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import json
+import shlex
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import flowdeck
+import flowdeck.__main__ as entry
 import pytest
+from flowdeck import Client, Run
+from flowdeck._cli import app
 from flowdeck.testing import MockConfig, MockProviders
+from typer.testing import CliRunner
 
 from tests._cli import (
+    FLOWDECK,
     bash,
+    env_with,
     interrupt_when,
     jsonl,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
     results,
     spawn,
 )
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def long_mocks() -> Iterator[MockProviders]:
+    """Mock providers whose runs take 20 s: still going when a test interrupts the command."""
+    with MockProviders(MockConfig(seed=5, run_seconds=(20.0, 20.0))) as mocks:
+        yield mocks
+
+
+@pytest.fixture
+def long_mocks_env(long_mocks: MockProviders, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of ``long_mocks``, set for commands run in process."""
+    for key, value in long_mocks.env.items():
+        monkeypatch.setenv(key, value)
+    return long_mocks.env
+
+
+def _started_lines(state: Path) -> int:
+    return state.read_text().count('"event": "started"') if state.exists() else 0
+
+
+# Loaded by the interpreter at start-up (site imports sitecustomize from PYTHONPATH): sends the process
+# SIGINT at the moment the named module starts to load, as a Ctrl-C in that fraction of a second would.
+SIGINT_AT = textwrap.dedent(
+    """
+    import os, signal, sys
+    class _CtrlC:
+        def find_spec(self, name, path, target=None):
+            if name == os.environ["FLOWDECK_TEST_SIGINT_AT"]:
+                os.kill(os.getpid(), signal.SIGINT)
+            return None
+    sys.meta_path.insert(0, _CtrlC())
+    """
+)
+
+
+def _interrupted_at(module: str, argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "sitecustomize.py").write_text(SIGINT_AT)
+    env = env_with({"PYTHONPATH": str(tmp_path), "FLOWDECK_TEST_SIGINT_AT": module})
+    return subprocess.run(  # noqa: S603 - our own command and interpreter
+        argv, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+COMMANDS = {"console script": [FLOWDECK, "doctor"], "python -m": [sys.executable, "-m", "flowdeck", "doctor"]}
+
+
+class _InterruptImport(importlib.abc.MetaPathFinder):
+    """Ctrl-C arriving while the command line's modules load (a second or more on a slow machine)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "flowdeck._cli":
+            raise KeyboardInterrupt
+        return None
+
 
 SIGNALS = [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
 
@@ -60,7 +130,6 @@ def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
 
 
 def signal_when(proc: object, ready: Callable[[], bool], signum: int) -> tuple[str, str]:
-    import subprocess
 
     assert isinstance(proc, subprocess.Popen)
     if signum == signal.SIGINT:
@@ -191,3 +260,140 @@ def test_full_disk(
         assert again.returncode in (0, 1), again.stderr
         assert [r["row"] for r in results(out)] == list(range(1, n + 1))
         assert mocks.duplicate_starts() == {}
+
+
+def test_ctrl_c_starting_up(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C while starting up is one line and exit 130."""
+    monkeypatch.delitem(sys.modules, "flowdeck._cli")
+    monkeypatch.setattr(sys, "meta_path", [_InterruptImport(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exited:
+        entry.main()
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "flowdeck: interrupted while starting up; nothing was sent\n"
+
+
+@pytest.mark.parametrize("how", COMMANDS)
+@pytest.mark.parametrize(
+    "module",
+    [
+        "flowdeck._client",  # inside `import flowdeck`, before any of the command's own code has run
+        "flowdeck._cli",  # the command line's modules (typer, rich)
+    ],
+)
+def test_ctrl_c_during_imports(how: str, module: str, tmp_path: Path) -> None:
+    """Ctrl-C while the command imports is one line, exit 130, nothing on stdout."""
+    done = _interrupted_at(module, COMMANDS[how], tmp_path)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "flowdeck: interrupted while starting up; nothing was sent\n"
+    assert done.stdout == ""
+
+
+def test_importer_keeps_its_ctrl_c(tmp_path: Path) -> None:
+    """A program importing flowdeck keeps its own Ctrl-C handling."""
+    # Only the flowdeck command changes what Ctrl-C does while it starts: a program's import raises
+    # KeyboardInterrupt, for the program to handle.
+    script = "try:\n    import flowdeck\nexcept KeyboardInterrupt:\n    print('mine')\n"
+    done = _interrupted_at("flowdeck._client", [sys.executable, "-c", script], tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "mine\n", "")
+    after = _interrupted_at("nothing", [sys.executable, "-c", "import flowdeck, signal; print(signal.getsignal(2))"],
+                            tmp_path)  # fmt: skip
+    assert after.stdout.strip() == str(signal.default_int_handler), after.stderr
+
+
+def test_ctrl_c_waiting_json(long_mocks_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while waiting prints the last polled state as JSON."""
+    real_wait = Client.wait
+
+    def ctrl_c_after_a_poll(self: Client, run: Run, **kwargs: Any) -> Run:
+        try:
+            real_wait(self, run, timeout=1.5, raise_on_failure=False)  # Gumloop: STARTED, then RUNNING
+        except flowdeck.WaitTimeout:
+            raise KeyboardInterrupt from None
+        raise AssertionError("the 20 s run ended")
+
+    monkeypatch.setattr(Client, "wait", ctrl_c_after_a_poll)
+    result = runner.invoke(app, ["run", "gumloop:long", "-i", "topic=x", "--json"])
+    assert result.exit_code == 130, result.output
+    printed = json.loads(result.stdout)
+    assert (printed["status"], printed["provider_status"], printed["interrupted"]) == ("RUNNING", "RUNNING", True)
+    assert "(RUNNING) goes on at gumloop" in result.stderr
+
+
+def test_ctrl_c_starting_json(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while starting prints a JSON object too, exit 130."""
+
+    def interrupted(self: Client, *args: Any, **kwargs: Any) -> Run:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Client, "start", interrupted)
+    result = runner.invoke(app, ["run", "gumloop:x", "-i", "topic=x", "--json"])
+    assert result.exit_code == 130
+    printed = json.loads(result.stdout)
+    assert printed["interrupted"] is True and printed["workflow"] == "gumloop:x"
+    assert printed["error"].startswith("interrupted while starting gumloop:x")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_run(long_mocks: MockProviders) -> None:
+    """Ctrl-C while a run is waited on prints its id and how to follow it."""
+    proc = spawn(["run", "gumloop:long-one", "-i", "topic=x"], long_mocks.env)
+    polled = long_mocks.states["gumloop"].calls
+    _, stderr = interrupt_when(proc, lambda: polled["get_pipeline_run"] > 0)  # started, now waiting
+    assert proc.returncode == 130, stderr
+    (run_id,) = long_mocks.states["gumloop"].runs
+    assert run_id in stderr and "goes on at gumloop" in stderr and "Traceback" not in stderr
+    hints = [line.strip() for line in stderr.splitlines() if line.strip().startswith("flowdeck ")]
+    assert hints == [f"flowdeck status gumloop {run_id}", f"flowdeck cancel gumloop {run_id}"]
+    pasted = bash(hints[0] + " --json", long_mocks.env)  # the hint, pasted into a shell, follows the run
+    assert pasted.returncode == 0, pasted.stderr
+    assert json.loads(pasted.stdout)["status"] == "RUNNING"
+    cancelled = bash(hints[1], long_mocks.env)
+    assert cancelled.returncode == 0 and "CANCELLED" in cancelled.stdout, cancelled.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stackai_run(long_mocks: MockProviders) -> None:
+    """Ctrl-C while a StackAI run starts says it may or may not have started."""
+    proc = spawn(["run", "stackai:acme/long", "-i", "in-0=x"], long_mocks.env)
+    _, stderr = interrupt_when(proc, lambda: long_mocks.states["stackai"].start_count == 1)
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "error: interrupted while starting stackai:acme/long: the run may or may not have started; check at stackai"
+    ]
+
+
+@pytest.mark.slow
+def test_ctrl_c_printed_resume(slow_mocks: MockProviders, tmp_path: Path) -> None:
+    """After Ctrl-C, the printed command pasted into a shell resumes the batch."""
+    folder = tmp_path / "my leads (v2)"
+    folder.mkdir()
+    csv = folder / "leads & co.csv"
+    csv.write_text("Company Topic\n" + "".join(f"t{i}\n" for i in range(12)))
+    out = folder / "out.jsonl"
+    args = [
+        "batch",
+        "gumloop:ctrl-c",
+        str(csv),
+        "--out",
+        str(out),
+        "--concurrency",
+        "4",
+        "--map",
+        "Company Topic=topic",
+        "--no-check",
+        "--json",
+    ]
+    proc = spawn(args, slow_mocks.env)
+    _, stderr = interrupt_when(proc, lambda: _started_lines(state_of(out)) >= 2)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert "To resume (no run is started twice), run:" in stderr
+    hint = stderr.strip().splitlines()[-1].strip()
+    assert "'Company Topic=topic'" in hint and shlex.quote(str(csv)) in hint
+    assert "--no-check" in hint and "--json" in hint  # a script piping the summary into jq keeps working
+    pasted = bash(hint, slow_mocks.env, cwd=tmp_path)
+    assert pasted.returncode in (0, 1), pasted.stderr
+    assert json.loads(pasted.stdout)["total"] == 12
+    rows = results(out)
+    assert [r["row"] for r in rows] == list(range(2, 14))
+    assert {r["status"] for r in rows} <= {"SUCCEEDED", "UNKNOWN"}
+    assert slow_mocks.duplicate_starts() == {}

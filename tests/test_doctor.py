@@ -188,3 +188,23 @@ def test_verify_superai_account() -> None:
     assert found["superai"]["verify_reason"] == "login accepted for mock@example.com"
     for secret in (PASSWORD, "su-token-1234", config.databar_key, config.gumloop_key, config.stackai_key):
         assert secret not in table and secret not in json.dumps(found), secret
+
+
+def _without_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    for provider in _providers.providers():
+        for variable in [s.variable for s in provider.config.settings] + [u.variable for u in provider.config.urls]:
+            monkeypatch.delenv(variable, raising=False)
+
+
+def test_doctor_verify_rejected_is_not_ready(monkeypatch: pytest.MonkeyPatch, mock_env: dict[str, str]) -> None:
+    """A key the provider refuses is shown as rejected, never as `ready` beside `rejected: HTTP 403`."""
+    _without_providers(monkeypatch)
+    monkeypatch.setenv("DATABAR_BASE_URL", mock_env["DATABAR_BASE_URL"])
+    monkeypatch.setenv("DATABAR_API_KEY", "not-the-mocks-key")
+    table = runner.invoke(app, ["doctor", "--verify"])
+    assert table.exit_code == 1, table.output
+    [row] = [line for line in table.stdout.splitlines() if "Databar" in line and "DATABAR_API_KEY" in line]
+    assert "key rejected" in row and "ready" not in row and "HTTP 403" in row, row
+    body = json.loads(runner.invoke(app, ["doctor", "--verify", "--json"]).stdout)
+    [databar] = [p for p in body["providers"] if p["provider"] == "databar"]
+    assert databar["usable"] is False and body["summary"].startswith("0 of 4 providers ready")

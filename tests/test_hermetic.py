@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = [
     "tests/test_package.py::test_wheel_without_extras",
     "tests/test_package.py::test_clients_load_no_provider_code",
-    "tests/test_cli.py::test_missing_credentials_name_the_variable",
+    "tests/test_cli_errors.py::test_missing_credentials_name_the_variable",
     "tests/test_cli.py::test_piped_output_is_never_wrapped",
     "tests/test_cli_mock.py::test_mock_env_only_exports",
     "tests/test_transport.py::test_users_http_client",
-    "tests/test_cli_offpath.py::test_importer_keeps_its_ctrl_c",
+    "tests/test_cli_signals.py::test_importer_keeps_its_ctrl_c",
 ]
 
 

@@ -31,6 +31,10 @@ from flowdeck.testing import (
 )
 from flowdeck.testing._conventions import _adapter_statuses
 
+from tests._cli import (
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 NEW_WORD_FLOW = "00000000-0000-4000-8000-00000000beef"
@@ -579,3 +583,9 @@ def test_busy_port_advice() -> None:
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     (row,) = [line for line in page.splitlines() if line.startswith("| `error: port 8081 (for databar) is not free`")]
     assert "`--port 0`" in row and "leave it out" not in row.split("`--port 0`")[0]
+
+
+def test_plugin_client_on_mocks(flowdeck_client: flowdeck.Client) -> None:
+    """The pytest plugin's flowdeck_client fixture runs against the mocks."""
+    run = flowdeck_client.run(f"superai:{'7c9e6679-7425-40de-944b-e07fc1f90ae7'}", {"file_key": "x.pdf"})
+    assert run.succeeded and run.outputs["extract"]["fields"] == ["file_key"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +21,13 @@ from flowdeck import _providers
 from flowdeck._cli import app
 from flowdeck.testing import MockConfig, MockProviders
 from typer.testing import CliRunner
+
+from tests._cli import (
+    FLOWDECK,
+    env_with,
+    one_line_error,
+    reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
+)
 
 runner = CliRunner()
 FLOWS = {"f1": {"domain": True, "country": False}}
@@ -391,3 +401,69 @@ def test_verify_skips_unconfigured(mocks: MockProviders) -> None:
     assert {p: d.get("verify") for p, d in found.items()} == {
         "databar": "valid", "stackai": None, "gumloop": None, "superai": None,
     }  # fmt: skip
+
+
+def test_check_suggests_map(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check names the --map to paste for a header holding the input name."""
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Company Domain\nstripe.com\nacme.com\n")  # the README's sample file
+    result = runner.invoke(
+        app, ["batch", "databar:flow/enrich", str(leads), "--out", str(tmp_path / "o.jsonl"), "--check"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(did you mean 'domain'? --map 'Company Domain=domain')" in result.stdout
+
+
+def _in_read_only(folder: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``flowdeck <args>`` with ``folder`` read-only to it: a read-only bind mount of it when root (whom
+    permissions do not stop), else the folder's own permissions."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return subprocess.run([FLOWDECK, *args], env=env_with(env), capture_output=True, text=True, timeout=60)  # noqa: S603
+        finally:
+            folder.chmod(0o755)
+    if shutil.which("unshare") is None:
+        pytest.skip("running as root without unshare: no way to make a folder read-only to this process")
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    command = ["unshare", "-rm", "sh", "-c", script, "sh", str(folder), FLOWDECK, *args]
+    done = subprocess.run(command, env=env_with(env), capture_output=True, text=True, timeout=60)  # noqa: S603
+    if "mount" in done.stderr or "unshare" in done.stderr:
+        pytest.skip(f"no read-only bind mount here: {done.stderr.strip()}")
+    return done
+
+
+def test_check_read_only_folder(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check runs in a read-only folder and warns the batch cannot write there."""
+    # A check only reads: inputs, journal, credits. The batch it checks will need to write there.
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    source = folder / "leads.csv"
+    source.write_text("domain\nstripe.com\n", encoding="utf-8")
+    out = folder / "results.jsonl"
+    check = _in_read_only(
+        folder, ["batch", "databar:flow/enrich", str(source), "--out", str(out), "--check", "--json"], mock_env
+    )
+    assert check.returncode == 0, check.stderr
+    report = json.loads(check.stdout)
+    assert report["ready"] is True and report["journal"]["to_start"] == 1
+    assert report["warnings"] == [
+        f"--out {out}: {folder} is not writable here; the batch itself (without --check) writes results.jsonl "
+        "and will refuse to start until it can"
+    ]
+    batch = _in_read_only(folder, ["batch", "databar:flow/enrich", str(source), "--out", str(out)], mock_env)
+    assert batch.returncode == 2 and batch.stderr.startswith(f"error: --out {out}: cannot write "), batch.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["leads.csv"]
+
+
+def test_check_out_name_too_long(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """batch --check refuses an --out whose state file name is too long."""
+    # No file of that name can exist anywhere: a usage error for the check as for the batch, not a traceback.
+    source = tmp_path / "in.csv"
+    source.write_text("topic\na\n")
+    too_long = tmp_path / ("r" * 240 + ".jsonl")  # its state file's name passes the 255-byte limit
+    check = runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", str(too_long), "--check"])
+    assert one_line_error(check) == (
+        f"error: --out {too_long}: {too_long.name}.flowdeck-state.jsonl is too long a file name; choose a shorter --out"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
