@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 from typing import Any
@@ -20,12 +19,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from benchmarks import soak
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests._cli import closed_port
 
 
 async def test_refused_is_connect_error() -> None:
@@ -33,7 +27,7 @@ async def test_refused_is_connect_error() -> None:
     transport = AiohttpTransport()
     try:
         with pytest.raises(httpx.ConnectError):
-            await transport.handle_async_request(httpx.Request("POST", f"http://127.0.0.1:{_closed_port()}/v1/x"))
+            await transport.handle_async_request(httpx.Request("POST", f"http://127.0.0.1:{closed_port()}/v1/x"))
     finally:
         await transport.aclose()
 

@@ -14,6 +14,8 @@ from flowdeck import _providers
 from flowdeck._cli import app
 from typer.testing import CliRunner
 
+from tests._cli import closed_port
+
 runner = CliRunner()
 KEY, PASSWORD = "db-very-secret-4711", "su-password-0815"
 
@@ -127,21 +129,12 @@ def test_network_only_if_asked(counting_server: tuple[str, list[str]]) -> None:
     assert reached["databar"] == "yes (HTTP 404)" and seen == ["/"]
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def test_network_unreachable(
     counting_server: tuple[str, list[str]],
 ) -> None:
     """doctor --network calls an unreachable provider unreachable and exits 1."""
     url, _ = counting_server
-    env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
+    env = {"DATABAR_API_KEY": KEY, "DATABAR_BASE_URL": f"http://127.0.0.1:{closed_port()}",
            "GUMLOOP_API_KEY": "g", "GUMLOOP_USER_ID": "u", "GUMLOOP_BASE_URL": url}  # fmt: skip
     code, found, table = doctor(env, "--network")
     assert code == 1

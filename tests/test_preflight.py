@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from typer.testing import CliRunner
 
 from tests._cli import (
     FLOWDECK,
+    closed_port,
     env_with,
     one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
@@ -54,13 +54,6 @@ def invoke(env: dict[str, str], *args: str) -> Any:
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 # --- client.databar.get_flow / me -----------------------------------------------------------------
