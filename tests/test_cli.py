@@ -376,13 +376,13 @@ def test_run_stdout_is_outputs(ref: str, mock_env: dict[str, str]) -> None:
     assert f"{ref} run " in done.stderr and ": SUCCEEDED" in done.stderr
 
 
-def test_status_misspelt_provider_gets_did_you_mean(mock_env: dict[str, str]) -> None:
+def test_status_misspelt_provider(mock_env: dict[str, str]) -> None:
     """`status gumlop ...` is answered with the name meant, as `flowdeck rn` is."""
     line = one_line_error(runner.invoke(app, ["status", "gumlop", "run-1"]))
     assert line.startswith("error: unknown provider 'gumlop' (did you mean 'gumloop'?); expected one of databar")
 
 
-def test_status_with_a_reference_wants_a_name(mock_env: dict[str, str]) -> None:
+def test_status_wants_provider_name(mock_env: dict[str, str]) -> None:
     """`status gumloop:long <id>` says a provider name goes there, and shows the command."""
     line = one_line_error(runner.invoke(app, ["status", "gumloop:long", "run-1"]))
     assert "give a provider's name alone" in line and "not a workflow reference" in line

@@ -189,7 +189,7 @@ def _without_providers(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(variable, raising=False)
 
 
-def test_doctor_verify_rejected_is_not_ready(monkeypatch: pytest.MonkeyPatch, mock_env: dict[str, str]) -> None:
+def test_verify_rejected_not_ready(monkeypatch: pytest.MonkeyPatch, mock_env: dict[str, str]) -> None:
     """A key the provider refuses is shown as rejected, never as `ready` beside `rejected: HTTP 403`."""
     _without_providers(monkeypatch)
     monkeypatch.setenv("DATABAR_BASE_URL", mock_env["DATABAR_BASE_URL"])

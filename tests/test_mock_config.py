@@ -115,7 +115,7 @@ def test_new_flag_errors_are_one_line(args: list[str], message: str) -> None:
 
 
 @pytest.mark.slow
-def test_required_input_refusal_seen_with_flowdeck_mock(tmp_path: Path) -> None:
+def test_required_input_in_mock(tmp_path: Path) -> None:
     """With a flow's input declared required, batch --check names the rows where it is empty."""
     (tmp_path / "leads.csv").write_text("domain,company\na.com,A\nb.com,B\n,C\nd.com,D\n,E\n")
     script = textwrap.dedent("""

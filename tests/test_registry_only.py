@@ -52,7 +52,7 @@ def test_the_scan_finds_a_name() -> None:
     assert naming_providers('"""Gumloop."""\ndef f():\n    """databar"""  # stackai\n') == []
 
 
-def test_no_code_outside_the_registry_names_a_provider() -> None:
+def test_only_registry_names_providers() -> None:
     """Outside `_providers/` and `testing/`, code asks the registry; docstrings and comments may give examples."""
     found = {
         f"{path.relative_to(PACKAGE)}:{line}": text

@@ -112,7 +112,7 @@ def test_fault_soak_sync_client() -> None:
     _assert_clean(soak.soak_sync(200, seed=3))
 
 
-def test_blind_post_retries_would_double_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_blind_retries_double_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """The guarantee has teeth: treat starts as idempotent and the soak finds duplicate starts."""
     monkeypatch.setattr(_BaseClient, "_call_policy", lambda self, call: CallPolicy(idempotent=True, max_retries=3))
     report = asyncio.run(soak.soak_async(200, seed=4, fault_rate=0.4))

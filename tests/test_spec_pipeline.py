@@ -1008,7 +1008,7 @@ def test_adapters_type_checked(full_copy: Path) -> None:
     ), errors
 
 
-def test_a_call_bound_to_another_operation_is_refused() -> None:
+def test_call_bound_elsewhere_refused() -> None:
     """The type check covers the function bind() was given, so that must be the one the call runs."""
     import time
 
