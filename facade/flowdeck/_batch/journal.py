@@ -595,6 +595,30 @@ class Journal:
         if self._final is not None:
             self._final.add(int(record["row"]), record)
 
+    def intents(self, rows: Collection[int]) -> dict[int, tuple[float, bool]]:
+        """When each of ``rows``' last start request was sent (epoch seconds), and whether in a bulk task."""
+        wanted, found = set(rows), {}
+        for event in _read_jsonl(self.state):
+            kind, at = event.get("event"), event.get("at")
+            if kind in ("intent", "bulk_intent") and isinstance(at, int | float):
+                numbers = event.get("rows") if kind == "bulk_intent" else [event.get("row")]
+                for row in numbers if isinstance(numbers, list) else ():
+                    if row in wanted:
+                        found[row] = (float(at), kind == "bulk_intent")
+        return found
+
+    def claimed(self, run_ids: Collection[str]) -> set[str]:
+        """Which of ``run_ids`` the journal already gives a row (a start's answer, or a result)."""
+        wanted, found = set(run_ids), set()
+        for event in _read_jsonl(self.state):
+            run = event.get("run")
+            if isinstance(run, dict) and run.get("id") in wanted:
+                found.add(str(run["id"]))
+        for record in _read_jsonl(self.out):
+            if record.get("run_id") in wanted:
+                found.add(str(record["run_id"]))
+        return found
+
     def close(self) -> None:
         """Close both files and release the lock."""
         for handle in self._files.values():

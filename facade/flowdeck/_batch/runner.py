@@ -294,6 +294,8 @@ class _Attempt:
             self.resumed += 1
             self.observer.started(row)
         try:
+            if row.number in self.earlier.started and run.is_terminal and _readable(run):
+                run = await self.client.refresh(run)  # the journal keeps no outputs: read them again
             run = await self.client.wait(run, timeout=self.timeout, raise_on_failure=False)
         except WaitTimeout as exc:
             self.record(row, "TIMEOUT", exc.run, error="still running at --timeout; rerun to keep waiting")
@@ -394,6 +396,11 @@ class _Attempt:
         for row in group.rows:
             info = None if run is None else {"task_id": run.id, "index": group.order.index(row.number)}
             self.record(row, status, run, error=error, bulk=info)
+
+
+def _readable(run: Run) -> bool:
+    """Whether ``run`` can be looked up again by its id (a provider whose start blocks may not allow it)."""
+    return provider_spec(run.provider).runs.no_status is None
 
 
 class _CredentialGate:

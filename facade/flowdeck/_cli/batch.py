@@ -44,7 +44,6 @@ from flowdeck._errors import (
 )
 from flowdeck._preflight import Report
 from flowdeck._preflight import check as preflight_check
-from flowdeck._providers import parse_ref
 
 
 def program() -> list[str]:
@@ -119,6 +118,7 @@ def batch(
     retry_unknown: opts.RetryUnknown = False,
     retry_rejected: opts.RetryRejected = False,
     retry_failed: opts.RetryFailed = False,
+    reconcile: opts.Reconcile = False,
     bulk: opts.BulkSize = None,
     check_only: opts.CheckOnly = False,
     no_check: opts.NoCheck = False,
@@ -132,6 +132,8 @@ def batch(
     ones and starts nothing twice; rows the provider refused (REJECTED) are tried again only with
     --retry-rejected, rows whose start may have happened (UNKNOWN) only with --retry-unknown, rows
     whose run ended FAILED at the provider only with --retry-failed (a new run each, paid again).
+    --reconcile first looks for UNKNOWN rows' runs where the provider lists its runs: runs found are
+    waited on, rows certainly never started are started; elsewhere it says where to look.
 
     First a pre-flight check compares the rows with the workflow's declared inputs (where the
     provider publishes them): a required input with no column, or empty in some rows, stops the
@@ -154,14 +156,11 @@ def batch(
     files = opts.check_files(input_name, out_name, delimiter, encoding, check_only=check_only, no_check=no_check)
     renames = opts.parse_map(mapping or [])
     starts_per_second = opts.parse_rate(rate)
-    if not ref.startswith("column:"):
-        try:
-            parse_ref(ref)  # the argument's mistake, not row 1's
-        except InvalidRequestError as exc:
-            fail(str(exc), EXIT_USAGE)
+    opts.check_ref(ref)
     retries = {"retry_unknown": retry_unknown, "retry_rejected": retry_rejected, "retry_failed": retry_failed}
     rows, report = _read_and_check(ref, files, renames, encoding, no_check=no_check, retries=retries)
     opts.check_bulk(bulk, rows)
+    opts.check_reconcile(reconcile, check_only=check_only)
     if report is not None and preflight_verdict(ui, report, check_only=check_only, as_json=as_json):
         return
     options = opts.rerun_options(ctx)
@@ -180,6 +179,7 @@ def batch(
         rate=starts_per_second,
         timeout=timeout,
         bulk=bulk,
+        reconcile=reconcile,
         **retries,
     )
     _print_summary(ui, summary, resume, files, as_json)

@@ -15,6 +15,7 @@ import typer
 
 from flowdeck._batch import BatchRow, Journal
 from flowdeck._cli.common import EXIT_USAGE, fail, positive
+from flowdeck._errors import InvalidRequestError
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
 
@@ -48,6 +49,13 @@ Delimiter = Annotated[
 ]
 RetryUnknown = Annotated[
     bool, typer.Option("--retry-unknown", help="Start again rows whose start may have happened (may double-run)")
+]
+Reconcile = Annotated[
+    bool,
+    typer.Option(
+        "--reconcile",
+        help="First look for the runs of UNKNOWN rows at providers that list their runs, and wait on those found",
+    ),
 ]
 RetryRejected = Annotated[
     bool, typer.Option("--retry-rejected", help="Start again rows the provider refused (after a fix)")
@@ -133,6 +141,21 @@ def check_files(
         fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
     unwritable = check_out(out_path, input_file, read_only=check_only)
     return Files(input_file, out_path, separator, unwritable)
+
+
+def check_ref(ref: str) -> None:
+    """Refuse (exit 2) a workflow reference that cannot parse: the argument's mistake, not row 1's."""
+    if not ref.startswith("column:"):
+        try:
+            parse_ref(ref)
+        except InvalidRequestError as exc:
+            fail(str(exc), EXIT_USAGE)
+
+
+def check_reconcile(reconcile: bool, *, check_only: bool) -> None:
+    """Refuse ``--reconcile`` with ``--check``: one records the runs it finds, the other writes nothing."""
+    if reconcile and check_only:
+        fail("--reconcile records the runs it finds, and --check writes nothing: give one of them", EXIT_USAGE)
 
 
 def check_bulk(bulk: int | None, rows: Sequence[BatchRow]) -> None:

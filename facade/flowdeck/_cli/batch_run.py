@@ -19,6 +19,7 @@ from flowdeck._batch import (
     Journal,
     run_batch,
 )
+from flowdeck._batch.reconcile import reconcile as reconcile_unknown
 from flowdeck._cli.common import Terminated, interrupt_code
 from flowdeck._cli.output import (
     ProgressDisplay,
@@ -76,9 +77,11 @@ def execute_batch(
     on_interrupt: Callable[[Journal, KeyboardInterrupt], None],
     bulk: int | None = None,
     retry_failed: bool = False,
+    reconcile: bool = False,
 ) -> BatchSummary:
     """Run the batch; on Ctrl-C or SIGTERM, ``on_interrupt`` reports (the journal is closed by then) and
-    the command exits 130 or 143."""
+    the command exits 130 or 143. ``reconcile``: first resolve UNKNOWN rows where the provider lists
+    its runs (``flowdeck._batch.reconcile``), one line per provider on stderr."""
     journal = Journal(out_path)
     terminated: list[bool] = []
 
@@ -87,6 +90,9 @@ def execute_batch(
         assert task is not None  # asyncio.run runs main() as a task
         with sigterm_cancels(task, terminated):
             async with client_factory() as client:
+                if reconcile:  # its own journal object: the batch's starts afresh
+                    for found in await reconcile_unknown(client, rows, Journal(out_path)):
+                        ui.note(found.line(), "yellow" if found.cannot or found.left else "")
                 with ProgressDisplay(ui) as display:
                     return await run_batch(
                         client,

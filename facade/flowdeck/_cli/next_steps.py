@@ -14,6 +14,7 @@ from flowdeck._cli.explain import credential_variables, url_of
 from flowdeck._cli.output import (
     unknown_means,
 )
+from flowdeck._providers import get as provider_spec
 
 
 def next_step(
@@ -35,6 +36,12 @@ def next_step(
             return f"add credits at {group.provider}, then run: {shlex.join([*resume, '--retry-rejected'])}"
         return "fix these rows' inputs and run them with a new --out (a changed input file cannot resume this batch)"
     if group.status == "UNKNOWN":
+        if provider_spec(group.provider).runs.list_runs is not None:
+            return (
+                f"no whole answer came back to these starts; to find their runs at {group.provider} and wait on "
+                f"them (rows with none there are started only when certainly never started), run: "
+                f"{shlex.join([*resume, '--reconcile'])}"
+            )
         return (
             f"no whole answer came back to these starts: {unknown_means(group.provider)}. Reruns leave these rows "
             f"alone; once you know they did not start, start them with (a run that did start runs twice): "

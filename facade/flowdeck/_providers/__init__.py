@@ -23,8 +23,10 @@ if TYPE_CHECKING:
         AdapterBase,
         Bulk,
         Checks,
+        Listed,
         MockSpec,
         Provider,
+        RecentRuns,
         RefSyntax,
         RunSupport,
     )
@@ -181,7 +183,18 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
 # Loaded with the first provider module: `import flowdeck` and a new
 # client need only names and parse_ref.
 _DECLARATIONS = frozenset(
-    {"Adapter", "AdapterBase", "Bulk", "Checks", "MockSpec", "Provider", "RefSyntax", "RunSupport"}
+    {
+        "Adapter",
+        "AdapterBase",
+        "Bulk",
+        "Checks",
+        "Listed",
+        "MockSpec",
+        "Provider",
+        "RecentRuns",
+        "RefSyntax",
+        "RunSupport",
+    }
 )
 
 
@@ -201,9 +214,11 @@ __all__ = [
     "Bulk",
     "Checks",
     "Credentials",
+    "Listed",
     "MockSpec",
     "Namespaces",
     "Provider",
+    "RecentRuns",
     "RefSyntax",
     "RunSupport",
     "check_credentials",

@@ -238,6 +238,31 @@ class Bulk:
 
 
 @attrs.frozen
+class Listed:
+    """A run a provider's listing shows, with the inputs it was started with (None: not shown)."""
+
+    run: Run
+    inputs: Mapping[str, Any] | None
+
+
+@attrs.frozen
+class RecentRuns:
+    """A workflow's runs created since a moment, as a provider lists them; ``complete``: every run
+    created since then is among them (the listing reached back that far, nothing cut off).
+
+    >>> RecentRuns((), complete=True).runs
+    ()
+    """
+
+    runs: tuple[Listed, ...]
+    complete: bool
+
+
+# (adapter, workflow, since: epoch seconds, at most this many runs) -> the runs listed.
+ListRuns = Callable[[Any, WorkflowRef, float, int], "Op[RecentRuns]"]
+
+
+@attrs.frozen
 class RunSupport:
     """What a provider lets flowdeck do with a run once it is started, said in the provider's terms
     where it cannot (``flowdeck status``, ``cancel``, ``run`` and ``batch`` print these).
@@ -246,7 +271,9 @@ class RunSupport:
     - ``no_cancel``: why a run cannot be stopped; ``None``: it can (``flowdeck cancel``);
     - ``start_blocks``: the start request is answered only once the run has ended;
     - ``unknown_start``: what a start whose answer never came may have left at the provider, and
-      where to look for it (a batch's ``UNKNOWN`` rows).
+      where to look for it (a batch's ``UNKNOWN`` rows);
+    - ``list_runs``: the workflow's recent runs with their inputs (:class:`RecentRuns`), where the
+      provider can list them; ``None``: it cannot (``batch --reconcile`` then says where to look).
 
     >>> RunSupport(no_cancel="it documents no cancel endpoint").no_status is None
     True
@@ -256,6 +283,7 @@ class RunSupport:
     no_cancel: str | None = None
     start_blocks: bool = False
     unknown_start: str | None = None
+    list_runs: ListRuns | None = None
 
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")

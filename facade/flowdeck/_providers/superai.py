@@ -41,8 +41,10 @@ from flowdeck._providers._base import (
     Bound,
     Checks,
     Clock,
+    Listed,
     MockSpec,
     Provider,
+    RecentRuns,
     RunSupport,
     as_datetime,
     bind,
@@ -387,6 +389,29 @@ class AsyncSuperAI(AsyncNamespace[SuperAIAdapter]):
         return await self._client.drive(self._adapter.list_task_executions(execution_id, task_name=task_name))
 
 
+RECENT_PAGE = 500  # executions a page when looking for recent ones
+
+
+def _recent_runs(adapter: SuperAIAdapter, ref: WorkflowRef, since: float, limit: int) -> Op[RecentRuns]:
+    """The flow's executions created at or after ``since``, newest first (sorted by creation, so the
+    first one older than ``since``, or a short page, ends the listing), reading at most ``limit``."""
+    found: list[Listed] = []
+    page = 1
+    while len(found) < limit:
+        runs = yield from adapter.list_flow_executions(
+            ref.id, page=page, page_size=RECENT_PAGE, sort_field="created_at", sort_direction="desc"
+        )
+        for run in runs:
+            if run.created_at is None or run.created_at.timestamp() < since:
+                return RecentRuns(tuple(found), complete=run.created_at is not None)
+            given = run.raw.get("input") if isinstance(run.raw, dict) else None
+            found.append(Listed(run, given if isinstance(given, dict) else None))
+        if len(runs) < RECENT_PAGE:
+            return RecentRuns(tuple(found), complete=True)
+        page += 1
+    return RecentRuns(tuple(found), complete=False)
+
+
 # Listing this flow's executions reads nothing but needs a valid token.
 NO_SUCH_FLOW = "00000000-0000-4000-8000-000000000000"
 
@@ -430,6 +455,7 @@ PROVIDER = Provider(
     runs=RunSupport(
         no_cancel="SuperAI Flows documents no endpoint to cancel an execution",
         unknown_start="SuperAI may have created the flow execution; look among the flow's executions at SuperAI",
+        list_runs=_recent_runs,
     ),
     checks=Checks(
         no_inputs="SuperAI's API publishes no declared inputs (a flow execution takes a free-form input object)",
