@@ -126,3 +126,22 @@ def test_reconcile_with_check(after: MockProviders, tmp_path: Path) -> None:
                                "--reconcile"])  # fmt: skip
     assert done.exit_code == 2 and "--check writes nothing" in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_reconcile_skips_claimed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A run some other row already has is never taken, even when its inputs match."""
+    faults = Faults(rate=0.5, kinds=("drop_before",))  # seeded: row 1 starts, row 2's start is cut
+    with MockProviders(MockConfig(seed=1, faults=faults)) as mocks:
+        for key, value in {**mocks.env, "SUPERAI_TOKEN": mocks.config.superai_token}.items():
+            monkeypatch.setenv(key, value)
+        inputs = jsonl(tmp_path / "in.jsonl", [{"file_key": "a.pdf"}, {"file_key": "a.pdf"}])
+        args = ["batch", f"superai:{FLOW}", str(inputs), "--out", str(tmp_path / "o.jsonl"), "--concurrency", "1"]
+        assert runner.invoke(app, args).exit_code == 1
+        assert [r["status"] for r in results(tmp_path / "o.jsonl")] == ["SUCCEEDED", "UNKNOWN"]
+        mocks.config.faults.rate = 0.0
+        monkeypatch.setattr(reconcile, "SETTLE_SECONDS", 0.0)
+        done = runner.invoke(app, [*args, "--reconcile"])
+        assert done.exit_code == 0, done.output
+        assert "1 certainly never started there (started now)" in done.stderr
+        rows = results(tmp_path / "o.jsonl")
+        assert mocks.states["superai"].start_count == 2 and rows[0]["run_id"] != rows[1]["run_id"]

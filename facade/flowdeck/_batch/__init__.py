@@ -2,7 +2,8 @@
 
 By purpose: ``rows`` reads the input file, ``journal`` keeps what makes a batch resumable (the
 results and state files), ``runner`` runs the rows (``run_batch``), ``outcomes`` says what became of
-them (each row's error, failures grouped, the summary).
+them (each row's error, failures grouped, the summary), ``reconcile`` resolves UNKNOWN rows by the
+runs a provider lists (``batch --reconcile``).
 """
 
 from __future__ import annotations
