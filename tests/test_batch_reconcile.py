@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flowdeck._batch import reconcile
 from flowdeck._cli import app
+from flowdeck._models import Run, Status, WorkflowRef
+from flowdeck._providers import get
 from flowdeck.testing import Faults, MockConfig, MockProviders
 from typer.testing import CliRunner
 
@@ -145,3 +148,29 @@ def test_reconcile_skips_claimed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         assert "1 certainly never started there (started now)" in done.stderr
         rows = results(tmp_path / "o.jsonl")
         assert mocks.states["superai"].start_count == 2 and rows[0]["run_id"] != rows[1]["run_id"]
+
+
+def test_listing_out_of_order() -> None:
+    """A listing not newest first is read to its end: a run after an old one is not missed."""
+    ref = WorkflowRef("superai", None, FLOW)
+
+    def run(n: int, at: float) -> Run:
+        created = datetime.fromtimestamp(at, UTC)
+        return Run("superai", ref, f"r{n}", Status.RUNNING, "running", created_at=created, raw={"input": {"n": n}})
+
+    class Pages:
+        def list_flow_executions(
+            self, flow_id: str, *, page: int, page_size: int, **_: object
+        ) -> Generator[None, None, list[Run]]:
+            pages = {1: [run(1, 2000.0), run(2, 500.0), run(3, 1500.0)]}
+            return pages.get(page, [])
+            yield
+
+    list_runs = get("superai").runs.list_runs
+    assert list_runs is not None
+    op = list_runs(Pages(), ref, 1000.0, 10_000)
+    with pytest.raises(StopIteration) as done:
+        next(op)
+    listed = done.value.value
+    assert [x.run.id for x in listed.runs] == ["r1", "r3"] and listed.complete
+    assert [x.inputs for x in listed.runs] == [{"n": 1}, {"n": 3}]

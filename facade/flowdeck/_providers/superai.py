@@ -393,20 +393,26 @@ RECENT_PAGE = 500  # executions a page when looking for recent ones
 
 
 def _recent_runs(adapter: SuperAIAdapter, ref: WorkflowRef, since: float, limit: int) -> Op[RecentRuns]:
-    """The flow's executions created at or after ``since``, newest first (sorted by creation, so the
-    first one older than ``since``, or a short page, ends the listing), reading at most ``limit``."""
+    """The flow's executions created at or after ``since``, reading at most ``limit``. Asked newest
+    first, the page holding the first one older than ``since`` is the last read, unless the order
+    does not hold (a run in order before a newer one, or no creation time): then every page is read,
+    as one out of order must not be missed."""
     found: list[Listed] = []
-    page = 1
-    while len(found) < limit:
+    page, ordered, newest, cut = 1, True, float("inf"), False
+    while (page - 1) * RECENT_PAGE < limit:
         runs = yield from adapter.list_flow_executions(
             ref.id, page=page, page_size=RECENT_PAGE, sort_field="created_at", sort_direction="desc"
         )
         for run in runs:
-            if run.created_at is None or run.created_at.timestamp() < since:
-                return RecentRuns(tuple(found), complete=run.created_at is not None)
+            created = run.created_at.timestamp() if run.created_at is not None else None
+            ordered = ordered and created is not None and created <= newest
+            newest = created if created is not None else newest
+            if created is not None and created < since:
+                cut = True
+                continue
             given = run.raw.get("input") if isinstance(run.raw, dict) else None
             found.append(Listed(run, given if isinstance(given, dict) else None))
-        if len(runs) < RECENT_PAGE:
+        if len(runs) < RECENT_PAGE or (cut and ordered):
             return RecentRuns(tuple(found), complete=True)
         page += 1
     return RecentRuns(tuple(found), complete=False)

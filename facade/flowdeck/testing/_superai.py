@@ -265,7 +265,8 @@ class _SuperAIRoutes:
         wanted = set(q.getlist("status"))
         items = [self.execution(r, now) for r in self.state.runs.values() if r.workflow == flow_id]
         items = [i for i in items if not wanted or i["status"] in wanted]
-        items.sort(key=lambda i: i["created_at"], reverse=q.get("sort_direction", "desc") == "desc")
+        field = q.get("sort_field", "updated_at")
+        items.sort(key=lambda i: (i[field], i["created_at"]), reverse=q.get("sort_direction", "desc") == "desc")
         return json_response(items[(page - 1) * size : page * size])
 
     async def list_tasks(self, request: Request) -> Response:
