@@ -70,6 +70,9 @@ def test_python_m_help() -> None:
         (["--fail-rate", "1.5"], "argument --fail-rate: '1.5' is not between 0 and 1"),
         (["--rate-limit", "lots"], "argument --rate-limit: 'lots' is not a number"),
         (["--latency", "-1"], "argument --latency: '-1' must be 0 or more seconds"),
+        (["--latency", "soon"], "argument --latency: 'soon' is not a number of seconds (or of milliseconds: 80ms)"),
+        (["--jitter=-5ms"], "argument --jitter: '-5ms' must be 0 or more seconds"),
+        (["--latency", "20ms", "--jitter", "30ms"], "--jitter 30ms is more than --latency 20ms"),
         (["--port", "70000"], "argument --port: '70000' is not 0 or a port"),
         (["--rate-limit", "60%", "--drop-rate", "50%"], "--rate-limit and --drop-rate add up to more than 100%"),
         (["--run-seconds", "1", "--min-run-seconds", "2"], "--min-run-seconds 2 is more than --run-seconds 1"),
@@ -104,6 +107,35 @@ def test_eval_mock_env_in_bash(tmp_path: Path) -> None:
         banner = (tmp_path / "mock-banner.txt").read_text()
         assert "in the background" in banner and "kill $FLOWDECK_MOCK_PID" in banner
         assert _gone(pid), "kill $FLOWDECK_MOCK_PID stops the mocks"
+    finally:
+        if not _gone(pid, within=0):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_tls_mock_trusted_by_hint(tmp_path: Path) -> None:
+    """flowdeck mock --tls prints the CA to trust; the pasted line makes flowdeck trust it."""
+    pytest.importorskip("trustme")
+    script = """
+        eval "$(flowdeck mock --env --tls --latency 5ms --jitter 2ms --run-seconds 0.1 2>mock-banner.txt)"
+        echo "pid=$FLOWDECK_MOCK_PID"
+        hint=$(grep -o 'export SSL_CERT_FILE=[^ ]*' mock-banner.txt)
+        unset SSL_CERT_FILE
+        flowdeck run databar:flow/x -i domain=a.com > untrusted.txt 2>&1; echo "untrusted exit $?"
+        eval "$hint"
+        flowdeck run databar:flow/x -i domain=a.com --json > run.json; echo "trusted exit $?"
+        echo "ca=$SSL_CERT_FILE"
+        kill "$FLOWDECK_MOCK_PID"
+    """
+    done = bash(script, {}, cwd=tmp_path)
+    pid = int(re.search(r"pid=(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    try:
+        assert "untrusted exit 1" in done.stdout and "trusted exit 0" in done.stdout, done.stdout
+        assert "(its TLS certificate is not trusted: SSL_CERT_FILE" in (tmp_path / "untrusted.txt").read_text()
+        assert json.loads((tmp_path / "run.json").read_text())["status"] == "SUCCEEDED"
+        assert "+5 ± 2 ms latency" in (tmp_path / "mock-banner.txt").read_text()
+        ca = Path(re.search(r"ca=(\S+)", done.stdout).group(1))  # type: ignore[union-attr]
+        assert _gone(pid) and not ca.exists(), "the mocks stop, and take their CA with them"
     finally:
         if not _gone(pid, within=0):
             os.kill(pid, signal.SIGKILL)

@@ -459,6 +459,7 @@ def test_conventions_plain_data() -> None:
         (lambda: Faults(rate=2.0), "Faults: rate=2.0 is not between 0 and 1"),
         (lambda: Faults(rate=-1), "Faults: rate=-1 is not between 0 and 1"),
         (lambda: Faults(latency=-0.5), "Faults: latency=-0.5 must be 0 or more seconds"),
+        (lambda: Faults(latency=0.02, jitter=0.03), "Faults: jitter=0.03 is more than latency=0.02"),
         (lambda: Faults(retry_after=-1), "Faults: retry_after=-1 must be 0 or more seconds"),
         (lambda: MockConfig(failure_rate=3), "MockConfig: failure_rate=3 is not between 0 and 1"),
         (lambda: MockConfig(start_quota=0), "MockConfig: start_quota=0 must be more than 0 starts per second"),

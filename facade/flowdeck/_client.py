@@ -42,10 +42,13 @@ from flowdeck._transport import (
     StartsApart,
     build_request,
     call_policy,
+    env_ssl_context,
     recording,
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from flowdeck._adaptive import AdaptiveRate
     from flowdeck._aiohttp import AiohttpTransport
     from flowdeck._config import ProviderConfig
@@ -64,18 +67,19 @@ SYNC_CONNECTIONS = 16
 PER_SHARD = 4
 
 
-def _sync_transport() -> StartsApart:
+def _sync_transport(tls: ssl.SSLContext | None = None) -> StartsApart:
     # Starts never go out on a connection a server may be closing.
     return StartsApart(
-        SlotTransport(SYNC_CONNECTIONS), SlotTransport(SYNC_CONNECTIONS, keepalive_expiry=START_KEEPALIVE)
+        SlotTransport(SYNC_CONNECTIONS, tls=tls),
+        SlotTransport(SYNC_CONNECTIONS, keepalive_expiry=START_KEEPALIVE, tls=tls),
     )
 
 
-def _async_transport(max_concurrent_requests: int) -> AsyncStartsApart:
+def _async_transport(max_concurrent_requests: int, tls: ssl.SSLContext | None = None) -> AsyncStartsApart:
     shards = -(-max_concurrent_requests // PER_SHARD)  # a slot for every request let through
     return AsyncStartsApart(
-        ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD),
-        ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD, keepalive_expiry=START_KEEPALIVE),
+        ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD, tls=tls),
+        ShardedAsyncTransport(shards=shards, per_shard=PER_SHARD, keepalive_expiry=START_KEEPALIVE, tls=tls),
     )
 
 
@@ -203,7 +207,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _aiohttp_transport() -> AiohttpTransport:
+def _aiohttp_transport(tls: ssl.SSLContext) -> AiohttpTransport:
     """flowdeck's aiohttp transport, or a one-line error naming the extra to install."""
     try:
         from flowdeck._aiohttp import AiohttpTransport
@@ -211,7 +215,7 @@ def _aiohttp_transport() -> AiohttpTransport:
         from flowdeck._extras import install_hint  # an error path: not loaded with flowdeck
 
         raise InvalidRequestError(install_hint('http_backend="aiohttp"', "aiohttp", exc.name)) from None
-    return AiohttpTransport()
+    return AiohttpTransport(tls)
 
 
 def _recorder(path: str | os.PathLike[str] | None) -> Recorder | None:
@@ -461,7 +465,7 @@ class Client(_BaseClient, Namespaces):
         # A user's http_client keeps its proxies, mounts and hooks; flowdeck's
         # own connections skip httpx's client layer (see build_request).
         self._http: httpx.Client | httpx.BaseTransport = (
-            RetryTransport(_sync_transport()) if http_client is None else _adopt(http_client)
+            RetryTransport(_sync_transport(env_ssl_context(self._env))) if http_client is None else _adopt(http_client)
         )
         self._sleep = sleep
 
@@ -699,10 +703,10 @@ class AsyncClient(_BaseClient, AsyncNamespaces):
         if http_client is not None:
             self._http = _adopt_async(http_client)
         elif http_backend == "aiohttp":
-            self._direct = _aiohttp_transport()
+            self._direct = _aiohttp_transport(env_ssl_context(self._env))
             self._http = AsyncRetryTransport(self._direct)
         else:
-            self._http = AsyncRetryTransport(_async_transport(max_concurrent_requests))
+            self._http = AsyncRetryTransport(_async_transport(max_concurrent_requests, env_ssl_context(self._env)))
         self._sleep = sleep or asyncio.sleep
         self._running_loop = asyncio.get_running_loop  # kept: drive() asks on every call
         self._max_concurrent = max_concurrent_requests

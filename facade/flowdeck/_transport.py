@@ -69,8 +69,9 @@ _REQUEST_ARGS = frozenset(
 
 
 @functools.cache
-def ssl_context() -> ssl.SSLContext:
-    """httpx's default TLS context (verification on, certifi's roots), built once per process.
+def ssl_context(cafile: str | None = None, capath: str | None = None) -> ssl.SSLContext:
+    """The TLS context trusting ``cafile`` (or the folder ``capath``), else certifi's roots, as httpx's
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``; verification always on. Built once per process for each.
 
     Building one reads and parses every root certificate, so clients share it: contexts are safe
     to share between connections, threads and clients.
@@ -78,7 +79,19 @@ def ssl_context() -> ssl.SSLContext:
     >>> ssl_context() is ssl_context()
     True
     """
-    return httpx.create_ssl_context()
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def env_ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
+    """The TLS context ``env`` asks for: ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``, as httpx reads them.
+
+    >>> env_ssl_context({}) is ssl_context()
+    True
+    """
+    cafile, capath = env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR")
+    return ssl_context(cafile, capath) if cafile or capath else ssl_context()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -686,14 +699,17 @@ class SlotTransport(httpx.BaseTransport):
     ...     http.get("https://example.com")
     """
 
-    def __init__(self, max_connections: int = 16, *, keepalive_expiry: float = KEEPALIVE) -> None:
+    def __init__(
+        self, max_connections: int = 16, *, keepalive_expiry: float = KEEPALIVE, tls: ssl.SSLContext | None = None
+    ) -> None:
         limits = httpx.Limits(
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=keepalive_expiry,
         )
+        verify = tls or ssl_context()
         self._shards: _Shards[httpx.BaseTransport] = _Shards(
-            lambda: httpx.HTTPTransport(verify=ssl_context(), limits=limits), 1, max_connections
+            lambda: httpx.HTTPTransport(verify=verify, limits=limits), 1, max_connections
         )
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
@@ -754,12 +770,20 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     >>> transport = ShardedAsyncTransport(shards=16, per_shard=4)  # up to 64 requests in flight
     """
 
-    def __init__(self, shards: int = 16, per_shard: int = 4, *, keepalive_expiry: float = KEEPALIVE) -> None:
+    def __init__(
+        self,
+        shards: int = 16,
+        per_shard: int = 4,
+        *,
+        keepalive_expiry: float = KEEPALIVE,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         limits = httpx.Limits(
             max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=keepalive_expiry
         )
+        verify = tls or ssl_context()
         self._shards: _Shards[httpx.AsyncBaseTransport] = _Shards(
-            lambda: httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits), shards, per_shard
+            lambda: httpx.AsyncHTTPTransport(verify=verify, limits=limits), shards, per_shard
         )
         self._waiters: deque[asyncio.Future[_Shard[httpx.AsyncBaseTransport]]] = deque()
 

@@ -67,6 +67,8 @@ def _unreachable(exc: TransportError) -> str | None:
         why = "no such host"
     elif "refused" in text or "connect call failed" in text:
         why = "connection refused"
+    elif "certificate verify failed" in text:
+        why = "its TLS certificate is not trusted: SSL_CERT_FILE names a CA bundle to trust"
     else:
         why = "no connection"
     where, source = url_of(exc.provider, exc.operation)

@@ -8,6 +8,7 @@ lines on stdout, like ``ssh-agent``, so that ``eval "$(flowdeck mock --env)"`` w
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
@@ -55,6 +56,18 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if problem := seconds_problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return value
+
+
+def _delay(text: str) -> float:
+    """Seconds, or milliseconds written with ``ms``: ``0.08``, ``0.08s``, ``80ms``."""
+    scale, number = (1000, text[:-2]) if text.endswith("ms") else (1, text.removesuffix("s"))
+    try:
+        value = float(number) / scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (or of milliseconds: 80ms)") from None
     if problem := seconds_problem(value):
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return value
@@ -117,6 +130,10 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         "--replay", metavar="FILE.har", default=None,
         help="answer with a recording's exchanges (flowdeck --record), time compressed, instead of simulating runs",
     )  # fmt: skip
+    serving.add_argument(
+        "--tls", action="store_true",
+        help="serve HTTPS with a throwaway CA (needs trustme); SSL_CERT_FILE in the export lines trusts it",
+    )  # fmt: skip
     serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -169,7 +186,12 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
         default=None,
         help="drop the connection (half before, half after processing)",
     )
-    faults.add_argument("--latency", metavar="S", type=_seconds, default=None, help="seconds added to every response")
+    faults.add_argument(
+        "--latency", metavar="S", type=_delay, default=None, help="added to every response: seconds, or 80ms"
+    )
+    faults.add_argument(
+        "--jitter", metavar="S", type=_delay, default=None, help="latency varies by up to this, either way (20ms)"
+    )
     faults.add_argument(
         "--start-quota", metavar="N", type=_quota, default=None, help="starts per second accepted; more get 429"
     )
@@ -223,9 +245,12 @@ def _faults(args: argparse.Namespace, file: dict[str, Any]) -> Faults:
         base = attrs.evolve(base, rate=total, kinds=kinds or ("429",))
     if args.retry_after is not None:
         base = attrs.evolve(base, retry_after=round(args.retry_after))
-    if args.latency is not None:
-        base = attrs.evolve(base, latency=args.latency)
-    return base
+    delays = {field: getattr(args, field) for field in ("latency", "jitter") if getattr(args, field) is not None}
+    try:
+        return attrs.evolve(base, **delays)
+    except ValueError:
+        jitter, latency = delays.get("jitter", base.jitter), delays.get("latency", base.latency)
+        raise ValueError(f"--jitter {jitter * 1000:g}ms is more than --latency {latency * 1000:g}ms") from None
 
 
 def _declared_flows(args: argparse.Namespace, file: dict[str, Any]) -> dict[str, dict[str, bool]]:
@@ -277,7 +302,8 @@ def _describe(config: MockConfig, args: argparse.Namespace | None = None) -> str
     shares = {"failed runs": config.failure_rate, **shares}
     parts += [f"{label} {share:.0%}" for label, share in shares.items() if share]
     if faults.latency:
-        parts.append(f"+{faults.latency:g} s latency")
+        jitter = f" ± {faults.jitter * 1000:g}" if faults.jitter else ""
+        parts.append(f"+{faults.latency * 1000:g}{jitter} ms latency")
     if config.databar_credits is not None:
         parts.append(f"{config.databar_credits:g} Databar credits")
     for flow, inputs in config.databar_flows.items():
@@ -309,7 +335,11 @@ def _stopped_code(exc: KeyboardInterrupt) -> int:
 
 def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO) -> int:
     ports = {p: args.port + i for i, p in enumerate(PROVIDERS)} if args.port else {}
-    mocks = MockProviders.from_har(args.replay, ports=ports) if args.replay else MockProviders(config, ports=ports)
+    mocks = (
+        MockProviders.from_har(args.replay, ports=ports)
+        if args.replay
+        else MockProviders(config, ports=ports, tls=args.tls)
+    )
     _stop_on_sigterm()
     try:
         mocks.serve()
@@ -336,6 +366,8 @@ def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr:
             stderr.write(f"flowdeck mock: serving four mock providers on 127.0.0.1 ({_describe(config, args)})\n")
             for name in PROVIDERS:
                 stderr.write(f"  {name:<8} {mocks.urls[name]}\n")
+            if mocks.ca_file:
+                stderr.write(_trust_hint(mocks.ca_file))
             stderr.write(
                 "Point flowdeck at them with the export lines on stdout (or serve in the background with: "
                 'eval "$(flowdeck mock --env)"). Press Ctrl-C to stop.\n'
@@ -381,7 +413,18 @@ def _serve_in_background(
         f"flowdeck mock: serving four mock providers in the background (pid {child.pid}; "
         f"{_describe(config, args)}); stop them with: kill ${PID_VARIABLE}\n"
     )
+    if "SSL_CERT_FILE" in message["env"]:
+        stderr.write(_trust_hint(message["env"]["SSL_CERT_FILE"]))
     return 0
+
+
+def _trust_hint(ca_file: str) -> str:
+    """What to trust, pasteable: the shell's variable (in the export lines) and Python's context."""
+    return (
+        f"HTTPS from a throwaway CA; trust it with: export SSL_CERT_FILE={shlex.quote(ca_file)}  "
+        "(the export lines set it; flowdeck and httpx read it, and the file holds certifi's roots too), "
+        f"or in Python: ssl.create_default_context(cafile={ca_file!r})\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.testing") -> int:
@@ -401,6 +444,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m flowdeck.test
             MockProviders.from_har(args.replay)
         except ValueError as exc:
             parser.error(f"--replay {exc}")
+    if args.tls and args.replay:
+        parser.error("--tls serves the simulated mocks; a --replay serves plain HTTP")
+    if args.tls and importlib.util.find_spec("trustme") is None:
+        parser.error("--tls needs trustme (a throwaway CA): pip install trustme")
     if args.env and not args.detached:
         return _serve_in_background(argv, args, config, sys.stdout, sys.stderr)
     return _serve(args, config, sys.stdout, sys.stderr)

@@ -145,15 +145,22 @@ class Faults:
     (connection dropped, request not processed), ``drop_after`` (processed, then dropped mid-response),
     ``truncated`` (processed; 200 with half a JSON body), ``nonjson`` (200 HTML page, not processed),
     ``slow`` (processed, answered after ``slow_seconds``: a read timeout for a client with a shorter one).
-    ``latency`` adds that many seconds to every response.
+    ``latency`` adds that many seconds to every response, give or take up to ``jitter`` (uniform, seeded):
+    ``Faults(latency=0.08, jitter=0.02)`` answers each request 60-100 ms late, a round trip over a
+    network. The wait is asynchronous: other requests are served meanwhile.
     """
 
     rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
     kinds: tuple[str, ...] = attrs.field(default=FAULT_KINDS, validator=_checked(kinds_problem))
     retry_after: int = attrs.field(default=0, validator=_checked(seconds_problem))
     latency: float = attrs.field(default=0.0, validator=_checked(seconds_problem))
+    jitter: float = attrs.field(default=0.0, validator=_checked(seconds_problem))
     slow_seconds: float = attrs.field(default=0.5, validator=_checked(seconds_problem))
     injected: Counter[str] = attrs.field(factory=Counter)
+
+    def __attrs_post_init__(self) -> None:
+        if self.jitter > self.latency:  # a response cannot come back early
+            raise ValueError(f"Faults: jitter={self.jitter!r} is more than latency={self.latency!r}")
 
 
 @attrs.define
@@ -259,6 +266,10 @@ class MockState:
         self._lock = threading.Lock()
         self._seq = 0
         self.throttled = 0  # starts refused by start_quota
+        self.delayed = 0  # responses held back by faults.latency and jitter
+        self.delayed_seconds = 0.0
+        self.connections = 0  # accepted by the server, counted before any TLS handshake
+        self.handshakes = 0  # TLS handshakes completed
         self._quota_tokens = config.start_quota or 0.0
         self._quota_at = clock.now()
 
@@ -322,6 +333,15 @@ class MockState:
         with self._lock:
             self.runs[record.id] = record
         return record
+
+    def delay(self) -> float:
+        """Seconds the next response waits: ``faults.latency`` give or take ``faults.jitter`` (seeded), counted."""
+        faults = self.config.faults
+        seconds = max(0.0, faults.latency + faults.jitter * (2 * self.roll() - 1)) if faults.jitter else faults.latency
+        with self._lock:
+            self.delayed += 1
+            self.delayed_seconds += seconds
+        return seconds
 
     def roll(self) -> float:
         """A seeded random number in [0, 1)."""
@@ -388,8 +408,8 @@ class FaultInjector:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if faults.latency:
-            await asyncio.sleep(faults.latency)
+        if faults.latency or faults.jitter:
+            await asyncio.sleep(self.state.delay())
         kind = self.state.pick(faults.kinds) if faults.rate and self.state.roll() < faults.rate else None
         if kind is None:
             await self.app(scope, receive, send)

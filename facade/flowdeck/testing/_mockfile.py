@@ -76,6 +76,7 @@ _FAULT_KEYS: dict[str, Callable[[Any], Any]] = {
     "kinds": lambda v: tuple(_text(k) for k in v) if isinstance(v, list) else _text(v),
     "retry_after": _whole,
     "latency": _number,
+    "jitter": _number,
     "slow_seconds": _number,
 }
 

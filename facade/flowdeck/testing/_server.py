@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import importlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -65,6 +67,49 @@ def _listen(ports: Mapping[str, int], providers: tuple[str, ...]) -> dict[str, s
     return sockets
 
 
+def _tls_files(folder: str) -> tuple[str, str]:
+    """A throwaway CA's certificate for 127.0.0.1 and localhost, written into ``folder``:
+    (the server's key and certificate chain, the CA bundle clients trust).
+
+    The bundle is the CA followed by certifi's roots (httpx's default), so trusting it with
+    ``SSL_CERT_FILE`` keeps every real host trusted too.
+    """
+    try:
+        import trustme
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"MockProviders(tls=True) needs trustme (module {exc.name!r} is missing): pip install trustme"
+        ) from None
+    import certifi
+
+    ca = trustme.CA(organization_name="flowdeck mock providers")
+    server, bundle = os.path.join(folder, "server.pem"), os.path.join(folder, "ca.pem")
+    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(server)
+    with open(bundle, "wb") as file, open(certifi.where(), "rb") as roots:
+        file.write(ca.cert_pem.bytes() + b"\n" + roots.read())
+    return server, bundle
+
+
+def _counting(protocol: type[asyncio.Protocol], state: MockState) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, counting on ``state`` each connection accepted and TLS handshake completed.
+
+    asyncio makes the protocol as it accepts a connection, and calls ``connection_made`` once the TLS
+    handshake (if any) is done.
+    """
+
+    class Counting(protocol):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            state.connections += 1
+            super().__init__(*args, **kwargs)
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if transport.get_extra_info("ssl_object") is not None:
+                state.handshakes += 1
+            super().connection_made(transport)
+
+    return Counting
+
+
 def _app_factory(mock: MockSpec) -> Callable[[MockState], Any]:
     if callable(mock.app):
         return mock.app
@@ -82,6 +127,9 @@ class MockProviders:
     ...         run = client.run("databar:flow/1", {"domain": "stripe.com"})
     ...     print(run.status, mocks.states["databar"].start_count)
     Status.SUCCEEDED 1
+
+    ``tls=True`` serves HTTPS with a throwaway CA (``trustme`` installed): ``ca_file`` is the bundle
+    to trust, and ``env`` sets ``SSL_CERT_FILE`` to it, which flowdeck's clients read as httpx does.
     """
 
     def __init__(
@@ -90,6 +138,7 @@ class MockProviders:
         clock: MockClock | None = None,
         *,
         ports: Mapping[str, int] | None = None,
+        tls: bool = False,
     ) -> None:
         self.config = config or MockConfig()
         self.clock = clock or MockClock()
@@ -109,6 +158,9 @@ class MockProviders:
         self._thread: threading.Thread | None = None
         self.urls: dict[str, str] = {}
         self.replay: Replay | None = None  # served by mocks made by from_har
+        self.tls = tls
+        self.ca_file: str | None = None  # while served with tls=True
+        self._tls_folder: str | None = None
 
     @classmethod
     def from_har(
@@ -142,13 +194,23 @@ class MockProviders:
         Raises :class:`PortInUse` (a ``RuntimeError``) naming the port and provider when a port asked
         for is taken.
         """
+        server_pem = None
+        if self.tls:
+            self._tls_folder = tempfile.mkdtemp(prefix="flowdeck-mock-tls-")
+            try:
+                server_pem, self.ca_file = _tls_files(self._tls_folder)
+            except BaseException:
+                self.stop()
+                raise
         self._sockets = _listen(self._ports, self.providers)
         for name in self.providers:
             config = uvicorn.Config(
                 # Or injected faults would log tracebacks.
                 self.apps[name], host="127.0.0.1", log_level="critical",
-                lifespan="off", access_log=False, timeout_graceful_shutdown=1,
+                lifespan="off", access_log=False, timeout_graceful_shutdown=1, ssl_certfile=server_pem,
             )  # fmt: skip
+            config.load()
+            config.http_protocol_class = _counting(config.http_protocol_class, self.states[name])
             self._servers[name] = uvicorn.Server(config)
 
         async def run(name: str) -> None:
@@ -173,7 +235,8 @@ class MockProviders:
                 raise RuntimeError(f"mock providers did not start ({self._failure or 'not within 15 s'})")
             time.sleep(0.01)
         for name, sock in self._sockets.items():
-            self.urls[name] = f"http://127.0.0.1:{sock.getsockname()[1]}{self._mocks[name].path}"
+            scheme = "https" if self.tls else "http"
+            self.urls[name] = f"{scheme}://127.0.0.1:{sock.getsockname()[1]}{self._mocks[name].path}"
         return self
 
     def stop(self) -> None:
@@ -187,6 +250,9 @@ class MockProviders:
             with contextlib.suppress(OSError):
                 sock.close()
         self._sockets = {}
+        if self._tls_folder is not None:
+            shutil.rmtree(self._tls_folder, ignore_errors=True)
+            self._tls_folder = self.ca_file = None
 
     def __enter__(self) -> MockProviders:
         return self if self.urls else self.serve()
@@ -202,6 +268,8 @@ class MockProviders:
         env: dict[str, str] = {}
         for name, mock in self._mocks.items():
             env.update(mock.env(self.config, self.urls[name]))
+        if self.ca_file is not None:
+            env["SSL_CERT_FILE"] = self.ca_file
         return env
 
     def client(self, **options: Any) -> flowdeck.Client:
