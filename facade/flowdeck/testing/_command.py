@@ -62,7 +62,7 @@ def _seconds(text: str) -> float:
 
 
 def _delay(text: str) -> float:
-    """Seconds, or milliseconds written with ``ms``: ``0.08``, ``0.08s``, ``80ms``."""
+    """Seconds (a bare number, or with an ``s`` suffix), or milliseconds with an ``ms`` suffix."""
     scale, number = (1000, text[:-2]) if text.endswith("ms") else (1, text.removesuffix("s"))
     try:
         value = float(number) / scale

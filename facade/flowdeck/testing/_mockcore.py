@@ -145,9 +145,8 @@ class Faults:
     (connection dropped, request not processed), ``drop_after`` (processed, then dropped mid-response),
     ``truncated`` (processed; 200 with half a JSON body), ``nonjson`` (200 HTML page, not processed),
     ``slow`` (processed, answered after ``slow_seconds``: a read timeout for a client with a shorter one).
-    ``latency`` adds that many seconds to every response, give or take up to ``jitter`` (uniform, seeded):
-    ``Faults(latency=0.08, jitter=0.02)`` answers each request 60-100 ms late, a round trip over a
-    network. The wait is asynchronous: other requests are served meanwhile.
+    ``latency`` adds that many seconds to every response, give or take up to ``jitter`` (uniform, seeded),
+    like a round trip over a network. The wait is asynchronous: other requests are served meanwhile.
     """
 
     rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
