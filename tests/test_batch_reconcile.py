@@ -119,7 +119,11 @@ def test_reconcile_cannot_list(after: MockProviders, tmp_path: Path) -> None:
     assert line.startswith("gumloop: 4 UNKNOWN rows left as they are: Gumloop cannot list its runs; ")
     assert "look" in line  # where to look, in the provider's own terms
     assert state.start_count == 4 and results(tmp_path / "o.jsonl") == before
-    assert json.loads(done.stdout)["statuses"] == {"UNKNOWN": 4}
+    summary = json.loads(done.stdout)
+    assert summary["statuses"] == {"UNKNOWN": 4}
+    assert summary["reconciled"] == [
+        {"provider": "gumloop", "unknown": 4, "matched": 0, "restarted": 0, "left": 4, "why": line.split(": ", 2)[2]}
+    ]
 
 
 def test_reconcile_with_check(after: MockProviders, tmp_path: Path) -> None:

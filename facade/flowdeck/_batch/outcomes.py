@@ -71,6 +71,8 @@ class BatchSummary:
     runs_started: int = 0
     unstarted: Counter[str] = attrs.field(factory=Counter)
     refused: dict[str, CredentialRefusal] = attrs.field(factory=dict)
+    # What --reconcile did first, per provider (None: not asked).
+    reconciled: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:

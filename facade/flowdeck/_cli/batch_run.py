@@ -90,11 +90,13 @@ def execute_batch(
         assert task is not None  # asyncio.run runs main() as a task
         with sigterm_cancels(task, terminated):
             async with client_factory() as client:
+                reconciled = None
                 if reconcile:  # its own journal object: the batch's starts afresh
-                    for found in await reconcile_unknown(client, rows, Journal(out_path)):
+                    reconciled = await reconcile_unknown(client, rows, Journal(out_path))
+                    for found in reconciled:
                         ui.note(found.line(), "yellow" if found.cannot or found.left else "")
                 with ProgressDisplay(ui) as display:
-                    return await run_batch(
+                    summary = await run_batch(
                         client,
                         rows,
                         journal,
@@ -107,6 +109,9 @@ def execute_batch(
                         observer=display,
                         bulk=bulk,
                     )
+                if reconciled is not None:
+                    summary.reconciled = [found.to_json() for found in reconciled]
+                return summary
 
     try:
         try:

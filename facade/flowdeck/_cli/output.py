@@ -333,6 +333,7 @@ def summary_json(summary: BatchSummary, steps: Sequence[str | None], out: str) -
             }
             for g, step in zip(summary.failures, steps, strict=True)
         ],
+        **({"reconciled": summary.reconciled} if summary.reconciled is not None else {}),
     }
 
 
