@@ -116,3 +116,51 @@ def test_starts_match_their_inputs(tmp_path: Path) -> None:
     replay = _replay.load(str(tmp_path / "starts.har"), ["databar"])
     answers = [replay.answer("databar", "POST", "/v1/flows/f/run", json.dumps({"n": n}).encode()) for n in (2, 1)]
     assert [json.loads(a.body)["task_id"] for a in answers if a is not None] == ["t-2", "t-1"]
+
+
+GOOD_ENTRY = {
+    "startedDateTime": "2026-01-01T00:00:00.000Z",
+    "request": {"method": "GET", "url": "https://api.databar.ai/v1/tasks/t-1"},
+    "response": {"status": 200, "headers": [], "content": {"text": "{}"}},
+}
+BAD_ENTRIES = {
+    "status-text": ({"response": {"status": "abc"}}, 'response.status is "abc", not an HTTP status'),
+    "request-number": ({"request": 5}, "request is 5, not an object"),
+    "response-list": ({"response": []}, "response is [], not an object"),
+    "no-url": ({"request": {"method": "GET"}}, "request has no method and url"),
+    "status-huge": ({"response": {"status": 1000}}, "response.status is 1000"),
+    "no-time": ({"startedDateTime": "yesterday"}, 'startedDateTime is "yesterday"'),
+    "headers": ({"response": {"status": 200, "headers": ["x"]}}, "response.headers is not a list"),
+    "base64": (
+        {"response": {"status": 200, "content": {"text": "%%", "encoding": "base64"}}},
+        "response.content.text is not base64",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "said"), BAD_ENTRIES.values(), ids=BAD_ENTRIES.keys())
+def test_bad_entry_named(tmp_path: Path, change: dict[str, Any], said: str) -> None:
+    """An entry a replay cannot use is refused on loading, naming the file and the entry."""
+    path = tmp_path / "bad.har"
+    entries = [GOOD_ENTRY, {**GOOD_ENTRY, **change}]
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    with pytest.raises(ValueError, match="entry 2") as raised:
+        MockProviders.from_har(path)
+    assert str(raised.value).startswith(f"{path}: entry 2") and said in str(raised.value), raised.value
+
+
+def test_cli_replay_bad_entry(tmp_path: Path) -> None:
+    """--replay with a bad entry is one line naming the file and the entry, exit 2."""
+    path = tmp_path / "bad.har"
+    entry = {**GOOD_ENTRY, "response": {"status": "abc"}}
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    result = run_flowdeck(["mock", "--replay", str(path)], {})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{path}: entry 1 (GET https://api.databar.ai/v1/tasks/t-1): response.status" in result.stderr
+
+
+def test_cli_replay_missing_file(tmp_path: Path) -> None:
+    """--replay naming no file says so in the words --config uses, exit 2."""
+    result = run_flowdeck(["mock", "--replay", str(tmp_path / "none.har")], {})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{tmp_path / 'none.har'}: no such file" in result.stderr and "Errno" not in result.stderr

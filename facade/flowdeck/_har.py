@@ -292,8 +292,12 @@ def read_entries(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = Path(path)
     try:
         text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HarError(f"{path}: cannot read: {exc}") from None
+    except FileNotFoundError:
+        raise HarError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise HarError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise HarError(f"{path}: not a HAR file (not UTF-8 text)") from None
     try:
         doc = json.loads(text)
     except ValueError:

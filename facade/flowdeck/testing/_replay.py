@@ -8,12 +8,18 @@ in the order they were recorded. Time is compressed: the whole recording spans `
 the latest of them, skipping the ones between (the polls of a ten-minute run that said "still
 running"); when a path's entries are used up, its last answer is given again (a poll of a finished
 run). A request the recording has no entry for gets a 404 naming it.
+
+An entry the replay could not answer with (a status that is no number, a request that is no object,
+a body that is not base64 when it says so) is refused when the file is loaded, naming the file and
+the entry, rather than answered wrongly later.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
+import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -25,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from flowdeck import _providers
-from flowdeck._har import read_entries
+from flowdeck._har import HarError, read_entries
 
 # The recorded connection's headers: a replayed body is scrubbed and
 # sent unencoded.
@@ -136,6 +142,67 @@ def _provider_of(entry: Mapping[str, Any], providers: Mapping[str, Any]) -> str 
 def load(path: str, providers: Iterable[str], seconds: float = 1.0) -> Replay:
     """The recording at ``path`` (a HAR file) as a :class:`Replay` of ``providers``.
 
-    Raises ``ValueError`` (a :class:`flowdeck._har.HarError`) naming the file when it is no HAR.
+    Raises ``ValueError`` (a :class:`flowdeck._har.HarError`) naming the file when it is no HAR, and
+    the entry (counted from 1) when one cannot be replayed.
     """
-    return Replay(read_entries(path), providers, seconds)
+    entries = read_entries(path)
+    for number, entry in enumerate(entries, 1):
+        problem = _problem(entry)
+        if problem is not None:
+            raise HarError(f"{path}: entry {number}{_request_of(entry)}: {problem}")
+    return Replay(entries, providers, seconds)
+
+
+def _request_of(entry: Mapping[str, Any]) -> str:
+    request = entry.get("request")
+    if isinstance(request, dict) and isinstance(request.get("method"), str) and isinstance(request.get("url"), str):
+        return f" ({request['method']} {request['url']})"
+    return ""
+
+
+def _problem(entry: Mapping[str, Any]) -> str | None:
+    """What in ``entry`` a replay cannot use, or None."""
+    request, response = entry.get("request"), entry.get("response")
+    if not isinstance(request, dict):
+        return f"request is {_shown(request)}, not an object"
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("url"), str):
+        return "request has no method and url (strings)"
+    if not isinstance(response, dict):
+        return f"response is {_shown(response)}, not an object"
+    status = response.get("status")
+    if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 599:
+        return f"response.status is {_shown(status)}, not an HTTP status (a number)"
+    started = entry.get("startedDateTime")
+    try:
+        datetime.datetime.fromisoformat(started if isinstance(started, str) else "")
+    except ValueError:
+        return f"startedDateTime is {_shown(started)}, not an ISO 8601 time"
+    headers = response.get("headers") or []
+    if not isinstance(headers, list) or not all(
+        isinstance(h, dict) and isinstance(h.get("name"), str) and isinstance(h.get("value"), str) for h in headers
+    ):
+        return "response.headers is not a list of {name, value} strings"
+    return _body_problem("request.postData", request.get("postData") or {}) or _body_problem(
+        "response.content", response.get("content") or {}
+    )
+
+
+def _body_problem(where: str, part: Any) -> str | None:
+    if not isinstance(part, dict):
+        return f"{where} is {_shown(part)}, not an object"
+    text, encoding = part.get("text") or "", part.get("encoding")
+    if not isinstance(text, str):
+        return f"{where}.text is {_shown(text)}, not a string"
+    if encoding not in (None, "", "base64"):
+        return f"{where}.encoding is {_shown(encoding)}; a replay reads base64 or none"
+    if encoding == "base64":
+        try:
+            base64.b64decode(text, validate=True)
+        except binascii.Error:
+            return f"{where}.text is not base64, though its encoding says so"
+    return None
+
+
+def _shown(value: Any) -> str:
+    shown = json.dumps(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
