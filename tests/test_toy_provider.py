@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from flowdeck._cli import app
 from flowdeck._config import ConfigSpec, ProviderConfig, Setting, URLSetting
 from flowdeck._core import Op
 from flowdeck._namespaces import AsyncNamespace, Namespace
-from flowdeck._providers import AdapterBase, Checks, MockSpec, Provider, RefSyntax, RunSupport
+from flowdeck._providers import AdapterBase, Checks, Listed, MockSpec, Provider, RecentRuns, RefSyntax, RunSupport
 from flowdeck._providers._base import Clock, bind, map_status, not_supported
 from flowdeck.testing import MockProviders, MockState
 from starlette.applications import Starlette
@@ -56,6 +57,7 @@ class JsonOperation:
 
 
 START = JsonOperation("POST", "/teams/{}/workflows/{}/runs")
+LIST = JsonOperation("GET", "/teams/{}/workflows/{}/runs")
 GET_RUN = JsonOperation("GET", "/runs/{}")
 STATES = {"queued": flowdeck.Status.PENDING, "busy": flowdeck.Status.RUNNING, "done": flowdeck.Status.SUCCEEDED,
           "broken": flowdeck.Status.FAILED}  # fmt: skip
@@ -93,6 +95,18 @@ class ToyAdapter(AdapterBase):
         raise not_supported(self.name, "cancelling")
         yield  # pragma: no cover
 
+    def recent_runs(self, ref: flowdeck.WorkflowRef, since: float, limit: int) -> Op[RecentRuns]:
+        """Every run of the workflow, with its inputs and creation time: one page, so always complete."""
+        listed: list[Any] = yield self.call(
+            "list_runs", LIST, lambda body: body, bind(LIST._get_kwargs, ref.org or "", ref.id)
+        )
+        runs = [
+            Listed(attrs.evolve(self._run(ref, x), created_at=datetime.fromtimestamp(x["created"], UTC)), x["input"])
+            for x in listed
+            if x["created"] >= since
+        ]
+        return RecentRuns(tuple(runs[:limit]), complete=len(runs) <= limit)
+
 
 class Toy(Namespace[ToyAdapter]):
     provider = "toy"
@@ -126,7 +140,16 @@ def toy_app(state: MockState) -> Starlette:
         if "missing" in workflow:  # like some real APIs, it echoes the credential it was given
             return JSONResponse({"error": f"no workflow {workflow} for token {TOKEN}"}, status_code=404)
         run = state.start(f"{request.path_params['team']}/{workflow}", await request.json())
+        if "cut" in run.inputs:  # started, then the answer lost: the start's outcome is unknown
+            return JSONResponse({"error": "gateway timeout"}, status_code=504)
         return JSONResponse({"id": run.id, "state": "queued", "result": None}, status_code=201)
+
+    async def list_runs(request: Request) -> JSONResponse:
+        workflow = f"{request.path_params['team']}/{request.path_params['workflow']}"
+        mine = [r for r in state.runs.values() if r.workflow == workflow]
+        return JSONResponse(
+            [{**json.loads(bytes(answer(r.id).body)), "input": r.inputs, "created": r.created} for r in mine]
+        )
 
     async def get_run(request: Request) -> JSONResponse:
         return answer(request.path_params["run_id"])
@@ -134,6 +157,7 @@ def toy_app(state: MockState) -> Starlette:
     return Starlette(
         routes=[
             Route("/v2/teams/{team}/workflows/{workflow}/runs", start, methods=["POST"]),
+            Route("/v2/teams/{team}/workflows/{workflow}/runs", list_runs, methods=["GET"]),
             Route("/v2/runs/{run_id}", get_run, methods=["GET"]),
         ]
     )
@@ -154,6 +178,7 @@ TOY = Provider(
     runs=RunSupport(
         no_cancel="a Toy Runner run cannot be stopped once it is queued",
         unknown_start="the Toy Runner may have queued the run; look in the team's run list",
+        list_runs=lambda adapter, ref, since, limit: adapter.recent_runs(ref, since, limit),
     ),
     mock=MockSpec(app=toy_app, path="/v2", env=lambda config, url: {"TOY_BASE_URL": url, "TOY_TOKEN": TOKEN}),
 )
@@ -244,6 +269,25 @@ def test_cli_drives_it(toy: Provider, tmp_path: Path, monkeypatch: pytest.Monkey
     from flowdeck._cli.output import unknown_means
 
     assert unknown_means("toy") == "the Toy Runner may have queued the run; look in the team's run list"
+
+
+def test_reconcile_asks_it(toy: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """batch --reconcile finds the toy's runs through its own listing, as it does a built-in's."""
+    runner = CliRunner()
+    with MockProviders() as mocks:
+        for key, value in mocks.env.items():
+            monkeypatch.setenv(key, value)
+        rows = tmp_path / "in.jsonl"
+        rows.write_text("".join(json.dumps({"text": str(i), "cut": True}) + "\n" for i in range(3)))
+        out = tmp_path / "out.jsonl"
+        args = ["batch", "toy:team-a/summarise", str(rows), "--out", str(out)]
+        assert runner.invoke(app, args).exit_code == 1
+        assert [json.loads(line)["status"] for line in out.read_text().splitlines()] == ["UNKNOWN"] * 3
+        done = runner.invoke(app, [*args, "--reconcile"])
+        assert done.exit_code == 0, done.output
+        assert "toy: 3 of 3 UNKNOWN rows matched runs there (waited on now)" in done.stderr
+        assert mocks.states["toy"].start_count == 3
+        assert [json.loads(line)["outputs"]["echo"]["text"] for line in out.read_text().splitlines()] == ["0", "1", "2"]
 
 
 def test_refused_once_gone() -> None:
