@@ -2,7 +2,7 @@
 
 It declares its adapter, configuration, reference syntax, namespaces and mock in one place (like a
 module under flowdeck/_providers/), registers, and is then reachable through Client.start/wait, the
-async client, parse_ref, every `flowdeck` command (run, status, cancel, inputs, batch, doctor) and
+async client, parse_ref, every `flowdeck` command (run, status, cancel, inputs, batch and its --reconcile, doctor) and
 flowdeck.testing.MockProviders; its credential is scrubbed from errors like the built-ins'. No
 flowdeck module knows its name, nor anything about it: what it cannot do is said in its own words.
 """
