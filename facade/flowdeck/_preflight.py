@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from flowdeck._batch import BatchRow, Earlier, Journal, fingerprint, forget_failed, rows_left
+from flowdeck._batch import BatchRow, Earlier, Journal, Rows, by_ref, fingerprint, forget_failed, left_marks
 from flowdeck._client import Client
 from flowdeck._details import Flow
 from flowdeck._errors import FlowdeckError
@@ -319,10 +320,7 @@ def check(
     >>> report.ready, report.warnings[0]
     (True, "databar:flow/enrich: column 'Domain' is not a declared input (did you mean 'domain'? --map Domain=domain)")
     """
-    by_ref: dict[str, list[BatchRow]] = {}
-    for row in rows:
-        by_ref.setdefault(row.ref, []).append(row)
-    workflows = tuple(_workflow(client, ref, group) for ref, group in by_ref.items())
+    workflows = tuple(_workflow(client, ref, group) for ref, group in by_ref(rows).items())
 
     earlier, progress_error = Earlier({}, {}, frozenset()), None
     if journal is not None:
@@ -330,18 +328,33 @@ def check(
             earlier = journal.peek(fingerprint(rows))
         except FlowdeckError as exc:
             progress_error = str(exc)
-    left = rows_left(
-        rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
-    )
+    done = left_marks(earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed)
     if retry_failed:  # those rows start anew: nothing of theirs to wait on
         earlier = forget_failed(earlier)
     # As a batch does: an unresolved start stays UNKNOWN unless retried.
-    unresolved = earlier.unresolved - earlier.started.keys()
-    unknown = set() if retry_unknown else {r.number for r in left if r.number in unresolved}
-    to_wait = [r for r in left if r.number in earlier.started]
-    to_start = [r for r in left if r.number not in earlier.started and r.number not in unknown]
-    progress = Progress(len(rows) - len(left), len(to_wait), len(to_start), len(unknown), progress_error)
+    unresolved = frozenset() if retry_unknown else earlier.unresolved - earlier.started.keys()
+    # Counted by number and workflow alone: no row is made an object.
+    left = to_wait = unknown = 0
+    to_start: Counter[str] = Counter()
+    for number, ref in _numbered_refs(rows):
+        if 0 <= number < len(done) and done[number]:
+            continue
+        left += 1
+        if number in earlier.started:
+            to_wait += 1
+        elif number in unresolved:
+            unknown += 1
+        else:
+            to_start[ref] += 1
+    progress = Progress(len(rows) - left, to_wait, sum(to_start.values()), unknown, progress_error)
     return Report(workflows, progress, _credits(client, to_start, earlier.results))
+
+
+def _numbered_refs(rows: Sequence[BatchRow]) -> Iterator[tuple[int, str]]:
+    if isinstance(rows, Rows):
+        refs = rows.refs
+        return ((n, refs[at]) for n, at in zip(rows.numbers, rows.ref_ids, strict=True))
+    return ((row.number, row.ref) for row in rows)
 
 
 def _workflow(client: Client, ref: str, rows: Sequence[BatchRow]) -> WorkflowCheck:
@@ -359,10 +372,11 @@ def _workflow(client: Client, ref: str, rows: Sequence[BatchRow]) -> WorkflowChe
 
 
 def _credits(
-    client: Client, to_start: Sequence[BatchRow], results: Mapping[int, Mapping[str, Any]]
+    client: Client, to_start: Mapping[str, int], results: Mapping[int, Mapping[str, Any]]
 ) -> tuple[Credits, ...]:
+    """Each provider's balance against the rows it would start (``to_start``: how many, by workflow)."""
     out = []
-    providers = dict.fromkeys(r.ref.split(":", 1)[0] for r in to_start)
+    providers = dict.fromkeys(ref.split(":", 1)[0] for ref, count in to_start.items() if count)
     for provider in providers:
         checks = provider_spec(provider).checks
         if checks.balance is None:
@@ -372,9 +386,9 @@ def _credits(
             balance = client.drive(checks.balance(client.adapter(provider)))
         except FlowdeckError as exc:
             error = str(exc)
-        left = [r for r in to_start if r.ref.split(":", 1)[0] == provider]
-        per_run, seen = _per_run({r.ref for r in left}, results)
-        out.append(Credits(provider, balance, len(left), per_run, seen, error))
+        refs = {ref for ref, count in to_start.items() if count and ref.split(":", 1)[0] == provider}
+        per_run, seen = _per_run(refs, results)
+        out.append(Credits(provider, balance, sum(to_start[ref] for ref in refs), per_run, seen, error))
     return tuple(out)
 
 

@@ -630,6 +630,27 @@ class Journal:
             self._lock = None
 
 
+def left_marks(
+    earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False, retry_failed: bool = False
+) -> bytearray:
+    """1 by the number of each row whose outcome in ``earlier`` stands (a batch does not do it
+    again), else 0: a byte a row, so a million rows are checked without a call or an object each.
+
+    >>> list(left_marks(Earlier({1: {"status": "SUCCEEDED"}, 2: {"status": "TIMEOUT"}}, {}, frozenset())))
+    [0, 1, 0]
+    """
+    retried = (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected), ("FAILED", retry_failed))
+    redo = set(RESUMABLE) | {status for status, on in retried if on}
+    results = earlier.results
+    if isinstance(results, Results):
+        return results.marks(lambda r: r.get("status") not in redo)
+    marks = bytearray(max((n + 1 for n in results if n >= 0), default=0))
+    for number, result in results.items():
+        if number >= 0 and result.get("status") not in redo:
+            marks[number] = 1
+    return marks
+
+
 def rows_left(
     rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False,
     retry_failed: bool = False,
@@ -639,13 +660,8 @@ def rows_left(
     >>> rows_left([BatchRow(2, "gumloop:f", {})], Earlier({2: {"status": "TIMEOUT"}}, {}, frozenset()))
     [BatchRow(number=2, ref='gumloop:f', inputs={})]
     """
-    retried = (("UNKNOWN", retry_unknown), ("REJECTED", retry_rejected), ("FAILED", retry_failed))
-    redo = set(RESUMABLE) | {status for status, on in retried if on}
-    results = earlier.results
-    if isinstance(results, Results):  # a byte a row: a million rows checked without a call each
-        done = results.marks(lambda r: r.get("status") not in redo)
-        return [r for r in rows if not (r.number < len(done) and done[r.number])]
-    return [r for r in rows if r.number not in results or results[r.number]["status"] in redo]
+    done = left_marks(earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed)
+    return [r for r in rows if not (0 <= r.number < len(done) and done[r.number])]
 
 
 def forget_failed(earlier: Earlier) -> Earlier:

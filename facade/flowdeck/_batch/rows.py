@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import hashlib
 import json
 import re
+from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from flowdeck._errors import (
     InvalidRequestError,
@@ -50,8 +52,8 @@ _DIGEST = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(..., sort_
 class BatchRow:
     """One input row: its 1-based line number in the file, the workflow it runs, and its inputs.
 
-    A batch holds every row at once, so a row keeps its inputs as JSON text (far smaller than a
-    dict) and decodes them when they are used. Immutable by convention, like a frozen value.
+    A row keeps its inputs as JSON text (what :class:`Rows` holds, far smaller than a dict) and
+    decodes them when they are used. Immutable by convention, like a frozen value.
 
     >>> row = BatchRow(2, "gumloop:f", {"domain": "stripe.com"})
     >>> row, row.inputs["domain"]
@@ -166,7 +168,7 @@ def read_rows(
     *,
     encoding: str = "utf-8",
     delimiter: str | None = None,
-) -> list[BatchRow]:
+) -> Rows:
     """Read a ``.csv``/``.tsv`` (header row) or ``.jsonl`` (one object per line) input file.
 
     ``ref`` is a workflow reference, or ``column:<name>`` to take each row's reference from a column.
@@ -200,7 +202,7 @@ def read_rows(
                 raise InputFileError(f"{path} row {number}: {exc}") from None
             valid.add(row_ref)
         as_read = line.strip() if line is not None and inputs is record and ref_column is None else None
-        rows.append(BatchRow(number, row_ref, inputs, text=as_read))
+        rows.add(number, row_ref, _PACK.encode(inputs) if as_read is None else as_read)
         digest.update(_digested(number, row_ref, inputs))
     if not rows:
         raise InputFileError(f"{path}: no input rows")
@@ -208,10 +210,111 @@ def read_rows(
     return rows
 
 
-class Rows(list[BatchRow]):
-    """The rows :func:`read_rows` read, with their :func:`fingerprint` made as they were read."""
+class Rows(Sequence[BatchRow]):
+    """Rows held compactly, as :func:`read_rows` reads them: a row is its number, an index into the
+    distinct workflows and its inputs' UTF-8 JSON in one shared buffer (about the inputs' length and
+    16 bytes), made into a :class:`BatchRow` only when it is used, so a batch's memory does not grow
+    by an object per row. Rows keep the order they were added in; ``digest`` is their
+    :func:`fingerprint`, made as they were read.
 
-    digest: tuple[int, str] | None = None
+    >>> rows = Rows([BatchRow(2, "gumloop:f", {"domain": "a.com"}), BatchRow(3, "gumloop:f", {})])
+    >>> len(rows), rows[1], rows.refs, rows.find(2)
+    (2, BatchRow(number=3, ref='gumloop:f', inputs={}), ['gumloop:f'], BatchRow(number=2, ref='gumloop:f', \
+inputs={'domain': 'a.com'}))
+    """
+
+    def __init__(self, rows: Iterable[BatchRow] = ()) -> None:
+        self.digest: tuple[int, str] | None = None
+        self.numbers = array("q")
+        self._refs: list[str] = []
+        self._ref_ids: dict[str, int] = {}
+        self.ref_ids = array("I")
+        self._text = bytearray()
+        self._ends = array("q")
+        for row in rows:
+            self.append(row)
+
+    def append(self, row: BatchRow) -> None:
+        """Add ``row`` after the others."""
+        self.add(row.number, row.ref, row._inputs)
+
+    def add(self, number: int, ref: str, text: str) -> None:
+        """Add a row from its number, workflow and inputs as JSON text."""
+        ref_id = self._ref_ids.get(ref)
+        if ref_id is None:
+            ref_id = self._ref_ids[ref] = len(self._refs)
+            self._refs.append(ref)
+        self.numbers.append(number)
+        self.ref_ids.append(ref_id)
+        self._text += text.encode("utf-8")
+        self._ends.append(len(self._text))
+
+    @property
+    def refs(self) -> list[str]:
+        """The distinct workflows of the rows, in the order first met."""
+        return list(self._refs)
+
+    def _row(self, index: int) -> BatchRow:
+        begin = self._ends[index - 1] if index else 0
+        text = self._text[begin : self._ends[index]].decode("utf-8")
+        return BatchRow(self.numbers[index], self._refs[self.ref_ids[index]], {}, text=text)
+
+    def find(self, number: int) -> BatchRow | None:
+        """The row numbered ``number``, if there is one (rows are read in ascending order)."""
+        index = bisect.bisect_left(self.numbers, number)
+        if index < len(self.numbers) and self.numbers[index] == number:
+            return self._row(index)
+        return next((self._row(i) for i, n in enumerate(self.numbers) if n == number), None)
+
+    def of_ref(self, ref: str) -> Sequence[BatchRow]:
+        """The rows of workflow ``ref``, held as compactly."""
+        if self._refs == [ref]:
+            return self
+        ref_id = self._ref_ids.get(ref)
+        return Rows(self._row(i) for i, at in enumerate(self.ref_ids) if at == ref_id)
+
+    @overload
+    def __getitem__(self, index: int) -> BatchRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[BatchRow]: ...
+    def __getitem__(self, index: int | slice) -> BatchRow | Sequence[BatchRow]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._row(index)
+
+    def __iter__(self) -> Iterator[BatchRow]:
+        return (self._row(i) for i in range(len(self.numbers)))
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+def distinct_refs(rows: Sequence[BatchRow]) -> list[str]:
+    """The distinct workflows of ``rows``, in the order first met, without making every row of a
+    :class:`Rows`.
+
+    >>> distinct_refs([BatchRow(2, "gumloop:f", {}), BatchRow(3, "gumloop:f", {})])
+    ['gumloop:f']
+    """
+    return rows.refs if isinstance(rows, Rows) else list(dict.fromkeys(row.ref for row in rows))
+
+
+def by_ref(rows: Sequence[BatchRow]) -> dict[str, Sequence[BatchRow]]:
+    """``rows`` by workflow, each group in row order.
+
+    >>> by_ref([BatchRow(2, "gumloop:f", {}), BatchRow(3, "gumloop:g", {})])["gumloop:g"]
+    [BatchRow(number=3, ref='gumloop:g', inputs={})]
+    """
+    if isinstance(rows, Rows):
+        return {ref: rows.of_ref(ref) for ref in rows.refs}
+    out: dict[str, list[BatchRow]] = {}
+    for row in rows:
+        out.setdefault(row.ref, []).append(row)
+    return dict(out)
 
 
 def _row_inputs(

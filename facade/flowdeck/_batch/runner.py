@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 import attrs
 from aiolimiter import AsyncLimiter
 
-from flowdeck._batch.journal import Earlier, Journal, Results, forget_failed, rows_left
+from flowdeck._batch.journal import Earlier, Journal, Results, forget_failed, left_marks
 from flowdeck._batch.outcomes import (
     UNSTARTED,
     BatchSummary,
@@ -25,7 +24,7 @@ from flowdeck._batch.outcomes import (
     is_rejection,
     row_error,
 )
-from flowdeck._batch.rows import BatchRow, fingerprint
+from flowdeck._batch.rows import BatchRow, Rows, distinct_refs, fingerprint
 from flowdeck._client import AsyncClient
 from flowdeck._errors import (
     ApiError,
@@ -107,42 +106,61 @@ async def run_batch(
     begun = time.monotonic()
     try:
         earlier = journal.load(fingerprint(rows))
-        todo = rows_left(
-            rows, earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
+        done = left_marks(
+            earlier, retry_unknown=retry_unknown, retry_rejected=retry_rejected, retry_failed=retry_failed
         )
+        todo = len(rows) - _count_marked(rows, done)
+        redone = _redone(rows, earlier, done)
         if retry_failed:
             earlier = forget_failed(earlier)
         attempt = _Attempt(client, journal, earlier, observer or _Silent(), timeout, retry_unknown)
-        redone = {r.number for r in todo if r.number in earlier.results}
         try:
             journal.set_aside(redone)  # one line per row
-            attempt.observer.begin(len(rows), len(rows) - len(todo), attempt.count_earlier(redone))
-            await _run_all(attempt, todo, earlier, concurrency, start_limiter(rate), bulk)
+            attempt.observer.begin(len(rows), len(rows) - todo, attempt.count_earlier(redone))
+            await _run_all(attempt, _plan(rows, done, earlier, bulk, attempt.retry_unknown), concurrency,
+                           start_limiter(rate))  # fmt: skip
         finally:
             # Rows not reached (Ctrl-C) keep their earlier outcome.
             journal.finish(attempt.in_flight)
     finally:
         journal.close()
-    return _summary(rows, len(todo), attempt, time.monotonic() - begun)
+    return _summary(rows, todo, attempt, time.monotonic() - begun)
+
+
+def _numbers(rows: Sequence[BatchRow]) -> Iterable[int]:
+    return rows.numbers if isinstance(rows, Rows) else (row.number for row in rows)
+
+
+def _count_marked(rows: Sequence[BatchRow], marks: bytearray) -> int:
+    """How many of ``rows`` are marked 1 in ``marks`` (by row number), read from their numbers alone."""
+    size = len(marks)
+    return sum(1 for n in _numbers(rows) if 0 <= n < size and marks[n])
+
+
+def _redone(rows: Sequence[BatchRow], earlier: Earlier, done: bytearray) -> set[int]:
+    """The rows done again that have an earlier outcome (it is set aside, then replaced)."""
+    size = len(done)
+    results = earlier.results
+    return {n for n in _numbers(rows) if n in results and not (0 <= n < size and done[n])}
 
 
 async def _run_all(
-    attempt: _Attempt, todo: list[BatchRow], earlier: Earlier, concurrency: int, limiter: AsyncLimiter | None,
-    bulk: int | None,
-) -> None:  # fmt: skip
-    """Every row left, by ``concurrency`` workers taking rows (or bulk tasks) in order: a task per
-    worker, not per row, so a million rows cost no more memory than a thousand."""
-    singles, groups = plan_bulk(todo, earlier, bulk, retry_unknown=attempt.retry_unknown)
-    work: Iterator[Callable[[], Awaitable[None]]] = itertools.chain(
-        (functools.partial(attempt.process, row, limiter) for row in singles),
-        (functools.partial(attempt.process_bulk, group, limiter) for group in groups),
-    )
+    attempt: _Attempt, plan: Iterator[BatchRow | BulkGroup], concurrency: int, limiter: AsyncLimiter | None
+) -> None:
+    """Every row left, by ``concurrency`` workers taking rows (or bulk tasks) in order as they are
+    planned: a task per worker, not per row, and only the rows in flight made into objects, so a
+    million rows cost no more memory than a thousand."""
 
-    async def worker() -> None:
-        for item in work:
-            await item()
+    async def worker(first: BatchRow | BulkGroup) -> None:
+        item: BatchRow | BulkGroup | None = first
+        while item is not None:
+            if isinstance(item, BulkGroup):
+                await attempt.process_bulk(item, limiter)
+            else:
+                await attempt.process(item, limiter)
+            item = next(plan, None)
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(singles) + len(groups)))]
+    tasks = [asyncio.ensure_future(worker(first)) for first in itertools.islice(plan, concurrency)]
     try:
         await asyncio.gather(*tasks)
     except BaseException:
@@ -466,34 +484,52 @@ def plan_bulk(
     >>> [r.number for r in singles], groups
     ([2], [])
     """
-    singles: list[BatchRow] = []
+    planned = list(_plan(rows, bytearray(), earlier, size, retry_unknown))
+    return [p for p in planned if isinstance(p, BatchRow)], [p for p in planned if isinstance(p, BulkGroup)]
+
+
+def _plan(
+    rows: Sequence[BatchRow], done: bytearray, earlier: Earlier, size: int | None, retry_unknown: bool
+) -> Iterator[BatchRow | BulkGroup]:
+    """:func:`plan_bulk` as the rows are run: first the tasks started earlier, then the rows not
+    ``done`` (marked 1 by number) in order, each bulk task as soon as it is full, so only the rows
+    of tasks being filled or in flight are objects."""
+    specs = {ref: provider_spec(parse_ref(ref).provider).bulk for ref in distinct_refs(rows)}
+    started = _lookup(rows, {n for n in earlier.bulk_of if n in earlier.started})
     resumed: dict[str, list[BatchRow]] = {}
+    for number, row in sorted(started.items()):
+        if specs[row.ref] is not None and not (number < len(done) and done[number]):
+            resumed.setdefault(earlier.bulk_of[number][0], []).append(row)
+    for members in resumed.values():
+        first = members[0].number
+        yield BulkGroup(tuple(members), earlier.bulk_of[first][1], cast("Bulk", specs[members[0].ref]),
+                        earlier.started[first])  # fmt: skip
+    waiting = {row.number for members in resumed.values() for row in members}
     fresh: dict[tuple[str, str], list[BatchRow]] = {}
-    specs: dict[str, Bulk] = {}
     for row in rows:
-        member = earlier.bulk_of.get(row.number)
-        workflow = parse_ref(row.ref)
-        spec = provider_spec(workflow.provider).bulk
-        if member is not None and row.number in earlier.started and spec is not None:
-            resumed.setdefault(member[0], []).append(row)
-            specs[member[0]] = spec
+        if row.number in waiting or (row.number < len(done) and done[row.number]):
             continue
-        waiting = row.number in earlier.started or (row.number in earlier.unresolved and not retry_unknown)
-        if spec is None or size == 1 or waiting or workflow.kind not in spec.kinds:
-            singles.append(row)
+        spec = specs[row.ref]
+        later = row.number in earlier.started or (row.number in earlier.unresolved and not retry_unknown)
+        if spec is None or size == 1 or later or parse_ref(row.ref).kind not in spec.kinds:
+            yield row
             continue
-        fresh.setdefault((row.ref, spec.group(row.inputs)), []).append(row)
-        specs[row.ref] = spec
-    groups = [
-        BulkGroup(tuple(members), earlier.bulk_of[members[0].number][1], specs[key], earlier.started[members[0].number])
-        for key, members in resumed.items()
-    ]
+        key = (row.ref, spec.group(row.inputs))
+        filling = fresh.setdefault(key, [])
+        filling.append(row)
+        if len(filling) == (size or spec.size):
+            del fresh[key]
+            yield BulkGroup(tuple(filling), tuple(r.number for r in filling), spec)
     for (ref, _), members in fresh.items():
-        per_task = size or specs[ref].size
-        for start in range(0, len(members), per_task):
-            chunk = tuple(members[start : start + per_task])
-            if len(chunk) == 1:
-                singles.append(chunk[0])  # one input: a run, not a task
-                continue
-            groups.append(BulkGroup(chunk, tuple(r.number for r in chunk), specs[ref]))
-    return singles, groups
+        if len(members) == 1:
+            yield members[0]  # one input: a run, not a task
+        else:
+            yield BulkGroup(tuple(members), tuple(r.number for r in members), cast("Bulk", specs[ref]))
+
+
+def _lookup(rows: Sequence[BatchRow], numbers: Collection[int]) -> dict[int, BatchRow]:
+    """The rows numbered ``numbers``, by number."""
+    if isinstance(rows, Rows):
+        found = {n: rows.find(n) for n in numbers}
+        return {n: row for n, row in found.items() if row is not None}
+    return {row.number: row for row in rows if row.number in numbers} if numbers else {}

@@ -14,7 +14,7 @@ import attrs
 import typer
 from rich.text import Text
 
-from flowdeck._batch import BatchRow, BatchSummary, Journal, fingerprint, read_rows
+from flowdeck._batch import BatchRow, BatchSummary, Journal, distinct_refs, fingerprint, read_rows
 from flowdeck._cli import batch_options as opts
 from flowdeck._cli.batch_run import batch_client, execute_batch
 from flowdeck._cli.common import (
@@ -187,7 +187,7 @@ def batch(
 
 def _execute(
     ui: Ui,
-    rows: list[BatchRow],
+    rows: Sequence[BatchRow],
     files: opts.Files,
     again: list[str],
     as_json: bool,
@@ -217,13 +217,13 @@ def _execute(
 
 def _read_and_check(
     ref: str, files: opts.Files, renames: dict[str, str], encoding: str, *, no_check: bool, retries: dict[str, bool]
-) -> tuple[list[BatchRow], Report | None]:
+) -> tuple[Sequence[BatchRow], Report | None]:
     """The rows, every provider's configuration checked, and (unless ``--no-check``) the pre-flight report."""
     report: Report | None = None
     try:
         rows = read_rows(files.input, ref, renames, encoding=encoding, delimiter=files.separator)
         with Client() as client:  # a missing key fails here
-            for provider in sorted({r.ref.split(":", 1)[0] for r in rows}):
+            for provider in sorted({ref.split(":", 1)[0] for ref in distinct_refs(rows)}):
                 client.adapter(provider)
             if not no_check:  # reads only
                 report = preflight_check(client, rows, Journal(files.out), **retries)
@@ -241,7 +241,7 @@ def _read_and_check(
 
 
 def _interrupted(
-    ui: Ui, rows: list[BatchRow], again: list[str], as_json: bool, journal: Journal, exc: KeyboardInterrupt
+    ui: Ui, rows: Sequence[BatchRow], again: list[str], as_json: bool, journal: Journal, exc: KeyboardInterrupt
 ) -> None:
     """What an interrupted batch left behind, and the command that resumes it."""
     where = Interruption.of(

@@ -13,7 +13,7 @@ from typing import Annotated
 import attrs
 import typer
 
-from flowdeck._batch import BatchRow, Journal
+from flowdeck._batch import BatchRow, Journal, distinct_refs
 from flowdeck._cli.common import EXIT_USAGE, fail, positive
 from flowdeck._errors import InvalidRequestError
 from flowdeck._providers import get as provider_spec
@@ -162,7 +162,7 @@ def check_bulk(bulk: int | None, rows: Sequence[BatchRow]) -> None:
     """Refuse ``--bulk N`` (N > 1) where no row's provider runs many inputs as one task: it would be ignored."""
     if bulk is None or bulk == 1:
         return
-    refs = {parse_ref(ref) for ref in {row.ref for row in rows}}
+    refs = {parse_ref(ref) for ref in distinct_refs(rows)}
     if not refs or any((b := provider_spec(r.provider).bulk) is not None and r.kind in b.kinds for r in refs):
         return
     which = " or ".join(sorted({r.provider for r in refs}))

@@ -7,7 +7,7 @@ import contextlib
 import importlib.util
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ def sigterm_cancels(task: asyncio.Task[Any], fired: list[bool]) -> Iterator[None
 def execute_batch(
     ui: Ui,
     client_factory: Callable[[], AsyncClient],
-    rows: list[BatchRow],
+    rows: Sequence[BatchRow],
     out_path: Path,
     *,
     concurrency: int,
