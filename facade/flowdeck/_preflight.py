@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from flowdeck._batch import BatchRow, Earlier, Journal, Rows, by_ref, fingerprint, forget_failed, left_marks
+from flowdeck._batch import BatchRow, Earlier, Journal, Rows, by_ref, fingerprint, forget_failed, is_blank, left_marks
 from flowdeck._client import Client
 from flowdeck._details import Flow
 from flowdeck._errors import FlowdeckError
@@ -274,10 +274,6 @@ def _contains(words: list[str], part: list[str]) -> bool:
     return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def compare(ref: str, rows: Sequence[BatchRow], flow: Flow) -> WorkflowCheck:
     """``rows`` (all of workflow ``ref``) against ``flow``'s declared inputs.
 
@@ -288,20 +284,34 @@ def compare(ref: str, rows: Sequence[BatchRow], flow: Flow) -> WorkflowCheck:
     (('domain',), (Column(name='Domain', suggestion='domain'),))
     """
     declared = [i.id for i in flow.inputs]
-    seen: dict[str, None] = {}
-    blank: dict[str, list[int]] = {name: [] for name in flow.required}
-    for row in rows:  # one pass, each row's inputs decoded once: a batch can hold a million rows
-        inputs = row.inputs
-        seen.update(dict.fromkeys(inputs))
-        for name, numbers in blank.items():
-            if _empty(inputs.get(name)):
-                numbers.append(row.number)
+    seen, blank = _columns(rows, flow.required)
     columns = list(seen)
     missing = tuple(name for name in flow.required if name not in columns)
     free = [name for name in declared if name not in columns]
     unknown = tuple(Column(c, suggest(c, free)) for c in columns if c not in declared)
     empty = tuple((name, tuple(blank[name])) for name in flow.required if name not in missing and blank[name])
     return WorkflowCheck(ref, len(rows), flow, missing=missing, unknown=unknown, empty=empty)
+
+
+def _columns(rows: Sequence[BatchRow], required: Sequence[str]) -> tuple[dict[str, None], dict[str, list[int]]]:
+    """The columns of ``rows`` in the order first met, and by required input the rows it is blank in."""
+    seen: dict[str, None] = {}
+    blank: dict[str, list[int]] = {name: [] for name in required}
+    if isinstance(rows, Rows):  # by the rows' few shapes: no row decoded
+        for columns, _ in rows.shapes:
+            seen.update(dict.fromkeys(columns))
+        for name, numbers in blank.items():
+            bad = {i for i, (columns, blanks) in enumerate(rows.shapes) if name not in columns or name in blanks}
+            if bad:
+                numbers.extend(n for n, shape in zip(rows.numbers, rows.shape_ids, strict=True) if shape in bad)
+        return seen, blank
+    for row in rows:  # one pass, each row's inputs decoded once
+        inputs = row.inputs
+        seen.update(dict.fromkeys(inputs))
+        for name, numbers in blank.items():
+            if is_blank(inputs.get(name)):
+                numbers.append(row.number)
+    return seen, blank
 
 
 def check(

@@ -202,7 +202,7 @@ def read_rows(
                 raise InputFileError(f"{path} row {number}: {exc}") from None
             valid.add(row_ref)
         as_read = line.strip() if line is not None and inputs is record and ref_column is None else None
-        rows.add(number, row_ref, _PACK.encode(inputs) if as_read is None else as_read)
+        rows.add(number, row_ref, _PACK.encode(inputs) if as_read is None else as_read, inputs)
         digest.update(_digested(number, row_ref, inputs))
     if not rows:
         raise InputFileError(f"{path}: no input rows")
@@ -229,6 +229,11 @@ inputs={'domain': 'a.com'}))
         self._refs: list[str] = []
         self._ref_ids: dict[str, int] = {}
         self.ref_ids = array("I")
+        # Each row's shape: its columns and which of them are blank, an index
+        # into the few distinct ones, so a check of columns decodes no row.
+        self.shapes: list[tuple[tuple[str, ...], frozenset[str]]] = []
+        self.shape_ids = array("I")
+        self._shape_ids: dict[tuple[tuple[str, ...], frozenset[str]], int] = {}
         self._text = bytearray()
         self._ends = array("q")
         for row in rows:
@@ -236,10 +241,16 @@ inputs={'domain': 'a.com'}))
 
     def append(self, row: BatchRow) -> None:
         """Add ``row`` after the others."""
-        self.add(row.number, row.ref, row._inputs)
+        self.add(row.number, row.ref, row._inputs, row.inputs)
 
-    def add(self, number: int, ref: str, text: str) -> None:
-        """Add a row from its number, workflow and inputs as JSON text."""
+    def add(self, number: int, ref: str, text: str, inputs: Mapping[str, Any]) -> None:
+        """Add a row from its number, workflow and inputs (``text``: the same as JSON)."""
+        shape = (tuple(inputs), frozenset(k for k, v in inputs.items() if is_blank(v)))
+        shape_id = self._shape_ids.get(shape)
+        if shape_id is None:
+            shape_id = self._shape_ids[shape] = len(self.shapes)
+            self.shapes.append(shape)
+        self.shape_ids.append(shape_id)
         ref_id = self._ref_ids.get(ref)
         if ref_id is None:
             ref_id = self._ref_ids[ref] = len(self._refs)
@@ -291,6 +302,15 @@ inputs={'domain': 'a.com'}))
 
     def __len__(self) -> int:
         return len(self.numbers)
+
+
+def is_blank(value: Any) -> bool:
+    """Whether an input's value is missing in all but name: None, or a string of nothing but spaces.
+
+    >>> is_blank(" "), is_blank(0)
+    (True, False)
+    """
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def distinct_refs(rows: Sequence[BatchRow]) -> list[str]:

@@ -139,9 +139,12 @@ def _count_marked(rows: Sequence[BatchRow], marks: bytearray) -> int:
 
 def _redone(rows: Sequence[BatchRow], earlier: Earlier, done: bytearray) -> set[int]:
     """The rows done again that have an earlier outcome (it is set aside, then replaced)."""
-    size = len(done)
     results = earlier.results
-    return {n for n in _numbers(rows) if n in results and not (0 <= n < size and done[n])}
+    if isinstance(results, Results):  # a byte a row, as ``done`` is
+        present = results.marks(lambda _: True)
+        size = len(present)
+        return {n for n in _numbers(rows) if 0 <= n < size and present[n] and not (n < len(done) and done[n])}
+    return {n for n in _numbers(rows) if n in results and not (0 <= n < len(done) and done[n])}
 
 
 async def _run_all(
@@ -506,8 +509,8 @@ def _plan(
                         earlier.started[first])  # fmt: skip
     waiting = {row.number for members in resumed.values() for row in members}
     fresh: dict[tuple[str, str], list[BatchRow]] = {}
-    for row in rows:
-        if row.number in waiting or (row.number < len(done) and done[row.number]):
+    for row in _not_done(rows, done):
+        if row.number in waiting:
             continue
         spec = specs[row.ref]
         later = row.number in earlier.started or (row.number in earlier.unresolved and not retry_unknown)
@@ -525,6 +528,14 @@ def _plan(
             yield members[0]  # one input: a run, not a task
         else:
             yield BulkGroup(tuple(members), tuple(r.number for r in members), cast("Bulk", specs[ref]))
+
+
+def _not_done(rows: Sequence[BatchRow], done: bytearray) -> Iterator[BatchRow]:
+    """The rows not marked 1 in ``done``; a :class:`Rows` makes objects of those alone."""
+    size = len(done)
+    if isinstance(rows, Rows):
+        return (rows[i] for i, n in enumerate(rows.numbers) if not (0 <= n < size and done[n]))
+    return (row for row in rows if not (0 <= row.number < size and done[row.number]))
 
 
 def _lookup(rows: Sequence[BatchRow], numbers: Collection[int]) -> dict[int, BatchRow]:
