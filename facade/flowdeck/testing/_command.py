@@ -26,7 +26,14 @@ from typing import Any, NoReturn, TextIO
 import attrs
 
 from flowdeck.testing._conventions import conventions_text
-from flowdeck.testing._mockcore import Faults, MockConfig, quota_problem, seconds_problem, share_problem
+from flowdeck.testing._mockcore import (
+    Faults,
+    MockConfig,
+    credits_problem,
+    quota_problem,
+    seconds_problem,
+    share_problem,
+)
 from flowdeck.testing._mockfile import MockFileError, read_mock_file
 from flowdeck.testing._server import PROVIDERS, MockProviders, PortInUse
 
@@ -96,8 +103,8 @@ def _credits(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of credits") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more credits")
+    if problem := credits_problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return value
 
 

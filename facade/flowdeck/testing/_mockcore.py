@@ -78,6 +78,15 @@ def quota_problem(value: float) -> str | None:
     return None if 0 < value < float("inf") else "must be more than 0 starts per second"
 
 
+def credits_problem(value: float) -> str | None:
+    """Why ``value`` is not a Databar credit balance (a finite number, 0 or more), if it is not.
+
+    >>> credits_problem(-5)
+    'must be 0 or more credits'
+    """
+    return None if 0 <= value < float("inf") else "must be 0 or more credits"  # NaN fails both comparisons
+
+
 def kinds_problem(kinds: tuple[str, ...]) -> str | None:
     """Why ``kinds`` is not a non-empty tuple of :data:`FAULT_KINDS`, if it is not.
 
@@ -197,7 +206,7 @@ class MockConfig:
     run_seconds: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_checked(_run_seconds_problem))
     failure_rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
     databar_key: str = "mock-databar-key"
-    databar_credits: float | None = None
+    databar_credits: float | None = attrs.field(default=None, validator=_checked(_optional(credits_problem)))
     databar_flows: dict[str, dict[str, bool]] = attrs.field(factory=dict)
     stackai_key: str = "mock-stackai-key"
     gumloop_key: str = "mock-gumloop-key"
