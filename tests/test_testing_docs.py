@@ -1,10 +1,15 @@
 """The testing kit's page: its shell and TOML blocks work as written, and it names only public things."""
 
+# ruff: noqa: S603 - our own interpreter, pip and pytest, on a wheel of this repository
+
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,3 +65,31 @@ def test_page_names_only_public_things() -> None:
     )
     names = {n.strip() for group in named for n in group.split(",")}
     assert names and all(hasattr(flowdeck.testing, n) for n in names), names - set(dir(flowdeck.testing))
+
+
+@pytest.mark.slow
+def test_examples_pass_as_installed(tmp_path: Path) -> None:
+    """The page's pytest examples pass in a fresh venv holding exactly what its install line installs."""
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([*build, str(ROOT)], check=True, timeout=120)
+    [wheel] = tmp_path.glob("flowdeck-*.whl")
+    [line] = {found for found in re.findall(r"`pip install ([^`]+)`", PAGE) if "pytest" in found}
+    packages = [f"flowdeck[testing] @ {wheel.as_uri()}" if p == "flowdeck[testing]" else p for p in shlex.split(line)]
+    assert packages[0].startswith("flowdeck[testing] @"), line
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    install = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python, "install"]
+    subprocess.run([*install, "--no-compile", "-q", *packages], check=True, timeout=300, env=env)
+    project = tmp_path / "project"
+    project.mkdir()
+    examples = [body for lang, body in BLOCKS if lang == "python" and "def test_" in body]
+    for i, body in enumerate(examples):
+        (project / f"test_example_{i}.py").write_text(body, encoding="utf-8")
+    done = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", str(project)],
+        cwd=project, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-3000:]
