@@ -97,3 +97,28 @@ def test_shell_blocks_are_the_readmes() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     # The testing kit's run in tests/test_testing_docs.py.
     assert all(f"```bash\n{b}```" in readme for p, b in _blocks("bash") if p != "docs/testing.md")
+
+
+def test_index_links_every_page() -> None:
+    """The home page links each page of the site's nav (a provider's page through the providers' one)."""
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").partition("\nnav:\n")[2]
+    pages = set(re.findall(r"^ +- (?:[^\n]*: )?(\S+\.md)$", nav, re.M))
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([^)#]+\.md)", index))
+    wanted = {p for p in pages if p != "index.md" and (not p.startswith("providers/") or p.endswith("README.md"))}
+    assert len(wanted) > 10 and wanted <= linked, sorted(wanted - linked)
+
+
+def test_namespace_lists_are_the_classes() -> None:
+    """Getting started lists every public operation of each ``client.<provider>``, and no other."""
+    from flowdeck import _providers
+    from flowdeck._namespaces import Namespace
+
+    text = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    said = {name: set(re.findall(r"`(\w+)`", ops)) for name, ops in re.findall(r"`client\.(\w+)` \(([^)]*)\)", text)}
+    base = {m for m in dir(Namespace) if not m.startswith("_")} | {"provider"}  # the class's provider name
+    assert said.keys() == set(_providers.names())
+    for name, listed in said.items():
+        namespaces = _providers.get(name).namespaces or ()
+        sync, async_ = ({m for m in dir(cls) if not m.startswith("_")} - base for cls in namespaces)
+        assert listed == sync == async_, (name, listed, sync, async_)
