@@ -29,6 +29,8 @@ import httpx
 from flowdeck._batch import BatchRow
 from flowdeck.testing import MockClock, MockConfig, MockProviders
 
+from benchmarks.bench_tls import tls_network, tls_summary
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "mock-databar-key"
 PROVIDERS = ("databar", "stackai", "gumloop", "superai")
@@ -125,6 +127,7 @@ def per_call_overhead(env: dict[str, str], calls: int) -> dict[str, Any]:
 
 LONGEST, SHORTEST = 5.0, 1.0
 REFUSED_SHARE = 0.3  # answered 429 at random in that scenario
+TLS_RATE = 200.0  # starts per second of the TLS scenario
 
 
 async def _flowdeck_many(
@@ -451,9 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refusal-rows", type=int, default=1000, help="rows of the random-429s batch")
     parser.add_argument(
         "--only",
-        choices=["quota", "import"],
-        help="run only the quota scenarios, or only the import times; their figures replace those of latest.json",
+        choices=["quota", "import", "tls"],
+        help="run only the quota scenarios, the import times or the TLS network; their figures replace latest.json's",
     )
+    parser.add_argument("--tls-runs", type=int, default=10_000, help="runs of the TLS scenario (started at 200/s)")
     args = parser.parse_args(argv)
     work = ROOT / "bench-results"
     work.mkdir(exist_ok=True)
@@ -468,6 +472,19 @@ def main(argv: list[str] | None = None) -> int:
             latest = json.loads(latest_path.read_text())
             latest.update(figures)
             latest.setdefault("details", {})["imports"] = details
+            latest_path.write_text(json.dumps(latest, indent=2) + "\n")
+        return 0
+    if args.only == "tls":  # replaces its figures in latest.json
+        load = os.getloadavg()[0]
+        t = tls_network(args.tls_runs, TLS_RATE)
+        t["load_average"] = [round(load, 1), round(os.getloadavg()[0], 1)]
+        figures = tls_summary(t)
+        print(json.dumps({**figures, "details": {"tls": t}}, indent=2))
+        latest_path = work / "latest.json"
+        if latest_path.exists():
+            latest = json.loads(latest_path.read_text())
+            latest.update(figures)
+            latest.setdefault("details", {})["tls"] = t
             latest_path.write_text(json.dumps(latest, indent=2) + "\n")
         return 0
     if args.only == "quota":  # replaces its figures in latest.json
@@ -496,9 +513,11 @@ def main(argv: list[str] | None = None) -> int:
     q = quota(args.quota_rows, args.quota, work)
     r = refusals(args.refusal_rows, REFUSED_SHARE, work)
     print("quota done", flush=True)
+    t = tls_network(args.tls_runs, TLS_RATE)
+    print("tls network done", flush=True)
     imports = import_times()
     curves = tp.pop("curves")
-    latest = {**summary(per_call, polling, tp), **quota_summary(q, r), **import_summary(imports)}
+    latest = {**summary(per_call, polling, tp), **quota_summary(q, r), **tls_summary(t), **import_summary(imports)}
     latest["machine"] = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; {time.strftime('%Y-%m-%d')}"
@@ -507,7 +526,14 @@ def main(argv: list[str] | None = None) -> int:
     bulk = work / "bulk.json"
     if bulk.exists():  # bench_bulk's, when it ran first
         latest.update(json.loads(bulk.read_text()))
-    latest["details"] = {"per_call": per_call, "polling": polling, "throughput": tp, "quota": q, "refusals": r}
+    latest["details"] = {
+        "per_call": per_call,
+        "polling": polling,
+        "throughput": tp,
+        "quota": q,
+        "refusals": r,
+        "tls": t,
+    }
     latest["details"]["imports"] = {"repeats": IMPORT_REPEATS, **imports}
     (work / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
     from benchmarks.report import chart

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import flowdeck
 import pytest
 from flowdeck.testing import Faults, MockConfig, MockProviders
@@ -51,6 +53,7 @@ def test_async_client_over_tls(tls_mocks: MockProviders, backend: str) -> None:
 
     assert all(run.succeeded for run in asyncio.run(runs()))
     assert state.handshakes - handshakes == state.connections - connections > 0
+    assert state.peak_in_flight >= 1 and state.in_flight == 0
 
 
 def test_untrusted_client_refused(tls_mocks: MockProviders) -> None:
@@ -77,3 +80,11 @@ def test_latency_flags_in_ms() -> None:
     """--latency and --jitter take seconds or milliseconds into Faults."""
     faults = config_from(build_parser().parse_args(["--latency", "80ms", "--jitter", "0.02s"])).faults
     assert (faults.latency, faults.jitter) == (0.08, 0.02)
+
+
+def test_no_session_tickets() -> None:
+    """flowdeck's TLS contexts ask for no session tickets: one left unread reads as a closed connection."""
+    from flowdeck._transport import env_ssl_context
+
+    assert env_ssl_context({}).options & ssl.OP_NO_TICKET
+    assert env_ssl_context({"SSL_CERT_FILE": certifi.where()}).options & ssl.OP_NO_TICKET

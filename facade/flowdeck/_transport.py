@@ -80,8 +80,13 @@ def ssl_context(cafile: str | None = None, capath: str | None = None) -> ssl.SSL
     True
     """
     if cafile or capath:
-        return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
-    return httpx.create_ssl_context(trust_env=False)
+        context = ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+    else:
+        context = httpx.create_ssl_context(trust_env=False)
+    # No TLS 1.3 session tickets: nothing here resumes a session, and a ticket left
+    # unread makes httpcore take an idle connection for closed, and open another.
+    context.options |= ssl.OP_NO_TICKET
+    return context
 
 
 def env_ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:

@@ -277,6 +277,8 @@ class MockState:
         self.delayed = 0  # responses held back by faults.latency and jitter
         self.delayed_seconds = 0.0
         self.connections = 0  # accepted by the server, counted before any TLS handshake
+        self.in_flight = 0  # requests being answered, and the most at once
+        self.peak_in_flight = 0
         self.handshakes = 0  # TLS handshakes completed
         self._quota_tokens = config.start_quota or 0.0
         self._quota_at = clock.now()
@@ -412,10 +414,19 @@ class FaultInjector:
         self.error_body = error_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        faults = self.state.config.faults
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        state = self.state  # one event loop: no lock
+        state.in_flight += 1
+        state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            state.in_flight -= 1
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.state.config.faults
         if faults.latency or faults.jitter:
             await asyncio.sleep(self.state.delay())
         kind = self.state.pick(faults.kinds) if faults.rate and self.state.roll() < faults.rate else None
