@@ -440,3 +440,39 @@ def test_out_refused(mock_env: dict[str, str], tmp_path: Path, monkeypatch: pyte
     assert "was not written by flowdeck batch" in refused("notes.jsonl")
     assert foreign.read_text() == '{"my": "data"}\n' and csv.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "in.csv", "link.csv", "notes.jsonl"]
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "zlib", "uu", "undefined", "punycode"])
+def test_encoding_not_for_text(mock_env: dict[str, str], tmp_path: Path, codec: str) -> None:
+    """An --encoding that does not read text files is a one-line usage error."""
+    source = tmp_path / "in.csv"
+    source.write_text("topic\nnews\n", encoding="utf-8")
+    line = one_line_error(batch(tmp_path, "gumloop:enc", source, "--encoding", codec))
+    assert line == f"error: --encoding {codec!r}: not an encoding of text files; try utf-8, latin-1 or cp1252"
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+@pytest.mark.parametrize("text", ["topic\nnews\n", "topic\nnew\n"], ids=["even-bytes", "odd-bytes"])
+def test_utf16_given_for_utf8(mock_env: dict[str, str], tmp_path: Path, text: str) -> None:
+    """--encoding utf-16 on a UTF-8 file says it reads as UTF-8."""
+    source = tmp_path / "in.csv"
+    source.write_text(text, encoding="utf-8")
+    line = one_line_error(batch(tmp_path, "gumloop:enc", source, "--encoding", "utf-16"))
+    assert line.endswith(": is not utf-16 text (it holds no NUL bytes); it reads as UTF-8: leave --encoding out")
+
+
+def test_out_name_too_long(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """An --out name longer than the file system allows is one line, not a traceback."""
+    source = tmp_path / "in.csv"
+    source.write_text("topic\nnews\n", encoding="utf-8")
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", "x" * 300]))
+    assert line.startswith("error: --out xxx") and line.endswith("...: File name too long"), line
+
+
+def test_out_folder_is_a_file(mock_env: dict[str, str], tmp_path: Path) -> None:
+    """An --out inside a file, not a folder, says the file is not a folder."""
+    source = tmp_path / "in.csv"
+    source.write_text("topic\nnews\n", encoding="utf-8")
+    target = source / "r.jsonl"
+    line = one_line_error(runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", str(target)]))
+    assert line == f"error: --out {target}: folder {source} is a file, not a folder"

@@ -308,3 +308,22 @@ def test_mock_start_quota_zero() -> None:
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert "--start-quota: '0': give the starts per second the mocks accept, more than 0" in done.stderr
+
+
+def test_demo_rows_bounded() -> None:
+    """flowdeck demo refuses a row count beyond its bound before making any row."""
+    result = runner.invoke(app, ["demo", "--rows", "99999999999999999999999"])
+    assert result.exit_code == 2, result.output
+    assert "not in the range 1<=x<=100000" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.slow
+def test_demo_sigterm_early(tmp_path: Path) -> None:
+    """SIGTERM while the demo makes its rows exits 143 with the Interrupted line."""
+    proc = spawn(["demo", "--rows", "100000"], {"TMPDIR": str(tmp_path)})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("flowdeck demo: 100000 rows")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "Interrupted." in stderr and "Traceback" not in stderr

@@ -138,7 +138,10 @@ def read_text(
         codec = "utf-16"
     elif codec == "utf-8":
         codec = "utf-8-sig"
-    if not codec.startswith(("utf-16", "utf-32")) and b"\x00" in data[:65536]:
+    wide = codec.startswith(("utf-16", "utf-32"))
+    if wide and data and b"\x00" not in data[:65536]:  # its newlines and commas would hold NUL bytes
+        raise InputFileError(f"{path}: is not {encoding} text (it holds no NUL bytes); {_not_wide(data, option)}")
+    if not wide and b"\x00" in data[:65536]:
         utf16 = utf16_without_bom(data)
         if utf16 is not None:
             fix = f"pass {option} {utf16} or save it as UTF-8" if option else hint.format(likely=utf16)
@@ -156,6 +159,16 @@ def read_text(
             f"{path} line {line}: byte 0x{data[exc.start]:02x} at column {column} is not {encoding}; "
             + hint.format(likely=likely_encoding(data))
         ) from None
+
+
+def _not_wide(data: bytes, option: str | None) -> str:
+    """What to do with a file read as UTF-16 or UTF-32 that is not: its likely encoding instead."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        likely = likely_encoding(data)
+        return f"pass {option} {likely}" if option else f"it reads as {likely}"
+    return f"it reads as UTF-8: leave {option} out" if option else "it reads as UTF-8"
 
 
 DELIMITERS = ",;\t|"  # a spreadsheet's "CSV", by locale and program

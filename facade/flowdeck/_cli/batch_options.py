@@ -133,14 +133,31 @@ def check_files(
     separator = parse_delimiter(delimiter)
     if separator is not None and input_file.suffix.lower() in (".jsonl", ".ndjson"):
         fail(f"--delimiter: {input_name} is JSON Lines, which has no separator; it is for CSV files", EXIT_USAGE)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        fail(f"--encoding {encoding!r}: unknown encoding; try utf-8, latin-1 or cp1252", EXIT_USAGE)
+    check_encoding(encoding)
     if check_only and no_check:
         fail("--check and --no-check contradict each other; give one", EXIT_USAGE)
     unwritable = check_out(out_path, input_file, read_only=check_only)
     return Files(input_file, out_path, separator, unwritable)
+
+
+def check_encoding(encoding: str) -> None:
+    """Refuse (exit 2) an ``--encoding`` Python does not know, or one that does not read files of text.
+
+    Codecs such as rot13, base64 or zlib turn bytes into bytes, and undefined or punycode refuse
+    ordinary text: decoding a file with them fails in ways no line of the file explains.
+    """
+    advice = "try utf-8, latin-1 or cp1252"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(f"--encoding {encoding!r}: unknown encoding; {advice}", EXIT_USAGE)
+    try:
+        "domain,a.com\n".encode(encoding)  # str.encode refuses bytes-to-bytes codecs
+        b"domain,a.com\n".decode(encoding)
+    except UnicodeDecodeError:  # bytes this encoding cannot hold: a file's problem, said with its line
+        pass
+    except (LookupError, UnicodeError):
+        fail(f"--encoding {encoding!r}: not an encoding of text files; {advice}", EXIT_USAGE)
 
 
 def check_ref(ref: str) -> None:
@@ -238,9 +255,23 @@ def check_out(out_path: Path, input_file: Path, *, read_only: bool = False) -> s
     """
     if str(out_path) == "-":
         fail("--out -: results go to a file, which is also what a rerun resumes from; give a file name", EXIT_USAGE)
+    try:
+        return _check_out_path(out_path, input_file, read_only=read_only)
+    except OSError as exc:  # a name too long, a loop of links: what the system said, in one line
+        fail(f"--out {clipped_name(out_path)}: {exc.strerror or exc}", EXIT_USAGE)
+
+
+def clipped_name(path: Path, keep: int = 80) -> str:
+    """A path short enough for a one-line error (a name can be hundreds of characters)."""
+    text = str(path)
+    return text if len(text) <= keep else f"{text[: keep - 3]}..."
+
+
+def _check_out_path(out_path: Path, input_file: Path, *, read_only: bool) -> str | None:
     folder = out_path.parent
     if not folder.is_dir():
-        fail(f"--out {out_path}: folder {folder} does not exist; create it first", EXIT_USAGE)
+        what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
+        fail(f"--out {out_path}: folder {folder} {what}", EXIT_USAGE)
     if out_path.is_dir():
         fail(f"--out {out_path}: is a folder; give a file name, like {out_path / 'results.jsonl'}", EXIT_USAGE)
     if out_path.resolve() == input_file.resolve() or (

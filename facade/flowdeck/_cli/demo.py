@@ -14,8 +14,9 @@ from flowdeck._batch import (
     read_rows,
 )
 from flowdeck._cli.batch_run import execute_batch
-from flowdeck._cli.common import EXIT_USAGE, current_ui, fail
+from flowdeck._cli.common import EXIT_USAGE, current_ui, fail, interrupt_code
 from flowdeck._cli.output import (
+    Ui,
     print_failures,
     summary_line,
     summary_table,
@@ -24,19 +25,39 @@ from flowdeck._client import AsyncClient
 from flowdeck._extras import install_hint
 from flowdeck._lifecycle import PollPolicy
 
+# The demo's rows are made in memory and run against mocks on this machine: a bound keeps a
+# mistyped count from taking the machine's memory before the first row starts.
+DEMO_MAX_ROWS = 100_000
+INTERRUPTED = (
+    "\nInterrupted. The demo's mock providers and files are gone with it; run `flowdeck demo` again to start over."
+)
+
 
 def demo(
-    rows: Annotated[int, typer.Option(min=1, metavar="N", help="How many input rows")] = 300,
+    rows: Annotated[
+        int,
+        typer.Option(min=1, max=DEMO_MAX_ROWS, metavar="N", help=f"How many input rows (at most {DEMO_MAX_ROWS:,})"),
+    ] = 300,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of the mocks' random choices")] = 7,
 ) -> None:
     """Serve the embedded mock providers and run a real batch over all four (what `make demo` does)."""
     try:
-        from flowdeck.testing import MockConfig, MockProviders
-        from flowdeck.testing._demo import DEMO_OVER, DEMO_SCRIPTED, demo_rows
+        from flowdeck.testing._demo import DEMO_OVER
     except ImportError as exc:  # pragma: no cover - only without the testing extra
         fail(install_hint("flowdeck demo", "testing", exc.name), EXIT_USAGE)
     ui = current_ui()
-    ui.out.print(Text(f"flowdeck demo: {rows} rows over {DEMO_OVER}"), soft_wrap=True)
+    try:
+        ui.out.print(Text(f"flowdeck demo: {rows} rows over {DEMO_OVER}"), soft_wrap=True)
+        _run_demo(ui, rows, seed)
+    except KeyboardInterrupt as exc:  # before the batch began (making rows, starting the mocks)
+        ui.note(INTERRUPTED, "yellow")
+        raise typer.Exit(interrupt_code(exc)) from None
+
+
+def _run_demo(ui: Ui, rows: int, seed: int) -> None:
+    from flowdeck.testing import MockConfig, MockProviders
+    from flowdeck.testing._demo import DEMO_SCRIPTED, demo_rows
+
     with (
         tempfile.TemporaryDirectory(prefix="flowdeck-demo-") as work,
         MockProviders(MockConfig(seed=seed, run_seconds=(0.5, 4.0), failure_rate=0.03)) as mocks,
@@ -57,11 +78,7 @@ def demo(
             timeout=120.0,
             retry_unknown=False,
             retry_rejected=False,
-            on_interrupt=lambda _journal, _exc: ui.note(
-                "\nInterrupted. The demo's mock providers and files are gone with it; run `flowdeck demo` "
-                "again to start over.",
-                "yellow",
-            ),
+            on_interrupt=lambda _journal, _exc: ui.note(INTERRUPTED, "yellow"),
         )
         ui.out.print(summary_line(summary), soft_wrap=True)
         ui.out.print(summary_table(summary))
