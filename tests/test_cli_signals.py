@@ -98,7 +98,7 @@ class _InterruptImport(importlib.abc.MetaPathFinder):
         return None
 
 
-SIGNALS = [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
+SIGNALS = [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP")]
 
 
 @contextlib.contextmanager
@@ -352,6 +352,18 @@ def test_ctrl_c_during_run(long_mocks: MockProviders) -> None:
 
 
 @pytest.mark.slow
+def test_sighup_during_run(long_mocks: MockProviders) -> None:
+    """SIGHUP while a run is waited on prints the run and how to follow it, exit 129."""
+    proc = spawn(["run", "gumloop:long-hup", "-i", "topic=x", "--json"], long_mocks.env)
+    polled = long_mocks.states["gumloop"].calls
+    stdout, stderr = signal_when(proc, lambda: polled["get_pipeline_run"] > 0, signal.SIGHUP)
+    assert proc.returncode == 129, stderr
+    printed = json.loads(stdout)
+    assert printed["interrupted"] is True and printed["workflow"] == "gumloop:long-hup"
+    assert f"flowdeck status gumloop {printed['run_id']}" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.slow
 def test_ctrl_c_stackai_run(long_mocks: MockProviders) -> None:
     """Ctrl-C while a StackAI run starts says it may or may not have started."""
     proc = spawn(["run", "stackai:acme/long", "-i", "in-0=x"], long_mocks.env)
@@ -397,3 +409,19 @@ def test_ctrl_c_printed_resume(slow_mocks: MockProviders, tmp_path: Path) -> Non
     assert [r["row"] for r in rows] == list(range(2, 14))
     assert {r["status"] for r in rows} <= {"SUCCEEDED", "UNKNOWN"}
     assert slow_mocks.duplicate_starts() == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "flowdeck run databar:flow/enrich -i domain=a.com | head -c 0",
+        "flowdeck batch databar:flow/enrich in.csv --out out.jsonl | head -c 0",
+    ],
+    ids=["run", "batch"],
+)
+def test_closed_pipe_exits_141(mock_env: dict[str, str], tmp_path: Path, command: str) -> None:
+    """A reader that went away (| head) ends the command quietly with 141, not 1."""
+    (tmp_path / "in.csv").write_text("domain\na.com\n", encoding="utf-8")
+    result = bash(command + '; echo "rc=${PIPESTATUS[0]}"', mock_env, cwd=tmp_path)
+    assert result.stdout.strip() == "rc=141", result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

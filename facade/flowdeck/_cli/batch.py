@@ -245,7 +245,7 @@ def _interrupted(
 ) -> None:
     """What an interrupted batch left behind, and the command that resumes it."""
     where = Interruption.of(
-        "SIGTERM" if isinstance(exc, Terminated) else "SIGINT", rows, journal.peek(fingerprint(rows))
+        exc.signal_name if isinstance(exc, Terminated) else "SIGINT", rows, journal.peek(fingerprint(rows))
     )
     if as_json:
         ui.json({**where.to_json(), "results": str(journal.out), "resume": shlex.join(again)})

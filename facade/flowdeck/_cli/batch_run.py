@@ -20,7 +20,7 @@ from flowdeck._batch import (
     run_batch,
 )
 from flowdeck._batch.reconcile import reconcile as reconcile_unknown
-from flowdeck._cli.common import Terminated, interrupt_code
+from flowdeck._cli.common import interrupt_code, stop_for, stop_signals
 from flowdeck._cli.output import (
     ProgressDisplay,
     Ui,
@@ -42,25 +42,27 @@ def batch_client(*, adaptive_rate: bool = False) -> AsyncClient:
 
 
 @contextlib.contextmanager
-def sigterm_cancels(task: asyncio.Task[Any], fired: list[bool]) -> Iterator[None]:
-    """SIGTERM cancels ``task`` as asyncio does on Ctrl-C, so the batch stops at an await: its journal
-    whole and flushed, never cut mid-write (a signal raised in the middle of the loop could be)."""
+def sigterm_cancels(task: asyncio.Task[Any], fired: list[int]) -> Iterator[None]:
+    """SIGTERM and SIGHUP cancel ``task`` as asyncio does on Ctrl-C, so the batch stops at an await: its
+    journal whole and flushed, never cut mid-write (a signal raised in the middle of the loop could be)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     loop = asyncio.get_running_loop()
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in stop_signals()}
 
-    def cancel() -> None:
-        fired.append(True)
+    def cancel(signum: int) -> None:
+        fired.append(signum)
         task.cancel()
 
-    loop.add_signal_handler(signal.SIGTERM, cancel)
+    for s in previous:
+        loop.add_signal_handler(s, cancel, s)
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            loop.remove_signal_handler(s)
+            signal.signal(s, handler)
 
 
 def execute_batch(
@@ -83,7 +85,7 @@ def execute_batch(
     the command exits 130 or 143. ``reconcile``: first resolve UNKNOWN rows where the provider lists
     its runs (``flowdeck._batch.reconcile``), one line per provider on stderr."""
     journal = Journal(out_path)
-    terminated: list[bool] = []
+    terminated: list[int] = []
 
     async def main() -> BatchSummary:
         task = asyncio.current_task()
@@ -119,7 +121,7 @@ def execute_batch(
         except asyncio.CancelledError:
             if not terminated:
                 raise
-            raise Terminated from None
+            raise stop_for(terminated[0]) from None
     except KeyboardInterrupt as exc:
         on_interrupt(journal, exc)
         raise typer.Exit(interrupt_code(exc)) from None

@@ -23,31 +23,66 @@ from flowdeck._cli.output import (
 from flowdeck._providers import names as provider_names
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+EXIT_HUNG_UP, EXIT_CLOSED_PIPE = 129, 141  # 128 + SIGHUP, 128 + SIGPIPE, as a shell reports them
+STOP_CODES = (EXIT_HUNG_UP, EXIT_INTERRUPTED, EXIT_TERMINATED)
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt, so that every command stops the same way."""
 
+    signal_name, exit_code = "SIGTERM", EXIT_TERMINATED
+
+
+class HungUp(Terminated):
+    """SIGHUP (the terminal closed, an ssh session dropped): stops as SIGTERM does, exit 129."""
+
+    signal_name, exit_code = "SIGHUP", EXIT_HUNG_UP
+
 
 def interrupt_code(exc: BaseException) -> int:
-    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    return exc.exit_code if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
-    raise Terminated
+def stop_for(signum: int) -> type[Terminated]:
+    """The exception a stop signal raises in the command."""
+    return HungUp if signum == signal.SIGHUP else Terminated
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise stop_for(signum)
+
+
+def stop_signals() -> list[signal.Signals]:
+    """SIGTERM and SIGHUP, less one the command was started ignoring (``nohup`` ignores SIGHUP)."""
+    return [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not signal.SIG_IGN]
 
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` for the command's duration (only the main thread has signals)."""
+    """SIGTERM and SIGHUP raise :class:`Terminated` for the command's duration (only the main thread has
+    signals)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {s: signal.signal(s, _raise_stop) for s in stop_signals()}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def quiet_closed_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head``): end quietly with 141, as a shell reports SIGPIPE.
+
+    Python flushes stdout again at exit, which would fail the same way; pointing the descriptor at
+    /dev/null makes that last flush succeed (the recipe of Python's docs, "Note on SIGPIPE").
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(EXIT_CLOSED_PIPE)
 
 
 class _Group(TyperGroup):
@@ -68,7 +103,22 @@ class _Group(TyperGroup):
         except typer.Abort as exc:  # an interruption no command handled
             Ui.for_streams().error("interrupted")
             sys.exit(interrupt_code(exc.__cause__ or exc))
+        try:
+            sys.stdout.flush()  # a closed pipe fails here, not at exit
+        except BrokenPipeError:
+            quiet_closed_pipe()
         sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context, under typer's private path
+        # Typer would exit 130 in silence on any interruption a command left unhandled, and 1 on a
+        # closed pipe; both are said here, with the codes a shell uses.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            quiet_closed_pipe()
+        except KeyboardInterrupt as exc:
+            Ui.for_streams().error("interrupted")
+            raise typer.Exit(interrupt_code(exc)) from None
 
 
 # The registry's providers, a registered one included.

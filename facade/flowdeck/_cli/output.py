@@ -38,10 +38,21 @@ RETRY_LOGGER = "flowdeck.retries"
 UNWRAPPED = 1_000_000  # not a terminal: never wrap
 
 
+class _Console(Console):
+    """A console that ends the command with 141 when its reader went away (rich's own ends with 1,
+    which the command line keeps for a run that did not succeed)."""
+
+    def on_broken_pipe(self) -> None:
+        from flowdeck._cli.common import quiet_closed_pipe
+
+        self.quiet = True
+        quiet_closed_pipe()
+
+
 def make_console(stream: TextIO) -> Console:
     """A console on ``stream``: no markup surprises, no emoji codes, and no wrapping unless a terminal."""
     terminal = stream.isatty()
-    return Console(
+    return _Console(
         file=stream, emoji=False, highlight=False, soft_wrap=not terminal, width=None if terminal else UNWRAPPED
     )
 
@@ -352,7 +363,7 @@ def unknown_means(provider: str) -> str:
 @attrs.frozen
 class Interruption:
     """Where an interrupted batch left each row: its outcome, a run going on, a start of unknown outcome
-    (by provider), or nothing started. ``signal`` is ``SIGINT`` (Ctrl-C) or ``SIGTERM``."""
+    (by provider), or nothing started. ``signal`` is ``SIGINT`` (Ctrl-C), ``SIGTERM`` or ``SIGHUP``."""
 
     signal: str
     total: int

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from flowdeck._cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, current_ui
+from flowdeck._cli.common import STOP_CODES, current_ui
 from flowdeck._cli.output import (
     Ui,
 )
@@ -59,6 +59,6 @@ def json_always(ui: Ui, as_json: bool, known: dict[str, Any]) -> Iterator[None]:
     except typer.Exit as exc:
         if as_json and exc.exit_code != 0 and not ui.printed_json:
             error = {"error": ui.last_error or "failed", "exit_code": exc.exit_code}
-            interrupted = {"interrupted": True} if exc.exit_code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else {}
+            interrupted = {"interrupted": True} if exc.exit_code in STOP_CODES else {}
             ui.json({**known, **error, **interrupted})
         raise
