@@ -351,8 +351,18 @@ def test_run_input_twice_alike_ok(mock_env: dict[str, str], tmp_path: Path) -> N
         (["run", "nope:x"], 2),
         (["status", "gumloop", "no-such-run"], 1),
         (["cancel", "superai", "abc"], 2),
+        (["run", "databar:flow/x", "--timeout", "0"], 2),
+        (["status", "gumloop", "r1", "--bogus"], 2),
     ],
-    ids=["run-unreachable", "run-usage", "run-bad-ref", "status-unknown-run", "cancel-unsupported"],
+    ids=[
+        "run-unreachable",
+        "run-usage",
+        "run-bad-ref",
+        "status-unknown-run",
+        "cancel-unsupported",
+        "run-bad-option",
+        "status-unknown-option",
+    ],
 )
 def test_json_failure_is_one_object(
     args: list[str], code: int, mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
@@ -374,6 +384,19 @@ def test_run_stdout_is_outputs(ref: str, mock_env: dict[str, str]) -> None:
     (line,) = done.stdout.splitlines()
     assert isinstance(json.loads(line), dict)  # `flowdeck run ... | jq` reads the outputs alone
     assert f"{ref} run " in done.stderr and ": SUCCEEDED" in done.stderr
+
+
+def test_bad_ref_json_names_it(mock_env: dict[str, str]) -> None:
+    """run --json with a reference that cannot parse names it in the error object."""
+    result = runner.invoke(app, ["run", "databarr:flow/x", "--json"])
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["workflow"] == "databarr:flow/x"
+
+
+def test_run_misspelt_provider(mock_env: dict[str, str]) -> None:
+    """`run databarr:flow/x` is answered with the reference meant, as `status databarr` is."""
+    line = one_line_error(runner.invoke(app, ["run", "databarr:flow/x", "-i", "domain=a"]))
+    assert line.endswith("(did you mean 'databar:flow/x'?)"), line
 
 
 def test_status_misspelt_provider(mock_env: dict[str, str]) -> None:

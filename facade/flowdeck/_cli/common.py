@@ -85,6 +85,16 @@ def quiet_closed_pipe() -> NoReturn:
     raise SystemExit(EXIT_CLOSED_PIPE)
 
 
+# Commands whose --json prints one JSON object whatever happens, an option's error included.
+JSON_ALWAYS = ("run", "status", "cancel")
+
+
+def _known_params(params: dict[str, Any]) -> dict[str, Any]:
+    """What a command's error object says it was given, where parsing got that far."""
+    names = {"ref": "workflow", "provider": "provider", "run_id": "run_id"}
+    return {names[k]: v for k, v in params.items() if k in names and isinstance(v, str)}
+
+
 class _Group(TyperGroup):
     """Usage errors as one line (``error: ...``) with exit 2, instead of a usage block."""
 
@@ -98,7 +108,14 @@ class _Group(TyperGroup):
         except typer.TyperException as exc:  # the base of click's usage and parameter errors
             ctx = getattr(exc, "ctx", None)
             where = f" (see {ctx.command_path} --help)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
-            Ui.for_streams().error(f"{exc.format_message()}{where}")
+            ui = Ui.for_streams()
+            ui.error(f"{exc.format_message()}{where}")
+            if (
+                ctx is not None
+                and ctx.command.name in JSON_ALWAYS
+                and "--json" in (sys.argv[1:] if args is None else args)
+            ):
+                ui.json({**_known_params(ctx.params), "error": ui.last_error, "exit_code": exc.exit_code})
             sys.exit(exc.exit_code)
         except typer.Abort as exc:  # an interruption no command handled
             Ui.for_streams().error("interrupted")

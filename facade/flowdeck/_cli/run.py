@@ -128,7 +128,7 @@ def run(
     """
     ui = current_ui()
     ui.set_verbose(verbose)
-    known: dict[str, Any] = {}  # for the JSON error object
+    known: dict[str, Any] = {"workflow": ref}  # for the JSON error object: as given, until parsed
     with json_always(ui, as_json, known):
         values = parse_inputs(inputs, inputs_file)
         try:

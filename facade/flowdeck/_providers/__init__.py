@@ -173,8 +173,12 @@ def parse_ref(text: str | WorkflowRef) -> WorkflowRef:
         raise InvalidRequestError(f"workflow reference must be a string, got {type(text).__name__}")
     name, sep, path = text.partition(":")
     if not sep or name not in names():
+        import difflib  # only for the error
+
+        close = difflib.get_close_matches(name, names(), n=1) if sep else []
+        hint = f" (did you mean {f'{close[0]}:{path}'[:60]!r}?)" if close else ""
         raise InvalidRequestError(
-            f"workflow reference {text[:60]!r} must start with one of {', '.join(n + ':' for n in names())}"
+            f"workflow reference {text[:60]!r} must start with one of {', '.join(n + ':' for n in names())}{hint}"
         )
     provider = get(name)
     return provider.refs.parse(provider.name, path)
