@@ -79,6 +79,7 @@ def test_server_error_flag_injects_each_5xx() -> None:
         ("colour = 1", "mock.toml: unknown key 'colour'; the keys are: seed, run_seconds,"),
         ("failure_rate = 2", "mock.toml: MockConfig: failure_rate=2.0 is not between 0 and 1"),
         ("databar_credits = -5", "mock.toml: MockConfig: databar_credits=-5.0 must be 0 or more credits"),
+        ("[databar_flows.'flow/x']\na = true", "databar_flows={'flow/x': {'a': True}} names 'flow/x', which is not a"),
         ("run_seconds = [1]", "mock.toml: run_seconds = [1] is not [shortest, longest] seconds"),
         ("[databar_flows]\nenrich = { domain = 'yes' }", "mock.toml: databar_flows = {'enrich': {'domain': 'yes'}} is"),
         ("[faults]\nkinds = ['418']", "mock.toml: Faults: kinds=('418',) has unknown kind '418'"),

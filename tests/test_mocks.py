@@ -464,6 +464,7 @@ def test_conventions_plain_data() -> None:
         (lambda: MockConfig(failure_rate=3), "MockConfig: failure_rate=3 is not between 0 and 1"),
         (lambda: MockConfig(start_quota=0), "MockConfig: start_quota=0 must be more than 0 starts per second"),
         (lambda: MockConfig(databar_credits=-5), "MockConfig: databar_credits=-5 must be 0 or more credits"),
+        (lambda: MockConfig(databar_flows={"gumloop:x": {}}), "MockConfig: databar_flows={'gumloop:x': {}} names"),
         (lambda: MockConfig(databar_credits=float("nan")), "MockConfig: databar_credits=nan must be 0 or more"),
         (lambda: MockConfig(run_seconds=(2.0, 1.0)), "MockConfig: run_seconds=(2.0, 1.0) has its shortest above"),
     ],

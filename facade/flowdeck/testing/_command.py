@@ -30,6 +30,7 @@ from flowdeck.testing._mockcore import (
     Faults,
     MockConfig,
     credits_problem,
+    flow_id_problem,
     quota_problem,
     seconds_problem,
     share_problem,
@@ -115,10 +116,8 @@ def _flow_inputs(text: str) -> tuple[str, tuple[str, ...]]:
     inputs = tuple(n.strip() for n in names.split(",") if n.strip())
     if not sep or not flow or not inputs:
         raise argparse.ArgumentTypeError(f"{text!r} is not FLOW=INPUT[,INPUT...] (a Databar flow id, its inputs)")
-    if ":" in flow or "/" in flow:
-        raise argparse.ArgumentTypeError(
-            f"{flow!r} is not a Databar flow id: only Databar publishes declared inputs (databar:flow/<id>)"
-        )
+    if problem := flow_id_problem(flow):
+        raise argparse.ArgumentTypeError(f"{flow!r} {problem}")
     return flow, inputs
 
 

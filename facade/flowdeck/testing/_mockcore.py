@@ -87,6 +87,22 @@ def credits_problem(value: float) -> str | None:
     return None if 0 <= value < float("inf") else "must be 0 or more credits"  # NaN fails both comparisons
 
 
+def flow_id_problem(flow: str) -> str | None:
+    """Why ``flow`` is not a Databar flow id whose inputs the mocks can declare, if it is not.
+
+    >>> flow_id_problem("gumloop:x")
+    'is not a Databar flow id: only Databar publishes declared inputs (databar:flow/<id>)'
+    """
+    if flow and ":" not in flow and "/" not in flow:
+        return None
+    return "is not a Databar flow id: only Databar publishes declared inputs (databar:flow/<id>)"
+
+
+def _flows_problem(flows: dict[str, dict[str, bool]]) -> str | None:
+    bad = next((flow for flow in flows if flow_id_problem(flow)), None)
+    return None if bad is None else f"names {bad!r}, which {flow_id_problem(bad)}"
+
+
 def kinds_problem(kinds: tuple[str, ...]) -> str | None:
     """Why ``kinds`` is not a non-empty tuple of :data:`FAULT_KINDS`, if it is not.
 
@@ -207,7 +223,7 @@ class MockConfig:
     failure_rate: float = attrs.field(default=0.0, validator=_checked(share_problem))
     databar_key: str = "mock-databar-key"
     databar_credits: float | None = attrs.field(default=None, validator=_checked(_optional(credits_problem)))
-    databar_flows: dict[str, dict[str, bool]] = attrs.field(factory=dict)
+    databar_flows: dict[str, dict[str, bool]] = attrs.field(factory=dict, validator=_checked(_flows_problem))
     stackai_key: str = "mock-stackai-key"
     gumloop_key: str = "mock-gumloop-key"
     gumloop_user: str = "mock-user"
