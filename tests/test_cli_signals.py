@@ -425,3 +425,17 @@ def test_closed_pipe_exits_141(mock_env: dict[str, str], tmp_path: Path, command
     result = bash(command + '; echo "rc=${PIPESTATUS[0]}"', mock_env, cwd=tmp_path)
     assert result.stdout.strip() == "rc=141", result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_counts_bulk_tasks(long_mocks: MockProviders, tmp_path: Path) -> None:
+    """SIGTERM over bulk tasks counts the tasks going on, not one run a row."""
+    inputs = jsonl(tmp_path / "in.jsonl", [{"domain": f"d{i}.com"} for i in range(40)])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", "databar:flow/bulkterm", str(inputs), "--out", str(out), "--bulk", "7", "--no-check", "--json"]
+    proc = spawn(args, long_mocks.env)
+    stdout, stderr = signal_when(proc, lambda: count(state_of(out), "bulk_started") >= 6, signal.SIGTERM)
+    assert proc.returncode == 143, stderr
+    assert "Interrupted (SIGTERM): of 40 rows, 0 finished, 40 rows go on at the provider as 6 runs" in stderr
+    summary = json.loads(stdout)
+    assert (summary["going_on"], summary["runs_going_on"]) == (40, 6)

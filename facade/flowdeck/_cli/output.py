@@ -371,6 +371,7 @@ class Interruption:
     going_on: int
     unknown: dict[str, tuple[int, ...]]
     not_started: int
+    runs_going_on: int | None = None  # fewer than the rows going on where bulk tasks run many rows
 
     @classmethod
     def of(cls, signal: str, rows: Sequence[BatchRow], earlier: Earlier) -> Interruption:
@@ -378,17 +379,20 @@ class Interruption:
         finished: Counter[str] = Counter()
         unknown: dict[str, list[int]] = {}
         going_on = not_started = 0
+        runs: set[tuple[str, str]] = set()  # a bulk task is one run for all its rows
         for row in rows:
             status = earlier.results.get(row.number, {}).get("status")
             if status is not None and status not in RESUMABLE and status != "UNKNOWN":
                 finished[str(status)] += 1
-            elif row.number in earlier.started:
+            elif (run := earlier.started.get(row.number)) is not None:
                 going_on += 1
+                runs.add((run.provider, run.id))
             elif status == "UNKNOWN" or row.number in earlier.unresolved:
                 unknown.setdefault(row.ref.split(":", 1)[0], []).append(row.number)
             else:
                 not_started += 1
-        return cls(signal, len(rows), finished, going_on, {p: tuple(r) for p, r in unknown.items()}, not_started)
+        unknowns = {p: tuple(r) for p, r in unknown.items()}
+        return cls(signal, len(rows), finished, going_on, unknowns, not_started, len(runs))
 
     def line(self) -> str:
         """One line accounting for every row.
@@ -401,7 +405,11 @@ unknown outcome (UNKNOWN), 2 not started
         ordered = sorted(self.finished.items(), key=lambda item: (item[0] != "SUCCEEDED", item[0]))
         counts = ", ".join(f"{n} {status}" for status, n in ordered)
         parts = [f"{sum(self.finished.values())} finished" + (f" ({counts})" if counts else "")]
-        if self.going_on:
+        runs = self.going_on if self.runs_going_on is None else self.runs_going_on
+        if runs != self.going_on:
+            plural = "s" if runs != 1 else ""
+            parts.append(f"{self.going_on} rows go on at the provider as {runs} run{plural} (bulk tasks)")
+        elif self.going_on:
             parts.append(f"{self.going_on} run{'s' if self.going_on != 1 else ''} go on at the provider")
         unknown = sum(len(r) for r in self.unknown.values())
         if unknown:
@@ -427,6 +435,7 @@ unknown outcome (UNKNOWN), 2 not started
             "total": self.total,
             "finished": dict(self.finished),
             "going_on": self.going_on,
+            "runs_going_on": self.going_on if self.runs_going_on is None else self.runs_going_on,
             "not_started": self.not_started,
             "unknown": {p: {"rows": list(r), "means": unknown_means(p)} for p, r in sorted(self.unknown.items())},
         }
