@@ -19,11 +19,12 @@ from typer.core import TyperGroup
 import flowdeck
 from flowdeck._cli.output import (
     Ui,
+    quiet_closed_pipe,
 )
 from flowdeck._providers import names as provider_names
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
-EXIT_HUNG_UP, EXIT_CLOSED_PIPE = 129, 141  # 128 + SIGHUP, 128 + SIGPIPE, as a shell reports them
+EXIT_HUNG_UP = 129  # 128 + SIGHUP, as a shell reports it
 STOP_CODES = (EXIT_HUNG_UP, EXIT_INTERRUPTED, EXIT_TERMINATED)
 
 
@@ -70,19 +71,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-def quiet_closed_pipe() -> NoReturn:
-    """The reader of stdout went away (``| head``): end quietly with 141, as a shell reports SIGPIPE.
-
-    Python flushes stdout again at exit, which would fail the same way; pointing the descriptor at
-    /dev/null makes that last flush succeed (the recipe of Python's docs, "Note on SIGPIPE").
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-    raise SystemExit(EXIT_CLOSED_PIPE)
 
 
 # Commands whose --json prints one JSON object whatever happens, an option's error included.

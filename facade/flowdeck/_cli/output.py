@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import attrs
 from rich.console import Console
@@ -38,13 +39,27 @@ RETRY_LOGGER = "flowdeck.retries"
 UNWRAPPED = 1_000_000  # not a terminal: never wrap
 
 
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
+
+
+def quiet_closed_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head``): end quietly with 141, as a shell reports SIGPIPE.
+
+    Python flushes stdout again at exit, which would fail the same way; pointing the descriptor at
+    /dev/null makes that last flush succeed (the recipe of Python's docs, "Note on SIGPIPE").
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(EXIT_CLOSED_PIPE)
+
+
 class _Console(Console):
     """A console that ends the command with 141 when its reader went away (rich's own ends with 1,
     which the command line keeps for a run that did not succeed)."""
 
     def on_broken_pipe(self) -> None:
-        from flowdeck._cli.common import quiet_closed_pipe
-
         self.quiet = True
         quiet_closed_pipe()
 
