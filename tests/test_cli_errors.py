@@ -3,10 +3,13 @@ to set; a number of no use says why; keys are scrubbed from what is printed, and
 
 from __future__ import annotations
 
+import functools
 import json
+import socket
 from pathlib import Path
 
 import pytest
+from flowdeck import Client
 from flowdeck._cli import app
 from flowdeck._secrets import scrub
 from typer.testing import CliRunner
@@ -189,3 +192,19 @@ def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch, 
     result = runner.invoke(app, ["batch", "gumloop:abc", str(csv), "--out", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 2 and "GUMLOOP_API_KEY" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_start_timeout_in_words(mock_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start with no answer in time is said in words, never an HTTP library's class name."""
+    import flowdeck._cli.run as run_command
+
+    with socket.socket() as listener:  # accepts connections (its backlog) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        monkeypatch.setenv("GUMLOOP_BASE_URL", f"http://127.0.0.1:{listener.getsockname()[1]}")
+        monkeypatch.setattr(run_command, "Client", functools.partial(Client, timeout=0.5))
+        line = one_line_error(runner.invoke(app, ["run", "gumloop:x", "-i", "a=b"]), code=1)
+    assert line == (
+        "error: gumloop start_pipeline: no answer in time, after the start request was sent; "
+        "the run may have started, so it was not retried"
+    )

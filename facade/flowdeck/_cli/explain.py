@@ -6,12 +6,14 @@ import os
 
 import httpx
 
+from flowdeck._batch.outcomes import row_error
 from flowdeck._config import shown_url
 from flowdeck._errors import (
     ApiError,
     FlowdeckError,
     InsecureTransportError,
     MissingCredentialError,
+    StartOutcomeUnknown,
     TransportError,
 )
 from flowdeck._providers import get as provider_spec
@@ -80,6 +82,8 @@ def explain(exc: FlowdeckError) -> str:
     """The one line a user reads for ``exc``: what to do, in the command line's terms."""
     if isinstance(exc, TransportError) and (line := _unreachable(exc)) is not None:
         return line
+    if isinstance(exc, TransportError | StartOutcomeUnknown) and isinstance(exc.__cause__, httpx.TransportError):
+        return row_error(exc)  # in words, as a batch's rows say it
     if isinstance(exc, MissingCredentialError):
         return f"{exc.provider}: no credential; set {exc.variable} (flowdeck doctor shows what is set)"
     if isinstance(exc, InsecureTransportError):

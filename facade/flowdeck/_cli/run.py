@@ -114,7 +114,12 @@ def run(
     ] = False,
     timeout: Annotated[
         float,
-        typer.Option(metavar="SECONDS", callback=positive, help="Seconds to wait before giving up (the run goes on)."),
+        typer.Option(
+            metavar="SECONDS",
+            callback=positive,
+            help="Seconds to wait for the started run to end (it goes on after); the start request has its own "
+            "timeout and retries",
+        ),
     ] = 3600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")] = False,
     verbose: Verbose = 0,
