@@ -162,7 +162,30 @@ def test_cli_record_bad_path_is_usage(tmp_path: Path) -> None:
 
     result = run_flowdeck(["--record", str(tmp_path / "no" / "x.har"), "run", "databar:flow/1"], {})
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert "--record: cannot record to" in result.stderr
+    assert "does not exist; create it first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "--record '': empty; give a file name, like traffic.har"),
+        ("nodir/x.har", "--record nodir/x.har: folder nodir does not exist; create it first"),
+        ("victim.csv", "--record: cannot record to victim.csv: not a HAR file (not JSON)"),
+        ("victim.csv/x.har", "--record victim.csv/x.har: folder victim.csv is a file, not a folder"),
+    ],
+    ids=["empty", "no-folder", "not-har", "folder-is-a-file"],
+)
+def test_cli_record_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, message: str) -> None:
+    """--record's refusals name the file once and say what is wrong with it, as --out's do."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "victim.csv").write_text("domain\na.com\n", encoding="utf-8")
+    from flowdeck._cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["--record", name, "run", "databar:flow/1", "-i", "domain=a"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {message}\n"
+    assert (tmp_path / "victim.csv").read_text() == "domain\na.com\n"
 
 
 def test_secret_stays_scrubbed_later(tmp_path: Path) -> None:

@@ -179,11 +179,10 @@ def _options(
     ] = False,
     verbose: Verbose = 0,
     record: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--record",
             metavar="FILE",
-            dir_okay=False,
             help="Append every HTTP exchange to this HAR file, credentials removed (as FLOWDECK_RECORD).",
         ),
     ] = None,
@@ -200,16 +199,31 @@ def _options(
         ctx.with_resource(_recording_to(record))
 
 
+def _record_path(name: str) -> Path:
+    """``--record``'s file, refused in the words ``batch --out`` uses where it cannot be one."""
+    if not name.strip():  # an empty name would read as '.'
+        fail(f"--record {name!r}: empty; give a file name, like traffic.har", EXIT_USAGE)
+    path = Path(name)
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
+        fail(f"--record {name}: folder {folder} {what}", EXIT_USAGE)
+    if path.is_dir():
+        fail(f"--record {name}: is a folder; give a file name, like {path / 'traffic.har'}", EXIT_USAGE)
+    return path
+
+
 @contextlib.contextmanager
-def _recording_to(path: Path) -> Iterator[None]:
-    """Every client the command makes records to ``path``: checked here, before anything is sent."""
+def _recording_to(name: str) -> Iterator[None]:
+    """Every client the command makes records to ``name``: checked here, before anything is sent."""
     from flowdeck._har import HarError, Recorder
 
     try:
+        path = _record_path(name)
         Recorder(path)
     except (OSError, HarError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        fail(f"--record: cannot record to {path}: {reason}", EXIT_USAGE)
+        fail(f"--record: cannot record to {name}: {reason.removeprefix(f'{name}: ')}", EXIT_USAGE)
     saved = os.environ.get("FLOWDECK_RECORD")
     os.environ["FLOWDECK_RECORD"] = str(path)
     try:
