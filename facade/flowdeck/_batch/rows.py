@@ -6,6 +6,7 @@ import bisect
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 import re
 from array import array
@@ -220,7 +221,90 @@ def read_rows(
     if not rows:
         raise InputFileError(f"{path}: no input rows")
     rows.digest = (len(rows), digest.hexdigest())
+    del text, records
+    _give_back()
     return rows
+
+
+def _give_back() -> None:
+    """Hand the freed heap back to the OS (glibc's ``malloc_trim``; elsewhere nothing).
+
+    The file's text is freed once its rows are read, but glibc keeps the pages below the rows' store
+    that grew after it, so a batch would carry the whole file's size for its life.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+class Ints(Sequence[int]):
+    """A column of integers held as nothing while each is the one before plus ``step`` (a file's row
+    numbers, one workflow for every row), as an array from the first that is not.
+
+    >>> numbers = Ints(1)
+    >>> for n in (2, 3, 4): numbers.append(n)
+    >>> list(numbers), numbers.index_of(3), numbers.held
+    ([2, 3, 4], 1, False)
+    >>> numbers.append(9); list(numbers), numbers.held
+    ([2, 3, 4, 9], True)
+    """
+
+    def __init__(self, step: int) -> None:
+        self._step = step
+        self._first = 0
+        self._count = 0
+        self._array: array[int] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the values are held one by one."""
+        return self._array is not None
+
+    def append(self, value: int) -> None:
+        """Add ``value`` after the others."""
+        if self._array is None:
+            if self._count == 0:
+                self._first = value
+            if value == self._first + self._count * self._step:
+                self._count += 1
+                return
+            self._array = array("q", (self._first + i * self._step for i in range(self._count)))
+        self._array.append(value)
+
+    def index_of(self, value: int) -> int | None:
+        """Where ``value`` is, when the values are not held one by one and it is among them; else None."""
+        if self._array is not None or not self._step or not self._count:
+            return None
+        index, off = divmod(value - self._first, self._step)
+        return index if not off and 0 <= index < self._count else None
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if self._array is not None:
+            return self._array[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._first + index * self._step
+
+    def __iter__(self) -> Iterator[int]:
+        if self._array is not None:
+            return iter(self._array)
+        if self._step:
+            return iter(range(self._first, self._first + self._count * self._step, self._step))
+        return itertools.repeat(self._first, self._count)
+
+    def __len__(self) -> int:
+        return self._count if self._array is None else len(self._array)
 
 
 class Rows(Sequence[BatchRow]):
@@ -238,14 +322,14 @@ inputs={'domain': 'a.com'}))
 
     def __init__(self, rows: Iterable[BatchRow] = ()) -> None:
         self.digest: tuple[int, str] | None = None
-        self.numbers = array("q")
+        self.numbers = Ints(1)  # a file's lines, each row a line: nothing held
         self._refs: list[str] = []
         self._ref_ids: dict[str, int] = {}
-        self.ref_ids = array("I")
+        self.ref_ids = Ints(0)  # most files name one workflow
         # Each row's shape: its columns and which of them are blank, an index
         # into the few distinct ones, so a check of columns decodes no row.
         self.shapes: list[tuple[tuple[str, ...], frozenset[str]]] = []
-        self.shape_ids = array("I")
+        self.shape_ids = Ints(0)
         self._shape_ids: dict[tuple[tuple[str, ...], frozenset[str]], int] = {}
         self._text = bytearray()
         self._ends = array("q")
@@ -285,6 +369,9 @@ inputs={'domain': 'a.com'}))
 
     def find(self, number: int) -> BatchRow | None:
         """The row numbered ``number``, if there is one (rows are read in ascending order)."""
+        index = self.numbers.index_of(number)
+        if index is not None:
+            return self._row(index)
         index = bisect.bisect_left(self.numbers, number)
         if index < len(self.numbers) and self.numbers[index] == number:
             return self._row(index)
