@@ -105,6 +105,11 @@ class Results(Mapping[int, Mapping[str, Any]]):
     def marks(self, test: Callable[[Mapping[str, Any]], bool]) -> bytearray:
         """1 by each row whose result passes ``test``, else 0 (a byte a row, read without a call)."""
         passes = [test(record) for record in self._records]
+        if len(passes) < 128:  # each row's index fits a signed byte: mapped in C, not row by row
+            table = bytearray(256)
+            for index, passed in enumerate(passes):
+                table[index] = passed
+            return bytearray(array("b", self._at).tobytes().translate(table))
         out = bytearray(len(self._at))
         for row, index in enumerate(self._at):
             if index >= 0 and passes[index]:
@@ -469,7 +474,7 @@ class Journal:
         if not headers:
             self._append(self.state, {"event": "batch", "format": FORMAT, "fingerprint": fingerprint})
         legacy = bool(headers) and headers[0].get("format", 1) < 2
-        for row, result in results.items():
+        for row, result in results.items() if legacy else ():
             # A first-format journal noted an unmade start only in results.
             if legacy and last.get(row) == "intent" and result.get("status") == "NOT_STARTED":
                 self.not_started(row)
