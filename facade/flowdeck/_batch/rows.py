@@ -357,8 +357,8 @@ class Rows(Sequence[BatchRow]):
     """Rows held compactly, as :func:`read_rows` reads them: a row is its number, an index into the
     distinct workflows and its inputs' UTF-8 JSON in one shared buffer with its end offset (numbers,
     workflows and shapes that follow a rule hold nothing: :class:`Ints`), made into a
-    :class:`BatchRow` only when it is used, so a batch's memory does not grow by an object per row. Rows keep the order they were added in; ``digest`` is their
-    :func:`fingerprint`, made as they were read.
+    :class:`BatchRow` only when it is used, so a batch's memory does not grow by an object per row.
+    Rows keep the order they were added in; ``digest`` is their :func:`fingerprint`, made as read.
 
     >>> rows = Rows([BatchRow(2, "gumloop:f", {"domain": "a.com"}), BatchRow(3, "gumloop:f", {})])
     >>> len(rows), rows[1], rows.refs, rows.find(2)
