@@ -199,6 +199,21 @@ def test_check_misnamed_column(mocks: MockProviders, tmp_path: Path) -> None:
     assert mocks.start_count == 0 and not out.exists()
 
 
+def test_check_maps_to_required(tmp_path: Path) -> None:
+    """A column whose words name a required and an optional input is suggested for the required one."""
+    flows = {"enrich": {"domain": True, "company": False}}
+    source = write(tmp_path / "leads.csv", "Company Domain\nstripe.com\n")
+    with MockProviders(MockConfig(databar_flows=flows)) as served:
+        out = str(tmp_path / "results.jsonl")
+        result = invoke(served.env, "batch", "databar:flow/enrich", str(source), "--out", out, "--check")
+    assert result.exit_code == 1, result.output
+    assert (
+        "problem: databar:flow/enrich: required input 'domain' is in no column; column 'Company Domain' is close: "
+        "--map 'Company Domain=domain'" in result.stdout.splitlines()
+    )
+    assert "not a declared input" not in result.output
+
+
 def test_check_empty_required_cells(mocks: MockProviders, tmp_path: Path) -> None:
     """--check names the rows with an empty required cell."""
     source = write(tmp_path / "in.csv", "domain,country\nstripe.com,US\n,FR\n  ,DE\nacme.com,\n")

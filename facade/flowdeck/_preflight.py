@@ -288,7 +288,7 @@ def compare(ref: str, rows: Sequence[BatchRow], flow: Flow) -> WorkflowCheck:
     columns = list(seen)
     missing = tuple(name for name in flow.required if name not in columns)
     free = [name for name in declared if name not in columns]
-    unknown = tuple(Column(c, suggest(c, free)) for c in columns if c not in declared)
+    unknown = tuple(Column(c, suggest(c, missing) or suggest(c, free)) for c in columns if c not in declared)
     empty = tuple((name, tuple(blank[name])) for name in flow.required if name not in missing and blank[name])
     return WorkflowCheck(ref, len(rows), flow, missing=missing, unknown=unknown, empty=empty)
 
