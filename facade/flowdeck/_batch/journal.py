@@ -180,16 +180,26 @@ def _results(path: Path) -> Results:
 
 def run_to_json(run: Run) -> dict[str, Any]:
     """The parts of a run a journal needs to wait on it again."""
-    return {"provider": run.provider, "workflow": str(run.workflow), "id": run.id,
-            "status": run.status.value, "provider_status": run.provider_status, "url": run.url}  # fmt: skip
+    return {
+        "provider": run.provider,
+        "workflow": str(run.workflow),
+        "id": run.id,
+        "status": run.status.value,
+        "provider_status": run.provider_status,
+        "url": run.url,
+    }
 
 
 def run_from_json(data: Mapping[str, Any]) -> Run:
     """Inverse of :func:`run_to_json`."""
     return Run(
-        data["provider"], parse_ref(data["workflow"]), data["id"], Status(data["status"]),
-        data["provider_status"], url=data.get("url"),
-    )  # fmt: skip
+        data["provider"],
+        parse_ref(data["workflow"]),
+        data["id"],
+        Status(data["status"]),
+        data["provider_status"],
+        url=data.get("url"),
+    )
 
 
 def write_atomically(path: Path, text: str | Iterable[bytes]) -> None:
@@ -459,8 +469,13 @@ class Journal:
         results, _ = self._earlier_results()
         started, last, bulk_of = _start_events(state, results)
         if bool(headers) and headers[0].get("format", 1) < 2:
-            last.update({row: "not_started" for row, r in results.items()
-                         if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"})  # fmt: skip
+            last.update(
+                {
+                    row: "not_started"
+                    for row, r in results.items()
+                    if last.get(row) == "intent" and r.get("status") == "NOT_STARTED"
+                }
+            )
         unresolved = frozenset(row for row, event in last.items() if event == "intent")
         return Earlier(results, started, unresolved, bulk_of)
 
@@ -581,13 +596,16 @@ class Journal:
 
     def bulk_intent(self, key: str, rows: Sequence[BatchRow]) -> None:
         """Record that a bulk task's start request, for these rows in this order, is about to be sent."""
-        self._append(self.state, {"event": "bulk_intent", "bulk": key, "rows": [r.number for r in rows],
-                                  "at": time.time()})  # fmt: skip
+        self._append(
+            self.state, {"event": "bulk_intent", "bulk": key, "rows": [r.number for r in rows], "at": time.time()}
+        )
 
     def bulk_started(self, key: str, rows: Sequence[BatchRow], run: Run) -> None:
         """Record the task a bulk start created."""
-        self._append(self.state, {"event": "bulk_started", "bulk": key, "rows": [r.number for r in rows],
-                                  "run": run_to_json(run)})  # fmt: skip
+        self._append(
+            self.state,
+            {"event": "bulk_started", "bulk": key, "rows": [r.number for r in rows], "run": run_to_json(run)},
+        )
 
     def bulk_not_started(self, key: str, rows: Sequence[BatchRow]) -> None:
         """Record that a bulk start certainly started nothing."""
@@ -657,9 +675,13 @@ def left_marks(
 
 
 def rows_left(
-    rows: Sequence[BatchRow], earlier: Earlier, *, retry_unknown: bool = False, retry_rejected: bool = False,
+    rows: Sequence[BatchRow],
+    earlier: Earlier,
+    *,
+    retry_unknown: bool = False,
+    retry_rejected: bool = False,
     retry_failed: bool = False,
-) -> list[BatchRow]:  # fmt: skip
+) -> list[BatchRow]:
     """The rows a batch does (again): those without a final outcome in ``earlier``.
 
     >>> rows_left([BatchRow(2, "gumloop:f", {})], Earlier({2: {"status": "TIMEOUT"}}, {}, frozenset()))

@@ -53,8 +53,14 @@ class Reconciled:
     def to_json(self) -> dict[str, Any]:
         """As ``batch --json`` reports it, under ``reconciled``."""
         left = sum(self.left.values()) if self.cannot is None else self.unknown
-        return {"provider": self.provider, "unknown": self.unknown, "matched": self.matched,
-                "restarted": self.restartable, "left": left, "why": self.cannot or "; ".join(self.left)}  # fmt: skip
+        return {
+            "provider": self.provider,
+            "unknown": self.unknown,
+            "matched": self.matched,
+            "restarted": self.restartable,
+            "left": left,
+            "why": self.cannot or "; ".join(self.left),
+        }
 
     def line(self) -> str:
         """The one line the command prints.

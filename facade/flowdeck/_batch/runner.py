@@ -117,8 +117,9 @@ async def run_batch(
         try:
             journal.set_aside(redone)  # one line per row
             attempt.observer.begin(len(rows), len(rows) - todo, attempt.count_earlier(redone))
-            await _run_all(attempt, _plan(rows, done, earlier, bulk, attempt.retry_unknown), concurrency,
-                           start_limiter(rate))  # fmt: skip
+            await _run_all(
+                attempt, _plan(rows, done, earlier, bulk, attempt.retry_unknown), concurrency, start_limiter(rate)
+            )
         finally:
             # Rows not reached (Ctrl-C) keep their earlier outcome.
             journal.finish(attempt.in_flight)
@@ -202,9 +203,14 @@ class _Attempt:
     """One run of a batch command over the rows left to do."""
 
     def __init__(
-        self, client: AsyncClient, journal: Journal, earlier: Earlier, observer: BatchObserver,
-        timeout: float | None, retry_unknown: bool,
-    ) -> None:  # fmt: skip
+        self,
+        client: AsyncClient,
+        journal: Journal,
+        earlier: Earlier,
+        observer: BatchObserver,
+        timeout: float | None,
+        retry_unknown: bool,
+    ) -> None:
         self.client, self.journal, self.earlier, self.observer = client, journal, earlier, observer
         self.timeout, self.retry_unknown = timeout, retry_unknown
         # Outcomes by status and provider; failed rows in the few words the
@@ -220,20 +226,27 @@ class _Attempt:
         self.credentials = _CredentialGate()
 
     def record(
-        self, row: BatchRow, status: str, run: Run | None = None, error: FlowdeckError | str | None = None,
+        self,
+        row: BatchRow,
+        status: str,
+        run: Run | None = None,
+        error: FlowdeckError | str | None = None,
         bulk: Mapping[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         message = error if isinstance(error, str) or error is None else row_error(error)
         result = {
-            "row": row.number, "input": row.inputs, "workflow": row.ref,
+            "row": row.number,
+            "input": row.inputs,
+            "workflow": row.ref,
             "provider": run.provider if run else row.ref.split(":", 1)[0],
-            "run_id": run.id if run else None, "status": status,
+            "run_id": run.id if run else None,
+            "status": status,
             "provider_status": run.provider_status if run else None,
             "outputs": run.outputs if run else None,
             "error": message if message is not None else (run.error if run else None),
             "error_type": type(error).__name__ if isinstance(error, FlowdeckError) else None,
             "url": run.url if run else None,
-        }  # fmt: skip
+        }
         if run is not None and (spent := credits_spent(run)) is not None:
             result["credits_spent"] = spent  # for the pre-flight estimate
         if bulk is not None:
@@ -505,8 +518,9 @@ def _plan(
             resumed.setdefault(earlier.bulk_of[number][0], []).append(row)
     for members in resumed.values():
         first = members[0].number
-        yield BulkGroup(tuple(members), earlier.bulk_of[first][1], cast("Bulk", specs[members[0].ref]),
-                        earlier.started[first])  # fmt: skip
+        yield BulkGroup(
+            tuple(members), earlier.bulk_of[first][1], cast("Bulk", specs[members[0].ref]), earlier.started[first]
+        )
     waiting = {row.number for members in resumed.values() for row in members}
     fresh: dict[tuple[str, str], list[BatchRow]] = {}
     for row in _not_done(rows, done):

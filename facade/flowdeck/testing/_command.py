@@ -133,13 +133,16 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         help="serve in the background; print only `export` lines (with FLOWDECK_MOCK_PID) on stdout",
     )
     serving.add_argument(
-        "--replay", metavar="FILE.har", default=None,
+        "--replay",
+        metavar="FILE.har",
+        default=None,
         help="answer with a recording's exchanges (flowdeck --record), time compressed, instead of simulating runs",
-    )  # fmt: skip
+    )
     serving.add_argument(
-        "--tls", action="store_true",
+        "--tls",
+        action="store_true",
         help="serve HTTPS with a throwaway CA (needs trustme); SSL_CERT_FILE in the export lines trusts it",
-    )  # fmt: skip
+    )
     serving.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -173,6 +176,18 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
     runs.add_argument(
         "--fail-rate", metavar="P", type=_share, default=None, help="share of runs that end FAILED (0-1 or 0-100%%)"
     )
+    _fault_options(parser)
+    _databar_options(parser)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a MockConfig as TOML (its fields as keys, [faults] a table); flags given override it",
+    )
+    return parser
+
+
+def _fault_options(parser: argparse.ArgumentParser) -> None:
     faults = parser.add_argument_group("faults (on a share of requests)")
     faults.add_argument("--rate-limit", metavar="P", type=_share, default=None, help="answer 429 with Retry-After")
     faults.add_argument(
@@ -201,23 +216,29 @@ def build_parser(prog: str = "python -m flowdeck.testing") -> argparse.ArgumentP
     faults.add_argument(
         "--start-quota", metavar="N", type=_quota, default=None, help="starts per second accepted; more get 429"
     )
+
+
+def _databar_options(parser: argparse.ArgumentParser) -> None:
     databar = parser.add_argument_group("databar (what a pre-flight check reads: flowdeck inputs, batch --check)")
     databar.add_argument(
         "--credits", metavar="N", type=_credits, default=None, help="credit balance (default unlimited)"
     )
     databar.add_argument(
-        "--required-inputs", metavar="FLOW=IN,..", type=_flow_inputs, action="append", default=[],
+        "--required-inputs",
+        metavar="FLOW=IN,..",
+        type=_flow_inputs,
+        action="append",
+        default=[],
         help="declare a flow's required inputs (repeatable): a run without one answers 400",
-    )  # fmt: skip
+    )
     databar.add_argument(
-        "--optional-inputs", metavar="FLOW=IN,..", type=_flow_inputs, action="append", default=[],
+        "--optional-inputs",
+        metavar="FLOW=IN,..",
+        type=_flow_inputs,
+        action="append",
+        default=[],
         help="declare a flow's optional inputs (repeatable)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--config", metavar="FILE", default=None,
-        help="a MockConfig as TOML (its fields as keys, [faults] a table); flags given override it",
-    )  # fmt: skip
-    return parser
+    )
 
 
 def _run_seconds(args: argparse.Namespace, file: dict[str, Any]) -> tuple[float, float]:
@@ -302,9 +323,12 @@ def _describe(config: MockConfig, args: argparse.Namespace | None = None) -> str
     faults = config.faults
     shares = {
         label: faults.rate * sum(k in kinds for k in faults.kinds) / len(faults.kinds)
-        for label, kinds in (("429s", {"429"}), ("drops", {"drop_before", "drop_after"}),
-                             ("5xx", {"500", "502", "503", "504"}))
-    }  # fmt: skip
+        for label, kinds in (
+            ("429s", {"429"}),
+            ("drops", {"drop_before", "drop_after"}),
+            ("5xx", {"500", "502", "503", "504"}),
+        )
+    }
     shares = {"failed runs": config.failure_rate, **shares}
     parts += [f"{label} {share:.0%}" for label, share in shares.items() if share]
     if faults.latency:
@@ -398,8 +422,11 @@ def _serve_in_background(
     child_args = [a for a in argv if a != "--env"] + ["--detached", "--seed", str(config.seed)]
     child = subprocess.Popen(  # noqa: S603 - this module, arguments validated
         [sys.executable, "-m", "flowdeck.testing", *child_args],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     assert child.stdout is not None
     ready, _, _ = select.select([child.stdout], [], [], READY_SECONDS)
     line = child.stdout.readline() if ready else b""

@@ -206,9 +206,14 @@ class MockProviders:
         for name in self.providers:
             config = uvicorn.Config(
                 # Or injected faults would log tracebacks.
-                self.apps[name], host="127.0.0.1", log_level="critical",
-                lifespan="off", access_log=False, timeout_graceful_shutdown=1, ssl_certfile=server_pem,
-            )  # fmt: skip
+                self.apps[name],
+                host="127.0.0.1",
+                log_level="critical",
+                lifespan="off",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+                ssl_certfile=server_pem,
+            )
             config.load()
             config.http_protocol_class = _counting(config.http_protocol_class, self.states[name])
             self._servers[name] = uvicorn.Server(config)
