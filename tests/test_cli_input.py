@@ -14,6 +14,7 @@ from flowdeck.testing import MockProviders
 from typer.testing import CliRunner
 
 from tests._cli import (
+    bash,
     jsonl,
     one_line_error,
     reap_spawned,  # noqa: F401 - an autouse fixture: no spawned process outlives its test
@@ -476,3 +477,29 @@ def test_out_folder_is_a_file(mock_env: dict[str, str], tmp_path: Path) -> None:
     target = source / "r.jsonl"
     line = one_line_error(runner.invoke(app, ["batch", "gumloop:out", str(source), "--out", str(target)]))
     assert line == f"error: --out {target}: folder {source} is a file, not a folder"
+
+
+def test_inputs_from_stdin(mock_env: dict[str, str]) -> None:
+    """run --inputs - reads the inputs object from stdin."""
+    result = bash('echo \'{"topic": "piped"}\' | flowdeck run gumloop:stdin --inputs - --json', mock_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "cat in.csv | flowdeck batch gumloop:x - --out o.jsonl",
+        "flowdeck batch gumloop:x <(cat in.csv) --out o.jsonl",
+        "flowdeck batch gumloop:x /dev/stdin --out o.jsonl < in.csv",
+    ],
+    ids=["dash", "process-substitution", "dev-stdin"],
+)
+def test_batch_stdin_refused(mock_env: dict[str, str], tmp_path: Path, command: str) -> None:
+    """batch given stdin or a pipe says in one line to save the input to a file first."""
+    (tmp_path / "in.csv").write_text("topic\nx\n", encoding="utf-8")
+    result = bash(command, mock_env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: INPUT_FILE ") and "save it first (... > leads.csv)" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

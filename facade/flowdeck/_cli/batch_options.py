@@ -130,6 +130,14 @@ def check_files(
     if not out_name.strip():
         fail(f"--out {out_name!r}: empty; give a file name for the results, like results.jsonl", EXIT_USAGE)
     input_file, out_path = Path(input_name), Path(out_name)
+    if input_name in ("-", "/dev/stdin") or (
+        input_file.exists() and not input_file.is_dir() and not input_file.is_file()
+    ):
+        fail(
+            f"INPUT_FILE {input_name}: batch reads a file, not stdin or a pipe, since a rerun reads it again to "
+            "resume; save it first (... > leads.csv) and give that file",
+            EXIT_USAGE,
+        )
     separator = parse_delimiter(delimiter)
     if separator is not None and input_file.suffix.lower() in (".jsonl", ".ndjson"):
         fail(f"--delimiter: {input_name} is JSON Lines, which has no separator; it is for CSV files", EXIT_USAGE)

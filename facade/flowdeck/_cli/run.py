@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -47,12 +48,25 @@ def clipped(text: str, keep: int = 60) -> str:
     return text if len(text) <= keep else f"{text[: keep - 3]}..."
 
 
+def _read_inputs(inputs_file: Path) -> str:
+    """``--inputs``' text: the file's, or stdin's for ``-`` (``... | flowdeck run REF --inputs -``)."""
+    if str(inputs_file) != "-":
+        return read_text(inputs_file, hint="a JSON file must be UTF-8", option=None)
+    try:
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fail(
+            f"--inputs -: byte 0x{exc.object[exc.start]:02x} on stdin is not utf-8; a JSON text must be UTF-8",
+            EXIT_USAGE,
+        )
+
+
 def parse_inputs(pairs: Sequence[str] | None, inputs_file: Path | None) -> dict[str, Any]:
     """``--inputs file.json``, then each ``-i key=value`` (a string) or ``-i key:=<json>`` (any JSON value)."""
     inputs: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            loaded = loads_json(read_text(inputs_file, hint="a JSON file must be UTF-8", option=None))
+            loaded = loads_json(_read_inputs(inputs_file))
         except InputFileError as exc:
             fail(f"--inputs {exc}", EXIT_USAGE)
         except json.JSONDecodeError as exc:
@@ -107,7 +121,8 @@ def run(
         ),
     ] = None,
     inputs_file: Annotated[
-        Path | None, typer.Option("--inputs", metavar="FILE", help="A JSON file with an object of inputs.")
+        Path | None,
+        typer.Option("--inputs", metavar="FILE", help="A JSON file with an object of inputs (- reads it from stdin)."),
     ] = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Start the run and return at once (the id alone: --json | jq -r .run_id).")
