@@ -327,3 +327,14 @@ def test_demo_sigterm_early(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
     assert "Interrupted." in stderr and "Traceback" not in stderr
+
+
+def test_mock_sighup_exits_129() -> None:
+    """flowdeck mock in the foreground stops on SIGHUP with 129, as the other commands do."""
+    proc = spawn(["mock"], {})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("export ")  # serving
+    proc.send_signal(signal.SIGHUP)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 129, stderr
+    assert "Traceback" not in stderr

@@ -360,7 +360,8 @@ def _stop_on_sigterm() -> None:
 def _stopped_code(exc: KeyboardInterrupt) -> int:
     """130 after Ctrl-C, 143 after SIGTERM (128 + the signal's number), as every flowdeck command exits:
     a script or supervisor can tell a stop from a clean end, and which signal it was."""
-    return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    code: int = getattr(exc, "exit_code", EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED)
+    return code  # the command line's stop signals carry their own code (SIGHUP: 129)
 
 
 def _serve(args: argparse.Namespace, config: MockConfig, stdout: TextIO, stderr: TextIO) -> int:
