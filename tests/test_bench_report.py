@@ -33,6 +33,8 @@ def test_chart_curves() -> None:
     """The throughput chart is an SVG with its curves."""
     svg = (ROOT / "bench-results" / "throughput.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<polyline") == 4  # flowdeck, on aiohttp, plain loop, ideal
+    cost = (ROOT / "bench-results" / "cost_curve.svg").read_text()
+    assert cost.startswith("<svg") and cost.count("<polyline") == 4  # RSS and wall, first run and rerun
 
 
 def test_cost_curve_keys_and_chart() -> None:

@@ -91,7 +91,7 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """The throughput chart, as ``make bench`` drew it, beside the performance page."""
-    chart = ROOT / "bench-results" / "throughput.svg"
-    files.append(File.generated(config, "throughput.svg", abs_src_path=str(chart)))
+    """The charts, as ``make bench`` drew them, beside the performance page."""
+    for name in ("throughput.svg", "cost_curve.svg"):
+        files.append(File.generated(config, name, abs_src_path=str(ROOT / "bench-results" / name)))
     return files
