@@ -14,7 +14,7 @@ import attrs
 import typer
 
 from flowdeck._batch import BatchRow, Journal, distinct_refs
-from flowdeck._cli.common import EXIT_USAGE, fail, positive
+from flowdeck._cli.common import EXIT_USAGE, check_file_name, fail, positive
 from flowdeck._errors import InvalidRequestError
 from flowdeck._providers import get as provider_spec
 from flowdeck._providers import parse_ref
@@ -277,11 +277,7 @@ def clipped_name(path: Path, keep: int = 80) -> str:
 
 def _check_out_path(out_path: Path, input_file: Path, *, read_only: bool) -> str | None:
     folder = out_path.parent
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
-        fail(f"--out {out_path}: folder {folder} {what}", EXIT_USAGE)
-    if out_path.is_dir():
-        fail(f"--out {out_path}: is a folder; give a file name, like {out_path / 'results.jsonl'}", EXIT_USAGE)
+    check_file_name(f"--out {out_path}", out_path, "results.jsonl")
     if out_path.resolve() == input_file.resolve() or (
         out_path.exists() and input_file.exists() and out_path.samefile(input_file)
     ):

@@ -204,13 +204,22 @@ def _record_path(name: str) -> Path:
     if not name.strip():  # an empty name would read as '.'
         fail(f"--record {name!r}: empty; give a file name, like traffic.har", EXIT_USAGE)
     path = Path(name)
+    check_file_name(f"--record {name}", path, "traffic.har")
+    return path
+
+
+def check_file_name(option: str, path: Path, example: str) -> None:
+    """Refuse, in one line, a file option whose folder is missing or whose name is a folder.
+
+    ``option`` is how the message names it (``--out results.jsonl``); ``example`` a file name to
+    suggest inside a folder given by mistake.
+    """
     folder = path.parent
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
-        fail(f"--record {name}: folder {folder} {what}", EXIT_USAGE)
+        fail(f"{option}: folder {folder} {what}", EXIT_USAGE)
     if path.is_dir():
-        fail(f"--record {name}: is a folder; give a file name, like {path / 'traffic.har'}", EXIT_USAGE)
-    return path
+        fail(f"{option}: is a folder; give a file name, like {path / example}", EXIT_USAGE)
 
 
 @contextlib.contextmanager
