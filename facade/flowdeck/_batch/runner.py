@@ -346,7 +346,8 @@ class _Attempt:
             group = self._without_invalid_rows(group)
             if not group.rows:
                 return
-            provider = parse_ref(group.rows[0].ref).provider
+            workflow = parse_ref(group.rows[0].ref)
+            provider = workflow.provider
             if not await self.credentials.admit(provider):
                 for row in group.rows:
                     self.record(row, "NOT_STARTED", error=self.credentials.held_back(provider))
@@ -358,10 +359,9 @@ class _Attempt:
                 self.in_flight.add(row.number)
             key = uuid.uuid4().hex[:12]
             self.journal.bulk_intent(key, group.rows)  # flushed before the request: never sent twice
-            workflow = parse_ref(group.rows[0].ref)
             try:
                 run = await self.client.drive(
-                    group.spec.start(self.client.adapter(workflow.provider), workflow, [r.inputs for r in group.rows])
+                    group.spec.start(self.client.adapter(provider), workflow, [r.inputs for r in group.rows])
                 )
             except StartOutcomeUnknown as exc:
                 self.credentials.answered(provider, group.rows[0].number, exc)
