@@ -19,7 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
@@ -59,26 +59,27 @@ def _share(text: str) -> float:
     return value
 
 
-def _seconds(text: str) -> float:
+def _checked(
+    text: str, noun: str, problem: Callable[[float], str | None], *, number: str | None = None, scale: float = 1
+) -> float:
+    """``number`` (``text`` itself by default) over ``scale``, refused as not ``noun`` or by ``problem``."""
     try:
-        value = float(text)
+        value = float(text if number is None else number) / scale
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if problem := seconds_problem(value):
-        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+    if found := problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r} {found}")
     return value
+
+
+def _seconds(text: str) -> float:
+    return _checked(text, "a number of seconds", seconds_problem)
 
 
 def _delay(text: str) -> float:
     """Seconds (a bare number, or with an ``s`` suffix), or milliseconds with an ``ms`` suffix."""
     scale, number = (1000, text[:-2]) if text.endswith("ms") else (1, text.removesuffix("s"))
-    try:
-        value = float(number) / scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (or of milliseconds: 80ms)") from None
-    if problem := seconds_problem(value):
-        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
-    return value
+    return _checked(text, "a number of seconds (or of milliseconds: 80ms)", seconds_problem, number=number, scale=scale)
 
 
 def _quota(text: str) -> float:
@@ -100,13 +101,7 @@ def _port(text: str) -> int:
 
 
 def _credits(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of credits") from None
-    if problem := credits_problem(value):
-        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
-    return value
+    return _checked(text, "a number of credits", credits_problem)
 
 
 def _flow_inputs(text: str) -> tuple[str, tuple[str, ...]]:
